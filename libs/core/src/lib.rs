@@ -1,0 +1,1 @@
+//! The Tandem domain: field kinds, values, conversions, conditions, merge. Pure and IO-free.

@@ -1,0 +1,1 @@
+//! What every Tandem service shares: caller identity, storage, serving.

@@ -1,0 +1,1 @@
+//! Tracing and OpenTelemetry setup, W3C trace context across gRPC.

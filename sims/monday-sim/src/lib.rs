@@ -1,0 +1,1 @@
+//! A local monday.com account speaking GraphQL API v2.

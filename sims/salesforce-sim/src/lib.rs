@@ -1,0 +1,1 @@
+//! A local Salesforce org speaking the REST API.
