@@ -1,1 +1,152 @@
-//! Tracing and OpenTelemetry setup, W3C trace context across gRPC.
+//! Tracing and OpenTelemetry setup for every Tandem binary, and the W3C trace context
+//! carried across gRPC calls so that one sync run is one trace.
+//!
+//! `init` is called once per process (a service's `main`, `tandem up`, a test binary). When
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are exported over OTLP/gRPC; the returned
+//! [`Guard`] flushes them on drop.
+
+mod propagation;
+
+pub use propagation::{extract_context, inject_context, server_span};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (the default).
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// What `init` sets up. [`Config::from_env`] reads the conventional variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `service.name` of exported spans.
+    pub service_name: String,
+    /// An `EnvFilter` directive, e.g. `info,sqlx=warn`.
+    pub filter: String,
+    pub format: LogFormat,
+    /// Where to export spans over OTLP/gRPC; `None` disables export.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Config {
+    /// Reads `RUST_LOG` (default `info`), `TANDEM_LOG_FORMAT` (`human` or `json`) and
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn from_env(service_name: &str) -> Result<Self, Error> {
+        let format = match std::env::var("TANDEM_LOG_FORMAT").as_deref() {
+            Err(_) | Ok("") | Ok("human") => LogFormat::Human,
+            Ok("json") => LogFormat::Json,
+            Ok(other) => {
+                return Err(Error::Config(format!(
+                    "TANDEM_LOG_FORMAT must be `human` or `json`, not `{other}`"
+                )));
+            }
+        };
+        Ok(Self {
+            service_name: service_name.to_owned(),
+            filter: std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            format,
+            otlp_endpoint: std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .ok()
+                .filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("telemetry configuration: {0}")]
+    Config(String),
+    #[error("cannot build the OTLP exporter for {endpoint}: {source}")]
+    Exporter {
+        endpoint: String,
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled,
+}
+
+/// Keeps the exporter alive; dropping it flushes pending spans.
+#[must_use = "dropping the guard shuts the exporter down"]
+pub struct Guard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Guard {
+    /// Exports every finished span now. Blocking: call it from a blocking context.
+    pub fn flush(&self) {
+        if let Some(provider) = &self.provider {
+            let _ = provider.force_flush();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            let _ = provider.shutdown();
+        }
+    }
+}
+
+/// Installs the global subscriber (and, with an endpoint, the OTLP exporter and the W3C
+/// propagator). Must be called from within a Tokio runtime when an endpoint is set.
+pub fn init(config: &Config) -> Result<Guard, Error> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    let filter = EnvFilter::try_new(&config.filter)
+        .map_err(|e| Error::Config(format!("RUST_LOG `{}`: {e}", config.filter)))?;
+    let fmt = match config.format {
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    let (otel, provider) = match &config.otlp_endpoint {
+        None => (None, None),
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint.clone())
+                .build()
+                .map_err(|source| Error::Exporter {
+                    endpoint: endpoint.clone(),
+                    source,
+                })?;
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(
+                    Resource::builder()
+                        .with_service_name(config.service_name.clone())
+                        .build(),
+                )
+                .build();
+            let tracer = provider.tracer("tandem");
+            opentelemetry::global::set_tracer_provider(provider.clone());
+            (
+                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                Some(provider),
+            )
+        }
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|_| Error::AlreadyInstalled)?;
+    Ok(Guard { provider })
+}

@@ -1,1 +1,57 @@
-//! The mapping-config service.
+//! mapping-config: connections, integrations, validation and suggested mappings. Postgres schema `config`.
+
+mod config;
+mod error;
+mod grpc;
+
+pub use config::{Config, Options};
+pub use error::Error;
+
+use tandem_proto::v1::mapping_config_server::MappingConfigServer;
+use tandem_service::server::{self, Authenticate, GrpcServer};
+use tokio_util::sync::CancellationToken;
+
+pub const NAME: &str = "mapping-config";
+/// The default listen port.
+pub const DEFAULT_PORT: u16 = 50053;
+/// The Postgres schema this service owns.
+pub const SCHEMA: &str = "config";
+/// Its migrations, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// Connects storage (applying migrations) and binds `config.listen`; serve the result.
+pub async fn bind(config: Config) -> Result<GrpcServer, Error> {
+    let listener = server::bind(config.listen).await?;
+    bind_on(listener, config).await
+}
+
+/// Like [`bind`], on a listener bound already (`config.listen` is ignored).
+pub async fn bind_on(
+    listener: tokio::net::TcpListener,
+    config: Config,
+) -> Result<GrpcServer, Error> {
+    let pool = tandem_service::storage::connect_postgres(
+        &config.infra.database_url,
+        SCHEMA,
+        &MIGRATOR,
+        10,
+    )
+    .await?;
+    let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
+    let service = grpc::MappingConfigService::new(pool, redis);
+    let routes = tonic::service::Routes::new(
+        Authenticate::new(config.infra.signer.clone()).wrap(MappingConfigServer::new(service)),
+    );
+    Ok(GrpcServer {
+        name: NAME,
+        listener,
+        routes,
+        health_names: vec!["tandem.v1.MappingConfig"],
+    })
+}
+
+/// Runs mapping-config until `shutdown` fires.
+pub async fn serve(config: Config, shutdown: CancellationToken) -> Result<(), Error> {
+    bind(config).await?.serve(shutdown).await?;
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
+
+mod token;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Tandem keeps monday.com boards and Salesforce objects in step, both ways.
+#[derive(Parser)]
+#[command(name = "tandem", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the five services in one process (development and demos).
+    Up(up::UpArgs),
+    /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
+    Token(token::TokenArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(args) => {
+            tandem_service::process::run("tandem", |shutdown| async move {
+                up::run(args, shutdown).await.map_err(|e| format!("{e:#}"))
+            })
+            .await
+        }
+        Command::Token(args) => match token::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem token: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

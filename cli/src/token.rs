@@ -1,0 +1,75 @@
+//! `tandem token`: mint a caller token for development and scripts.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tandem_service::Identity;
+use tandem_service::args::InfraArgs;
+
+#[derive(clap::Args)]
+pub struct TokenArgs {
+    /// The account the user acts in.
+    #[arg(long, required_unless_present = "service")]
+    account: Option<String>,
+    /// The user's email.
+    #[arg(long, required_unless_present = "service")]
+    user: Option<String>,
+    /// Mint a service identity instead (e.g. `sync-orchestrator`).
+    #[arg(long, conflicts_with_all = ["account", "user"])]
+    service: Option<String>,
+    /// How long the token is valid: a number with s, m, h or d (e.g. 90m).
+    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    ttl: Duration,
+    #[command(flatten)]
+    infra: InfraArgs,
+}
+
+pub fn run(args: TokenArgs) -> anyhow::Result<()> {
+    let signer = args.infra.signer().map_err(anyhow::Error::msg)?;
+    let identity = match (args.service, args.account, args.user) {
+        (Some(name), _, _) => Identity::Service { name },
+        (None, Some(account), Some(email)) => Identity::User { account, email },
+        _ => anyhow::bail!("--account and --user are required (or --service)"),
+    };
+    println!("{}", signer.mint(&identity, args.ttl));
+    Ok(())
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .with_context(|| format!("--ttl `{text}` must start with a number"))
+        .map_err(|e| e.to_string())?;
+    let seconds = match unit {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("--ttl `{text}`: unit must be s, m, h or d")),
+    };
+    if seconds == 0 {
+        return Err("--ttl must be more than 0".to_owned());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ttl;
+    use std::time::Duration;
+
+    #[test]
+    fn ttl_units() {
+        assert_eq!(parse_ttl("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_ttl("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("5w").is_err());
+        assert!(parse_ttl("0s").is_err());
+    }
+}

@@ -1,0 +1,264 @@
+//! Caller identity: HS256 JSON Web Tokens signed with the deployment secret
+//! (`TANDEM_AUTH_SECRET`). A token names the account and the user, or a service.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+/// The fewest bytes a deployment secret may have.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Who is calling, as established by a verified token. Handlers read it from the request
+/// extensions (see [`Identity::of`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A person acting in an account.
+    User { account: String, email: String },
+    /// Another Tandem service.
+    Service { name: String },
+}
+
+impl Identity {
+    /// The identity the auth interceptor attached to a request.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<&Identity, tonic::Status> {
+        request
+            .extensions()
+            .get::<Identity>()
+            .ok_or_else(|| tonic::Status::unauthenticated("no caller identity on the request"))
+    }
+
+    pub fn is_service(&self) -> bool {
+        matches!(self, Identity::Service { .. })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// The user's email, or `service:<name>`.
+    sub: String,
+    /// The account; empty for services.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    acct: String,
+    iat: u64,
+    exp: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("TANDEM_AUTH_SECRET must be at least {MIN_SECRET_LEN} characters")]
+    WeakSecret,
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token signature does not verify")]
+    BadSignature,
+    #[error("the token expired")]
+    Expired,
+    #[error("the token names neither a user with an account nor a service")]
+    BadClaims,
+}
+
+const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
+const SERVICE_PREFIX: &str = "service:";
+
+/// Mints and verifies tokens with the deployment secret. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenSigner {
+    secret: std::sync::Arc<SecretString>,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSigner(<redacted>)")
+    }
+}
+
+impl TokenSigner {
+    pub fn new(secret: SecretString) -> Result<Self, TokenError> {
+        if secret.expose_secret().len() < MIN_SECRET_LEN {
+            return Err(TokenError::WeakSecret);
+        }
+        Ok(Self {
+            secret: std::sync::Arc::new(secret),
+        })
+    }
+
+    fn mac(&self) -> Hmac<Sha256> {
+        // HMAC accepts keys of any length.
+        Hmac::<Sha256>::new_from_slice(self.secret.expose_secret().as_bytes())
+            .unwrap_or_else(|_| unreachable!("hmac takes any key length"))
+    }
+
+    /// A token for `identity`, valid for `ttl` from now.
+    pub fn mint(&self, identity: &Identity, ttl: Duration) -> String {
+        self.mint_until(identity, unix_now() + ttl.as_secs().max(1))
+    }
+
+    /// A token for `identity` that expires at `expires_at` (seconds since the Unix epoch).
+    pub fn mint_until(&self, identity: &Identity, expires_at: u64) -> String {
+        let now = unix_now();
+        let (sub, acct) = match identity {
+            Identity::User { account, email } => (email.clone(), account.clone()),
+            Identity::Service { name } => (format!("{SERVICE_PREFIX}{name}"), String::new()),
+        };
+        let claims = Claims {
+            sub,
+            acct,
+            iat: now.min(expires_at),
+            exp: expires_at,
+        };
+        let payload = serde_json::to_vec(&claims).unwrap_or_default();
+        let signing_input = format!("{}.{}", B64.encode(HEADER), B64.encode(payload));
+        let mut mac = self.mac();
+        mac.update(signing_input.as_bytes());
+        let signature = B64.encode(mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    /// The identity a token names, when its signature verifies and it has not expired.
+    pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+        let mut mac = self.mac();
+        mac.update(header.as_bytes());
+        mac.update(b".");
+        mac.update(payload.as_bytes());
+        // Constant-time comparison.
+        mac.verify_slice(&signature)
+            .map_err(|_| TokenError::BadSignature)?;
+        let header: serde_json::Value = B64
+            .decode(header)
+            .ok()
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or(TokenError::Malformed)?;
+        if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
+            return Err(TokenError::Malformed);
+        }
+        let claims: Claims = B64
+            .decode(payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(TokenError::Malformed)?;
+        if claims.exp <= unix_now() {
+            return Err(TokenError::Expired);
+        }
+        match claims.sub.strip_prefix(SERVICE_PREFIX) {
+            Some(name) if !name.is_empty() => Ok(Identity::Service {
+                name: name.to_owned(),
+            }),
+            Some(_) => Err(TokenError::BadClaims),
+            None if claims.sub.is_empty() || claims.acct.is_empty() => Err(TokenError::BadClaims),
+            None => Ok(Identity::User {
+                account: claims.acct,
+                email: claims.sub,
+            }),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(secret: &str) -> TokenSigner {
+        TokenSigner::new(SecretString::from(secret.to_owned())).unwrap()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn user_and_service_tokens_round_trip() {
+        let s = signer(SECRET);
+        for identity in [
+            Identity::User {
+                account: "acme".into(),
+                email: "ada@acme.test".into(),
+            },
+            Identity::Service {
+                name: "sync-orchestrator".into(),
+            },
+        ] {
+            let token = s.mint(&identity, Duration::from_secs(60));
+            assert_eq!(s.verify(&token), Ok(identity));
+        }
+    }
+
+    #[test]
+    fn token_from_another_secret_is_rejected() {
+        let user = Identity::User {
+            account: "acme".into(),
+            email: "ada@acme.test".into(),
+        };
+        let token = signer(SECRET).mint(&user, Duration::from_secs(60));
+        let other = signer("another-secret-another-secret-xx");
+        assert_eq!(other.verify(&token), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn tampered_payload_is_rejected() {
+        let s = signer(SECRET);
+        let token = s.mint(
+            &Identity::User {
+                account: "acme".into(),
+                email: "ada@acme.test".into(),
+            },
+            Duration::from_secs(60),
+        );
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged_claims =
+            B64.encode(r#"{"sub":"eve@acme.test","acct":"acme","iat":0,"exp":99999999999}"#);
+        let forged = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
+        assert_eq!(s.verify(&forged), Err(TokenError::BadSignature));
+    }
+
+    #[test]
+    fn expired_token_is_rejected() {
+        let s = signer(SECRET);
+        let claims = Claims {
+            sub: "ada@acme.test".into(),
+            acct: "acme".into(),
+            iat: 1,
+            exp: 2,
+        };
+        let input = format!(
+            "{}.{}",
+            B64.encode(HEADER),
+            B64.encode(serde_json::to_vec(&claims).unwrap())
+        );
+        let mut mac = s.mac();
+        mac.update(input.as_bytes());
+        let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
+        assert_eq!(s.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn garbage_is_malformed_and_short_secret_is_refused() {
+        let s = signer(SECRET);
+        for bad in ["", "abc", "a.b", "a.b.c.d", "a.b.!!!"] {
+            assert!(matches!(
+                s.verify(bad),
+                Err(TokenError::Malformed | TokenError::BadSignature)
+            ));
+        }
+        assert!(matches!(
+            TokenSigner::new(SecretString::from("short".to_owned())),
+            Err(TokenError::WeakSecret)
+        ));
+    }
+}

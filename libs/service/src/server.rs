@@ -1,0 +1,154 @@
+//! The gRPC server every service runs: the caller-identity check on its own RPCs, health
+//! (`grpc.health.v1`), reflection (`v1` and `v1alpha`), one span per request joined to the
+//! caller's trace, the `<name> listening on …` line, and a graceful stop.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic::service::interceptor::InterceptedService;
+
+use crate::identity::TokenSigner;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("grpc server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Binds a TCP listener; port 0 picks a free port (read it back with `local_addr`).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Checks `authorization: Bearer <token>` on every request before the handler runs and
+/// attaches the verified [`crate::Identity`] to the request extensions.
+#[derive(Clone, Debug)]
+pub struct Authenticate {
+    signer: TokenSigner,
+}
+
+impl Authenticate {
+    pub fn new(signer: TokenSigner) -> Self {
+        Self { signer }
+    }
+
+    /// Wraps a generated tonic server so that each of its RPCs requires a valid token.
+    pub fn wrap<S>(&self, service: S) -> InterceptedService<S, Authenticate> {
+        InterceptedService::new(service, self.clone())
+    }
+}
+
+impl tonic::service::Interceptor for Authenticate {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        let header = request.metadata().get("authorization").ok_or_else(|| {
+            tonic::Status::unauthenticated(
+                "missing `authorization` metadata: send `authorization: Bearer <token>`",
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
+            })?;
+        let identity = self
+            .signer
+            .verify(token.trim())
+            .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))?;
+        request.extensions_mut().insert(identity);
+        Ok(request)
+    }
+}
+
+/// One service ready to serve: its name (for logs and the listening line), its bound
+/// listener, the routes of its own (already authenticated) gRPC services, and the fully
+/// qualified names those services report to health checks.
+pub struct GrpcServer {
+    pub name: &'static str,
+    pub listener: TcpListener,
+    pub routes: Routes,
+    pub health_names: Vec<&'static str>,
+}
+
+impl GrpcServer {
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` fires; then reports NOT_SERVING, lets in-flight requests
+    /// finish, and returns.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), ServeError> {
+        let GrpcServer {
+            name,
+            listener,
+            routes,
+            health_names,
+        } = self;
+        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        for service in &health_names {
+            health_reporter
+                .set_service_status(*service, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+        health_reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()?;
+        let routes = routes
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha);
+
+        let stopping = {
+            let shutdown = shutdown.clone();
+            let health_reporter = health_reporter.clone();
+            async move {
+                shutdown.cancelled().await;
+                for service in health_names.iter().copied().chain([""]) {
+                    health_reporter
+                        .set_service_status(service, tonic_health::ServingStatus::NotServing)
+                        .await;
+                }
+                tracing::info!(service = name, "shutting down; draining in-flight requests");
+            }
+        };
+        println!("{name} listening on http://{addr}");
+        tracing::info!(service = name, %addr, "listening");
+        tonic::transport::Server::builder()
+            .trace_fn(move |request| tandem_telemetry::server_span(name, request))
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                stopping,
+            )
+            .await?;
+        tracing::info!(service = name, "stopped");
+        Ok(())
+    }
+}

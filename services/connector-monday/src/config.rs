@@ -1,0 +1,22 @@
+//! connector-monday's configuration, filled by `main` from flags and environment, or built directly by
+//! tests and `tandem up`.
+
+use std::net::SocketAddr;
+
+use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
+
+/// Flags of connector-monday itself (the shared ones are in `tandem_service::args`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen; port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub infra: Infra,
+    /// Where the other Tandem services are.
+    pub peers: PeerArgs,
+    /// Endpoints of Salesforce and monday (overridable for the simulators).
+    pub remote: RemoteArgs,
+    pub options: Options,
+}

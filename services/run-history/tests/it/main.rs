@@ -1,0 +1,3 @@
+//! run-history started for real.
+
+mod startup;

@@ -1,0 +1,6 @@
+//! Cross-service tests: every service started for real on port 0 against Postgres and Redis.
+
+mod boot;
+mod migrations;
+mod services;
+mod trace;
