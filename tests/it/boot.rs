@@ -24,12 +24,9 @@ fn grpc_name(service: &str) -> &'static str {
     }
 }
 
-/// Calls one RPC that `service` does not implement yet, with `bearer` as authorization.
-async fn call_unimplemented(
-    service: &str,
-    channel: Channel,
-    bearer: Option<&str>,
-) -> tonic::Status {
+/// Calls one RPC of `service` with `bearer` as authorization; for every service but
+/// run-history (complete) it is one not implemented yet.
+async fn call_one_rpc(service: &str, channel: Channel, bearer: Option<&str>) -> tonic::Status {
     fn req<T>(m: T, bearer: Option<&str>) -> tonic::Request<T> {
         match bearer {
             Some(b) => authorized(m, b),
@@ -95,9 +92,10 @@ async fn every_service_reports_serving_on_health() {
 async fn unimplemented_rpcs_answer_unimplemented() {
     let db = TestDb::create().await;
     let bearer = user_bearer("ada@acme.test");
-    for service in ALL {
+    // run-history implements every RPC of its contract.
+    for service in ALL.into_iter().filter(|s| *s != "run-history") {
         let running = start_service(service, &db, no_peers()).await;
-        let status = call_unimplemented(service, running.channel().await, Some(&bearer)).await;
+        let status = call_one_rpc(service, running.channel().await, Some(&bearer)).await;
         assert_eq!(status.code(), Code::Unimplemented, "{service}: {status:?}");
     }
 }
@@ -127,7 +125,7 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
     for service in ALL {
         let running = start_service(service, &db, no_peers()).await;
         for (case, bearer, message) in cases {
-            let status = call_unimplemented(service, running.channel().await, bearer).await;
+            let status = call_one_rpc(service, running.channel().await, bearer).await;
             assert_eq!(
                 status.code(),
                 Code::Unauthenticated,

@@ -75,14 +75,20 @@ impl tonic::service::Interceptor for Authenticate {
     }
 }
 
+/// A background job of a service (e.g. a retention purge): started with the server, given
+/// the shutdown token, awaited after the server stops.
+pub type Background =
+    Box<dyn FnOnce(CancellationToken) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 /// One service ready to serve: its name (for logs and the listening line), its bound
-/// listener, the routes of its own (already authenticated) gRPC services, and the fully
-/// qualified names those services report to health checks.
+/// listener, the routes of its own (already authenticated) gRPC services, the fully
+/// qualified names those services report to health checks, and its background jobs.
 pub struct GrpcServer {
     pub name: &'static str,
     pub listener: TcpListener,
     pub routes: Routes,
     pub health_names: Vec<&'static str>,
+    pub background: Vec<Background>,
 }
 
 impl GrpcServer {
@@ -98,7 +104,12 @@ impl GrpcServer {
             listener,
             routes,
             health_names,
+            background,
         } = self;
+        let jobs: Vec<_> = background
+            .into_iter()
+            .map(|job| tokio::spawn(job(shutdown.clone())))
+            .collect();
         let addr = listener.local_addr().map_err(|source| ServeError::Bind {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
@@ -148,6 +159,9 @@ impl GrpcServer {
                 stopping,
             )
             .await?;
+        for job in jobs {
+            let _ = job.await;
+        }
         tracing::info!(service = name, "stopped");
         Ok(())
     }

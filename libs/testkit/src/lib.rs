@@ -169,3 +169,26 @@ pub fn authorized<T>(message: T, bearer: &str) -> tonic::Request<T> {
         .insert("authorization", bearer.parse().expect("ascii token"));
     request
 }
+
+/// `authorization` metadata value for a user of `account`.
+pub fn user_bearer_in(account: &str, email: &str) -> String {
+    let identity = Identity::User {
+        account: account.to_owned(),
+        email: email.to_owned(),
+    };
+    format!(
+        "Bearer {}",
+        signer().mint(&identity, Duration::from_secs(600))
+    )
+}
+
+/// `authorization` metadata value for a Tandem service.
+pub fn service_bearer(name: &str) -> String {
+    let identity = Identity::Service {
+        name: name.to_owned(),
+    };
+    format!(
+        "Bearer {}",
+        signer().mint(&identity, Duration::from_secs(600))
+    )
+}

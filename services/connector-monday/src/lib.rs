@@ -35,6 +35,7 @@ pub async fn bind_on(
         name: NAME,
         listener,
         routes,
+        background: Vec::new(),
         health_names: vec!["tandem.v1.MondayConnector"],
     })
 }

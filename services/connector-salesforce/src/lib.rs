@@ -36,6 +36,7 @@ pub async fn bind_on(
         name: NAME,
         listener,
         routes,
+        background: Vec::new(),
         health_names: vec!["tandem.v1.SalesforceConnector"],
     })
 }

@@ -15,11 +15,27 @@ pub struct Options {
         default_value_t = 21
     )]
     pub retention_days: u32,
+    /// How often the retention job runs.
+    #[arg(
+        long = "history-purge-interval-seconds",
+        env = "TANDEM_HISTORY_PURGE_INTERVAL_SECONDS",
+        default_value_t = 3600
+    )]
+    pub purge_interval_seconds: u64,
+}
+
+impl Options {
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.retention_days) * 86_400)
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { retention_days: 21 }
+        Self {
+            retention_days: 21,
+            purge_interval_seconds: 3600,
+        }
     }
 }
 

@@ -7,6 +7,10 @@ pub enum Error {
     Storage(#[from] StorageError),
     #[error(transparent)]
     Serve(#[from] ServeError),
-    #[error("configuration: {0}")]
-    Config(String),
+}
+
+/// A database error reaching a caller: logged once here, reported without internals.
+pub(crate) fn internal(error: sqlx::Error) -> tonic::Status {
+    tracing::error!(%error, "history database error");
+    tonic::Status::unavailable("run history storage is unavailable; retry later")
 }

@@ -2,7 +2,11 @@
 
 mod config;
 mod error;
+mod explain;
 mod grpc;
+mod page;
+mod purge;
+mod store;
 
 pub use config::{Config, Options};
 pub use error::Error;
@@ -37,7 +41,10 @@ pub async fn bind_on(
         10,
     )
     .await?;
-    let service = grpc::RunHistoryService::new(pool);
+    let store = store::Store::new(pool);
+    let retention = config.options.retention();
+    let every = std::time::Duration::from_secs(config.options.purge_interval_seconds.max(1));
+    let service = grpc::RunHistoryService::new(store.clone(), retention);
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone()).wrap(RunHistoryServer::new(service)),
     );
@@ -45,6 +52,9 @@ pub async fn bind_on(
         name: NAME,
         listener,
         routes,
+        background: vec![Box::new(move |shutdown| {
+            Box::pin(purge::run(store, retention, every, shutdown))
+        })],
         health_names: vec!["tandem.v1.RunHistory"],
     })
 }

@@ -1,3 +1,4 @@
-//! run-history started for real.
+//! run-history started for real on port 0 against Postgres.
 
+mod api;
 mod startup;
