@@ -133,7 +133,7 @@ impl Conversion {
             }
             Self::Number => "exact decimal; a fraction into int/long is a per-record error",
             Self::NumberText => {
-                "number written as text; text that is not a number is a per-record error"
+                "number written as text (1.5); text is parsed and its formatting (1.50, +3, 1e3) is not kept; text that is not a number is a per-record error"
             }
             Self::Checkbox => "checked ↔ true; unchecked/empty ↔ false",
             Self::BoolStatus => {
@@ -277,8 +277,8 @@ pub const RULES: &[Rule] = &[
     rule(&[S::Email], TEXT_COLS, Conversion::Email, Y, Y),
     rule(TEXTS, &[M::Email], Conversion::Email, Y, L),
     rule(&[S::Url], TEXT_COLS, Conversion::Text, Y, Y),
-    rule(NUMBERS, TEXT_COLS, Conversion::NumberText, Y, Y),
-    rule(TEXTS, &[M::Numbers], Conversion::NumberText, Y, Y),
+    rule(NUMBERS, TEXT_COLS, Conversion::NumberText, Y, L),
+    rule(TEXTS, &[M::Numbers], Conversion::NumberText, L, Y),
     rule(&[S::Picklist], TEXT_COLS, Conversion::PicklistText, Y, Y),
     rule(&[S::String], &[M::Status], Conversion::PicklistText, Y, Y),
     rule(&[S::Datetime], &[M::Date], Conversion::DatetimeDate, L, Y),
