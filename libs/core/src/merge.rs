@@ -9,9 +9,9 @@
 //! How the orchestrator uses it:
 //! 1. read both sides into [`SideState`]s (fields not read count as unchanged);
 //! 2. `let plan = merge(&shadow, &sf, &monday, &mappings, policy, &ctx);`
-//! 3. write [`MergePlan::salesforce_updates`] with `convert::salesforce::write` and
-//!    [`MergePlan::monday_updates`] with `convert::monday::write`, report
-//!    [`MergePlan::failures`] per record;
+//! 3. send [`MergePlan::salesforce_payload`] and [`MergePlan::monday_column_values`] (already
+//!    checked by each side's writer: field length, restricted picklist, labels on the board,
+//!    known people) and report [`MergePlan::failures`] per record;
 //! 4. once the writes succeeded, store [`MergePlan::next_shadow`].
 
 use std::collections::BTreeMap;
@@ -19,7 +19,9 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::convert::{ConvertContext, to_monday, to_salesforce};
+use serde_json::{Map, Value as Json};
+
+use crate::convert::{ConvertContext, monday, salesforce, to_monday, to_salesforce};
 use crate::{CoreError, Direction, FieldMapping, Value};
 
 /// Field values keyed by Salesforce field name or monday column id.
@@ -86,10 +88,18 @@ pub enum Side {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     NoOp,
-    /// Write this (Salesforce-shaped) value to the Salesforce field.
-    PushToSalesforce(Value),
-    /// Write this (monday-shaped) value to the monday column.
-    PushToMonday(Value),
+    /// Write to the Salesforce field: `value` is canonical (Salesforce-shaped), `json` what
+    /// goes into the sObject body (already checked by the Salesforce writer).
+    PushToSalesforce {
+        value: Value,
+        json: Json,
+    },
+    /// Write to the monday column: `value` is canonical (monday-shaped), `json` what goes
+    /// under the column id in `column_values` (already checked by the monday writer).
+    PushToMonday {
+        value: Value,
+        json: Json,
+    },
     /// The value could not be converted; report it for this record.
     Failed(CoreError),
 }
@@ -114,26 +124,56 @@ pub struct MergePlan {
 }
 
 impl MergePlan {
-    /// Fields to write to Salesforce (field name → Salesforce-shaped value).
+    /// Fields to write to Salesforce (field name → Salesforce-shaped canonical value).
     pub fn salesforce_updates(&self) -> Record {
-        self.collect(
-            |a| match a {
-                Action::PushToSalesforce(v) => Some(v),
+        self.fields
+            .iter()
+            .filter_map(|d| match &d.action {
+                Action::PushToSalesforce { value, .. } => {
+                    Some((d.salesforce_field.clone(), value.clone()))
+                }
                 _ => None,
-            },
-            |d| &d.salesforce_field,
-        )
+            })
+            .collect()
     }
 
-    /// Columns to write to monday (column id → monday-shaped value).
+    /// Columns to write to monday (column id → monday-shaped canonical value).
     pub fn monday_updates(&self) -> Record {
-        self.collect(
-            |a| match a {
-                Action::PushToMonday(v) => Some(v),
+        self.fields
+            .iter()
+            .filter_map(|d| match &d.action {
+                Action::PushToMonday { value, .. } => {
+                    Some((d.monday_column.clone(), value.clone()))
+                }
                 _ => None,
-            },
-            |d| &d.monday_column,
-        )
+            })
+            .collect()
+    }
+
+    /// The Salesforce update body: field name → JSON value (add `attributes` and `id` for
+    /// sObject Collections).
+    pub fn salesforce_payload(&self) -> Map<String, Json> {
+        self.fields
+            .iter()
+            .filter_map(|d| match &d.action {
+                Action::PushToSalesforce { json, .. } => {
+                    Some((d.salesforce_field.clone(), json.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// monday `column_values`: column id → JSON value. Serialise it to a string for the
+    /// `column_values: JSON` argument of `change_multiple_column_values`.
+    pub fn monday_column_values(&self) -> Map<String, Json> {
+        self.fields
+            .iter()
+            .filter_map(|d| match &d.action {
+                Action::PushToMonday { json, .. } => Some((d.monday_column.clone(), json.clone())),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Per-field failures, to report for this record.
@@ -147,17 +187,6 @@ impl MergePlan {
     /// True when nothing is to be written and nothing failed.
     pub fn is_noop(&self) -> bool {
         self.fields.iter().all(|d| d.action == Action::NoOp)
-    }
-
-    fn collect(
-        &self,
-        pick: impl Fn(&Action) -> Option<&Value>,
-        key: impl Fn(&FieldDecision) -> &String,
-    ) -> Record {
-        self.fields
-            .iter()
-            .filter_map(|d| pick(&d.action).map(|v| (key(d).clone(), v.clone())))
-            .collect()
     }
 }
 
@@ -215,20 +244,26 @@ pub fn merge(
         };
         match winner {
             None => {}
-            Some(Side::Salesforce) => match to_monday(m, sf, ctx) {
-                Ok(t) => {
-                    if &t != mo {
-                        decision.action = Action::PushToMonday(t.clone());
+            Some(Side::Salesforce) => match push_to_monday(m, sf, mo, ctx) {
+                Ok((t, json)) => {
+                    if let Some(json) = json {
+                        decision.action = Action::PushToMonday {
+                            value: t.clone(),
+                            json,
+                        };
                     }
                     next.salesforce.insert(sk.to_owned(), sf.clone());
                     next.monday.insert(mk.to_owned(), t);
                 }
                 Err(e) => decision.action = Action::Failed(e),
             },
-            Some(Side::Monday) => match to_salesforce(m, mo, ctx) {
-                Ok(t) => {
-                    if &t != sf {
-                        decision.action = Action::PushToSalesforce(t.clone());
+            Some(Side::Monday) => match push_to_salesforce(m, mo, sf, ctx) {
+                Ok((t, json)) => {
+                    if let Some(json) = json {
+                        decision.action = Action::PushToSalesforce {
+                            value: t.clone(),
+                            json,
+                        };
                     }
                     next.monday.insert(mk.to_owned(), mo.clone());
                     next.salesforce.insert(sk.to_owned(), t);
@@ -242,6 +277,36 @@ pub fn merge(
         fields,
         next_shadow: next,
     }
+}
+
+/// The monday-shaped value for `sf`, and its JSON unless monday already holds it.
+fn push_to_monday(
+    m: &FieldMapping,
+    sf: &Value,
+    mo: &Value,
+    ctx: &ConvertContext<'_>,
+) -> Result<(Value, Option<Json>), CoreError> {
+    let t = to_monday(m, sf, ctx)?;
+    if &t == mo {
+        return Ok((t, None));
+    }
+    let json = monday::write(&m.monday, &t, &m.options, ctx.users)?;
+    Ok((t, Some(json)))
+}
+
+/// The Salesforce-shaped value for `mo`, and its JSON unless Salesforce already holds it.
+fn push_to_salesforce(
+    m: &FieldMapping,
+    mo: &Value,
+    sf: &Value,
+    ctx: &ConvertContext<'_>,
+) -> Result<(Value, Option<Json>), CoreError> {
+    let t = to_salesforce(m, mo, ctx)?;
+    if &t == sf {
+        return Ok((t, None));
+    }
+    let json = salesforce::write(&m.salesforce, &t, &m.options)?;
+    Ok((t, Some(json)))
 }
 
 fn resolve(policy: ConflictPolicy, sf: Option<Timestamp>, monday: Option<Timestamp>) -> Side {

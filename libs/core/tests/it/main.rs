@@ -20,7 +20,8 @@ pub const STATUS_LABELS: [&str; 8] = [
     "Yes",
     "No",
 ];
-pub const DROPDOWN_LABELS: [&str; 4] = ["Prospect", "Customer - Direct", "Other, misc", "Technology"];
+pub const DROPDOWN_LABELS: [&str; 4] =
+    ["Prospect", "Customer - Direct", "Other, misc", "Technology"];
 pub const PICKLIST: [(&str, bool); 4] = [
     ("Prospect", true),
     ("Customer - Direct", true),
@@ -41,7 +42,10 @@ pub fn field(kind: SalesforceKind) -> SalesforceField {
         SalesforceKind::Textarea => 32000,
         _ => 0,
     };
-    if matches!(kind, SalesforceKind::Picklist | SalesforceKind::Multipicklist) {
+    if matches!(
+        kind,
+        SalesforceKind::Picklist | SalesforceKind::Multipicklist
+    ) {
         f.restricted_picklist = true;
         f.picklist_values = PICKLIST
             .iter()
