@@ -11,6 +11,7 @@
 pub mod coalesce;
 pub mod condition;
 pub mod convert;
+mod describe;
 mod error;
 mod kinds;
 mod mapping;
