@@ -52,6 +52,10 @@ pub enum CoreError {
         kind: MondayKind,
     },
 
+    /// A converter was asked to write a read-only field or column (the merge never does).
+    #[error("cannot write {target}: it is read-only ({reason})")]
+    WriteToReadOnly { target: String, reason: String },
+
     // ---- record errors --------------------------------------------------------------
     /// A status/dropdown label that the column does not have.
     #[error(

@@ -216,10 +216,9 @@ pub fn write(
 ) -> Result<Json> {
     use MondayKind as K;
     if column.kind.is_read_only() {
-        return Err(CoreError::ReadOnlyMondayColumn {
-            field: String::from("(any)"),
-            column: column.id.clone(),
-            kind: column.kind.clone(),
+        return Err(CoreError::WriteToReadOnly {
+            target: monday_target(&column.id),
+            reason: format!("a {} column", column.kind),
         });
     }
     if value.is_null() {
@@ -462,6 +461,9 @@ mod tests {
             &MappingOptions::default(),
             &UserMap::new(),
         );
-        assert!(matches!(err, Err(CoreError::ReadOnlyMondayColumn { .. })));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "cannot write monday column formula: it is read-only (a formula column)"
+        );
     }
 }

@@ -88,10 +88,13 @@ pub fn read(field: &SalesforceField, raw: &Json) -> Result<Value> {
 pub fn write(field: &SalesforceField, value: &Value, opts: &MappingOptions) -> Result<Json> {
     use SalesforceKind as K;
     if field.is_read_only() {
-        return Err(CoreError::ReadOnlySalesforceField {
-            field: field.name.clone(),
-            column: String::from("(any)"),
-            reason: format!("a {} field", field.kind),
+        return Err(CoreError::WriteToReadOnly {
+            target: sf_target(&field.name),
+            reason: if field.kind.is_read_only() {
+                format!("a {} field", field.kind)
+            } else {
+                "not updateable in Salesforce".into()
+            },
         });
     }
     let mismatch = || CoreError::InvalidValue {
