@@ -14,7 +14,8 @@ impl SalesforceField {
     ///
     /// Uses `name`, `label`, `type`, `calculated`, `referenceTo`, `length`, `scale`,
     /// `createable`/`updateable` (neither ⇒ read-only), `autoNumber` (read-only),
-    /// `restrictedPicklist` and `picklistValues`.
+    /// `nillable`/`defaultedOnCreate` (→ `required`), `restrictedPicklist` and
+    /// `picklistValues`.
     pub fn from_describe(entry: &Json) -> Result<Self> {
         let name =
             entry
@@ -81,6 +82,10 @@ impl SalesforceField {
             },
             writable: (b("createable") || b("updateable")) && !b("autoNumber"),
             restricted_picklist: b("restrictedPicklist"),
+            required: b("createable")
+                && entry.get("nillable").and_then(Json::as_bool) == Some(false)
+                && !b("defaultedOnCreate")
+                && kind != SalesforceKind::Boolean,
             picklist_values,
             kind,
         })
@@ -219,6 +224,19 @@ mod tests {
         assert_eq!(f.picklist_values.len(), 2);
         assert!(!f.picklist_values[1].active);
         assert!(SalesforceField::from_describe(&json!({"type":"string"})).is_err());
+        let required = |e: Json| SalesforceField::from_describe(&e).unwrap().required;
+        assert!(required(
+            json!({"name":"Name","type":"string","createable":true,"nillable":false,"defaultedOnCreate":false})
+        ));
+        assert!(!required(
+            json!({"name":"OwnerId","type":"reference","referenceTo":["User"],"createable":true,"nillable":false,"defaultedOnCreate":true})
+        ));
+        assert!(!required(
+            json!({"name":"IsActive__c","type":"boolean","createable":true,"nillable":false})
+        ));
+        assert!(!required(
+            json!({"name":"Site","type":"string","createable":true,"nillable":true})
+        ));
     }
 
     #[test]

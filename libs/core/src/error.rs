@@ -52,6 +52,15 @@ pub enum CoreError {
         kind: MondayKind,
     },
 
+    /// A label the mapping needs (boolean ↔ status) is not on the column.
+    #[error(
+        "monday column {column} has no label {label:?}, which Salesforce field {field} needs; add it on the board, choose another label, or allow the mapping to create labels"
+    )]
+    MissingColumnLabel {
+        field: String,
+        column: String,
+        label: String,
+    },
     /// A converter was asked to write a read-only field or column (the merge never does).
     #[error("cannot write {target}: it is read-only ({reason})")]
     WriteToReadOnly { target: String, reason: String },

@@ -316,6 +316,10 @@ pub struct SalesforceField {
     pub restricted_picklist: bool,
     #[serde(default)]
     pub picklist_values: Vec<PicklistValue>,
+    /// Must be given when Tandem creates a record: `createable && !nillable &&
+    /// !defaultedOnCreate`, booleans excepted (they default to false).
+    #[serde(default)]
+    pub required: bool,
 }
 
 fn default_true() -> bool {
@@ -335,6 +339,7 @@ impl SalesforceField {
             writable: true,
             restricted_picklist: false,
             picklist_values: Vec::new(),
+            required: false,
         }
     }
 

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::{self, Direction, Rule};
-use crate::{CoreError, MondayColumn, Result, SalesforceField, SalesforceKind};
+use crate::{Conversion, CoreError, MondayColumn, Result, SalesforceField, SalesforceKind};
 
 /// The two status labels a boolean maps to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +176,21 @@ pub fn validate_mapping(
             reason: "the true and false labels must be two different, non-empty labels".into(),
         });
     }
+    if rule.conversion == Conversion::BoolStatus
+        && !options.create_labels
+        && !monday_column.labels.is_empty()
+    {
+        let labels = options.bool_labels();
+        for label in [labels.true_label, labels.false_label] {
+            if !monday_column.has_label(&label) {
+                return Err(CoreError::MissingColumnLabel {
+                    field: sf_field.name.clone(),
+                    column: monday_column.id.clone(),
+                    label,
+                });
+            }
+        }
+    }
     Ok(rule)
 }
 
@@ -292,6 +307,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("two different"), "{err}");
+    }
+
+    #[test]
+    fn bool_status_needs_both_labels_on_the_column_unless_creating() {
+        let field = SalesforceField::new("IsActive__c", S::Boolean);
+        let col = MondayColumn::new("status", M::Status).with_labels(["Yes", "Maybe"]);
+        let err = validate_mapping(&field, &col, Direction::Both, &MappingOptions::default())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CoreError::MissingColumnLabel {
+                field: "IsActive__c".into(),
+                column: "status".into(),
+                label: "No".into()
+            }
+        );
+        let opts = MappingOptions {
+            create_labels: true,
+            ..Default::default()
+        };
+        assert!(validate_mapping(&field, &col, Direction::Both, &opts).is_ok());
     }
 
     #[test]

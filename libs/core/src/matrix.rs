@@ -144,7 +144,7 @@ impl Conversion {
                 "the date in the org's time zone (time dropped unless the mapping keeps it, in UTC); a date alone reads as midnight in the org's zone"
             }
             Self::PicklistLabel => {
-                "value ↔ label; a label missing on the board, several labels, or an inactive value of a restricted picklist is a per-record error"
+                "picklist API value ↔ label of the same name; a label missing on the board (unless the mapping creates labels), several labels, or an inactive value of a restricted picklist is a per-record error"
             }
             Self::MultipicklistLabels => "a;b;c ↔ labels a, b, c (labels may contain commas)",
             Self::PicklistText => {

@@ -54,9 +54,11 @@ pub fn to_monday(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> Resul
             _ => return Err(mismatch()),
         },
         Conversion::DatetimeDate => match v {
-            Value::DateTime(dt) if m.options.keep_time => {
-                Value::DateTime(DateTime::utc(dt.instant))
-            }
+            // monday keeps whole seconds: drop the milliseconds here, so the value read back
+            // equals the shadow and is not mistaken for a change on monday.
+            Value::DateTime(dt) if m.options.keep_time => Value::DateTime(DateTime::utc(
+                jiff::Timestamp::from_second(dt.instant.as_second()).unwrap_or(dt.instant),
+            )),
             Value::DateTime(dt) => {
                 Value::Date(dt.instant.to_zoned(ctx.org_time_zone.clone()).date())
             }

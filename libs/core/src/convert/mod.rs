@@ -21,7 +21,7 @@ use jiff::tz::TimeZone;
 
 pub use adapt::{to_monday, to_salesforce};
 
-use crate::{FieldMapping, Result};
+use crate::{CoreError, FieldMapping, Result};
 
 /// Finds the same person on both sides by email. The orchestrator fills it from the
 /// Salesforce `User` query and the monday `users` query.
@@ -110,6 +110,17 @@ impl<'a> ConvertContext<'a> {
             users,
         }
     }
+
+    /// A context for an org whose `TimeZoneSidKey` is `tz_name` (an IANA name such as
+    /// `Europe/Paris`, looked up in the tz database bundled into this crate).
+    pub fn for_org(tz_name: &str, users: &'a dyn UserDirectory) -> Result<Self> {
+        let tz = TimeZone::get(tz_name).map_err(|_| CoreError::InvalidValue {
+            target: "the Salesforce org's time zone".into(),
+            value: tz_name.into(),
+            reason: "not a known IANA time zone".into(),
+        })?;
+        Ok(Self::new(tz, users))
+    }
 }
 
 /// Salesforce JSON field value → monday column value (the JSON to put under the column id
@@ -135,4 +146,22 @@ pub fn monday_to_salesforce(
     let v = monday::read(&mapping.monday, value, text, ctx.users)?;
     let v = to_salesforce(mapping, &v, ctx)?;
     salesforce::write(&mapping.salesforce, &v, &mapping.options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_time_zones_come_from_the_bundled_database() {
+        let users = UserMap::new();
+        assert!(ConvertContext::for_org("Asia/Kolkata", &users).is_ok());
+        let err = ConvertContext::for_org("Mars/Olympus", &users)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("not a known IANA time zone"),
+            "{err}"
+        );
+    }
 }
