@@ -1,4 +1,4 @@
-//! Conversions: Salesforce JSON ⇄ canonical [`Value`] ⇄ monday column value.
+//! Conversions: Salesforce JSON ⇄ canonical [`Value`](crate::Value) ⇄ monday column value.
 //!
 //! A value travels in three steps, each its own function so the merge can work on the
 //! canonical values in between:
