@@ -391,6 +391,8 @@ pub fn render_markdown() -> String {
             r.conversion
         );
     }
+    out.push_str("\n## At a glance\n\n⇄ both ways, → Salesforce to monday only, ← monday to Salesforce only;\n† lossy in at least one direction (see the table above).\n\n");
+    out.push_str(&render_grid());
     out.push_str("\n## Conversions\n\n| conversion | what it does |\n|---|---|\n");
     let mut seen = Vec::new();
     for r in RULES {
@@ -398,6 +400,41 @@ pub fn render_markdown() -> String {
             seen.push(r.conversion);
             let _ = writeln!(out, "| {} | {} |", r.conversion, r.conversion.describe());
         }
+    }
+    out
+}
+
+/// One row per Salesforce kind, one column per monday kind.
+fn render_grid() -> String {
+    use std::fmt::Write;
+    let mut out = String::from("| Salesforce \\ monday |");
+    for m in MondayKind::ALL.iter() {
+        let _ = write!(out, " {m} |");
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(MondayKind::ALL.len()));
+    out.push('\n');
+    for s in SalesforceKind::ALL.iter() {
+        let _ = write!(out, "| {s} |");
+        for m in MondayKind::ALL.iter() {
+            let cell = match lookup(s, m) {
+                None => "",
+                Some(r) => {
+                    let lossy = r.to_monday == Flow::Lossy || r.to_salesforce == Flow::Lossy;
+                    match (r.to_monday.allowed(), r.to_salesforce.allowed(), lossy) {
+                        (true, true, false) => "⇄",
+                        (true, true, true) => "⇄†",
+                        (true, false, false) => "→",
+                        (true, false, true) => "→†",
+                        (false, true, false) => "←",
+                        (false, true, true) => "←†",
+                        (false, false, _) => "",
+                    }
+                }
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
     }
     out
 }
