@@ -8,7 +8,8 @@
 //!   [`matrix::render_markdown`] → `docs/compatibility.md`).
 //! - [`validate_mapping`] (or [`FieldMapping::validated`]): accept or reject a field mapping
 //!   with a reason that names the field and the column.
-//! - [`convert`]: Salesforce JSON ⇄ [`Value`] ⇄ monday column values, with per-record
+//! - [`convert`]: Salesforce JSON ⇄ [`Value`] ⇄ monday column values, whole records
+//!   ([`convert::read_salesforce_record`], [`convert::read_monday_item`]), with per-record
 //!   errors ([`CoreError::is_record_error`]).
 //! - [`Condition`]: incoming/outgoing record filters (serde JSON, `validate`, `evaluate`).
 //! - [`merge()`]: the three-way merge of one linked pair → [`MergePlan`];

@@ -9,10 +9,12 @@
 //! 3. write the target side: [`salesforce::write`] or [`monday::write`], which also checks
 //!    the target's rules (field length, restricted picklist, labels on the board).
 //!
-//! [`salesforce_to_monday`] and [`monday_to_salesforce`] do all three at once.
+//! [`salesforce_to_monday`] and [`monday_to_salesforce`] do all three at once;
+//! [`read_salesforce_record`] and [`read_monday_item`] read whole records for the merge.
 
 mod adapt;
 pub mod monday;
+mod record;
 pub mod salesforce;
 
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 
 pub use adapt::{to_monday, to_salesforce};
+pub use record::{ReadRecord, read_monday_item, read_salesforce_record};
 
 use crate::{CoreError, FieldMapping, Result};
 
