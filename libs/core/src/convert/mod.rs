@@ -22,7 +22,10 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 
 pub use adapt::{to_monday, to_salesforce};
-pub use record::{ReadRecord, read_monday_item, read_salesforce_record};
+pub use record::{
+    ReadRecord, read_monday_columns, read_monday_item, read_salesforce_fields,
+    read_salesforce_record,
+};
 
 use crate::{CoreError, FieldMapping, Result};
 

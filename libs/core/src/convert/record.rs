@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 
 use super::{UserDirectory, monday, salesforce};
 use crate::merge::SideState;
-use crate::{CoreError, FieldMapping, MondayKind};
+use crate::{CoreError, FieldMapping, MondayColumn, MondayKind, SalesforceField};
 
 /// One side of a record, read for the merge.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -23,15 +23,23 @@ pub struct ReadRecord {
 /// Only the mapped fields present in the record are read (`null` is a value, a missing key
 /// is "not read"). The record's change time is `SystemModstamp`, else `LastModifiedDate`.
 pub fn read_salesforce_record(mappings: &[FieldMapping], record: &Json) -> ReadRecord {
+    read_salesforce_fields(mappings.iter().map(|m| &m.salesforce), record)
+}
+
+/// Like [`read_salesforce_record`], for any fields (e.g. those a condition uses).
+pub fn read_salesforce_fields<'a>(
+    fields: impl IntoIterator<Item = &'a SalesforceField>,
+    record: &Json,
+) -> ReadRecord {
     let mut out = ReadRecord::default();
     out.state.record_changed_at = ["SystemModstamp", "LastModifiedDate"]
         .iter()
         .find_map(|k| record.get(k)?.as_str().and_then(salesforce::parse_datetime))
         .map(|dt| dt.instant);
-    for m in mappings {
-        let key = &m.salesforce.name;
+    for field in fields {
+        let key = &field.name;
         let Some(raw) = record.get(key) else { continue };
-        match salesforce::read(&m.salesforce, raw) {
+        match salesforce::read(field, raw) {
             Ok(v) => {
                 out.state.values.insert(key.clone(), v);
             }
@@ -53,25 +61,34 @@ pub fn read_monday_item(
     item: &Json,
     users: &dyn UserDirectory,
 ) -> ReadRecord {
+    read_monday_columns(mappings.iter().map(|m| &m.monday), item, users)
+}
+
+/// Like [`read_monday_item`], for any columns (e.g. those a condition uses).
+pub fn read_monday_columns<'a>(
+    columns: impl IntoIterator<Item = &'a MondayColumn>,
+    item: &Json,
+    users: &dyn UserDirectory,
+) -> ReadRecord {
     let mut out = ReadRecord::default();
     out.state.record_changed_at = item
         .get("updated_at")
         .and_then(Json::as_str)
         .and_then(monday::parse_timestamp);
-    let columns = item
+    let values = item
         .get("column_values")
         .and_then(Json::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    for m in mappings {
-        let key = &m.monday.id;
-        let read = if m.monday.kind == MondayKind::Name {
+    for column in columns {
+        let key = &column.id;
+        let read = if column.kind == MondayKind::Name {
             let Some(name) = item.get("name").and_then(Json::as_str) else {
                 continue;
             };
-            monday::read(&m.monday, None, Some(name), users)
+            monday::read(column, None, Some(name), users)
         } else {
-            let Some(cv) = columns
+            let Some(cv) = values
                 .iter()
                 .find(|c| c.get("id").and_then(Json::as_str) == Some(key))
             else {
@@ -85,7 +102,7 @@ pub fn read_monday_item(
             if let Some(at) = value.and_then(changed_at) {
                 out.state.changed_at.insert(key.clone(), at);
             }
-            monday::read(&m.monday, value, text, users)
+            monday::read(column, value, text, users)
         };
         match read {
             Ok(v) => {
