@@ -17,6 +17,9 @@ use super::salesforce::{json_decimal, parse_decimal};
 use crate::error::monday_target;
 use crate::{CoreError, DateTime, MappingOptions, MondayColumn, MondayKind, Result, Value};
 
+/// monday's limit on item names (`ItemNameTooLongException` beyond it).
+pub const MAX_ITEM_NAME: usize = 255;
+
 /// Reads a column value as the API returns it: `value` is the JSON-encoded string from
 /// `column_values.value` (`None` when empty), `text` the display text (needed for the item
 /// name and read-only columns, and as a fallback for labels).
@@ -241,6 +244,13 @@ pub fn write(
         )
     };
     Ok(match (&column.kind, value) {
+        (K::Name, Value::Text(s)) if s.chars().count() > MAX_ITEM_NAME => {
+            return Err(invalid(
+                column,
+                s,
+                &format!("an item name holds at most {MAX_ITEM_NAME} characters"),
+            ));
+        }
         (K::Name | K::Text, Value::Text(s)) => json!(s),
         (K::LongText, Value::Text(s)) => json!({ "text": s }),
         (K::Numbers, Value::Number(d)) => json!(d.normalize().to_string()),

@@ -36,6 +36,12 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             Json::Null,
             E("item name cannot be empty"),
         ),
+        (
+            S::Textarea,
+            M::Name,
+            json!("n".repeat(256)),
+            E("an item name holds at most 255 characters"),
+        ),
         (S::Textarea, M::Text, json!(long), J(json!(long))),
         (
             S::Textarea,
