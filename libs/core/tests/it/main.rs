@@ -1,5 +1,6 @@
 //! Integration tests of tandem-core through its public API only.
 
+mod condition_props;
 mod matrix_rows;
 mod merge;
 mod props;
