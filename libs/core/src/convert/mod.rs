@@ -1,0 +1,173 @@
+//! Conversions: Salesforce JSON ⇄ canonical [`Value`](crate::Value) ⇄ monday column value.
+//!
+//! A value travels in three steps, each its own function so the merge can work on the
+//! canonical values in between:
+//! 1. read the source side: [`salesforce::read`] or [`monday::read`] (canonical, in the
+//!    source's shape: a picklist reads as one label, a User lookup as a reference, …);
+//! 2. change shape for the other side: [`to_monday`] / [`to_salesforce`], driven by the
+//!    mapping's matrix [`Conversion`](crate::Conversion);
+//! 3. write the target side: [`salesforce::write`] or [`monday::write`], which also checks
+//!    the target's rules (field length, restricted picklist, labels on the board).
+//!
+//! [`salesforce_to_monday`] and [`monday_to_salesforce`] do all three at once;
+//! [`read_salesforce_record`] and [`read_monday_item`] read whole records for the merge.
+
+mod adapt;
+pub mod monday;
+mod record;
+pub mod salesforce;
+
+use std::collections::HashMap;
+
+use jiff::tz::TimeZone;
+
+pub use adapt::{to_monday, to_salesforce};
+pub use record::{
+    ReadRecord, read_monday_columns, read_monday_item, read_salesforce_fields,
+    read_salesforce_record,
+};
+
+use crate::{CoreError, FieldMapping, Result};
+
+/// Finds the same person on both sides by email. The orchestrator fills it from the
+/// Salesforce `User` query and the monday `users` query.
+pub trait UserDirectory {
+    /// The email of a Salesforce user Id.
+    fn salesforce_email(&self, user_id: &str) -> Option<String>;
+    /// The Salesforce user Id of an email (case-insensitive).
+    fn salesforce_user_id(&self, email: &str) -> Option<String>;
+    /// The email of a monday user id.
+    fn monday_email(&self, user_id: u64) -> Option<String>;
+    /// The monday user id of an email (case-insensitive).
+    fn monday_user_id(&self, email: &str) -> Option<u64>;
+}
+
+/// A [`UserDirectory`] held in memory.
+#[derive(Debug, Clone, Default)]
+pub struct UserMap {
+    sf_by_id: HashMap<String, String>,
+    sf_by_email: HashMap<String, String>,
+    monday_by_id: HashMap<u64, String>,
+    monday_by_email: HashMap<String, u64>,
+}
+
+impl UserMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a Salesforce user (`Id`, `Email`).
+    pub fn with_salesforce_user(mut self, id: impl Into<String>, email: &str) -> Self {
+        self.add_salesforce_user(id, email);
+        self
+    }
+
+    /// Adds a monday user (`id`, `email`).
+    pub fn with_monday_user(mut self, id: u64, email: &str) -> Self {
+        self.add_monday_user(id, email);
+        self
+    }
+
+    pub fn add_salesforce_user(&mut self, id: impl Into<String>, email: &str) {
+        let id = id.into();
+        let email = email.trim().to_lowercase();
+        self.sf_by_email.insert(email.clone(), id.clone());
+        self.sf_by_id.insert(id, email);
+    }
+
+    pub fn add_monday_user(&mut self, id: u64, email: &str) {
+        let email = email.trim().to_lowercase();
+        self.monday_by_email.insert(email.clone(), id);
+        self.monday_by_id.insert(id, email);
+    }
+}
+
+impl UserDirectory for UserMap {
+    fn salesforce_email(&self, user_id: &str) -> Option<String> {
+        self.sf_by_id.get(user_id).cloned()
+    }
+    fn salesforce_user_id(&self, email: &str) -> Option<String> {
+        self.sf_by_email.get(&email.trim().to_lowercase()).cloned()
+    }
+    fn monday_email(&self, user_id: u64) -> Option<String> {
+        self.monday_by_id.get(&user_id).cloned()
+    }
+    fn monday_user_id(&self, email: &str) -> Option<u64> {
+        self.monday_by_email
+            .get(&email.trim().to_lowercase())
+            .copied()
+    }
+}
+
+/// What conversions need beyond the mapping: the org's time zone (for datetime ↔ date) and
+/// the user directory (for people).
+#[derive(Clone)]
+pub struct ConvertContext<'a> {
+    /// The Salesforce org's time zone (`TimeZoneSidKey`), e.g.
+    /// `TimeZone::get("America/Los_Angeles")`.
+    pub org_time_zone: TimeZone,
+    pub users: &'a dyn UserDirectory,
+}
+
+impl<'a> ConvertContext<'a> {
+    pub fn new(org_time_zone: TimeZone, users: &'a dyn UserDirectory) -> Self {
+        Self {
+            org_time_zone,
+            users,
+        }
+    }
+
+    /// A context for an org whose `TimeZoneSidKey` is `tz_name` (an IANA name such as
+    /// `Europe/Paris`, looked up in the tz database bundled into this crate).
+    pub fn for_org(tz_name: &str, users: &'a dyn UserDirectory) -> Result<Self> {
+        let tz = TimeZone::get(tz_name).map_err(|_| CoreError::InvalidValue {
+            target: "the Salesforce org's time zone".into(),
+            value: tz_name.into(),
+            reason: "not a known IANA time zone".into(),
+        })?;
+        Ok(Self::new(tz, users))
+    }
+}
+
+/// Salesforce JSON field value → monday column value (the JSON to put under the column id
+/// in `column_values`), through read, reshape and write.
+pub fn salesforce_to_monday(
+    mapping: &FieldMapping,
+    sf_json: &serde_json::Value,
+    ctx: &ConvertContext<'_>,
+) -> Result<serde_json::Value> {
+    let v = salesforce::read(&mapping.salesforce, sf_json)?;
+    let v = to_monday(mapping, &v, ctx)?;
+    monday::write(&mapping.monday, &v, &mapping.options, ctx.users)
+}
+
+/// monday column `value` (the JSON string from `column_values.value`) and `text` →
+/// Salesforce JSON field value, through read, reshape and write.
+pub fn monday_to_salesforce(
+    mapping: &FieldMapping,
+    value: Option<&str>,
+    text: Option<&str>,
+    ctx: &ConvertContext<'_>,
+) -> Result<serde_json::Value> {
+    let v = monday::read(&mapping.monday, value, text, ctx.users)?;
+    let v = to_salesforce(mapping, &v, ctx)?;
+    salesforce::write(&mapping.salesforce, &v, &mapping.options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn org_time_zones_come_from_the_bundled_database() {
+        let users = UserMap::new();
+        assert!(ConvertContext::for_org("Asia/Kolkata", &users).is_ok());
+        let err = ConvertContext::for_org("Mars/Olympus", &users)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("not a known IANA time zone"),
+            "{err}"
+        );
+    }
+}
