@@ -2,11 +2,10 @@
 //! to 200 records a call, `allOrNone`, results per record in request order.
 
 use axum::http::{Method, StatusCode};
-use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::errors::{ApiError, SfError};
-use crate::http::{Req, json_response};
+use crate::http::{Reply, Req};
 use crate::rest::Ctx;
 use crate::store::Org;
 use crate::{Shared, ids, writes};
@@ -94,7 +93,7 @@ fn parse_body(req: &Req) -> Result<(bool, Vec<Map<String, Value>>), ApiError> {
     Ok((all_or_none, recs))
 }
 
-pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, rest: &[&str]) -> Result<Response, ApiError> {
+pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, rest: &[&str]) -> Result<Reply, ApiError> {
     let m = &req.method;
     let outcomes = match (m, rest) {
         (&Method::GET, [obj]) => return retrieve(shared, ctx, req, obj),
@@ -194,7 +193,7 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, rest: &[&str]) -> Result<Re
         _ => return Err(ApiError::method_not_allowed(m.as_str())),
     };
     let body: Vec<Value> = outcomes.iter().map(Outcome::json).collect();
-    Ok(json_response(StatusCode::OK, &Value::Array(body)))
+    Ok(Reply::json(StatusCode::OK, &Value::Array(body)))
 }
 
 fn create_one(shared: &Shared, ctx: &Ctx, org: &mut Org, rec: &Map<String, Value>) -> Outcome {
@@ -336,7 +335,7 @@ fn run(
 }
 
 /// `GET composite/sobjects/{O}?ids=…&fields=…`: records in order, `null` for missing ones.
-fn retrieve(shared: &Shared, ctx: &Ctx, req: &Req, obj: &str) -> Result<Response, ApiError> {
+fn retrieve(shared: &Shared, ctx: &Ctx, req: &Req, obj: &str) -> Result<Reply, ApiError> {
     let o = shared
         .schema
         .object(obj)
@@ -378,5 +377,5 @@ fn retrieve(shared: &Shared, ctx: &Ctx, req: &Req, obj: &str) -> Result<Response
             })
             .collect()
     });
-    Ok(json_response(StatusCode::OK, &Value::Array(list)))
+    Ok(Reply::json(StatusCode::OK, &Value::Array(list)))
 }

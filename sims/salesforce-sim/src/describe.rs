@@ -37,7 +37,20 @@ fn object_urls(v: &str, name: &str) -> Map<String, Value> {
     m.insert("describe".into(), json!(format!("{base}/describe")));
     m.insert("quickActions".into(), json!(format!("{base}/quickActions")));
     m.insert("layouts".into(), json!(format!("{base}/describe/layouts")));
-    m.insert("sobject".into(), json!(base));
+    m.insert("sobject".into(), json!(base.clone()));
+    if name == "User" {
+        // As a real org lists them for User.
+        m.remove("approvalLayouts");
+        m.remove("listviews");
+        m.insert(
+            "namedLayouts".into(),
+            json!(format!("{base}/describe/namedLayouts/{{LayoutName}}")),
+        );
+        m.insert(
+            "passwordUtilities".into(),
+            json!(format!("{base}/{{ID}}/password")),
+        );
+    }
     m
 }
 
@@ -92,7 +105,7 @@ fn picklist_json(f: &FieldDef) -> Vec<Value> {
                 "active": p.active,
                 "defaultValue": p.default_value,
                 "label": p.label.clone().unwrap_or_else(|| p.value.clone()),
-                "validFor": null,
+                "validFor": p.valid_for,
                 "value": p.value,
             })
         })
@@ -115,19 +128,19 @@ pub fn field_json(f: &FieldDef) -> Value {
         "aggregatable": sortable,
         "aiPredictionField": false,
         "autoNumber": false,
-        "byteLength": length * 3,
+        "byteLength": if matches!(kind, "id" | "reference") { length } else { length * 3 },
         "calculated": f.calculated,
         "calculatedFormula": f.calculated_formula,
         "cascadeDelete": false,
         "caseSensitive": f.case_sensitive,
         "compoundFieldName": f.compound_field_name,
-        "controllerName": null,
+        "controllerName": f.controller_name,
         "createable": f.createable,
         "custom": f.custom(),
         "defaultValue": f.default_value.clone().unwrap_or(Value::Null),
         "defaultValueFormula": null,
         "defaultedOnCreate": f.defaulted_on_create,
-        "dependentPicklist": false,
+        "dependentPicklist": f.dependent_picklist,
         "deprecatedAndHidden": false,
         "digits": f.digits,
         "displayLocationInDecimal": false,

@@ -28,6 +28,41 @@ pub fn empty(status: StatusCode) -> Response {
     (status, Body::empty()).into_response()
 }
 
+/// A handler's answer before it becomes an HTTP response, so that composite subrequests
+/// can read it.
+#[derive(Debug)]
+pub enum Reply {
+    Json(StatusCode, Value),
+    Empty(StatusCode),
+}
+
+impl Reply {
+    pub fn json(status: StatusCode, body: &Value) -> Reply {
+        Reply::Json(status, body.clone())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Reply::Json(s, _) | Reply::Empty(s) => *s,
+        }
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Reply {
+        Reply::Json(e.status, e.body())
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self {
+            Reply::Json(status, body) => json_response(status, &body),
+            Reply::Empty(status) => empty(status),
+        }
+    }
+}
+
 /// One request, read in full.
 pub struct Req {
     pub method: Method,
@@ -224,7 +259,7 @@ fn api(shared: &Shared, req: &Req, version: &str, tail: &str) -> (Response, Opti
             instance_url: req.instance_url.clone(),
         };
         match rest::handle(shared, &ctx, req, tail) {
-            Ok(r) => r,
+            Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         }
     };

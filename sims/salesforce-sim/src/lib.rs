@@ -8,6 +8,7 @@ mod auth;
 mod calllog;
 mod clock;
 mod collections;
+mod composite;
 mod control;
 mod derived;
 mod describe;

@@ -2,17 +2,16 @@
 //! queries with paging, limits. Collections live in `collections.rs`.
 
 use axum::http::{Method, StatusCode};
-use axum::response::Response;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::errors::{ApiError, SfError};
-use crate::http::{Req, empty, json_response};
+use crate::http::{Reply, Req};
 use crate::query::{self, attributes};
 use crate::schema::ObjectDef;
 use crate::store::{Cursor, Record};
-use crate::{Shared, clock, collections, describe, ids, writes};
+use crate::{Shared, clock, collections, composite, describe, ids, writes};
 
 /// Who is calling, in which org, with which API version.
 pub struct Ctx {
@@ -55,7 +54,7 @@ fn decode_segment(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, tail: &str) -> Result<Response, ApiError> {
+pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, tail: &str) -> Result<Reply, ApiError> {
     let segs: Vec<String> = tail
         .split('/')
         .filter(|s| !s.is_empty())
@@ -64,15 +63,16 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, tail: &str) -> Result<Respo
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
     let m = &req.method;
     match segs.as_slice() {
-        [] => Ok(json_response(StatusCode::OK, &resources(&ctx.version))),
+        [] => Ok(Reply::json(StatusCode::OK, &resources(&ctx.version))),
         ["limits"] => Ok(limits(shared, ctx)),
         ["sobjects"] => {
             let body = describe::describe_global(&shared.schema, &ctx.version);
-            Ok(json_response(StatusCode::OK, &body))
+            Ok(Reply::json(StatusCode::OK, &body))
         }
         ["query"] | ["queryAll"] => query(shared, ctx, req, segs[0] == "queryAll"),
         ["query", locator] | ["queryAll", locator] => more(shared, ctx, locator),
         ["composite", "sobjects", rest @ ..] => collections::handle(shared, ctx, req, rest),
+        ["composite"] if *m == Method::POST => composite::handle(shared, ctx, req),
         ["sobjects", obj, rest @ ..] => {
             let o = shared
                 .schema
@@ -121,12 +121,12 @@ fn resources(v: &str) -> Value {
     Value::Object(m)
 }
 
-fn limits(shared: &Shared, ctx: &Ctx) -> Response {
+fn limits(shared: &Shared, ctx: &Ctx) -> Reply {
     let mut body: Value =
         serde_json::from_str(include_str!("../schema/limits.json")).unwrap_or_else(|_| json!({}));
     let (used, max) = shared.with_org(&ctx.org, |o, _| (o.api_used, o.api_max));
     body["DailyApiRequests"] = json!({"Max": max, "Remaining": max.saturating_sub(used)});
-    json_response(StatusCode::OK, &body)
+    Reply::json(StatusCode::OK, &body)
 }
 
 /// A record as `GET /sobjects/{O}/{id}` renders it (all fields or the `fields` subset).
@@ -169,10 +169,10 @@ fn sobject(
     o: &ObjectDef,
     m: &Method,
     rest: &[&str],
-) -> Result<Response, ApiError> {
+) -> Result<Reply, ApiError> {
     let schema = &shared.schema;
     match (m, rest) {
-        (&Method::GET, []) => Ok(json_response(
+        (&Method::GET, []) => Ok(Reply::json(
             StatusCode::OK,
             &json!({"objectDescribe": describe::global_entry(o, &ctx.version), "recentItems": []}),
         )),
@@ -186,12 +186,12 @@ fn sobject(
                     writes::create(schema, org, o, &body, &ctx.user_id)
                 })
                 .map_err(api_err)?;
-            Ok(json_response(
+            Ok(Reply::json(
                 StatusCode::CREATED,
                 &json!({"id": id, "success": true, "errors": []}),
             ))
         }
-        (&Method::GET, ["describe"]) => Ok(json_response(
+        (&Method::GET, ["describe"]) => Ok(Reply::json(
             StatusCode::OK,
             &describe::describe(schema, o, &ctx.version, &ctx.instance_url),
         )),
@@ -223,7 +223,7 @@ fn sobject(
                 match org.table(&o.name).and_then(|t| t.get(&norm)) {
                     None => Err(ApiError::not_found()),
                     Some(r) if r.deleted() => Err(ApiError::entity_deleted()),
-                    Some(r) => Ok(json_response(StatusCode::OK, &render_record(o, r, &ctx.version, only.as_deref()))),
+                    Some(r) => Ok(Reply::json(StatusCode::OK, &render_record(o, r, &ctx.version, only.as_deref()))),
                 }
             })
         }
@@ -237,7 +237,7 @@ fn sobject(
                     writes::update(schema, org, o, id, &body, &ctx.user_id)
                 })
                 .map_err(api_err)?;
-            Ok(empty(StatusCode::NO_CONTENT))
+            Ok(Reply::Empty(StatusCode::NO_CONTENT))
         }
         (&Method::DELETE, [id]) => {
             if shared.faults.take_lock() {
@@ -252,7 +252,7 @@ fn sobject(
                     Some(_) => writes::delete(schema, org, id).map_err(api_err),
                 }
             })?;
-            Ok(empty(StatusCode::NO_CONTENT))
+            Ok(Reply::Empty(StatusCode::NO_CONTENT))
         }
         (&Method::GET, [field, value]) => {
             let f = o.field(field).filter(|f| f.external_id || f.id_lookup).ok_or_else(|| {
@@ -274,7 +274,7 @@ fn sobject(
                     .collect();
                 match recs.as_slice() {
                     [] => Err(ApiError::not_found()),
-                    [r] => Ok(json_response(
+                    [r] => Ok(Reply::json(
                         StatusCode::OK,
                         &render_record(o, r, &ctx.version, None),
                     )),
@@ -288,7 +288,7 @@ fn sobject(
                                 ))
                             })
                             .collect();
-                        Ok(json_response(
+                        Ok(Reply::json(
                             StatusCode::MULTIPLE_CHOICES,
                             &Value::Array(urls),
                         ))
@@ -317,7 +317,7 @@ fn sobject(
             } else {
                 StatusCode::OK
             };
-            Ok(json_response(
+            Ok(Reply::json(
                 status,
                 &json!({"id": id, "success": true, "errors": [], "created": created}),
             ))
@@ -343,7 +343,7 @@ fn changes(
     req: &Req,
     o: &ObjectDef,
     deleted: bool,
-) -> Result<Response, ApiError> {
+) -> Result<Reply, ApiError> {
     let parse = |name: &str| {
         req.query_param(name)
             .as_deref()
@@ -381,7 +381,7 @@ fn changes(
             json!({"ids": list, "latestDateCovered": floor_minute(end)})
         }
     });
-    Ok(json_response(StatusCode::OK, &body))
+    Ok(Reply::json(StatusCode::OK, &body))
 }
 
 fn batch_size(shared: &Shared, req: &Req) -> usize {
@@ -404,7 +404,7 @@ fn page_body(total: usize, rows: &[Value], next: Option<String>) -> Value {
     body
 }
 
-fn query(shared: &Shared, ctx: &Ctx, req: &Req, all: bool) -> Result<Response, ApiError> {
+fn query(shared: &Shared, ctx: &Ctx, req: &Req, all: bool) -> Result<Reply, ApiError> {
     let Some(soql) = req.query_param("q") else {
         return Err(ApiError::bad_request(
             "MALFORMED_QUERY",
@@ -415,7 +415,7 @@ fn query(shared: &Shared, ctx: &Ctx, req: &Req, all: bool) -> Result<Response, A
     shared.with_org(&ctx.org, |org, schema| {
         let out = query::run(schema, org, &soql, all, &ctx.version).map_err(ApiError::from)?;
         if out.rows.len() <= batch {
-            return Ok(json_response(
+            return Ok(Reply::json(
                 StatusCode::OK,
                 &page_body(out.total, &out.rows, None),
             ));
@@ -433,11 +433,11 @@ fn query(shared: &Shared, ctx: &Ctx, req: &Req, all: bool) -> Result<Response, A
                 last_used: Instant::now(),
             },
         );
-        Ok(json_response(StatusCode::OK, &body))
+        Ok(Reply::json(StatusCode::OK, &body))
     })
 }
 
-fn more(shared: &Shared, ctx: &Ctx, locator: &str) -> Result<Response, ApiError> {
+fn more(shared: &Shared, ctx: &Ctx, locator: &str) -> Result<Reply, ApiError> {
     let invalid = || ApiError::bad_request("INVALID_QUERY_LOCATOR", "invalid query locator");
     let (cursor_id, offset) = locator.rsplit_once('-').ok_or_else(invalid)?;
     let offset: usize = offset.parse().map_err(|_| invalid())?;
@@ -450,7 +450,7 @@ fn more(shared: &Shared, ctx: &Ctx, locator: &str) -> Result<Response, ApiError>
         let end = (offset + c.batch).min(c.rows.len());
         let next = (end < c.rows.len())
             .then(|| format!("/services/data/v{}/query/{cursor_id}-{end}", ctx.version));
-        Ok(json_response(
+        Ok(Reply::json(
             StatusCode::OK,
             &page_body(c.total, &c.rows[offset..end], next),
         ))

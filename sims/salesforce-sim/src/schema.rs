@@ -15,6 +15,9 @@ pub struct PicklistValue {
     pub active: bool,
     #[serde(default, rename = "defaultValue")]
     pub default_value: bool,
+    /// Base64 bitmap over the controlling field's values (dependent picklists).
+    #[serde(rename = "validFor")]
+    pub valid_for: Option<String>,
 }
 
 fn yes() -> bool {
@@ -52,6 +55,9 @@ pub struct FieldDef {
     pub name_field: bool,
     #[serde(default)]
     pub case_sensitive: bool,
+    #[serde(default)]
+    pub dependent_picklist: bool,
+    pub controller_name: Option<String>,
     #[serde(default)]
     pub precision: u32,
     #[serde(default)]
@@ -201,6 +207,8 @@ impl ObjectDef {
                 id_lookup: name == "Id",
                 name_field: false,
                 case_sensitive: false,
+                dependent_picklist: false,
+                controller_name: None,
                 precision: 0,
                 scale: 0,
                 digits: 0,

@@ -57,7 +57,24 @@ pub fn init_org(schema: &Schema, org: &mut Org, seed: Seed) -> Result<(), SfErro
         }),
         &admin,
     )?;
-    org.admin_user_id = id;
+    org.admin_user_id = id.clone();
+    let admin_profile = create(
+        schema,
+        org,
+        "Profile",
+        json!({"Name": "System Administrator"}),
+        &id,
+    )?;
+    create(
+        schema,
+        org,
+        "Profile",
+        json!({"Name": "Standard User"}),
+        &id,
+    )?;
+    if let Some(r) = org.record_mut(schema, &id) {
+        r.fields.insert("ProfileId".into(), json!(admin_profile));
+    }
     if seed == Seed::Demo {
         demo(schema, org)?;
     }
@@ -74,6 +91,7 @@ fn demo(schema: &Schema, org: &mut Org) -> Result<(), SfError> {
         ("Eva", "Müller", true, "Marketing"),
         ("Farid", "Haddad", false, "Support"),
     ];
+    let standard_profile = org.find_by("Profile", "Name", "Standard User").pop();
     let mut users = vec![admin.clone()];
     for (first, last, active, dept) in people {
         let lower = first.to_lowercase();
@@ -85,6 +103,7 @@ fn demo(schema: &Schema, org: &mut Org) -> Result<(), SfError> {
                 "Username": format!("{lower}@{key}.sim"), "FirstName": first, "LastName": last,
                 "Alias": lower.chars().take(8).collect::<String>(), "Email": format!("{lower}@{key}.example.com"),
                 "IsActive": active, "TimeZoneSidKey": "Europe/London", "Department": dept,
+                "ProfileId": standard_profile,
             }),
             &admin,
         )?;
