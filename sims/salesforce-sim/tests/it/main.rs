@@ -9,4 +9,5 @@ mod paging;
 mod queries;
 mod shape;
 mod support;
+mod throughput;
 mod writes;
