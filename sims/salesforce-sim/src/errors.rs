@@ -23,6 +23,8 @@ pub enum Error {
     UnknownOrg(String),
     #[error("unknown sobject {0}")]
     UnknownObject(String),
+    #[error("state file: {0}")]
+    State(String),
     #[error("record rejected: {0}")]
     Rejected(String),
 }

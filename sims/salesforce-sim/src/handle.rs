@@ -180,6 +180,11 @@ impl SimHandle {
         })
     }
 
+    /// Writes every org (records, refresh tokens) to a JSON file `Config::state_file` can load.
+    pub fn save_state(&self, path: &std::path::Path) -> Result<(), Error> {
+        crate::persist::save(&self.shared.state(), path)
+    }
+
     /// Every request answered so far, in order.
     pub fn calls(&self) -> Vec<CallRecord> {
         self.shared.calls.snapshot()

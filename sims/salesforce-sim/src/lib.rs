@@ -17,6 +17,7 @@ mod faults;
 mod handle;
 mod http;
 mod ids;
+mod persist;
 mod query;
 mod rest;
 mod schema;
@@ -64,6 +65,8 @@ pub struct Config {
     pub api_limit: u64,
     /// The org a request with a bare IP/localhost Host goes to.
     pub default_org: String,
+    /// Load the orgs from this JSON file at start (if it exists) and save them at shutdown.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             page_size: 2000,
             api_limit: 15_000,
             default_org: "demo".into(),
+            state_file: None,
         }
     }
 }
@@ -145,10 +149,14 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
     let schema = Schema::load()?;
     let seed = config.seed;
     let default_org = config.default_org.clone();
+    let state = match &config.state_file {
+        Some(path) => persist::load(path)?.unwrap_or_default(),
+        None => State::default(),
+    };
     let shared = Arc::new(Shared {
         config,
         schema,
-        state: Mutex::new(State::default()),
+        state: Mutex::new(state),
         faults: faults::Faults::default(),
         calls: calllog::CallLog::default(),
         local_addr,
@@ -225,6 +233,10 @@ impl Sim {
         }
         tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await;
+        if let Some(path) = &self.shared.config.state_file {
+            persist::save(&self.shared.state(), path)?;
+            tracing::info!(path = %path.display(), "state saved");
+        }
         Ok(())
     }
 }

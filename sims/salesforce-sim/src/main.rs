@@ -32,6 +32,9 @@ struct Args {
     /// Query page size without a `Sforce-Query-Options: batchSize` header.
     #[arg(long, env = "SALESFORCE_SIM_PAGE_SIZE", default_value_t = 2000)]
     page_size: usize,
+    /// Keep the orgs in this JSON file: loaded at start, saved on shutdown (Ctrl-C).
+    #[arg(long, env = "SALESFORCE_SIM_STATE_FILE")]
+    state_file: Option<std::path::PathBuf>,
     /// Daily API allocation per org.
     #[arg(long, env = "SALESFORCE_SIM_API_LIMIT", default_value_t = 15_000)]
     api_limit: u64,
@@ -49,6 +52,29 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("unknown unit in {s} (use ms, s, m or h)")),
     };
     Ok(Duration::from_secs(secs))
+}
+
+/// Ctrl-C, or SIGTERM (e.g. `docker stop`) on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[tokio::main]
@@ -71,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         token_ttl: args.token_ttl,
         page_size: args.page_size.clamp(200, 2000),
         api_limit: args.api_limit,
+        state_file: args.state_file,
         ..Default::default()
     };
     let sim = salesforce_sim::bind(config).await?;
@@ -81,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         on_signal.cancel();
     });
     sim.serve(shutdown).await?;

@@ -6,6 +6,7 @@ mod client_library;
 mod conformance;
 mod limits_faults;
 mod paging;
+mod persistence;
 mod queries;
 mod shape;
 mod support;
