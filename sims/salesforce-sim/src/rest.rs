@@ -25,7 +25,7 @@ pub struct Ctx {
 pub fn status_for(e: &SfError) -> StatusCode {
     match e.code {
         "NOT_FOUND" | "ENTITY_IS_DELETED" => StatusCode::NOT_FOUND,
-        "MULTIPLE_CHOICES" => StatusCode::MULTIPLE_CHOICES,
+        "DUPLICATE_EXTERNAL_ID" => StatusCode::MULTIPLE_CHOICES,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -61,8 +61,9 @@ fn check_refs_and_unique(
                 return Err(SfError::with_fields(
                     "DUPLICATE_VALUE",
                     format!(
-                        "duplicate value found: {} duplicates value on record with id: {other}",
-                        f.name
+                        "duplicate value found: {} duplicates value on record with id: {}",
+                        f.name,
+                        ids::short(&other)
                     ),
                     vec![],
                 ));
@@ -215,9 +216,14 @@ pub fn upsert(
             let id = id.clone();
             update(schema, org, o, &id, &body, user_id).map(|()| (id, false))
         }
-        _ => Err(SfError::new(
-            "MULTIPLE_CHOICES",
-            format!("Multiple records found with {} = {ext_value}", f.name),
+        many => Err(SfError::with_fields(
+            "DUPLICATE_EXTERNAL_ID",
+            format!(
+                "{}: more than one record found for external id field: [{}]",
+                f.label(),
+                many.join(", ")
+            ),
+            vec![f.name.clone()],
         )),
     }
 }

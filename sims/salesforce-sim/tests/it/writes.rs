@@ -470,3 +470,35 @@ async fn updated_and_deleted_list_changes_in_a_window() {
     assert!(is_sf_datetime(&deleted["deletedRecords"][0]["deletedDate"]));
     assert!(deleted["earliestDateAvailable"].is_string());
 }
+
+#[tokio::test]
+async fn upsert_on_a_lookup_field_matching_several_records_answers_300() {
+    let sim = support::start_default().await;
+    for first in ["A", "B"] {
+        sim.handle
+            .insert(
+                "demo",
+                "Contact",
+                json!({"FirstName": first, "LastName": "Twin", "Email": "twin@example.com"}),
+            )
+            .expect("seed");
+    }
+    let (status, _, body) = sim
+        .json(
+            Method::PATCH,
+            &sim.api("sobjects/Contact/Email/twin%40example.com"),
+            Some(json!({"Title": "x"})),
+        )
+        .await;
+    assert_eq!(status, 300, "{body}");
+    assert_eq!(body[0]["errorCode"], json!("DUPLICATE_EXTERNAL_ID"));
+    let (status, _, urls) = sim
+        .json(
+            Method::GET,
+            &sim.api("sobjects/Contact/Email/twin%40example.com"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 300);
+    assert_eq!(urls.as_array().map(Vec::len), Some(2));
+}
