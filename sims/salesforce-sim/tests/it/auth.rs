@@ -281,4 +281,18 @@ async fn orgs_are_created_on_first_use_and_kept_apart() {
         .expect("q");
     assert_eq!(support::read(r).await.2["totalSize"], json!(1));
     assert_ne!(acme.org_id, globex.org_id);
+    // X-Tandem-Sim-Org names the org when the Host cannot.
+    let r = sim
+        .client
+        .get(sim.api("limits"))
+        .bearer_auth(&acme.access_token)
+        .header("X-Tandem-Sim-Org", "globex--uat")
+        .send()
+        .await
+        .expect("q");
+    assert_eq!(
+        r.status().as_u16(),
+        401,
+        "acme's token is not valid in globex"
+    );
 }
