@@ -88,12 +88,49 @@ pub fn global_entry(o: &ObjectDef, version: &str) -> Value {
     })
 }
 
+/// The Change Data Capture entity of an object (`AccountChangeEvent`,
+/// `Project__ChangeEvent`): listed, not queryable, not writable — a picker must skip it.
+fn change_event_entry(o: &ObjectDef, version: &str) -> Value {
+    let name = match o.name.strip_suffix("__c") {
+        Some(base) => format!("{base}__ChangeEvent"),
+        None => format!("{}ChangeEvent", o.name),
+    };
+    let base = format!("/services/data/v{version}/sobjects/{name}");
+    let label = format!("{} Change Event", o.label);
+    json!({
+        "activateable": false, "associateEntityType": "ChangeEvent", "associateParentEntity": o.name,
+        "createable": false, "custom": o.custom(), "customSetting": false, "deepCloneable": false,
+        "deletable": false, "deprecatedAndHidden": false, "feedEnabled": false, "hasSubtypes": false,
+        "isInterface": false, "isSubtype": false, "keyPrefix": null, "label": label, "labelPlural": label,
+        "layoutable": false, "mergeable": false, "mruEnabled": false, "name": name, "queryable": false,
+        "replicateable": false, "retrieveable": true, "searchable": false, "triggerable": true,
+        "undeletable": false, "updateable": false,
+        "urls": {
+            "rowTemplate": format!("{base}/{{ID}}"), "eventSchema": format!("{base}/eventSchema"),
+            "describe": format!("{base}/describe"), "sobject": base,
+        },
+    })
+}
+
 pub fn describe_global(schema: &Schema, version: &str) -> Value {
-    let sobjects: Vec<Value> = schema
+    let mut sobjects: Vec<Value> = schema
         .objects
         .iter()
         .map(|o| global_entry(o, version))
         .collect();
+    sobjects.extend(
+        schema
+            .objects
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.name.as_str(),
+                    "Account" | "Contact" | "Lead" | "Opportunity" | "Project__c"
+                )
+            })
+            .map(|o| change_event_entry(o, version)),
+    );
+    sobjects.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     json!({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": sobjects})
 }
 

@@ -315,10 +315,17 @@ async fn describe_global_matches_the_real_entries() {
     let sim_objects = body["sobjects"].as_array().expect("sobjects");
     for so in sim_objects {
         // Compare with the real entry of the same object, else with the real Account entry.
+        let name = so["name"].as_str().unwrap_or_default();
+        let like = if name.ends_with("ChangeEvent") {
+            "AccountChangeEvent"
+        } else {
+            "Account"
+        };
         let ro = real_objects
             .iter()
             .find(|r| r["name"] == so["name"])
-            .unwrap_or(&real_objects[0]);
+            .or_else(|| real_objects.iter().find(|r| r["name"] == json!(like)))
+            .expect("a real entry to compare with");
         d.extend(
             diff(ro, so)
                 .into_iter()
@@ -342,6 +349,14 @@ async fn describe_global_matches_the_real_entries() {
         }
     }
     assert!(sim_objects.iter().any(|s| s["name"] == json!("Project__c")));
+    let event = sim_objects
+        .iter()
+        .find(|s| s["name"] == json!("Project__ChangeEvent"))
+        .expect("change event entry");
+    assert_eq!(
+        (event["queryable"].clone(), event["createable"].clone()),
+        (json!(false), json!(false))
+    );
     assert_eq!(body["maxBatchSize"], json!(200));
     let urls = &sim_objects[0]["urls"]["describe"];
     assert!(
