@@ -151,6 +151,14 @@ impl SimHandle {
         })
     }
 
+    /// Sets fields directly, read-only and audit fields included (e.g. a `SystemModstamp` in
+    /// the past), without validation or new stamps.
+    pub fn force_fields(&self, org: &str, id: &str, fields: Value) -> Result<(), Error> {
+        self.shared.with_org(org, |o, schema| {
+            writes::force(schema, o, id, &as_map(fields)).map_err(rejected)
+        })
+    }
+
     /// Deletes a record (to the recycle bin).
     pub fn delete(&self, org: &str, id: &str) -> Result<(), Error> {
         self.shared.with_org(org, |org_, schema| {

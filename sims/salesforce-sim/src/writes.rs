@@ -156,6 +156,31 @@ pub fn update(
     Ok(())
 }
 
+/// Sets fields directly, read-only and audit fields included, without validation rules or
+/// new stamps (values are still converted to their wire form). For tests that need, say, a
+/// `SystemModstamp` in the past.
+pub fn force(
+    schema: &Schema,
+    org: &mut Org,
+    id: &str,
+    values: &Map<String, Value>,
+) -> Result<(), SfError> {
+    let r = org.record_mut(schema, id).ok_or_else(not_found)?;
+    let o = schema.object(&r.object).ok_or_else(not_found)?;
+    for (key, value) in values {
+        let f = o.field(key).ok_or_else(|| {
+            SfError::new(
+                "INVALID_FIELD",
+                format!("No such column '{key}' on sobject of type {}", o.name),
+            )
+        })?;
+        let v = crate::validate::coerce(f, value)?;
+        r.fields.insert(f.name.clone(), v);
+    }
+    derived::apply(o, &mut r.fields);
+    Ok(())
+}
+
 /// Moves a record to the recycle bin.
 pub fn delete(schema: &Schema, org: &mut Org, id: &str) -> Result<String, SfError> {
     let r = org.record_mut(schema, id).ok_or_else(not_found)?;

@@ -183,3 +183,29 @@ async fn bad_queries_answer_400_with_salesforce_codes() {
         );
     }
 }
+
+#[tokio::test]
+async fn forced_stamps_drive_a_system_modstamp_poll() {
+    let sim = support::start_default().await;
+    let old = sim
+        .handle
+        .insert("demo", "Account", json!({"Name": "old"}))
+        .expect("old");
+    let new = sim
+        .handle
+        .insert("demo", "Account", json!({"Name": "new"}))
+        .expect("new");
+    sim.handle
+        .force_fields("demo", &old, json!({"SystemModstamp": "2024-01-01T00:00:00Z", "LastModifiedDate": "2024-01-01T00:00:00Z"}))
+        .expect("force");
+    assert_eq!(
+        sim.handle.record("demo", &old).expect("rec")["SystemModstamp"],
+        json!("2024-01-01T00:00:00.000+0000")
+    );
+    let (status, body) = sim
+        .query("SELECT Id, SystemModstamp FROM Account WHERE SystemModstamp > 2025-01-01T00:00:00Z ORDER BY SystemModstamp ASC, Id ASC")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["totalSize"], json!(1));
+    assert_eq!(body["records"][0]["Id"], json!(new));
+}
