@@ -1,0 +1,104 @@
+//! The control plane under `/__sim/`, apart from the Salesforce API, for demos and tests in
+//! other languages: the call log, faults, tokens, limits, records and simulated user edits.
+//! It needs no token, never counts toward limits and is never itself faulted.
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Shared;
+use crate::handle::SimHandle;
+use crate::http::{Req, empty, json_response};
+
+fn bad(message: impl Into<String>) -> Response {
+    json_response(StatusCode::BAD_REQUEST, &json!({"error": message.into()}))
+}
+
+pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
+    let h = SimHandle::new(shared.clone());
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let org = |name: &str| name.to_ascii_lowercase();
+    match (&req.method, segs.as_slice()) {
+        (&Method::GET, ["calls"]) => {
+            let calls: Vec<Value> = h
+                .calls()
+                .into_iter()
+                .map(|c| json!({"method": c.method, "path": c.path, "query": c.query, "status": c.status, "org": c.org}))
+                .collect();
+            json_response(StatusCode::OK, &Value::Array(calls))
+        }
+        (&Method::DELETE, ["calls"]) => {
+            h.clear_calls();
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["faults"]) => {
+            let n = |k: &str| body.get(k).and_then(Value::as_u64).unwrap_or(0) as u32;
+            if let Some(f) = body.get("fail_next") {
+                let count = f.get("count").and_then(Value::as_u64).unwrap_or(1) as u32;
+                let status = f.get("status").and_then(Value::as_u64).unwrap_or(503) as u16;
+                h.fail_next(count, status);
+            }
+            if let Some(ms) = body.get("latency_ms").and_then(Value::as_u64) {
+                h.set_latency(Duration::from_millis(ms));
+            }
+            h.lock_next(n("lock_next"));
+            h.drop_next(n("drop_next"));
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::DELETE, ["faults"]) => {
+            h.clear_faults();
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["expire-tokens"]) => {
+            h.expire_all_tokens();
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["orgs", name, "tokens"]) => {
+            let t = h.mint_token(&org(name));
+            json_response(
+                StatusCode::OK,
+                &json!({
+                    "access_token": t.access_token, "refresh_token": t.refresh_token,
+                    "org_id": t.org_id, "user_id": t.user_id,
+                }),
+            )
+        }
+        (&Method::GET, ["orgs", name, "limits"]) => {
+            let (used, max) = h.api_usage(&org(name));
+            json_response(StatusCode::OK, &json!({"used": used, "max": max}))
+        }
+        (&Method::POST, ["orgs", name, "limits"]) => {
+            let name = org(name);
+            if let Some(max) = body.get("max").and_then(Value::as_u64) {
+                h.set_api_limit(&name, max);
+            }
+            if let Some(used) = body.get("used").and_then(Value::as_u64) {
+                h.set_api_usage(&name, used);
+            }
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["orgs", name, "records", object]) => {
+            match h.insert(&org(name), object, body) {
+                Ok(id) => json_response(StatusCode::CREATED, &json!({"id": id})),
+                Err(e) => bad(e.to_string()),
+            }
+        }
+        (&Method::PATCH, ["orgs", name, "records", id]) => {
+            let name = org(name);
+            let user = req
+                .query_param("as_user")
+                .unwrap_or_else(|| h.admin_user_id(&name));
+            match h.update_as(&name, id, body, &user) {
+                Ok(()) => empty(StatusCode::NO_CONTENT),
+                Err(e) => bad(e.to_string()),
+            }
+        }
+        _ => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "unknown control endpoint"}),
+        ),
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests of salesforce-sim: one binary, modules by concern.
+
+mod auth;
+mod binary;
+mod client_library;
+mod conformance;
+mod limits_faults;
+mod paging;
+mod persistence;
+mod queries;
+mod shape;
+mod support;
+mod throughput;
+mod writes;
