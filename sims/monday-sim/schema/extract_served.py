@@ -2,7 +2,7 @@
 
 Every definition is copied from the real SDL (names, argument lists, wrappers, defaults), then
 trimmed to the fields and arguments listed in SPEC. Run from this folder:
-    python3 extract_served.py ../../../../shared/reference/monday-schema.graphql > served.graphql
+    python3 extract_served.py monday-schema-2025-10.graphql > served.graphql
 Needs graphql-core (pip install graphql-core).
 """
 import sys
@@ -28,6 +28,7 @@ SPEC = {
         "create_board": ["board_kind", "board_name", "description"],
         "create_column": ["board_id", "id", "title", "description", "column_type", "defaults"],
         "create_group": ["board_id", "group_name", "group_color"],
+        "complexity": ALL,
     },
     "Board": {
         "id": ALL, "name": ALL, "state": ALL, "board_kind": ALL, "description": ALL,

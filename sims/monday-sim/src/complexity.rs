@@ -40,8 +40,11 @@ pub fn multiplier(field: &str, args: &Map<String, Value>, list: bool) -> u64 {
     }
 }
 
-pub fn mutation_cost(_field: &str) -> u64 {
-    MUTATION_COST
+pub fn mutation_cost(field: &str) -> u64 {
+    match field {
+        "complexity" | "__typename" => 0,
+        _ => MUTATION_COST,
+    }
 }
 
 /// One account's minute window.

@@ -118,10 +118,56 @@ impl SimHandle {
             .ok_or_else(|| Error::NotFound(format!("board {board_id} (or column {id} exists)")))
     }
 
-    pub fn add_group(&self, board_id: i64, title: &str) -> Result<String, Error> {
+    /// Add a group (`id` None = generated like monday's `group_…`).
+    pub fn add_group(
+        &self,
+        board_id: i64,
+        id: Option<&str>,
+        title: &str,
+        color: &str,
+    ) -> Result<String, Error> {
         self.store()
-            .add_group(board_id, title, "#579bfc")
-            .ok_or_else(|| Error::NotFound(format!("board {board_id}")))
+            .add_group(board_id, id, title, color)
+            .ok_or_else(|| Error::NotFound(format!("board {board_id} (or group exists)")))
+    }
+
+    /// Edit board details the GraphQL API reads back.
+    pub fn set_board_details(&self, board_id: i64, name: &str, description: Option<&str>) {
+        if let Some(b) = self.store().boards.get_mut(&board_id) {
+            b.name = name.into();
+            b.description = description.map(str::to_string);
+        }
+    }
+
+    /// Set a column's description.
+    pub fn set_column_description(
+        &self,
+        board_id: i64,
+        column_id: &str,
+        description: Option<&str>,
+    ) {
+        if let Some(c) = self
+            .store()
+            .boards
+            .get_mut(&board_id)
+            .and_then(|b| b.columns.iter_mut().find(|c| c.spec.id == column_id))
+        {
+            c.description = description.map(str::to_string);
+        }
+    }
+
+    /// Set an item's state (active | archived | deleted) directly.
+    pub fn set_item_state(&self, item_id: i64, state: &str) {
+        if let Some(i) = self.store().items.get_mut(&item_id) {
+            i.state = state.into();
+        }
+    }
+
+    /// Remove a group (e.g. the default `topics` group of a fresh board).
+    pub fn remove_group(&self, board_id: i64, group_id: &str) {
+        if let Some(b) = self.store().boards.get_mut(&board_id) {
+            b.groups.retain(|g| g.id != group_id);
+        }
     }
 
     /// Create an item; `values` is a `column_values` object in monday's write formats

@@ -117,7 +117,7 @@ pub fn demo(store: &mut Store) -> DemoInfo {
     for (id, title, kind, settings) in cols {
         store.add_column(board_id, Some(id), title, kind, settings);
     }
-    let won = store.add_group(board_id, "Won", "#00c875");
+    let won = store.add_group(board_id, None, "Won", "#00c875");
     if let Some(g) = store
         .boards
         .get_mut(&board_id)

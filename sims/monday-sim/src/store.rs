@@ -283,10 +283,21 @@ impl Store {
         Some(id)
     }
 
-    pub fn add_group(&mut self, board_id: i64, title: &str, color: &str) -> Option<String> {
+    pub fn add_group(
+        &mut self,
+        board_id: i64,
+        id: Option<&str>,
+        title: &str,
+        color: &str,
+    ) -> Option<String> {
         let n = self.next_id();
         let board = self.boards.get_mut(&board_id)?;
-        let id = format!("group_{n:x}");
+        let id = id
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("group_{n:x}"));
+        if board.groups.iter().any(|g| g.id == id) {
+            return None;
+        }
         let position = format!("{}", 65536 * (board.groups.len() + 1));
         board.groups.push(Group {
             id: id.clone(),

@@ -398,12 +398,14 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
                 .store
                 .add_group(
                     board_id,
+                    None,
                     str_arg(args, "group_name").unwrap_or_default(),
                     str_arg(args, "group_color").unwrap_or("#579bfc"),
                 )
                 .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
             Ok(obj(Obj::Group(board_id, g)))
         }
+        "complexity" => Ok(obj(Obj::Complexity)),
         _ => Err(ApiError::invalid_argument(format!(
             "mutation {field} is not supported by the simulator"
         ))),

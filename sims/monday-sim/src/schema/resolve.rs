@@ -417,7 +417,9 @@ fn settings_json(kind: &str, settings: &Value) -> Value {
         .enumerate()
         .map(|(pos, (i, l))| {
             let hex = settings.pointer(&format!("/labels_colors/{i}/color")).and_then(Value::as_str).unwrap_or("#c4c4c4");
-            json!({"id": i, "color": i, "label": l, "index": pos, "is_done": done.contains(&i), "is_deactivated": false, "hex": hex})
+            let color = settings.pointer(&format!("/color_mapping/{i}")).and_then(Value::as_i64).unwrap_or(i);
+            let index = settings.pointer(&format!("/labels_positions_v2/{i}")).and_then(Value::as_i64).unwrap_or(pos as i64);
+            json!({"id": i, "color": color, "label": l, "index": index, "is_done": done.contains(&i), "is_deactivated": false, "hex": hex})
         })
         .collect();
     json!({"labels": labels})
