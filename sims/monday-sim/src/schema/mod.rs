@@ -5,6 +5,7 @@
 //! Every field the simulator answers is looked up in this index first, so it can serve
 //! nothing that is not in `served.graphql` — and a test checks that file against the real SDL.
 
+mod cell;
 pub mod exec;
 mod mutate;
 mod resolve;
