@@ -16,6 +16,7 @@ SPEC = {
         "boards": ["ids", "limit", "page", "state"],
         "items": ["ids", "limit", "page", "exclude_nonactive", "newest_first"],
         "next_items_page": ALL,
+        "items_page_by_column_values": ["board_id", "columns", "cursor", "limit"],
         "users": ["emails", "ids", "kind", "limit", "name", "newest_first", "non_active", "page"],
         "me": ALL, "complexity": ALL, "version": ALL, "account": ALL,
         "webhooks": ["board_id", "app_webhooks_only"],

@@ -70,6 +70,51 @@ pub fn run(
     Ok(kept.into_iter().map(|i| i.id).collect())
 }
 
+/// `items_page_by_column_values`: items whose cell text equals one of the given values, for
+/// every listed column (AND across columns, OR within one column's values).
+pub fn by_column_values(
+    board: &Board,
+    items: Vec<Item>,
+    columns: &Value,
+    user_name: &dyn Fn(i64) -> Option<String>,
+) -> Result<Vec<i64>, ApiError> {
+    let mut wanted = Vec::new();
+    for c in columns.as_array().into_iter().flatten() {
+        let col = c
+            .get("column_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if col != "name" && board.column(&col).is_none() {
+            return Err(ApiError::invalid_column(&col));
+        }
+        let values: Vec<String> = c
+            .get("column_values")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        wanted.push((col, values));
+    }
+    Ok(items
+        .into_iter()
+        .filter(|item| {
+            wanted.iter().all(|(col, values)| {
+                let text = if col == "name" {
+                    item.name.clone()
+                } else {
+                    cell_text(board, item, col, user_name)
+                };
+                values.contains(&text)
+            })
+        })
+        .map(|i| i.id)
+        .collect())
+}
+
 fn is_pseudo(col: &str) -> bool {
     matches!(col, "__last_updated__" | "__creation_log__")
 }

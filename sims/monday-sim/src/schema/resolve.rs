@@ -205,6 +205,35 @@ fn root(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Resolved {
                 .collect();
             Ok(page_of(ctx, live, limit, c.issued_at))
         }
+        "items_page_by_column_values" => {
+            if let Some(token) = str_arg(args, "cursor") {
+                let mut a = args.clone();
+                a.insert("cursor".into(), json!(token));
+                return root(ctx, "next_items_page", &a);
+            }
+            let board_id = id_arg(args, "board_id").unwrap_or_default();
+            let board = ctx
+                .store
+                .board_of_account(account, board_id)
+                .cloned()
+                .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
+            let limit = int_arg(args, "limit").unwrap_or(25);
+            check_limit(limit)?;
+            let candidates = ctx
+                .store
+                .board_items(board_id, None)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>();
+            let users = &ctx.store.users;
+            let ids = items_query::by_column_values(
+                &board,
+                candidates,
+                args.get("columns").unwrap_or(&Value::Null),
+                &|uid| users.get(&uid).map(|u| u.name.clone()),
+            )?;
+            Ok(page_of(ctx, ids, limit, now()))
+        }
         "users" => {
             let ids = ids_arg(args, "ids");
             let emails: Option<Vec<String>> =

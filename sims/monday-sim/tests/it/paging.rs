@@ -210,3 +210,30 @@ async fn filters_by_status_index_rule() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn items_page_by_column_values_finds_exact_text_matches() {
+    let (sim, acct) = start_with_account().await;
+    let board = crate::tandem_board(&sim.handle, acct.account_id);
+    let hit = sim
+        .handle
+        .create_item(board, None, "a", json!({"text": "SF-001"}))
+        .unwrap();
+    sim.handle
+        .create_item(board, None, "b", json!({"text": "SF-0011"}))
+        .unwrap();
+    let q = "query ($b: ID!, $v: [String]!) { items_page_by_column_values(board_id: $b, limit: 50, columns: [{column_id: \"text\", column_values: $v}]) { cursor items { id } } }";
+    let r = gql(
+        &sim.url,
+        &acct.token,
+        q,
+        json!({"b": board.to_string(), "v": ["SF-001"]}),
+    )
+    .await;
+    assert_eq!(
+        r.body["data"]["items_page_by_column_values"],
+        json!({"cursor": null, "items": [{"id": hit.to_string()}]}),
+        "{}",
+        r.body
+    );
+}
