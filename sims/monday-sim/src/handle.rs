@@ -366,6 +366,37 @@ impl SimHandle {
         id
     }
 
+    /// Edit an item as `user_id` would in monday's UI: values in the API's write formats,
+    /// validated, `updated_at` bumped, and webhook events sent to matching subscriptions.
+    pub fn edit_item_as(
+        &self,
+        user_id: i64,
+        item_id: i64,
+        column_values: Value,
+    ) -> Result<(), crate::ApiError> {
+        let mut s = self.store();
+        let account_id = s
+            .users
+            .get(&user_id)
+            .map(|u| u.account_id)
+            .unwrap_or_default();
+        let owner = TokenOwner {
+            account_id,
+            user_id,
+        };
+        let events = crate::schema::mutate::edit_as(&mut s, owner, item_id, column_values, false)?;
+        crate::dispatch(&self.shared, &s, events);
+        Ok(())
+    }
+
+    /// Inject latency and/or failures into the next GraphQL requests.
+    pub fn set_faults(&self, faults: crate::Faults) {
+        match self.shared.faults.lock() {
+            Ok(mut f) => *f = faults,
+            Err(p) => *p.into_inner() = faults,
+        }
+    }
+
     /// The secret webhook JWTs are signed with.
     pub fn webhook_signing_secret(&self) -> String {
         self.shared.config.webhook_signing_secret.clone()

@@ -19,12 +19,13 @@ use crate::schema::exec::{self, Ctx};
 use crate::schema::validate::{self, OpKind};
 use crate::schema::{SCHEMA, SERVED_SDL};
 use crate::store::{RequestRecord, TokenOwner, now};
-use crate::webhooks::{self, Delivery};
+use crate::webhooks;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v2", post(graphql))
         .route("/v2/get_schema", get(|| async { SERVED_SDL }))
+        .merge(crate::control::routes())
         .with_state(shared)
 }
 
@@ -108,6 +109,19 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             retry_after,
         }
     };
+    let fault = app.take_fault();
+    if let Some(latency) = fault.latency {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(status) = fault.fail_with {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let r = reply(
+            code,
+            json!({"error_message": "Internal server error", "status_code": status}),
+            None,
+        );
+        return r.into_response();
+    }
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let query_text = parsed
         .as_ref()
@@ -272,28 +286,8 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
     let errors = std::mem::take(&mut ctx.errors);
     let events = std::mem::take(&mut ctx.events);
-    let deliveries: Vec<_> = events
-        .into_iter()
-        .flat_map(|ev| {
-            store
-                .webhooks
-                .values()
-                .filter(|h| webhooks::matches(h, &ev))
-                .map(|h| (h.clone(), ev.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    crate::dispatch(&app, &store, events);
     drop(store);
-    for (hook, ev) in deliveries {
-        let d = Delivery {
-            client: app.client.clone(),
-            secret: cfg.webhook_signing_secret.clone(),
-            retry_interval: cfg.webhook_retry_interval,
-            max_attempts: cfg.webhook_max_attempts,
-            shutdown: app.shutdown.clone(),
-        };
-        webhooks::deliver(d, hook, ev);
-    }
     let mut body = Map::new();
     body.insert("data".into(), data.unwrap_or(Value::Null));
     if !errors.is_empty() {

@@ -13,6 +13,7 @@
 
 pub mod column_value;
 pub mod complexity;
+mod control;
 pub mod errors;
 mod handle;
 mod http;
@@ -86,6 +87,63 @@ pub(crate) struct Shared {
     pub config: Config,
     pub client: reqwest::Client,
     pub shutdown: CancellationToken,
+    pub faults: Mutex<Faults>,
+}
+
+/// Faults injected into the next GraphQL requests (through the handle or `/__sim/faults`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Faults {
+    /// Delay added to every request, in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// How many of the next requests fail with `status` before anything else happens.
+    #[serde(default)]
+    pub fail_next: u32,
+    /// HTTP status of injected failures (default 500).
+    #[serde(default)]
+    pub status: Option<u16>,
+}
+
+/// The fault applied to one request.
+pub(crate) struct Fault {
+    pub latency: Option<Duration>,
+    pub fail_with: Option<u16>,
+}
+
+impl Shared {
+    pub(crate) fn take_fault(&self) -> Fault {
+        let mut f = match self.faults.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let latency = (f.latency_ms > 0).then(|| Duration::from_millis(f.latency_ms));
+        let fail_with = (f.fail_next > 0).then(|| {
+            f.fail_next -= 1;
+            f.status.unwrap_or(500)
+        });
+        Fault { latency, fail_with }
+    }
+}
+
+/// Send events to every matching subscription (the store stays locked by the caller).
+pub(crate) fn dispatch(shared: &Shared, store: &store::Store, events: Vec<webhooks::Event>) {
+    let cfg = &shared.config;
+    for ev in events {
+        for hook in store
+            .webhooks
+            .values()
+            .filter(|h| webhooks::matches(h, &ev))
+        {
+            let d = webhooks::Delivery {
+                client: shared.client.clone(),
+                secret: cfg.webhook_signing_secret.clone(),
+                retry_interval: cfg.webhook_retry_interval,
+                max_attempts: cfg.webhook_max_attempts,
+                shutdown: shared.shutdown.clone(),
+            };
+            webhooks::deliver(d, hook.clone(), ev.clone());
+        }
+    }
 }
 
 /// A bound, not yet serving simulator.
@@ -120,6 +178,7 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
         config,
         client,
         shutdown: CancellationToken::new(),
+        faults: Mutex::new(Faults::default()),
     });
     Ok(Sim {
         listener,

@@ -7,7 +7,7 @@
 
 mod cell;
 pub mod exec;
-mod mutate;
+pub(crate) mod mutate;
 mod resolve;
 pub mod validate;
 

@@ -411,3 +411,40 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
         ))),
     }
 }
+
+/// Apply `column_values` to an item as `owner` would through the API (validation, labels,
+/// `updated_at`, webhook events), outside any request. Returns the events to dispatch.
+pub(crate) fn edit_as(
+    store: &mut crate::store::Store,
+    owner: crate::store::TokenOwner,
+    item_id: i64,
+    column_values: Value,
+    create_labels_if_missing: bool,
+) -> Result<Vec<webhooks::Event>, ApiError> {
+    let charge = crate::complexity::Charge {
+        query: 0,
+        before: 0,
+        after: 0,
+        reset_in_x_seconds: 0,
+        limit: 0,
+    };
+    let mut ctx = Ctx {
+        store,
+        owner,
+        charge,
+        cursor_ttl: time::Duration::HOUR,
+        api_version: String::new(),
+        challenges: Default::default(),
+        events: vec![],
+        errors: vec![],
+    };
+    let board_id = ctx
+        .store
+        .item_of_account(owner.account_id, item_id)
+        .map(|i| i.board_id)
+        .ok_or_else(|| ApiError::item_not_found(&item_id.to_string()))?;
+    let writes = writes_from_object(Some(column_values))?;
+    let (values, name) = prepare_writes(&mut ctx, board_id, writes, create_labels_if_missing)?;
+    commit(&mut ctx, item_id, values, name);
+    Ok(ctx.events)
+}

@@ -2,6 +2,7 @@
 
 mod client;
 mod conformance;
+mod control;
 mod errors;
 mod paging;
 mod schema;

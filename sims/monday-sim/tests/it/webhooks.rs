@@ -217,3 +217,29 @@ async fn create_item_and_rename_events_reach_their_subscriptions() {
         ]
     );
 }
+
+#[tokio::test]
+async fn an_edit_made_as_a_user_fires_the_subscribed_webhook() {
+    let sim = start(monday_sim::Config::default()).await;
+    let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
+    let bob = sim.handle.add_user(acct.account_id, "Bob", "bob@acme.test");
+    let board = tandem_board(&sim.handle, acct.account_id);
+    let item = sim
+        .handle
+        .create_item(board, None, "Deal", json!({}))
+        .unwrap();
+    let mut rx = receiver(true, 0).await;
+    sim.handle
+        .register_webhook(acct.account_id, board, &rx.url, "change_column_value", None);
+    sim.handle
+        .edit_item_as(bob, item, json!({"numbers": "7"}))
+        .unwrap();
+    let (_, body) = tokio::time::timeout(Duration::from_secs(10), rx.events.recv())
+        .await
+        .expect("event")
+        .unwrap();
+    assert_eq!(body["event"]["userId"], json!(bob));
+    assert_eq!(body["event"]["columnId"], "numbers");
+    assert_eq!(body["event"]["value"]["value"], json!(7.0));
+    assert_eq!(sim.handle.item(item).unwrap().values["numbers"], json!("7"));
+}
