@@ -340,3 +340,34 @@ async fn the_demo_seed_has_a_deals_board_with_forty_items_and_every_column_kind(
     }));
     assert!(r.body["data"]["users"].as_array().unwrap().len() >= 3);
 }
+
+#[tokio::test]
+async fn the_per_minute_call_limit_answers_429_minute_rate_limit_exceeded() {
+    let sim = crate::start(monday_sim::Config {
+        requests_per_minute: 2,
+        ..Default::default()
+    })
+    .await;
+    let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
+    for _ in 0..2 {
+        assert_eq!(
+            gql(&sim.url, &acct.token, "{ me { id } }", json!({}))
+                .await
+                .status,
+            200
+        );
+    }
+    let r = gql(&sim.url, &acct.token, "{ me { id } }", json!({})).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.body["errors"][0]["message"], "Minute rate limit exceeded");
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "MINUTE_RATE_LIMIT_EXCEEDED"
+    );
+    assert!(
+        r.body["errors"][0]["extensions"]["retry_in_seconds"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+}

@@ -4,6 +4,7 @@ mod client;
 mod conformance;
 mod control;
 mod errors;
+mod measure;
 mod paging;
 mod schema;
 mod webhooks;
