@@ -149,9 +149,10 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
 
     if !known_version(&version) {
+        // monday lists InvalidVersionException among the errors[] codes returned at HTTP 200.
         let r = reply(
-            StatusCode::BAD_REQUEST,
-            json!({"errors": [{"message": format!("Invalid API version: {asked}"), "extensions": {"code": "InvalidApiVersionException", "status_code": 400}}]}),
+            StatusCode::OK,
+            json!({"errors": [{"message": format!("Invalid API version: {asked}"), "extensions": {"code": "InvalidVersionException", "status_code": 400, "error_data": {"api_version": asked}}}]}),
             None,
         );
         log(None, 0, &r);

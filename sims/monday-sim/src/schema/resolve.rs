@@ -343,6 +343,11 @@ fn items_page(
 ) -> Resolved {
     let limit = int_arg(args, "limit").unwrap_or(25);
     check_limit(limit)?;
+    if args.contains_key("cursor") && args.contains_key("query_params") {
+        return Err(ApiError::invalid_argument(
+            "cursor and query_params cannot be used together",
+        ));
+    }
     if let Some(token) = str_arg(args, "cursor") {
         let mut a = args.clone();
         a.insert("cursor".into(), json!(token));

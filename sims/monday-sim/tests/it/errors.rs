@@ -37,7 +37,12 @@ async fn api_version_is_echoed_and_an_unknown_one_is_refused() {
     assert_eq!(ok.headers["api-version"], "2025-07");
     assert_eq!(ok.body["data"]["version"]["value"], "2025-07");
     let bad = gql_versioned(&sim.url, &acct.token, "2025-05", "{ me { id } }", json!({})).await;
-    assert_eq!(bad.status, 400);
+    assert_eq!(bad.status, 200);
+    assert_eq!(
+        bad.body["errors"][0]["extensions"]["code"],
+        "InvalidVersionException"
+    );
+    assert!(bad.body.get("data").is_none());
     assert!(
         bad.body["errors"][0]["message"]
             .as_str()
