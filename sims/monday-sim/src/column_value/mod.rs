@@ -67,6 +67,25 @@ pub fn internal_type(kind: &str) -> &str {
     }
 }
 
+/// monday's internal class name of a column type (`ColorColumn`, `LookupColumn`, …), as in
+/// `error_data.actual_type`.
+pub fn class_name(kind: &str) -> String {
+    let internal = match kind {
+        "time_tracking" => "duration",
+        other => internal_type(other),
+    };
+    let camel: String = internal
+        .split(['-', '_'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{camel}Column")
+}
+
 fn invalid(col: &ColumnSpec, why: &str) -> ApiError {
     ApiError::column_value(
         format!(
@@ -176,9 +195,12 @@ pub fn write(
     ctx: &WriteCtx<'_>,
 ) -> Result<Option<Value>, ApiError> {
     if is_read_only(&col.kind) {
-        return Err(ApiError::column_value(
-            "This column type is not supported yet in the API".to_string(),
-            internal_type(&col.kind),
+        // Seen from the real API (2026-01) when writing a column it cannot write.
+        return Err(ApiError::new(
+            "InvalidColumnTypeException",
+            200,
+            "This column type is not supported yet in the API",
+            json!({"actual_type": class_name(&col.kind)}),
         ));
     }
     let json_owned;
@@ -435,7 +457,18 @@ fn simple_to_json(col: &ColumnSpec, s: Option<&str>) -> Result<Value, ApiError> 
         "email" => json!({"email": first, "text": rest.unwrap_or(first)}),
         "link" => json!({"url": first, "text": rest.unwrap_or(first)}),
         "phone" => json!({"phone": first, "countryShortName": rest.unwrap_or("")}),
-        _ => return Err(invalid(col, "this column does not support simple values")),
+        _ => {
+            let class = class_name(&col.kind);
+            return Err(ApiError::new(
+                "CorrectedValueException",
+                200,
+                format!(
+                    "column type {class} is not supporting changing the column value with simple column value, \
+                     please check our API documentation for the correct data structure for this column."
+                ),
+                json!({"column_type": class}),
+            ));
+        }
     })
 }
 

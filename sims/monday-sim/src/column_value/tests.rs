@@ -118,8 +118,6 @@ fn create_labels_if_missing_adds_a_status_label() {
 #[test]
 fn read_only_and_malformed_values_are_rejected() {
     let table: Vec<(&str, Value)> = vec![
-        ("mirror", json!("x")),
-        ("formula", json!("x")),
         ("text", json!({"text": "x"})),
         ("numbers", json!("abc")),
         ("date", json!({"date": "2019-13-40"})),
@@ -184,4 +182,35 @@ fn dropdown_by_labels_and_ids() {
     assert!(write(&mut c, Input::Json(&json!({"ids": [9]})), &ctx(false)).is_err());
     let v = write(&mut c, Input::Json(&json!({"labels": ["C"]})), &ctx(true)).unwrap();
     assert_eq!(v.unwrap()["ids"], json!([3]));
+}
+
+#[test]
+fn read_only_columns_refuse_writes_with_invalid_column_type() {
+    for (kind, class) in [
+        ("mirror", "LookupColumn"),
+        ("formula", "FormulaColumn"),
+        ("item_id", "ItemIdColumn"),
+    ] {
+        let mut c = col(kind, json!({}));
+        let err = write(&mut c, Input::Json(&json!("x")), &ctx(false)).unwrap_err();
+        assert_eq!(err.code, "InvalidColumnTypeException", "{kind}");
+        assert_eq!(
+            err.message,
+            "This column type is not supported yet in the API"
+        );
+        assert_eq!(err.error_data["actual_type"], class, "{kind}");
+    }
+}
+
+#[test]
+fn simple_values_on_json_only_columns_are_corrected_value_exceptions() {
+    let mut c = col("checkbox", json!({}));
+    let err = write(&mut c, Input::Simple(Some("true")), &ctx(false)).unwrap_err();
+    assert_eq!(err.code, "CorrectedValueException");
+    assert!(
+        err.message
+            .starts_with("column type BooleanColumn is not supporting"),
+        "{}",
+        err.message
+    );
 }

@@ -193,8 +193,8 @@ async fn writes_to_read_only_and_unknown_columns_are_refused_per_item() {
     let board = tandem_board(&sim.handle, acct.account_id);
     let item = sim.handle.create_item(board, None, "a", json!({})).unwrap();
     let table = [
-        ("mirror", "ColumnValueException"),
-        ("formula", "ColumnValueException"),
+        ("mirror", "InvalidColumnTypeException"),
+        ("formula", "InvalidColumnTypeException"),
         ("no_such_column", "InvalidColumnIdException"),
     ];
     for (col, code) in table {
