@@ -1,5 +1,6 @@
 //! Integration tests: the simulator over HTTP, as clients see it.
 
+mod binary;
 mod client;
 mod conformance;
 mod control;
@@ -70,6 +71,7 @@ pub async fn gql_versioned(
     query: &str,
     variables: Value,
 ) -> Reply {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let resp = reqwest::Client::new()
         .post(url)
         .header("Authorization", token)
