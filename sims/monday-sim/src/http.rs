@@ -143,6 +143,13 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             http_status: reply.status.as_u16(),
             error_codes: codes_of(&reply.body),
         };
+        tracing::debug!(
+            account_id = ?rec.account_id,
+            complexity = rec.complexity,
+            status = rec.http_status,
+            errors = ?rec.error_codes,
+            "graphql request served"
+        );
         if let Ok(mut s) = app.store.lock() {
             s.log.push(rec);
         }
@@ -273,6 +280,7 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         owner,
         charge,
         cursor_ttl: time::Duration::try_from(cfg.cursor_ttl).unwrap_or(time::Duration::HOUR),
+        max_items_per_board: cfg.max_items_per_board,
         api_version: version.clone(),
         challenges,
         events: vec![],

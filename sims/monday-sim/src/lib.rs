@@ -54,6 +54,8 @@ pub struct Config {
     pub max_query_complexity: u64,
     /// Calls per account per minute before `MINUTE_RATE_LIMIT_EXCEEDED` (monday: per plan).
     pub requests_per_minute: u32,
+    /// Items a board may hold before `create_item` answers `ItemsLimitationException`.
+    pub max_items_per_board: usize,
     /// How long a page cursor lives after the first page (monday: 60 minutes).
     pub cursor_ttl: Duration,
     /// Secret that signs the JWT in webhook deliveries' `Authorization` header.
@@ -72,6 +74,7 @@ impl Default for Config {
             complexity_budget_per_minute: 10_000_000,
             max_query_complexity: 5_000_000,
             requests_per_minute: 5_000,
+            max_items_per_board: 10_000,
             cursor_ttl: Duration::from_secs(60 * 60),
             webhook_signing_secret: "monday-sim-signing-secret".into(),
             webhook_retry_interval: Duration::from_secs(60),

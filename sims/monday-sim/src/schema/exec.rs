@@ -56,6 +56,7 @@ pub struct Ctx<'s> {
     pub owner: TokenOwner,
     pub charge: Charge,
     pub cursor_ttl: time::Duration,
+    pub max_items_per_board: usize,
     pub api_version: String,
     /// Outcome of the challenge sent to each `create_webhook` URL before execution.
     pub challenges: HashMap<String, bool>,

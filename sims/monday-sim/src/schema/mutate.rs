@@ -199,6 +199,23 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
     match field {
         "create_item" => {
             let board_id = board_arg(ctx, args)?;
+            let count = ctx
+                .store
+                .items
+                .values()
+                .filter(|i| i.board_id == board_id && i.state != "deleted")
+                .count();
+            if count >= ctx.max_items_per_board {
+                return Err(ApiError::new(
+                    "ItemsLimitationException",
+                    200,
+                    format!(
+                        "The board has reached its limit of {} items",
+                        ctx.max_items_per_board
+                    ),
+                    json!({"board_id": board_id, "limit": ctx.max_items_per_board}),
+                ));
+            }
             let name = str_arg(args, "item_name").unwrap_or_default().to_string();
             if name.chars().count() > 255 {
                 return Err(ApiError::new(
@@ -433,6 +450,7 @@ pub(crate) fn edit_as(
         owner,
         charge,
         cursor_ttl: time::Duration::HOUR,
+        max_items_per_board: usize::MAX,
         api_version: String::new(),
         challenges: Default::default(),
         events: vec![],

@@ -376,3 +376,24 @@ async fn the_per_minute_call_limit_answers_429_minute_rate_limit_exceeded() {
             >= 1
     );
 }
+
+#[tokio::test]
+async fn a_full_board_refuses_create_item_with_items_limitation() {
+    let sim = crate::start(monday_sim::Config {
+        max_items_per_board: 2,
+        ..Default::default()
+    })
+    .await;
+    let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
+    let board = tandem_board(&sim.handle, acct.account_id);
+    let q = format!(
+        "mutation {{ a: create_item(board_id: {board}, item_name: \"1\") {{ id }} b: create_item(board_id: {board}, item_name: \"2\") {{ id }} c: create_item(board_id: {board}, item_name: \"3\") {{ id }} }}"
+    );
+    let r = gql(&sim.url, &acct.token, &q, json!({})).await;
+    assert!(r.body["data"]["b"]["id"].is_string(), "{}", r.body);
+    assert_eq!(r.body["data"]["c"], Value::Null);
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "ItemsLimitationException"
+    );
+}
