@@ -109,19 +109,6 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             retry_after,
         }
     };
-    let fault = app.take_fault();
-    if let Some(latency) = fault.latency {
-        tokio::time::sleep(latency).await;
-    }
-    if let Some(status) = fault.fail_with {
-        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let r = reply(
-            code,
-            json!({"error_message": "Internal server error", "status_code": status}),
-            None,
-        );
-        return r.into_response();
-    }
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let query_text = parsed
         .as_ref()
@@ -184,6 +171,28 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         log(None, 0, &r);
         return r.into_response();
     };
+    let Some(_inflight) = InFlight::enter(&app, owner.account_id) else {
+        let r = reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"errors": [{"message": "Too many concurrent requests", "extensions": {"code": "MAX_CONCURRENCY_EXCEEDED", "retry_in_seconds": 1}}]}),
+            Some(1),
+        );
+        log(Some(owner.account_id), 0, &r);
+        return r.into_response();
+    };
+    let fault = app.take_fault();
+    if let Some(latency) = fault.latency {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(status) = fault.fail_with {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let r = reply(
+            code,
+            json!({"error_message": "Internal server error", "status_code": status}),
+            None,
+        );
+        return r.into_response();
+    }
     let Some(_) = parsed.as_ref().filter(|_| !query_text.is_empty()) else {
         let r = reply(
             StatusCode::BAD_REQUEST,
@@ -367,4 +376,35 @@ fn plan(query: &str, op_name: Option<&str>, variables: &Map<String, Value>) -> R
         cost: prepared.complexity,
         webhook_urls,
     })
+}
+
+/// One request in flight for an account; leaving decrements the count.
+struct InFlight {
+    app: Arc<Shared>,
+    account_id: i64,
+}
+
+impl InFlight {
+    fn enter(app: &Arc<Shared>, account_id: i64) -> Option<InFlight> {
+        let mut map = app.inflight.lock().ok()?;
+        let n = map.entry(account_id).or_insert(0);
+        if *n >= app.config.max_concurrent_requests {
+            return None;
+        }
+        *n += 1;
+        Some(InFlight {
+            app: app.clone(),
+            account_id,
+        })
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.app.inflight.lock()
+            && let Some(n) = map.get_mut(&self.account_id)
+        {
+            *n = n.saturating_sub(1);
+        }
+    }
 }

@@ -54,6 +54,8 @@ pub struct Config {
     pub max_query_complexity: u64,
     /// Calls per account per minute before `MINUTE_RATE_LIMIT_EXCEEDED` (monday: per plan).
     pub requests_per_minute: u32,
+    /// Requests one account may have in flight before `MAX_CONCURRENCY_EXCEEDED` (429).
+    pub max_concurrent_requests: u32,
     /// Items a board may hold before `create_item` answers `ItemsLimitationException`.
     pub max_items_per_board: usize,
     /// How long a page cursor lives after the first page (monday: 60 minutes).
@@ -75,6 +77,7 @@ impl Default for Config {
             max_query_complexity: 5_000_000,
             requests_per_minute: 5_000,
             max_items_per_board: 10_000,
+            max_concurrent_requests: 40,
             cursor_ttl: Duration::from_secs(60 * 60),
             webhook_signing_secret: "monday-sim-signing-secret".into(),
             webhook_retry_interval: Duration::from_secs(60),
@@ -91,6 +94,8 @@ pub(crate) struct Shared {
     pub client: reqwest::Client,
     pub shutdown: CancellationToken,
     pub faults: Mutex<Faults>,
+    /// Requests in flight per account.
+    pub inflight: Mutex<std::collections::HashMap<i64, u32>>,
 }
 
 /// Faults injected into the next GraphQL requests (through the handle or `/__sim/faults`).
@@ -182,6 +187,7 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
         client,
         shutdown: CancellationToken::new(),
         faults: Mutex::new(Faults::default()),
+        inflight: Mutex::new(Default::default()),
     });
     Ok(Sim {
         listener,

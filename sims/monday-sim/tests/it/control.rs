@@ -90,3 +90,30 @@ async fn injected_failures_hit_the_next_requests_only() {
     ];
     assert_eq!(statuses, [503, 503, 200]);
 }
+
+#[tokio::test]
+async fn too_many_concurrent_requests_get_429_max_concurrency_exceeded() {
+    let sim = start(monday_sim::Config {
+        max_concurrent_requests: 1,
+        ..Default::default()
+    })
+    .await;
+    let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
+    sim.handle.set_faults(monday_sim::Faults {
+        latency_ms: 400,
+        fail_next: 0,
+        status: None,
+    });
+    let (a, b) = tokio::join!(
+        gql(&sim.url, &acct.token, "{ me { id } }", json!({})),
+        gql(&sim.url, &acct.token, "{ me { id } }", json!({}))
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 429]);
+    let refused = if a.status == 429 { a } else { b };
+    assert_eq!(
+        refused.body["errors"][0]["extensions"]["code"],
+        "MAX_CONCURRENCY_EXCEEDED"
+    );
+}
