@@ -133,6 +133,20 @@ fn compare(real: &Value, sim: &Value, path: &str, out: &mut Vec<String>) {
                     compare(rv, sv, &format!("{path}.{k}"), out);
                 }
             }
+            // A column `value` is itself JSON: the same keys as the real one.
+            if let (Some(Value::String(rv)), Some(Value::String(sv))) =
+                (r.get("value"), s.get("value"))
+                && let (Ok(Value::Object(ro)), Ok(Value::Object(so))) = (
+                    serde_json::from_str::<Value>(rv),
+                    serde_json::from_str::<Value>(sv),
+                )
+            {
+                let rk: Vec<&String> = ro.keys().collect();
+                let sk: Vec<&String> = so.keys().collect();
+                if rk != sk {
+                    out.push(format!("{path}.value keys: real {rk:?} vs sim {sk:?}"));
+                }
+            }
             if let (Some(Value::String(rt)), Some(Value::String(st))) =
                 (r.get("text"), s.get("text"))
                 && r.get("id") == s.get("id")
@@ -233,4 +247,12 @@ fn the_comparison_catches_type_and_key_differences() {
         "{text}"
     );
     assert!(text.contains("real \"Done\" vs sim \"Stuck\""), "{text}");
+    let mut out = vec![];
+    compare(
+        &json!({"id": "s", "value": "{\"index\":1}"}),
+        &json!({"id": "s", "value": "{\"index\":1,\"post_id\":null}"}),
+        "v",
+        &mut out,
+    );
+    assert!(out.iter().any(|p| p.contains("value keys")), "{out:?}");
 }

@@ -237,3 +237,19 @@ async fn items_page_by_column_values_finds_exact_text_matches() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn cursor_and_query_params_together_are_refused() {
+    let (sim, acct) = start_with_account().await;
+    let board = sim.handle.create_board(acct.account_id, "B");
+    let q = "query ($b: [ID!]) { boards(ids: $b) { items_page(cursor: \"x\", query_params: {rules: []}) { cursor } } }";
+    let r = gql(&sim.url, &acct.token, q, json!({"b": [board.to_string()]})).await;
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be used together"),
+        "{}",
+        r.body
+    );
+}
