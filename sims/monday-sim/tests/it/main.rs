@@ -8,6 +8,7 @@ mod errors;
 mod measure;
 mod paging;
 mod schema;
+mod served_fields;
 mod webhooks;
 
 use monday_sim::{AccountInfo, Config, SimHandle};
