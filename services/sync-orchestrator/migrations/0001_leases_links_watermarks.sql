@@ -1,4 +1,5 @@
--- Sync state, in schema `sync`. Every write of a run checks the lease epoch it holds.
+-- Sync state, in schema `sync`. Every write of a run first takes a share lock on its lease
+-- row and checks the epoch it holds, so a holder whose lease was taken over commits nothing.
 CREATE TABLE leases (
     integration_id text PRIMARY KEY,
     -- Incremented on each acquisition; writes carry `WHERE lease_epoch = $epoch`.
@@ -25,6 +26,9 @@ CREATE TABLE links (
     salesforce_id    text        NOT NULL,
     monday_item_id   text        NOT NULL,
     shadow           jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    -- Set when either record was deleted or archived: deletions are never propagated.
+    unlinked_at      timestamptz,
+    unlinked_reason  text        NOT NULL DEFAULT '',
     lease_epoch      bigint      NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),

@@ -1,8 +1,11 @@
 //! sync-orchestrator: scheduling, locks, coalescing, links, merge and writes. Postgres schema `sync`.
 
+pub mod buffer;
 mod config;
 mod error;
 mod grpc;
+pub mod lease;
+pub mod store;
 
 pub use config::{Config, Options};
 pub use error::Error;

@@ -1,0 +1,235 @@
+//! Sync state in Postgres: watermarks, links with their shadows, create intents. Every write
+//! runs in a transaction that begins with the lease [`fence`].
+
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+
+use crate::lease::{Lease, LeaseError, fence};
+
+/// Which side a watermark or a create targets (the numbers of `tandem.v1.Side`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i16)]
+pub enum Side {
+    Salesforce = 1,
+    Monday = 2,
+}
+
+/// A linked pair and the values both sides last agreed on.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Link {
+    pub salesforce_id: String,
+    pub monday_item_id: String,
+    pub shadow: Json<serde_json::Value>,
+    pub unlinked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Watermark {
+    pub watermark: Option<OffsetDateTime>,
+    pub seen: Json<serde_json::Value>,
+}
+
+/// A create sent (or about to be sent) to one side.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Intent {
+    pub idempotency_key: String,
+    pub target_side: i16,
+    pub source_record_id: String,
+    pub target_record_id: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+/// A write transaction of the lease holder.
+pub struct Fenced<'a> {
+    tx: Transaction<'a, Postgres>,
+    integration: String,
+    epoch: i64,
+}
+
+impl Store {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Begins a write transaction, refused when `lease` was taken over.
+    pub async fn begin(&self, lease: &Lease) -> Result<Fenced<'static>, LeaseError> {
+        let mut tx = self.pool.begin().await?;
+        fence(&mut tx, lease).await?;
+        Ok(Fenced {
+            tx,
+            integration: lease.integration.clone(),
+            epoch: lease.epoch,
+        })
+    }
+
+    pub async fn watermark(
+        &self,
+        integration: &str,
+        side: Side,
+    ) -> Result<Option<Watermark>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT watermark, seen FROM watermarks WHERE integration_id = $1 AND side = $2",
+        )
+        .bind(integration)
+        .bind(side as i16)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn link_by_salesforce(
+        &self,
+        integration: &str,
+        id: &str,
+    ) -> Result<Option<Link>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+             WHERE integration_id = $1 AND salesforce_id = $2",
+        )
+        .bind(integration)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn link_by_monday(
+        &self,
+        integration: &str,
+        id: &str,
+    ) -> Result<Option<Link>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+             WHERE integration_id = $1 AND monday_item_id = $2",
+        )
+        .bind(integration)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    pub async fn link_count(&self, integration: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT count(*) FROM links WHERE integration_id = $1 AND unlinked_at IS NULL",
+        )
+        .bind(integration)
+        .fetch_one(&self.pool)
+        .await
+    }
+
+    /// Creates not yet linked (after a crash: find the created record and link it).
+    pub async fn open_intents(&self, integration: &str) -> Result<Vec<Intent>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT idempotency_key, target_side, source_record_id, target_record_id FROM create_intents
+             WHERE integration_id = $1 ORDER BY created_at",
+        )
+        .bind(integration)
+        .fetch_all(&self.pool)
+        .await
+    }
+}
+
+impl Fenced<'_> {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn set_watermark(
+        &mut self,
+        side: Side,
+        watermark: OffsetDateTime,
+        seen: &serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO watermarks (integration_id, side, watermark, seen, lease_epoch)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (integration_id, side) DO UPDATE
+                SET watermark = EXCLUDED.watermark, seen = EXCLUDED.seen,
+                    lease_epoch = EXCLUDED.lease_epoch, updated_at = now()",
+        )
+        .bind(&self.integration)
+        .bind(side as i16)
+        .bind(watermark)
+        .bind(Json(seen))
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Links a pair (or updates its shadow). A record already linked to another one is an
+    /// error: links stay one-to-one.
+    pub async fn upsert_link(
+        &mut self,
+        salesforce_id: &str,
+        monday_item_id: &str,
+        shadow: &serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO links (integration_id, salesforce_id, monday_item_id, shadow, lease_epoch)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (integration_id, salesforce_id) DO UPDATE
+                SET shadow = EXCLUDED.shadow, lease_epoch = EXCLUDED.lease_epoch, updated_at = now()
+                WHERE links.monday_item_id = EXCLUDED.monday_item_id",
+        )
+        .bind(&self.integration)
+        .bind(salesforce_id)
+        .bind(monday_item_id)
+        .bind(Json(shadow))
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a link as ended (a side deleted or archived its record); nothing is deleted.
+    pub async fn unlink(&mut self, salesforce_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE links SET unlinked_at = now(), unlinked_reason = $3, lease_epoch = $4, updated_at = now()
+             WHERE integration_id = $1 AND salesforce_id = $2 AND unlinked_at IS NULL",
+        )
+        .bind(&self.integration)
+        .bind(salesforce_id)
+        .bind(reason)
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a create before it is sent; idempotent on the key.
+    pub async fn record_intent(
+        &mut self,
+        key: &str,
+        target: Side,
+        source_record_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO create_intents (integration_id, idempotency_key, target_side, source_record_id, lease_epoch)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (integration_id, idempotency_key) DO NOTHING",
+        )
+        .bind(&self.integration)
+        .bind(key)
+        .bind(target as i16)
+        .bind(source_record_id)
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets an intent once its record is linked (in the same transaction as the link).
+    pub async fn close_intent(&mut self, key: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM create_intents WHERE integration_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&self.integration)
+        .bind(key)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
