@@ -1,35 +1,103 @@
 //! The `tandem.v1.SyncOrchestrator` gRPC service.
 
+use std::time::Duration;
+
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
-    GetIntegrationRequest, GetIntegrationStatusRequest, IntegrationState, IntegrationStatus,
+    CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, Integration,
+    IntegrationState, IntegrationStatus, ListIntegrationsRequest, PageRequest, Side,
+    SubmitChangesRequest, SubmitChangesResponse,
 };
+use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
 use tonic::{Request, Response, Status};
+
+use crate::buffer::{Buffer, Window};
+use crate::store::Store;
+
+/// The most changes one SubmitChanges call may carry.
+pub const MAX_SUBMITTED_CHANGES: usize = 10_000;
+/// The fixed coalescing window when an integration sets none (the original app's 3 minutes).
+pub const DEFAULT_WINDOW: Duration = Duration::from_secs(180);
+/// The low-latency debounce when an integration sets none.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(5);
 
 /// Handlers of the SyncOrchestrator RPCs; those not yet written answer UNIMPLEMENTED.
 #[derive(Clone)]
 pub struct SyncOrchestratorService {
-    #[allow(dead_code)]
-    pool: sqlx::PgPool,
-    #[allow(dead_code)]
-    redis: redis::aio::ConnectionManager,
+    store: Store,
+    buffer: Buffer,
     mapping_config: MappingConfigClient<PeerChannel>,
 }
 
 impl SyncOrchestratorService {
     pub fn new(
-        pool: sqlx::PgPool,
-        redis: redis::aio::ConnectionManager,
+        store: Store,
+        buffer: Buffer,
         mapping_config: MappingConfigClient<PeerChannel>,
     ) -> Self {
         Self {
-            pool,
-            redis,
+            store,
+            buffer,
             mapping_config,
         }
     }
+
+    /// Active integrations on `board_id`, asked from mapping-config.
+    async fn integrations_on_board(&self, board_id: &str) -> Result<Vec<Integration>, Status> {
+        let mut found = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = self
+                .mapping_config
+                .clone()
+                .list_integrations(ListIntegrationsRequest {
+                    page: Some(PageRequest {
+                        page_size: None,
+                        page_token: token,
+                    }),
+                    active_only: true,
+                })
+                .await?
+                .into_inner();
+            found.extend(
+                page.integrations
+                    .into_iter()
+                    .filter(|i| i.spec.as_ref().is_some_and(|s| s.board_id == board_id)),
+            );
+            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if token.is_empty() {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+/// The coalescing window an integration asked for.
+pub fn window_of(integration: &Integration) -> Window {
+    let spec = integration.spec.clone().unwrap_or_default();
+    let window = match spec.coalescing_window_seconds {
+        0 => DEFAULT_WINDOW,
+        s => Duration::from_secs(u64::from(s)),
+    };
+    let debounce = match spec.coalescing_mode() {
+        CoalescingMode::LowLatency => Some(match spec.debounce_seconds {
+            0 => DEFAULT_DEBOUNCE,
+            s => Duration::from_secs(u64::from(s)),
+        }),
+        CoalescingMode::FixedWindow | CoalescingMode::Unspecified => None,
+    };
+    Window { window, debounce }
+}
+
+fn internal(what: &str, error: impl std::fmt::Display) -> Status {
+    tracing::error!(%error, what, "orchestrator storage error");
+    Status::unavailable(format!("{what} is unavailable; retry later"))
+}
+
+fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
 
 #[tonic::async_trait]
@@ -56,11 +124,88 @@ impl SyncOrchestrator for SyncOrchestratorService {
             IntegrationState::Paused => "paused",
             IntegrationState::Unspecified => "unknown",
         };
+        let pending = self
+            .buffer
+            .pending_count(&id)
+            .await
+            .map_err(|e| internal("the coalescing buffer", e))?;
+        let links = self
+            .store
+            .link_count(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
         Ok(Response::new(IntegrationStatus {
             integration_id: id,
             state: state.to_owned(),
             state_reason: integration.state_reason,
+            pending_changes: pending,
+            linked_records: links as u64,
             ..Default::default()
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(board_id, changes))]
+    async fn submit_changes(
+        &self,
+        request: Request<SubmitChangesRequest>,
+    ) -> Result<Response<SubmitChangesResponse>, Status> {
+        if !Identity::of(&request)?.is_service() {
+            return Err(Status::permission_denied(
+                "SubmitChanges is for Tandem services, not users",
+            ));
+        }
+        let r = request.into_inner();
+        tracing::Span::current().record("board_id", r.board_id.as_str());
+        tracing::Span::current().record("changes", r.changes.len());
+        if r.board_id.is_empty() {
+            return Err(Status::invalid_argument("board_id is required"));
+        }
+        let prefix = match Side::try_from(r.side) {
+            Ok(Side::Monday) => "mo",
+            Ok(Side::Salesforce) => "sf",
+            _ => {
+                return Err(Status::invalid_argument(
+                    "side must be salesforce or monday",
+                ));
+            }
+        };
+        if r.changes.len() > MAX_SUBMITTED_CHANGES {
+            return Err(Status::invalid_argument(format!(
+                "changes holds {} records; at most {MAX_SUBMITTED_CHANGES} per call",
+                r.changes.len()
+            )));
+        }
+        let now = now_ms();
+        let mut changes = Vec::with_capacity(r.changes.len());
+        for (i, change) in r.changes.into_iter().enumerate() {
+            if change.id.is_empty() {
+                return Err(Status::invalid_argument(format!(
+                    "changes[{i}].id is required"
+                )));
+            }
+            let at = change
+                .modified_at
+                .map(|t| t.seconds * 1_000 + i64::from(t.nanos) / 1_000_000)
+                .unwrap_or(now);
+            let mut fields: Vec<(String, String, i64)> =
+                change.fields.into_iter().map(|(k, v)| (k, v, at)).collect();
+            if change.deleted {
+                fields.push(("__deleted".to_owned(), "true".to_owned(), at));
+            }
+            changes.push((format!("{prefix}:{}", change.id), fields));
+        }
+        let integrations = self.integrations_on_board(&r.board_id).await?;
+        for integration in &integrations {
+            let window = window_of(integration);
+            for (record, fields) in &changes {
+                self.buffer
+                    .submit(&integration.id, record, fields, now, window)
+                    .await
+                    .map_err(|e| internal("the coalescing buffer", e))?;
+            }
+        }
+        Ok(Response::new(SubmitChangesResponse {
+            integrations: integrations.len() as u32,
         }))
     }
 }

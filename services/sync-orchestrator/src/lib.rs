@@ -49,8 +49,11 @@ pub async fn bind_on(
     let outbound = Outbound::service(config.infra.signer.clone(), NAME);
     let mapping_config = connect_lazy(&config.peers.mapping_config_url, outbound, PEER_TIMEOUT)
         .map_err(|e| Error::Config(e.to_string()))?;
-    let service =
-        grpc::SyncOrchestratorService::new(pool, redis, MappingConfigClient::new(mapping_config));
+    let service = grpc::SyncOrchestratorService::new(
+        store::Store::new(pool),
+        buffer::Buffer::new(redis, &config.infra.redis_prefix),
+        MappingConfigClient::new(mapping_config),
+    );
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone()).wrap(SyncOrchestratorServer::new(service)),
     );
