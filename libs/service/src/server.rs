@@ -154,10 +154,7 @@ impl GrpcServer {
         tonic::transport::Server::builder()
             .trace_fn(move |request| tandem_telemetry::server_span(name, request))
             .add_routes(routes)
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                stopping,
-            )
+            .serve_with_incoming_shutdown(incoming(listener), stopping)
             .await?;
         for job in jobs {
             let _ = job.await;
@@ -165,4 +162,17 @@ impl GrpcServer {
         tracing::info!(service = name, "stopped");
         Ok(())
     }
+}
+
+/// Accepted connections with Nagle's algorithm off: small gRPC responses would otherwise wait
+/// for the peer's delayed ACK (~40 ms) before leaving.
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            let _ = stream.set_nodelay(true);
+        })
+    })
 }
