@@ -58,6 +58,8 @@ impl MappingConfig for StandInMappingConfig {
 #[derive(Clone, Default)]
 pub struct StandInOrchestrator {
     pub submitted: Arc<Mutex<Vec<SubmitChangesRequest>>>,
+    /// When set, SubmitChanges answers UNAVAILABLE.
+    pub down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[tonic::async_trait]
@@ -66,6 +68,9 @@ impl SyncOrchestrator for StandInOrchestrator {
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Status::unavailable("stand-in orchestrator is down"));
+        }
         self.submitted.lock().unwrap().push(request.into_inner());
         Ok(Response::new(SubmitChangesResponse { integrations: 1 }))
     }
