@@ -24,7 +24,6 @@ pub struct Api {
     pub(crate) instance_override: Option<String>,
     pub(crate) version: String,
     pub(crate) describes: DescribeCache,
-    #[allow(dead_code)] // read by PollChanges, next commit
     pub(crate) overlap: Duration,
 }
 
@@ -68,7 +67,6 @@ impl Session<'_> {
     }
 
     /// The usage Salesforce reported last in this session, for responses.
-    #[allow(dead_code)] // read by the data RPCs, next commit
     pub fn api_usage(&self) -> Option<ApiUsage> {
         self.usage.map(|(used, limit)| ApiUsage {
             used: used as i64,
@@ -82,7 +80,7 @@ impl Session<'_> {
         &mut self,
         method: Method,
         tail: &str,
-        body: Option<Json>,
+        body: Body,
         idempotent: bool,
     ) -> Result<Reply, Error> {
         let org = self.credential.org_key();
@@ -91,7 +89,7 @@ impl Session<'_> {
             method,
             url: self.url(tail),
             bearer: Some(self.credential.access_token.clone()),
-            body: body.map_or(Body::None, Body::Json),
+            body,
             idempotent,
         };
         let mut reply = self.exchange(&request, &org).await?;
@@ -123,24 +121,13 @@ impl Session<'_> {
         Ok(reply)
     }
 
-    /// Like [`Session::send`], and any non-2xx answer becomes [`Error::Remote`].
-    pub async fn call(
-        &mut self,
-        method: Method,
-        tail: &str,
-        body: Option<Json>,
-        idempotent: bool,
-    ) -> Result<Json, Error> {
-        let reply = self.send(method, tail, body, idempotent).await?;
+    /// A GET of a JSON resource; any non-2xx answer becomes an error.
+    pub async fn get(&mut self, tail: &str) -> Result<Json, Error> {
+        let reply = self.send(Method::GET, tail, Body::None, true).await?;
         if !reply.ok() {
             return Err(remote_error(&reply));
         }
         reply.json()
-    }
-
-    /// A GET of a JSON resource.
-    pub async fn get(&mut self, tail: &str) -> Result<Json, Error> {
-        self.call(Method::GET, tail, None, true).await
     }
 
     async fn exchange(&mut self, request: &Request, org: &str) -> Result<Reply, Error> {

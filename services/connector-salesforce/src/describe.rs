@@ -33,7 +33,6 @@ impl Described {
     }
 
     /// The field's API name as Salesforce spells it (names are case-insensitive).
-    #[allow(dead_code)] // read by PollChanges, next commit
     pub fn field_name(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()

@@ -176,7 +176,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         request: Request<SalesforcePollRequest>,
     ) -> Result<Response<SalesforcePollResponse>, Status> {
         require_service(&request, "PollChanges")?;
-        Err(Status::unimplemented("PollChanges is not implemented yet"))
+        Ok(Response::new(self.api.poll(request.into_inner()).await?))
     }
 
     async fn get_records(
@@ -184,7 +184,9 @@ impl SalesforceConnector for SalesforceConnectorService {
         request: Request<GetRecordsRequest>,
     ) -> Result<Response<GetRecordsResponse>, Status> {
         require_service(&request, "GetRecords")?;
-        Err(Status::unimplemented("GetRecords is not implemented yet"))
+        Ok(Response::new(
+            self.api.get_records(request.into_inner()).await?,
+        ))
     }
 
     async fn write_records(
@@ -192,7 +194,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         request: Request<WriteRecordsRequest>,
     ) -> Result<Response<WriteRecordsResponse>, Status> {
         require_service(&request, "WriteRecords")?;
-        Err(Status::unimplemented("WriteRecords is not implemented yet"))
+        Ok(Response::new(self.api.write(request.into_inner()).await?))
     }
 
     async fn find_users(
@@ -200,6 +202,8 @@ impl SalesforceConnector for SalesforceConnectorService {
         request: Request<FindUsersRequest>,
     ) -> Result<Response<FindUsersResponse>, Status> {
         require_service(&request, "FindUsers")?;
-        Err(Status::unimplemented("FindUsers is not implemented yet"))
+        Ok(Response::new(
+            self.api.find_users(request.into_inner()).await?,
+        ))
     }
 }

@@ -14,7 +14,11 @@ mod error;
 mod grpc;
 mod hosts;
 mod oauth;
+mod poll;
+mod records;
 mod transport;
+mod users;
+mod write;
 
 pub use config::{Config, DEFAULT_API_VERSION, Options};
 pub use error::Error;

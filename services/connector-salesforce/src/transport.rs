@@ -34,7 +34,8 @@ impl std::fmt::Debug for Request {
 
 pub enum Body {
     None,
-    Json(Json),
+    /// JSON already rendered (kept as text so exact numbers pass through).
+    Text(String),
     Form(Vec<(&'static str, String)>),
 }
 
@@ -140,6 +141,10 @@ impl Transport {
         Ok(Self { client, retry })
     }
 
+    pub fn retry(&self) -> Retry {
+        self.retry
+    }
+
     /// Sends `request`, retrying transient failures; returns the last answer (whatever its
     /// status) or `Unavailable` when no answer came.
     pub async fn send(&self, request: &Request) -> Result<Reply, Error> {
@@ -192,7 +197,9 @@ impl Transport {
         }
         builder = match &request.body {
             Body::None => builder,
-            Body::Json(j) => builder.json(j),
+            Body::Text(t) => builder
+                .header("content-type", "application/json")
+                .body(t.clone()),
             Body::Form(f) => builder.form(f),
         };
         match builder.send().await {

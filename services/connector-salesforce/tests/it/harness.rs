@@ -57,6 +57,16 @@ impl CredentialStandIn {
         );
     }
 
+    /// The refresh token the stand-in holds for a connection.
+    pub fn refresh_token(&self, id: &str) -> String {
+        self.connections.lock().unwrap()[id].refresh_token.clone()
+    }
+
+    /// The access token the stand-in currently hands out.
+    pub fn access_token(&self, id: &str) -> String {
+        self.connections.lock().unwrap()[id].access_token.clone()
+    }
+
     fn credentials(id: &str, s: &Stored) -> Credentials {
         Credentials {
             connection_id: id.to_owned(),
@@ -138,7 +148,6 @@ pub struct Harness {
     pub standin: CredentialStandIn,
     pub client: SalesforceConnectorClient<Channel>,
     pub svc: String,
-    #[allow(dead_code)]
     pub redis_prefix: String,
     pub _running: Running,
     stop: CancellationToken,

@@ -4,3 +4,7 @@
 mod describe;
 mod harness;
 mod oauth;
+mod poll;
+mod resilience;
+mod users;
+mod write;
