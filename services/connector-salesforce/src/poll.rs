@@ -1,6 +1,6 @@
-//! PollChanges (SOQL on `SystemModstamp` since the watermark minus an overlap window, paged
-//! through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp) and GetRecords (sObject
-//! Collections retrieve by id).
+//! PollChanges (SOQL `queryAll` on `SystemModstamp` since the watermark minus an overlap
+//! window, paged through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp; deleted records
+//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id).
 
 use std::collections::HashSet;
 
@@ -37,6 +37,11 @@ struct QueryPage {
 pub fn query_tail(soql: &str) -> String {
     let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
     format!("query?q={q}")
+}
+
+/// `queryAll?q=…`: deleted records (in the recycle bin) included.
+fn query_all_tail(soql: &str) -> String {
+    format!("queryAll{}", &query_tail(soql)["query".len()..])
 }
 
 /// A GET whose body is parsed as `T` without losing number text.
@@ -110,7 +115,12 @@ impl Api {
 
         let mut records: Vec<Record> = Vec::new();
         let mut has_more = false;
-        let mut tail = query_tail(&soql);
+        // queryAll, so a deletion arrives as a record with `deleted` set.
+        let mut tail = if described.field_name("IsDeleted").is_some() {
+            query_all_tail(&soql)
+        } else {
+            query_tail(&soql)
+        };
         'pages: loop {
             let page: QueryPage = get_exact(&mut session, &tail).await?;
             let count = page.records.len();
