@@ -167,6 +167,10 @@ impl Api {
                 format!("carries {} writes; at most {MAX_WRITES}", r.writes.len()),
             ));
         }
+        if r.writes.is_empty() {
+            crate::credentials::connection_id(&r.connection_id)?;
+            return Ok(WriteRecordsResponse::default());
+        }
         let mut session = self.session(&r.connection_id).await?;
         let described = self.describe_in(&mut session, &object).await?;
         let object = described.summary.name.clone();
