@@ -65,6 +65,7 @@ pub async fn get_exact<T: for<'de> Deserialize<'de>>(
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
     pub async fn poll(&self, r: SalesforcePollRequest) -> Result<SalesforcePollResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.seen.len() > MAX_SEEN {
@@ -170,6 +171,7 @@ impl Api {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
     pub async fn get_records(&self, r: GetRecordsRequest) -> Result<GetRecordsResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.ids.len() > MAX_GET_IDS {

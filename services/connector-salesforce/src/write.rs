@@ -159,6 +159,7 @@ fn locked(r: &WriteResult) -> bool {
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object, writes = r.writes.len()))]
     pub async fn write(&self, r: WriteRecordsRequest) -> Result<WriteRecordsResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.writes.len() > MAX_WRITES {
