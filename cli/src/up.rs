@@ -44,6 +44,10 @@ pub struct UpArgs {
     #[command(flatten)]
     remote: RemoteArgs,
     #[command(flatten)]
+    salesforce: connector_salesforce::Options,
+    #[command(flatten)]
+    monday: connector_monday::Options,
+    #[command(flatten)]
     history: run_history::Options,
 }
 
@@ -74,7 +78,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
                 infra: infra.clone(),
                 peers: peers.clone(),
                 remote: args.remote.clone(),
-                options: Default::default(),
+                options: args.salesforce,
             },
         )
         .await
@@ -86,7 +90,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
                 infra: infra.clone(),
                 peers: peers.clone(),
                 remote: args.remote.clone(),
-                options: Default::default(),
+                options: args.monday,
             },
         )
         .await

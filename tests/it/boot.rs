@@ -93,10 +93,12 @@ async fn unimplemented_rpcs_answer_unimplemented() {
     let db = TestDb::create().await;
     let bearer = user_bearer("ada@acme.test");
     // run-history and both connectors implement every RPC of their contracts.
-    for service in ALL
-        .into_iter()
-        .filter(|s| !matches!(*s, "run-history" | "connector-monday" | "connector-salesforce"))
-    {
+    for service in ALL.into_iter().filter(|s| {
+        !matches!(
+            *s,
+            "run-history" | "connector-monday" | "connector-salesforce"
+        )
+    }) {
         let running = start_service(service, &db, no_peers()).await;
         let status = call_one_rpc(service, running.channel().await, Some(&bearer)).await;
         assert_eq!(status.code(), Code::Unimplemented, "{service}: {status:?}");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tandem_testkit::TestDb;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn up_announces_five_listeners_and_stops_cleanly_on_sigterm() {
+async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
     let db = TestDb::create().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tandem"))
         .arg("up")
@@ -16,6 +16,7 @@ async fn up_announces_five_listeners_and_stops_cleanly_on_sigterm() {
         .args(["--mapping-config-listen", "127.0.0.1:0"])
         .args(["--sync-orchestrator-listen", "127.0.0.1:0"])
         .args(["--run-history-listen", "127.0.0.1:0"])
+        .args(["--monday-webhook-listen", "127.0.0.1:0"])
         .env("DATABASE_URL", db.url())
         .env("REDIS_URL", tandem_testkit::redis_url())
         .env("TANDEM_AUTH_SECRET", tandem_testkit::SECRET)
@@ -29,7 +30,7 @@ async fn up_announces_five_listeners_and_stops_cleanly_on_sigterm() {
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .take(5)
+            .take(6)
             .collect::<Vec<_>>()
     })
     .await
@@ -52,6 +53,7 @@ async fn up_announces_five_listeners_and_stops_cleanly_on_sigterm() {
         names,
         [
             "connector-monday",
+            "connector-monday webhooks",
             "connector-salesforce",
             "mapping-config",
             "run-history",

@@ -49,33 +49,38 @@ impl FromStr for SigningSecret {
 
 /// Flags of connector-monday itself (the shared ones are in `tandem_service::args`).
 #[derive(Debug, Clone, clap::Args)]
+#[group(id = "connector_monday_options")]
 pub struct Options {
     /// The `API-Version` header sent to monday on every call.
-    #[arg(long = "monday-api-version", env = "TANDEM_MONDAY_API_VERSION", default_value = DEFAULT_API_VERSION)]
+    #[arg(id = "monday_api_version", long = "monday-api-version", env = "TANDEM_MONDAY_API_VERSION", default_value = DEFAULT_API_VERSION)]
     pub api_version: String,
     /// Where monday webhooks are received (port 0 picks a free port). `Options::default()`
     /// (tests, `tandem up`) uses port 0 so several instances never collide.
-    #[arg(long, env = "TANDEM_MONDAY_WEBHOOK_LISTEN", default_value = DEFAULT_WEBHOOK_LISTEN)]
+    #[arg(long = "monday-webhook-listen", env = "TANDEM_MONDAY_WEBHOOK_LISTEN", default_value = DEFAULT_WEBHOOK_LISTEN)]
     pub webhook_listen: SocketAddr,
     /// The signing secret of the monday app: webhook JWTs are verified with it. Unset: every
     /// event is refused (the challenge is still answered).
     #[arg(
-        long,
+        long = "monday-signing-secret",
         env = "TANDEM_MONDAY_SIGNING_SECRET",
         hide_env_values = true,
         default_value = ""
     )]
     pub signing_secret: SigningSecret,
     /// Id or title of the board's text column holding idempotency keys of created items.
-    #[arg(long, env = "TANDEM_MONDAY_IDEMPOTENCY_COLUMN", default_value = DEFAULT_IDEMPOTENCY_COLUMN)]
+    #[arg(long = "monday-idempotency-column", env = "TANDEM_MONDAY_IDEMPOTENCY_COLUMN", default_value = DEFAULT_IDEMPOTENCY_COLUMN)]
     pub idempotency_column: String,
     /// The longest `retry_in_seconds` the connector waits out inside one call; longer waits
     /// (e.g. the daily limit) are answered RESOURCE_EXHAUSTED at once.
-    #[arg(long, env = "TANDEM_MONDAY_MAX_RETRY_WAIT_SECS", default_value_t = 90)]
+    #[arg(
+        long = "monday-max-retry-wait-secs",
+        env = "TANDEM_MONDAY_MAX_RETRY_WAIT_SECS",
+        default_value_t = 90
+    )]
     pub max_retry_wait_secs: u64,
     /// Aliased mutations per request at most, whatever the budget would allow.
     #[arg(
-        long,
+        long = "monday-max-mutations-per-request",
         env = "TANDEM_MONDAY_MAX_MUTATIONS_PER_REQUEST",
         default_value_t = 500
     )]

@@ -12,6 +12,7 @@ pub const DEFAULT_API_VERSION: &str = "62.0";
 
 /// Flags of connector-salesforce itself (the shared ones are in `tandem_service::args`).
 #[derive(Debug, Clone, clap::Args)]
+#[group(id = "connector_salesforce_options")]
 pub struct Options {
     /// The connected app's consumer key (OAuth client id).
     #[arg(long = "salesforce-client-id", env = "TANDEM_SALESFORCE_CLIENT_ID")]

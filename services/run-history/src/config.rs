@@ -7,6 +7,7 @@ use tandem_service::args::Infra;
 
 /// Flags of run-history itself (the shared ones are in `tandem_service::args`).
 #[derive(Debug, Clone, clap::Args)]
+#[group(id = "run_history_options")]
 pub struct Options {
     /// Runs and events older than this many days are purged.
     #[arg(

@@ -7,6 +7,7 @@ use tandem_service::args::{Infra, PeerArgs};
 
 /// Flags of sync-orchestrator itself (the shared ones are in `tandem_service::args`).
 #[derive(Debug, Clone, Default, clap::Args)]
+#[group(id = "sync_orchestrator_options")]
 pub struct Options {}
 
 #[derive(Debug, Clone)]

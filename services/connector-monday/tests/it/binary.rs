@@ -8,7 +8,12 @@ use std::time::{Duration, Instant};
 #[test]
 fn the_binary_announces_its_grpc_and_webhook_listeners() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_connector-monday"))
-        .args(["--listen", "127.0.0.1:0", "--webhook-listen", "127.0.0.1:0"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--monday-webhook-listen",
+            "127.0.0.1:0",
+        ])
         .env("TANDEM_AUTH_SECRET", tandem_testkit::SECRET)
         .env("REDIS_URL", tandem_testkit::redis_url())
         .env("TANDEM_MONDAY_SIGNING_SECRET", "very-secret-signing-value")
