@@ -5,6 +5,7 @@ mod config;
 mod error;
 mod grpc;
 pub mod lease;
+pub mod plan;
 pub mod store;
 
 pub use config::{Config, Options};
