@@ -19,12 +19,12 @@ pub enum Scope {
 
 impl Scope {
     fn allows_from(self, source: CoreSide) -> bool {
-        match (self, source) {
-            (Scope::TwoWay, _) => true,
-            (Scope::SalesforceToMonday, CoreSide::Salesforce) => true,
-            (Scope::MondayToSalesforce, CoreSide::Monday) => true,
-            _ => false,
-        }
+        matches!(
+            (self, source),
+            (Scope::TwoWay, _)
+                | (Scope::SalesforceToMonday, CoreSide::Salesforce)
+                | (Scope::MondayToSalesforce, CoreSide::Monday)
+        )
     }
 }
 
