@@ -49,7 +49,7 @@ async fn call_one_rpc(service: &str, channel: Channel, bearer: Option<&str>) -> 
             .await
             .map(drop),
         "sync-orchestrator" => v1::sync_orchestrator_client::SyncOrchestratorClient::new(channel)
-            .sync_now(req(v1::SyncNowRequest::default(), bearer))
+            .import(req(v1::ImportRequest::default(), bearer))
             .await
             .map(drop),
         "run-history" => v1::run_history_client::RunHistoryClient::new(channel)

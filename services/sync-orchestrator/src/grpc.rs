@@ -7,13 +7,14 @@ use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
     CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, Integration,
     IntegrationState, IntegrationStatus, ListIntegrationsRequest, PageRequest, Side,
-    SubmitChangesRequest, SubmitChangesResponse,
+    SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
 use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
 use tonic::{Request, Response, Status};
 
 use crate::buffer::{Buffer, Window};
+use crate::cycle::{CycleError, Deps};
 use crate::store::Store;
 
 /// The most changes one SubmitChanges call may carry.
@@ -29,18 +30,34 @@ pub struct SyncOrchestratorService {
     store: Store,
     buffer: Buffer,
     mapping_config: MappingConfigClient<PeerChannel>,
+    deps: Deps,
 }
 
 impl SyncOrchestratorService {
-    pub fn new(
-        store: Store,
-        buffer: Buffer,
-        mapping_config: MappingConfigClient<PeerChannel>,
-    ) -> Self {
+    pub fn new(deps: Deps) -> Self {
         Self {
-            store,
-            buffer,
-            mapping_config,
+            store: deps.store.clone(),
+            buffer: deps.buffer.clone(),
+            mapping_config: deps.peers.mapping_config.clone(),
+            deps,
+        }
+    }
+
+    /// The integration, if `identity` may act on it: services always, users of its account.
+    async fn integration_for(&self, identity: &Identity, id: &str) -> Result<Integration, Status> {
+        if id.is_empty() {
+            return Err(Status::invalid_argument("integration_id is required"));
+        }
+        let integration = self
+            .mapping_config
+            .clone()
+            .get_integration(GetIntegrationRequest { id: id.to_owned() })
+            .await?
+            .into_inner();
+        match identity {
+            Identity::Service { .. } => Ok(integration),
+            Identity::User { account, .. } if *account == integration.account => Ok(integration),
+            Identity::User { .. } => Err(Status::not_found(format!("integration {id} not found"))),
         }
     }
 
@@ -100,25 +117,48 @@ fn now_ms() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
 }
 
+impl From<CycleError> for Status {
+    fn from(error: CycleError) -> Self {
+        match error {
+            CycleError::Busy(_) | CycleError::Lease(crate::lease::LeaseError::Fenced { .. }) => {
+                Status::aborted(error.to_string())
+            }
+            CycleError::Paused(..) | CycleError::Settings { .. } => {
+                Status::failed_precondition(error.to_string())
+            }
+            CycleError::Remote(status) => status,
+            CycleError::Lease(_) | CycleError::Store(_) | CycleError::Buffer(_) => {
+                internal("sync state", error)
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl SyncOrchestrator for SyncOrchestratorService {
+    #[tracing::instrument(skip_all, fields(integration_id))]
+    async fn sync_now(
+        &self,
+        request: Request<SyncNowRequest>,
+    ) -> Result<Response<SyncNowResponse>, Status> {
+        let identity = Identity::of(&request)?.clone();
+        let id = request.into_inner().integration_id;
+        tracing::Span::current().record("integration_id", id.as_str());
+        self.integration_for(&identity, &id).await?;
+        let run = crate::cycle::sync(&self.deps, &id, Trigger::Manual).await?;
+        Ok(Response::new(SyncNowResponse { run_id: run.id }))
+    }
+
     #[tracing::instrument(skip_all, fields(integration_id))]
     async fn get_integration_status(
         &self,
         request: Request<GetIntegrationStatusRequest>,
     ) -> Result<Response<IntegrationStatus>, Status> {
+        let identity = Identity::of(&request)?.clone();
         let id = request.into_inner().integration_id;
-        if id.is_empty() {
-            return Err(Status::invalid_argument("integration_id is required"));
-        }
         tracing::Span::current().record("integration_id", id.as_str());
         // The integration's state is mapping-config's; its errors (NOT_FOUND, …) pass through.
-        let integration = self
-            .mapping_config
-            .clone()
-            .get_integration(GetIntegrationRequest { id: id.clone() })
-            .await?
-            .into_inner();
+        let integration = self.integration_for(&identity, &id).await?;
         let state = match integration.state() {
             IntegrationState::Active => "active",
             IntegrationState::Paused => "paused",

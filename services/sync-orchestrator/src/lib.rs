@@ -2,16 +2,21 @@
 
 pub mod buffer;
 mod config;
+pub mod cycle;
 mod error;
 mod grpc;
 pub mod lease;
 pub mod plan;
+mod records;
 pub mod store;
 
 pub use config::{Config, Options};
 pub use error::Error;
 
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_proto::v1::monday_connector_client::MondayConnectorClient;
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestratorServer;
 use tandem_service::client::{Outbound, connect_lazy};
 use tandem_service::server::{self, Authenticate, GrpcServer};
@@ -48,13 +53,28 @@ pub async fn bind_on(
     .await?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
     let outbound = Outbound::service(config.infra.signer.clone(), NAME);
-    let mapping_config = connect_lazy(&config.peers.mapping_config_url, outbound, PEER_TIMEOUT)
-        .map_err(|e| Error::Config(e.to_string()))?;
-    let service = grpc::SyncOrchestratorService::new(
-        store::Store::new(pool),
-        buffer::Buffer::new(redis, &config.infra.redis_prefix),
-        MappingConfigClient::new(mapping_config),
+    let peer = |url: &str| {
+        connect_lazy(url, outbound.clone(), PEER_TIMEOUT).map_err(|e| Error::Config(e.to_string()))
+    };
+    let peers = cycle::Peers {
+        mapping_config: MappingConfigClient::new(peer(&config.peers.mapping_config_url)?),
+        salesforce: SalesforceConnectorClient::new(peer(&config.peers.connector_salesforce_url)?),
+        monday: MondayConnectorClient::new(peer(&config.peers.connector_monday_url)?),
+        history: RunHistoryClient::new(peer(&config.peers.run_history_url)?),
+    };
+    let replica = format!(
+        "{NAME}@{}",
+        listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
     );
+    let service = grpc::SyncOrchestratorService::new(cycle::Deps {
+        peers,
+        store: store::Store::new(pool.clone()),
+        buffer: buffer::Buffer::new(redis.clone(), &config.infra.redis_prefix),
+        leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
+    });
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone()).wrap(SyncOrchestratorServer::new(service)),
     );

@@ -1,0 +1,907 @@
+//! One sync cycle of one integration: poll both sides since the watermarks, coalesce into the
+//! buffer, claim, plan each record (plan.rs), write in batches through the connectors, then
+//! record links, shadows, intents and watermarks under the lease fence, and the outcome of
+//! every record in run history.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use tandem_catalog::{Board, Object};
+use tandem_core::merge::{Action, Side as CoreSide};
+use tandem_core::{
+    Condition, ConflictPolicy, ConvertContext, Direction, FieldMapping, MappingOptions, Shadow,
+    UserMap,
+};
+use tandem_proto::v1 as pb;
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_proto::v1::monday_connector_client::MondayConnectorClient;
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
+use tandem_service::client::PeerChannel;
+
+use crate::buffer::Buffer;
+use crate::lease::{Lease, LeaseError, Leases};
+use crate::plan::{self, Create, Rules, Scope};
+use crate::records;
+use crate::store::{Side, Store};
+
+/// How long one cycle may hold an integration.
+const LEASE_TTL: Duration = Duration::from_secs(300);
+/// Records claimed from the buffer per cycle.
+const CLAIM_LIMIT: usize = 50_000;
+
+/// The clients a cycle calls, all as the orchestrator's service identity.
+#[derive(Clone)]
+pub struct Peers {
+    pub mapping_config: MappingConfigClient<PeerChannel>,
+    pub salesforce: SalesforceConnectorClient<PeerChannel>,
+    pub monday: MondayConnectorClient<PeerChannel>,
+    pub history: RunHistoryClient<PeerChannel>,
+}
+
+#[derive(Clone)]
+pub struct Deps {
+    pub peers: Peers,
+    pub store: Store,
+    pub buffer: Buffer,
+    pub leases: Leases,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    #[error("integration {0} is being synced by another replica right now")]
+    Busy(String),
+    #[error("integration {0} is paused: {1}")]
+    Paused(String, String),
+    #[error("integration {id} cannot be synced: {reason}")]
+    Settings { id: String, reason: String },
+    #[error(transparent)]
+    Remote(#[from] tonic::Status),
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error("sync state: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("coalescing buffer: {0}")]
+    Buffer(#[from] redis::RedisError),
+}
+
+/// Runs one cycle of `integration_id` now; returns the finished run.
+pub async fn sync(
+    deps: &Deps,
+    integration_id: &str,
+    trigger: pb::Trigger,
+) -> Result<pb::Run, CycleError> {
+    let lease = deps
+        .leases
+        .acquire(integration_id, LEASE_TTL)
+        .await?
+        .ok_or_else(|| CycleError::Busy(integration_id.to_owned()))?;
+    let result = Cycle::load(deps, &lease).await;
+    let result = match result {
+        Ok(cycle) => cycle.run(trigger).await,
+        Err(e) => Err(e),
+    };
+    if let Err(error) = deps.leases.release(&lease).await {
+        tracing::warn!(%error, "lease release failed; it expires on its own");
+    }
+    result
+}
+
+struct Cycle<'a> {
+    deps: &'a Deps,
+    lease: &'a Lease,
+    integration: pb::Integration,
+    spec: pb::IntegrationSpec,
+    rules: Rules,
+}
+
+fn settings_error(id: &str, reason: impl Into<String>) -> CycleError {
+    CycleError::Settings {
+        id: id.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The integration's mappings as tandem-core mappings; in a one-way scope every mapping runs
+/// the scope's way.
+fn rules_of(
+    id: &str,
+    spec: &pb::IntegrationSpec,
+    object: &Object,
+    board: &Board,
+) -> Result<Rules, CycleError> {
+    let scope = match spec.scope() {
+        pb::Scope::MondayToSalesforce => Scope::MondayToSalesforce,
+        pb::Scope::SalesforceToMonday => Scope::SalesforceToMonday,
+        _ => Scope::TwoWay,
+    };
+    let mut mappings = Vec::with_capacity(spec.mappings.len());
+    for (i, m) in spec.mappings.iter().enumerate() {
+        let field = object.fields.get(&m.salesforce_field).ok_or_else(|| {
+            settings_error(
+                id,
+                format!(
+                    "mappings[{i}].salesforce_field `{}` no longer exists",
+                    m.salesforce_field
+                ),
+            )
+        })?;
+        let column = board.columns.get(&m.monday_column_id).ok_or_else(|| {
+            settings_error(
+                id,
+                format!(
+                    "mappings[{i}].monday_column_id `{}` no longer exists",
+                    m.monday_column_id
+                ),
+            )
+        })?;
+        let direction = match scope {
+            Scope::MondayToSalesforce => Direction::MondayToSalesforce,
+            Scope::SalesforceToMonday => Direction::SalesforceToMonday,
+            Scope::TwoWay => match m.direction() {
+                pb::Direction::MondayToSalesforce => Direction::MondayToSalesforce,
+                pb::Direction::SalesforceToMonday => Direction::SalesforceToMonday,
+                _ => Direction::Both,
+            },
+        };
+        let options = m.options.clone().unwrap_or_default();
+        let options = MappingOptions {
+            create_labels: options.create_missing_labels,
+            truncate_text: options.truncate,
+            ..MappingOptions::default()
+        };
+        let mapping = FieldMapping::validated(field.clone(), column.clone(), direction, options)
+            .map_err(|e| settings_error(id, format!("mappings[{i}]: {e}")))?;
+        mappings.push(mapping);
+    }
+    let condition = |c: &Option<pb::Conditions>, name: &str| -> Result<Condition, CycleError> {
+        match c.as_ref().map(|c| c.json.trim()).filter(|j| !j.is_empty()) {
+            None => Ok(Condition::Any),
+            Some(json) => {
+                serde_json::from_str(json).map_err(|e| settings_error(id, format!("{name}: {e}")))
+            }
+        }
+    };
+    Ok(Rules {
+        mappings,
+        scope,
+        policy: match spec.conflict_policy() {
+            pb::ConflictPolicy::SalesforceWins => ConflictPolicy::SalesforceWins,
+            pb::ConflictPolicy::MondayWins => ConflictPolicy::MondayWins,
+            _ => ConflictPolicy::NewestWins,
+        },
+        incoming: condition(&spec.incoming_conditions, "incoming_conditions")?,
+        outgoing: condition(&spec.outgoing_conditions, "outgoing_conditions")?,
+    })
+}
+
+/// What a cycle learnt about one pair of records.
+#[derive(Default)]
+struct Pair {
+    salesforce_id: Option<String>,
+    monday_id: Option<String>,
+    salesforce: Option<pb::Record>,
+    monday: Option<pb::Record>,
+    shadow: Option<Shadow>,
+}
+
+/// Counters and events of the run being recorded.
+#[derive(Default)]
+struct Outcome {
+    counters: pb::RunCounters,
+    events: Vec<pb::RecordEvent>,
+}
+
+impl Outcome {
+    fn event(
+        &mut self,
+        source: CoreSide,
+        source_id: &str,
+        target_id: &str,
+        action: pb::EventAction,
+        reason: String,
+    ) -> &mut pb::RecordEvent {
+        let side = match source {
+            CoreSide::Salesforce => pb::Side::Salesforce,
+            CoreSide::Monday => pb::Side::Monday,
+        };
+        let key = format!("{}-{}-{}", self.events.len(), side.as_str_name(), source_id);
+        self.events.push(pb::RecordEvent {
+            key,
+            source_side: side as i32,
+            source_record_id: source_id.to_owned(),
+            target_record_id: target_id.to_owned(),
+            action: action as i32,
+            reason,
+            ..Default::default()
+        });
+        match action {
+            pb::EventAction::Created => self.counters.created += 1,
+            pb::EventAction::Updated => self.counters.updated += 1,
+            pb::EventAction::Skipped => self.counters.skipped += 1,
+            pb::EventAction::Failed => self.counters.failed += 1,
+            pb::EventAction::Conflict => self.counters.conflicts += 1,
+            _ => {}
+        }
+        self.events
+            .last_mut()
+            .unwrap_or_else(|| unreachable!("just pushed"))
+    }
+}
+
+fn ms_of(ts: &Option<prost_types::Timestamp>) -> i64 {
+    ts.as_ref()
+        .map(|t| t.seconds * 1_000 + i64::from(t.nanos) / 1_000_000)
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().unix_timestamp() * 1_000)
+}
+
+fn to_offset(ts: &prost_types::Timestamp) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos),
+    )
+    .ok()
+}
+
+fn from_offset(t: time::OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: t.nanosecond() as i32,
+    }
+}
+
+impl<'a> Cycle<'a> {
+    async fn load(deps: &'a Deps, lease: &'a Lease) -> Result<Cycle<'a>, CycleError> {
+        let id = lease.integration.as_str();
+        let integration = deps
+            .peers
+            .mapping_config
+            .clone()
+            .get_integration(pb::GetIntegrationRequest { id: id.to_owned() })
+            .await?
+            .into_inner();
+        if integration.state() != pb::IntegrationState::Active {
+            return Err(CycleError::Paused(
+                id.to_owned(),
+                integration.state_reason.clone(),
+            ));
+        }
+        let spec = integration
+            .spec
+            .clone()
+            .ok_or_else(|| settings_error(id, "it has no settings"))?;
+        let (mut salesforce, mut monday) =
+            (deps.peers.salesforce.clone(), deps.peers.monday.clone());
+        let (object, board) = tokio::try_join!(
+            salesforce.describe_object(pb::DescribeObjectRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+                object: spec.salesforce_object.clone(),
+            }),
+            monday.get_board(pb::GetBoardRequest {
+                connection_id: spec.monday_connection_id.clone(),
+                board_id: spec.board_id.clone(),
+            }),
+        )?;
+        let rules = rules_of(
+            id,
+            &spec,
+            &Object::from_proto(&object.into_inner()),
+            &Board::from_proto(&board.into_inner()),
+        )?;
+        Ok(Cycle {
+            deps,
+            lease,
+            integration,
+            spec,
+            rules,
+        })
+    }
+
+    fn id(&self) -> &str {
+        &self.lease.integration
+    }
+
+    async fn run(self, trigger: pb::Trigger) -> Result<pb::Run, CycleError> {
+        let mut history = self.deps.peers.history.clone();
+        let run = history
+            .start_run(pb::StartRunRequest {
+                integration_id: self.id().to_owned(),
+                owner: self.integration.owner.clone(),
+                trigger: trigger as i32,
+                account: self.integration.account.clone(),
+            })
+            .await?
+            .into_inner();
+        let mut outcome = Outcome::default();
+        let result = self.cycle(&mut outcome).await;
+        let (status, error) = match &result {
+            Ok(()) if outcome.counters.failed > 0 => {
+                (pb::RunStatus::PartiallyFailed, String::new())
+            }
+            Ok(()) => (pb::RunStatus::Succeeded, String::new()),
+            Err(e) => (pb::RunStatus::Failed, e.to_string()),
+        };
+        for chunk in outcome.events.chunks(5_000) {
+            history
+                .append_events(pb::AppendEventsRequest {
+                    run_id: run.id.clone(),
+                    events: chunk.to_vec(),
+                })
+                .await?;
+        }
+        let finished = history
+            .finish_run(pb::FinishRunRequest {
+                run_id: run.id.clone(),
+                status: status as i32,
+                counters: Some(outcome.counters),
+                error,
+            })
+            .await?
+            .into_inner();
+        result.map(|()| finished)
+    }
+
+    async fn cycle(&self, outcome: &mut Outcome) -> Result<(), CycleError> {
+        let id = self.id().to_owned();
+        let spec = &self.spec;
+        let sf_fields: Vec<String> = self
+            .rules
+            .mappings
+            .iter()
+            .map(|m| m.salesforce.name.clone())
+            .collect();
+        let mo_columns: Vec<String> = self
+            .rules
+            .mappings
+            .iter()
+            .map(|m| m.monday.id.clone())
+            .filter(|c| c != "name")
+            .collect();
+
+        // 1. Poll both sides since their watermarks.
+        let sf_mark = self.deps.store.watermark(&id, Side::Salesforce).await?;
+        let mo_mark = self.deps.store.watermark(&id, Side::Monday).await?;
+        let seen: Vec<pb::SeenRecord> = sf_mark
+            .as_ref()
+            .and_then(|w| serde_json::from_value::<Vec<(String, i64)>>(w.seen.0.clone()).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, ms)| pb::SeenRecord {
+                id,
+                modified_at: Some(prost_types::Timestamp {
+                    seconds: ms.div_euclid(1_000),
+                    nanos: (ms.rem_euclid(1_000) * 1_000_000) as i32,
+                }),
+            })
+            .collect();
+        let (mut salesforce, mut monday) = (
+            self.deps.peers.salesforce.clone(),
+            self.deps.peers.monday.clone(),
+        );
+        let (sf_poll, mo_poll) = tokio::try_join!(
+            salesforce.poll_changes(pb::SalesforcePollRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+                object: spec.salesforce_object.clone(),
+                fields: sf_fields.clone(),
+                watermark: sf_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+                seen,
+                max_records: 0,
+            }),
+            monday.poll_changes(pb::MondayPollRequest {
+                connection_id: spec.monday_connection_id.clone(),
+                board_id: spec.board_id.clone(),
+                columns: mo_columns.clone(),
+                watermark: mo_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+                max_items: 0,
+            }),
+        )?;
+        let (sf_poll, mo_poll) = (sf_poll.into_inner(), mo_poll.into_inner());
+        outcome.counters.read += (sf_poll.records.len() + mo_poll.items.len()) as u64;
+        outcome.counters.salesforce_api_calls += u64::from(sf_poll.api_calls);
+        outcome.counters.monday_api_calls += u64::from(mo_poll.api_calls);
+
+        // 2. Coalesce them with what webhooks brought, and claim everything pending.
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1_000;
+        let window = crate::grpc::window_of(&self.integration);
+        for (prefix, records) in [("sf", &sf_poll.records), ("mo", &mo_poll.items)] {
+            for r in records {
+                let at = ms_of(&r.modified_at);
+                let fields: Vec<(String, String, i64)> = r
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone(), at))
+                    .collect();
+                self.deps
+                    .buffer
+                    .submit(&id, &format!("{prefix}:{}", r.id), &fields, now, window)
+                    .await?;
+            }
+        }
+        let claimed = self
+            .deps
+            .buffer
+            .claim(&id, i64::MAX / 2, CLAIM_LIMIT)
+            .await?;
+
+        // 3. Pair every touched record with its link and the latest values of both sides.
+        let mut pairs: Vec<Pair> = Vec::new();
+        let mut by_sf: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_mo: BTreeMap<String, usize> = BTreeMap::new();
+        let polled_sf: BTreeMap<&str, &pb::Record> =
+            sf_poll.records.iter().map(|r| (r.id.as_str(), r)).collect();
+        let polled_mo: BTreeMap<&str, &pb::Record> =
+            mo_poll.items.iter().map(|r| (r.id.as_str(), r)).collect();
+        for pending in &claimed {
+            let (side, record_id) = pending.record.split_once(':').unwrap_or(("", ""));
+            let link = match side {
+                "sf" if !by_sf.contains_key(record_id) => {
+                    self.deps.store.link_by_salesforce(&id, record_id).await?
+                }
+                "mo" if !by_mo.contains_key(record_id) => {
+                    self.deps.store.link_by_monday(&id, record_id).await?
+                }
+                _ => continue,
+            };
+            let mut pair = Pair::default();
+            match (&link, side) {
+                (Some(l), _) => {
+                    pair.salesforce_id = Some(l.salesforce_id.clone());
+                    pair.monday_id = Some(l.monday_item_id.clone());
+                    pair.shadow = serde_json::from_value(l.shadow.0.clone()).ok();
+                }
+                (None, "sf") => pair.salesforce_id = Some(record_id.to_owned()),
+                (None, _) => pair.monday_id = Some(record_id.to_owned()),
+            }
+            if link.as_ref().is_some_and(|l| l.unlinked_at.is_some()) {
+                continue;
+            }
+            let index = pairs.len();
+            if let Some(s) = &pair.salesforce_id {
+                by_sf.insert(s.clone(), index);
+            }
+            if let Some(m) = &pair.monday_id {
+                by_mo.insert(m.clone(), index);
+            }
+            pairs.push(pair);
+        }
+        // Latest values: polled records as they are; the rest (partners, webhook hints) read.
+        let mut need_sf = Vec::new();
+        let mut need_mo = Vec::new();
+        for pair in &mut pairs {
+            if let Some(s) = &pair.salesforce_id {
+                match polled_sf.get(s.as_str()) {
+                    Some(r) => pair.salesforce = Some((*r).clone()),
+                    None => need_sf.push(s.clone()),
+                }
+            }
+            if let Some(m) = &pair.monday_id {
+                match polled_mo.get(m.as_str()) {
+                    Some(r) => pair.monday = Some((*r).clone()),
+                    None => need_mo.push(m.clone()),
+                }
+            }
+        }
+        if !need_sf.is_empty() {
+            let got = self
+                .deps
+                .peers
+                .salesforce
+                .clone()
+                .get_records(pb::GetRecordsRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    ids: need_sf,
+                    fields: sf_fields.clone(),
+                })
+                .await?
+                .into_inner();
+            outcome.counters.salesforce_api_calls += u64::from(got.api_calls);
+            for r in got.records {
+                if let Some(&i) = by_sf.get(&r.id) {
+                    pairs[i].salesforce = Some(r);
+                }
+            }
+        }
+        if !need_mo.is_empty() {
+            let got = self
+                .deps
+                .peers
+                .monday
+                .clone()
+                .get_items(pb::GetItemsRequest {
+                    connection_id: spec.monday_connection_id.clone(),
+                    board_id: spec.board_id.clone(),
+                    ids: need_mo,
+                    columns: mo_columns.clone(),
+                })
+                .await?
+                .into_inner();
+            outcome.counters.monday_api_calls += u64::from(got.api_calls);
+            for r in got.items {
+                if let Some(&i) = by_mo.get(&r.id) {
+                    pairs[i].monday = Some(r);
+                }
+            }
+        }
+
+        // 4. Plan every pair (no await in here: the conversion context stays on this thread).
+        let (sf_writes, mo_writes, unlink, intents) = {
+            let users = UserMap::new();
+            let ctx = ConvertContext::for_org("UTC", &users)
+                .map_err(|e| settings_error(&id, e.to_string()))?;
+            let mut sf_writes: Vec<(pb::RecordWrite, usize, Shadow)> = Vec::new();
+            let mut mo_writes: Vec<(pb::ItemWrite, usize, Shadow)> = Vec::new();
+            let mut unlink: Vec<(String, String)> = Vec::new();
+            let mut intents: Vec<(String, Side, String)> = Vec::new();
+            for (index, pair) in pairs.iter().enumerate() {
+                let sf_deleted = pair.salesforce_id.is_some()
+                    && pair.salesforce.as_ref().is_none_or(|r| r.deleted);
+                let mo_deleted =
+                    pair.monday_id.is_some() && pair.monday.as_ref().is_none_or(|r| r.deleted);
+                match (&pair.salesforce_id, &pair.monday_id, &pair.shadow) {
+                    (Some(s), Some(m), _) if sf_deleted || mo_deleted => {
+                        let (side, source, target) = if sf_deleted {
+                            (CoreSide::Salesforce, s, m)
+                        } else {
+                            (CoreSide::Monday, m, s)
+                        };
+                        let reason = "the record was deleted or archived; deletions are not propagated, the pair is unlinked".to_owned();
+                        outcome.event(
+                            side,
+                            source,
+                            target,
+                            pb::EventAction::Unlinked,
+                            reason.clone(),
+                        );
+                        unlink.push((s.clone(), reason));
+                    }
+                    (Some(s), Some(m), shadow) => {
+                        let (Some(sf), Some(mo)) = (&pair.salesforce, &pair.monday) else {
+                            continue;
+                        };
+                        let sf_read = records::read_salesforce(&self.rules.mappings, sf);
+                        let mo_read = records::read_monday(&self.rules.mappings, mo, &users);
+                        let shadow = shadow.clone().unwrap_or_default();
+                        let plan = plan::plan_linked(
+                            &self.rules,
+                            &shadow,
+                            sf_read.state,
+                            mo_read.state,
+                            &ctx,
+                        );
+                        if plan.is_noop() {
+                            continue;
+                        }
+                        let failures: Vec<String> = plan
+                            .failures()
+                            .map(|(d, e)| format!("{}: {e}", d.salesforce_field))
+                            .collect();
+                        if !failures.is_empty() {
+                            let e = outcome.event(
+                                CoreSide::Salesforce,
+                                s,
+                                m,
+                                pb::EventAction::Failed,
+                                failures.join("; "),
+                            );
+                            e.errors = failures
+                                .into_iter()
+                                .map(|message| pb::RemoteError {
+                                    code: "CONVERSION".to_owned(),
+                                    message,
+                                    ..Default::default()
+                                })
+                                .collect();
+                            continue;
+                        }
+                        for d in plan.fields.iter().filter(|d| d.conflict.is_some()) {
+                            let winner = match d.conflict {
+                                Some(CoreSide::Salesforce) => "Salesforce",
+                                _ => "monday",
+                            };
+                            outcome.event(
+                                CoreSide::Salesforce,
+                                s,
+                                m,
+                                pb::EventAction::Conflict,
+                                format!(
+                                    "{} ↔ {} changed on both sides; {winner} won ({:?} policy)",
+                                    d.salesforce_field, d.monday_column, self.rules.policy
+                                ),
+                            );
+                        }
+                        let sf_payload = plan.salesforce_payload();
+                        let mo_payload = plan.monday_column_values();
+                        let shadow = plan.next_shadow.clone();
+                        if !sf_payload.is_empty() {
+                            sf_writes.push((
+                                pb::RecordWrite {
+                                    id: s.clone(),
+                                    fields: records::as_json_text(&sf_payload),
+                                    idempotency_key: String::new(),
+                                },
+                                index,
+                                shadow.clone(),
+                            ));
+                        }
+                        if !mo_payload.is_empty() {
+                            mo_writes.push((
+                                pb::ItemWrite {
+                                    id: m.clone(),
+                                    columns: records::monday_columns(&mo_payload),
+                                    idempotency_key: String::new(),
+                                },
+                                index,
+                                shadow.clone(),
+                            ));
+                        }
+                        let changes = plan
+                            .fields
+                            .iter()
+                            .filter(|d| !matches!(d.action, Action::NoOp))
+                            .count();
+                        tracing::debug!(salesforce_id = %s, monday_id = %m, changes, "pair planned");
+                    }
+                    (sf_id, mo_id, _) => {
+                        let (source, source_id, record) = match (sf_id, mo_id) {
+                            (Some(s), None) => (CoreSide::Salesforce, s, &pair.salesforce),
+                            (None, Some(m)) => (CoreSide::Monday, m, &pair.monday),
+                            _ => continue,
+                        };
+                        let Some(record) = record.as_ref().filter(|r| !r.deleted) else {
+                            continue;
+                        };
+                        let read = match source {
+                            CoreSide::Salesforce => {
+                                records::read_salesforce(&self.rules.mappings, record)
+                            }
+                            CoreSide::Monday => {
+                                records::read_monday(&self.rules.mappings, record, &users)
+                            }
+                        };
+                        let key = plan::idempotency_key(&id, source, source_id);
+                        match plan::plan_unlinked(&self.rules, source, read.state, &ctx) {
+                            Create::Skip { reason } => {
+                                outcome.event(
+                                    source,
+                                    source_id,
+                                    "",
+                                    pb::EventAction::Skipped,
+                                    reason,
+                                );
+                            }
+                            Create::Fail { errors } => {
+                                let e = outcome.event(
+                                    source,
+                                    source_id,
+                                    "",
+                                    pb::EventAction::Failed,
+                                    "values could not be converted".to_owned(),
+                                );
+                                e.errors = errors
+                                    .into_iter()
+                                    .map(|(field, message)| pb::RemoteError {
+                                        code: "CONVERSION".to_owned(),
+                                        message,
+                                        fields: vec![field],
+                                        ..Default::default()
+                                    })
+                                    .collect();
+                            }
+                            Create::Create {
+                                target: CoreSide::Monday,
+                                payload,
+                                shadow,
+                            } => {
+                                intents.push((key.clone(), Side::Monday, source_id.clone()));
+                                mo_writes.push((
+                                    pb::ItemWrite {
+                                        id: String::new(),
+                                        columns: records::monday_columns(&payload),
+                                        idempotency_key: key,
+                                    },
+                                    index,
+                                    shadow,
+                                ));
+                            }
+                            Create::Create {
+                                target: CoreSide::Salesforce,
+                                payload,
+                                shadow,
+                            } => {
+                                intents.push((key.clone(), Side::Salesforce, source_id.clone()));
+                                sf_writes.push((
+                                    pb::RecordWrite {
+                                        id: String::new(),
+                                        fields: records::as_json_text(&payload),
+                                        idempotency_key: key,
+                                    },
+                                    index,
+                                    shadow,
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            (sf_writes, mo_writes, unlink, intents)
+        };
+
+        // 5. Creates are intents first, so a crash between write and link never duplicates.
+        if !intents.is_empty() {
+            let mut tx = self.deps.store.begin(self.lease).await?;
+            for (key, target, source) in &intents {
+                tx.record_intent(key, *target, source).await?;
+            }
+            tx.commit().await?;
+        }
+
+        // 6. Write, batched by the connectors.
+        let sf_results = if sf_writes.is_empty() {
+            Vec::new()
+        } else {
+            let response = self
+                .deps
+                .peers
+                .salesforce
+                .clone()
+                .write_records(pb::WriteRecordsRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    writes: sf_writes.iter().map(|(w, _, _)| w.clone()).collect(),
+                })
+                .await?
+                .into_inner();
+            outcome.counters.salesforce_api_calls += u64::from(response.api_calls);
+            response.results
+        };
+        let mo_results = if mo_writes.is_empty() {
+            Vec::new()
+        } else {
+            let response = self
+                .deps
+                .peers
+                .monday
+                .clone()
+                .write_items(pb::WriteItemsRequest {
+                    connection_id: spec.monday_connection_id.clone(),
+                    board_id: spec.board_id.clone(),
+                    group_id: spec.group_id.clone(),
+                    writes: mo_writes.iter().map(|(w, _, _)| w.clone()).collect(),
+                    create_labels_if_missing: false,
+                })
+                .await?
+                .into_inner();
+            outcome.counters.monday_api_calls += u64::from(response.api_calls);
+            response.results
+        };
+
+        // 7. Record links and shadows of what succeeded, and advance the watermarks — all
+        // under the lease fence, in one transaction.
+        // A pair whose write failed on either side keeps its old shadow, so what did move is
+        // seen again and what did not is retried; a create is linked whatever else happened.
+        let mut failed: BTreeSet<usize> = BTreeSet::new();
+        for ((write, index, _), result) in sf_writes.iter().zip(&sf_results) {
+            if !result.success {
+                failed.insert(*index);
+                let source = pairs[*index].monday_id.clone().unwrap_or_default();
+                let e = outcome.event(
+                    CoreSide::Monday,
+                    &source,
+                    &write.id,
+                    pb::EventAction::Failed,
+                    "Salesforce refused the write".to_owned(),
+                );
+                e.errors = result.errors.clone();
+            }
+        }
+        for ((write, index, _), result) in mo_writes.iter().zip(&mo_results) {
+            if !result.success {
+                failed.insert(*index);
+                let source = pairs[*index].salesforce_id.clone().unwrap_or_default();
+                let e = outcome.event(
+                    CoreSide::Salesforce,
+                    &source,
+                    &write.id,
+                    pb::EventAction::Failed,
+                    "monday refused the write".to_owned(),
+                );
+                e.errors = result.errors.clone();
+            }
+        }
+        let mut tx = self.deps.store.begin(self.lease).await?;
+        let sf_done = sf_writes.iter().zip(&sf_results).map(|((w, i, sh), r)| {
+            (
+                CoreSide::Monday,
+                w.id.as_str(),
+                w.idempotency_key.as_str(),
+                *i,
+                sh,
+                r.success,
+                r.id.as_str(),
+            )
+        });
+        let mo_done = mo_writes.iter().zip(&mo_results).map(|((w, i, sh), r)| {
+            (
+                CoreSide::Salesforce,
+                w.id.as_str(),
+                w.idempotency_key.as_str(),
+                *i,
+                sh,
+                r.success,
+                r.id.as_str(),
+            )
+        });
+        for (source_side, target_id, key, index, shadow, success, result_id) in
+            sf_done.chain(mo_done)
+        {
+            if !success {
+                continue;
+            }
+            let pair = &pairs[index];
+            let target_id = if target_id.is_empty() {
+                result_id
+            } else {
+                target_id
+            };
+            let (sf_id, mo_id, source_id) = match source_side {
+                CoreSide::Monday => (
+                    target_id.to_owned(),
+                    pair.monday_id.clone().unwrap_or_default(),
+                    pair.monday_id.clone().unwrap_or_default(),
+                ),
+                CoreSide::Salesforce => (
+                    pair.salesforce_id.clone().unwrap_or_default(),
+                    target_id.to_owned(),
+                    pair.salesforce_id.clone().unwrap_or_default(),
+                ),
+            };
+            let shadow = serde_json::to_value(shadow).unwrap_or_default();
+            if !key.is_empty() {
+                tx.upsert_link(&sf_id, &mo_id, &shadow).await?;
+                tx.close_intent(key).await?;
+                outcome.event(
+                    source_side,
+                    &source_id,
+                    target_id,
+                    pb::EventAction::Created,
+                    String::new(),
+                );
+            } else {
+                if !failed.contains(&index) {
+                    tx.upsert_link(&sf_id, &mo_id, &shadow).await?;
+                }
+                outcome.event(
+                    source_side,
+                    &source_id,
+                    target_id,
+                    pb::EventAction::Updated,
+                    String::new(),
+                );
+            }
+        }
+        for (sf_id, reason) in &unlink {
+            tx.unlink(sf_id, reason).await?;
+        }
+        if let Some(mark) = sf_poll.watermark.as_ref().and_then(to_offset) {
+            let seen: Vec<(String, i64)> = sf_poll
+                .records
+                .iter()
+                .map(|r| (r.id.clone(), ms_of(&r.modified_at)))
+                .collect();
+            tx.set_watermark(
+                Side::Salesforce,
+                mark,
+                &serde_json::to_value(seen).unwrap_or_default(),
+            )
+            .await?;
+        }
+        if let Some(mark) = mo_poll.watermark.as_ref().and_then(to_offset) {
+            tx.set_watermark(Side::Monday, mark, &serde_json::json!([]))
+                .await?;
+        }
+        tx.commit().await?;
+        let records: Vec<String> = claimed.into_iter().map(|p| p.record).collect();
+        self.deps.buffer.complete(&id, &records).await?;
+        Ok(())
+    }
+}

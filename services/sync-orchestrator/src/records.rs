@@ -1,0 +1,75 @@
+//! The connectors' records (`tandem.v1.Record`: field → the remote's JSON value as text) in
+//! the shapes tandem-core reads, and core payloads back into write requests.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value as Json, json};
+use tandem_core::convert::{self, ReadRecord};
+use tandem_core::{FieldMapping, UserDirectory};
+use tandem_proto::v1::Record;
+
+fn rfc3339(ts: &prost_types::Timestamp) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(ts.seconds).ok()?
+        + time::Duration::nanoseconds(i64::from(ts.nanos));
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// A Salesforce record as a query returns it, read into canonical values.
+pub fn read_salesforce(mappings: &[FieldMapping], record: &Record) -> ReadRecord {
+    let mut object: Map<String, Json> = record
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(Json::Null)))
+        .collect();
+    if let Some(at) = record.modified_at.as_ref().and_then(rfc3339) {
+        object.insert("SystemModstamp".to_owned(), Json::String(at));
+    }
+    convert::read_salesforce_record(mappings, &Json::Object(object))
+}
+
+/// A monday item as `items_page` returns it, read into canonical values.
+pub fn read_monday(
+    mappings: &[FieldMapping],
+    record: &Record,
+    users: &dyn UserDirectory,
+) -> ReadRecord {
+    let column_values: Vec<Json> = record
+        .fields
+        .iter()
+        .filter(|(k, _)| k.as_str() != "name")
+        .map(|(k, v)| {
+            let value = if v == "null" {
+                Json::Null
+            } else {
+                Json::String(v.clone())
+            };
+            json!({"id": k, "value": value})
+        })
+        .collect();
+    let mut item = json!({"id": record.id, "column_values": column_values});
+    if let Some(name) = record
+        .fields
+        .get("name")
+        .and_then(|v| serde_json::from_str::<String>(v).ok())
+    {
+        item["name"] = Json::String(name);
+    }
+    if let Some(at) = record.modified_at.as_ref().and_then(rfc3339) {
+        item["updated_at"] = Json::String(at);
+    }
+    convert::read_monday_item(mappings, &item, users)
+}
+
+/// A payload (field → JSON) as write-request values (field → JSON text).
+pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
+    payload
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect()
+}
+
+/// monday `column_values` as ItemWrite columns: the item name as a JSON string under `name`.
+pub fn monday_columns(payload: &Map<String, Json>) -> HashMap<String, String> {
+    as_json_text(payload)
+}
