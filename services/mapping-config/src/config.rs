@@ -5,9 +5,16 @@ use std::net::SocketAddr;
 
 use tandem_service::args::{Infra, PeerArgs};
 
+use crate::crypto::KeyRing;
+
 /// Flags of mapping-config itself (the shared ones are in `tandem_service::args`).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct Options {}
+pub struct Options {
+    /// Token encryption keys: `1:<base64 of 32 bytes>[,2:<…>]`; the highest version encrypts,
+    /// all decrypt. Required: start-up fails without it.
+    #[arg(long, env = "TANDEM_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<KeyRing>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {

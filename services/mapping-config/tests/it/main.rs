@@ -1,0 +1,9 @@
+//! mapping-config over real gRPC against real Postgres and Redis. `fakes` stands in for the
+//! connectors where a test needs to count or steer their calls.
+
+mod connections;
+mod credentials;
+mod fakes;
+mod harness;
+mod integrations;
+mod startup;
