@@ -2,12 +2,137 @@
 //! tests and `tandem up`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use secrecy::SecretString;
 use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
 
+/// The REST API version the connector speaks unless configured otherwise (Winter '25).
+pub const DEFAULT_API_VERSION: &str = "62.0";
+
 /// Flags of connector-salesforce itself (the shared ones are in `tandem_service::args`).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct Options {}
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// The connected app's consumer key (OAuth client id).
+    #[arg(long = "salesforce-client-id", env = "TANDEM_SALESFORCE_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// The connected app's consumer secret; never logged.
+    #[arg(
+        long = "salesforce-client-secret",
+        env = "TANDEM_SALESFORCE_CLIENT_SECRET",
+        hide_env_values = true,
+        value_parser = parse_secret
+    )]
+    pub client_secret: Option<SecretString>,
+    /// REST API version, e.g. `62.0`.
+    #[arg(
+        long = "salesforce-api-version",
+        env = "TANDEM_SALESFORCE_API_VERSION",
+        default_value = DEFAULT_API_VERSION
+    )]
+    pub api_version: String,
+    /// Share of an org's daily API allocation Tandem may use (0 < share <= 1); past it calls
+    /// are refused with RESOURCE_EXHAUSTED.
+    #[arg(
+        long = "salesforce-max-budget-share",
+        env = "TANDEM_SALESFORCE_MAX_BUDGET_SHARE",
+        default_value_t = 0.8
+    )]
+    pub max_budget_share: f64,
+    /// How long object descriptions are cached in memory.
+    #[arg(
+        long = "salesforce-describe-ttl-seconds",
+        env = "TANDEM_SALESFORCE_DESCRIBE_TTL_SECONDS",
+        default_value_t = 300
+    )]
+    pub describe_ttl_seconds: u64,
+    /// PollChanges re-reads this far behind the watermark (SystemModstamp can lag commits);
+    /// records already seen are dropped by Id + SystemModstamp.
+    #[arg(
+        long = "salesforce-poll-overlap-seconds",
+        env = "TANDEM_SALESFORCE_POLL_OVERLAP_SECONDS",
+        default_value_t = 60
+    )]
+    pub poll_overlap_seconds: u64,
+    /// Attempts per REST call on transient failures (5xx, timeouts, dropped connections,
+    /// UNABLE_TO_LOCK_ROW), the first included.
+    #[arg(
+        long = "salesforce-retry-attempts",
+        env = "TANDEM_SALESFORCE_RETRY_ATTEMPTS",
+        default_value_t = 4
+    )]
+    pub retry_attempts: u32,
+    /// First backoff delay; doubles per attempt, with full jitter, capped at 10 s.
+    #[arg(
+        long = "salesforce-retry-base-ms",
+        env = "TANDEM_SALESFORCE_RETRY_BASE_MS",
+        default_value_t = 250
+    )]
+    pub retry_base_ms: u64,
+    /// Timeout of one HTTP request to Salesforce.
+    #[arg(
+        long = "salesforce-request-timeout-seconds",
+        env = "TANDEM_SALESFORCE_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 60
+    )]
+    pub request_timeout_seconds: u64,
+}
+
+fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(s.to_owned()))
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            max_budget_share: 0.8,
+            describe_ttl_seconds: 300,
+            poll_overlap_seconds: 60,
+            retry_attempts: 4,
+            retry_base_ms: 250,
+            request_timeout_seconds: 60,
+        }
+    }
+}
+
+impl Options {
+    pub fn describe_ttl(&self) -> Duration {
+        Duration::from_secs(self.describe_ttl_seconds)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds.max(1))
+    }
+
+    /// Checks the values a flag parser cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.max_budget_share > 0.0 && self.max_budget_share <= 1.0) {
+            return Err(format!(
+                "TANDEM_SALESFORCE_MAX_BUDGET_SHARE must be in (0, 1], got {}",
+                self.max_budget_share
+            ));
+        }
+        let version_ok = self.api_version.split_once('.').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        });
+        if !version_ok {
+            return Err(format!(
+                "TANDEM_SALESFORCE_API_VERSION must look like `62.0`, got `{}`",
+                self.api_version
+            ));
+        }
+        if self.retry_attempts == 0 {
+            return Err("TANDEM_SALESFORCE_RETRY_ATTEMPTS must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -1,19 +1,209 @@
-//! The `tandem.v1.SalesforceConnector` gRPC service.
+//! The `tandem.v1.SalesforceConnector` gRPC service: caller checks, and the one mapping from
+//! the connector's [`Error`] to a gRPC status.
+
+use std::sync::Arc;
 
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnector;
+use tandem_proto::v1::*;
+use tandem_service::Identity;
+use tonic::{Code, Request, Response, Status};
 
-/// Handlers of the SalesforceConnector RPCs; those not yet written answer UNIMPLEMENTED.
+use crate::api::Api;
+use crate::error::Error;
+use crate::oauth::{OAuth, Org};
+
+/// Handlers of the SalesforceConnector RPCs.
 #[derive(Clone)]
 pub struct SalesforceConnectorService {
-    #[allow(dead_code)]
-    redis: redis::aio::ConnectionManager,
+    oauth: OAuth,
+    api: Arc<Api>,
 }
 
 impl SalesforceConnectorService {
-    pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        Self { redis }
+    pub fn new(oauth: OAuth, api: Arc<Api>) -> Self {
+        Self { oauth, api }
+    }
+}
+
+/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users.
+fn require_service<T>(request: &Request<T>, rpc: &'static str) -> Result<(), Status> {
+    if Identity::of(request)?.is_service() {
+        Ok(())
+    } else {
+        Err(Error::NotAService(rpc).into())
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        let message = e.to_string();
+        match e {
+            Error::InvalidArgument { .. } => Status::invalid_argument(message),
+            Error::NotAService(_) => Status::permission_denied(message),
+            Error::NotConfigured(_) | Error::NeedsReauthentication { .. } => {
+                Status::failed_precondition(message)
+            }
+            Error::OAuth {
+                during, ref error, ..
+            } => {
+                let caller_input = during == "authorization code exchange"
+                    && matches!(
+                        error.as_str(),
+                        "invalid_grant" | "invalid_request" | "redirect_uri_mismatch"
+                    );
+                if caller_input {
+                    Status::invalid_argument(message)
+                } else {
+                    Status::failed_precondition(message)
+                }
+            }
+            Error::Credentials { ref status, .. } => match status.code() {
+                Code::NotFound => Status::not_found(message),
+                Code::InvalidArgument => Status::invalid_argument(message),
+                Code::FailedPrecondition => Status::failed_precondition(message),
+                Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                    Status::unavailable(message)
+                }
+                _ => {
+                    tracing::error!(error = %message, "mapping-config refused credentials");
+                    Status::internal(
+                        "could not obtain the connection's credentials from mapping-config",
+                    )
+                }
+            },
+            Error::Remote { status, .. } => match status {
+                400 => Status::invalid_argument(message),
+                401 => Status::failed_precondition(message),
+                403 => Status::permission_denied(message),
+                404 => Status::not_found(message),
+                409 => Status::aborted(message),
+                500..=599 => Status::unavailable(message),
+                _ => Status::failed_precondition(message),
+            },
+            Error::RequestLimit { .. } | Error::BudgetSpent { .. } => {
+                Status::resource_exhausted(message)
+            }
+            Error::Unavailable(_) => Status::unavailable(message),
+            Error::Protocol(_) => {
+                tracing::error!(error = %message, "unexpected salesforce response");
+                Status::unavailable(message)
+            }
+            Error::Storage(_) | Error::Serve(_) | Error::Config(_) => {
+                tracing::error!(error = %message, "connector internal error");
+                Status::internal("internal error in connector-salesforce")
+            }
+        }
     }
 }
 
 #[tonic::async_trait]
-impl SalesforceConnector for SalesforceConnectorService {}
+impl SalesforceConnector for SalesforceConnectorService {
+    async fn authorize_url(
+        &self,
+        request: Request<AuthorizeUrlRequest>,
+    ) -> Result<Response<AuthorizeUrlResponse>, Status> {
+        require_service(&request, "AuthorizeUrl")?;
+        let r = request.into_inner();
+        let org = Org::parse(&r.subdomain, r.environment)?;
+        let url = self.oauth.authorize_url(&org, &r.redirect_uri, &r.state)?;
+        Ok(Response::new(AuthorizeUrlResponse { url }))
+    }
+
+    async fn exchange_code(
+        &self,
+        request: Request<ExchangeCodeRequest>,
+    ) -> Result<Response<ExchangeCodeResponse>, Status> {
+        require_service(&request, "ExchangeCode")?;
+        let r = request.into_inner();
+        let org = Org::parse(&r.subdomain, r.environment)?;
+        let tokens = self
+            .oauth
+            .exchange_code(&org, &r.code, &r.redirect_uri)
+            .await?;
+        tracing::info!(subdomain = %org.subdomain, org_id = %tokens.org_id, "salesforce code exchanged");
+        Ok(Response::new(tokens))
+    }
+
+    async fn refresh_token(
+        &self,
+        request: Request<RefreshTokenRequest>,
+    ) -> Result<Response<ExchangeCodeResponse>, Status> {
+        require_service(&request, "RefreshToken")?;
+        let r = request.into_inner();
+        let org = Org::parse(&r.subdomain, r.environment)?;
+        let tokens = self.oauth.refresh(&org, &r.refresh_token).await?;
+        tracing::info!(subdomain = %org.subdomain, "salesforce token refreshed");
+        Ok(Response::new(tokens))
+    }
+
+    async fn revoke_token(
+        &self,
+        request: Request<RevokeTokenRequest>,
+    ) -> Result<Response<RevokeTokenResponse>, Status> {
+        require_service(&request, "RevokeToken")?;
+        let r = request.into_inner();
+        let org = Org::parse(&r.subdomain, r.environment)?;
+        self.oauth.revoke(&org, &r.token).await?;
+        tracing::info!(subdomain = %org.subdomain, "salesforce token revoked");
+        Ok(Response::new(RevokeTokenResponse {}))
+    }
+
+    async fn describe_global(
+        &self,
+        request: Request<DescribeGlobalRequest>,
+    ) -> Result<Response<DescribeGlobalResponse>, Status> {
+        require_service(&request, "DescribeGlobal")?;
+        let r = request.into_inner();
+        let objects = self.api.describe_global(&r.connection_id).await?;
+        Ok(Response::new(DescribeGlobalResponse { objects }))
+    }
+
+    async fn describe_object(
+        &self,
+        request: Request<DescribeObjectRequest>,
+    ) -> Result<Response<DescribeObjectResponse>, Status> {
+        require_service(&request, "DescribeObject")?;
+        let r = request.into_inner();
+        let described = self
+            .api
+            .describe_object(&r.connection_id, &r.object)
+            .await?;
+        Ok(Response::new(described.to_response()))
+    }
+
+    async fn poll_changes(
+        &self,
+        request: Request<SalesforcePollRequest>,
+    ) -> Result<Response<SalesforcePollResponse>, Status> {
+        require_service(&request, "PollChanges")?;
+        Ok(Response::new(self.api.poll(request.into_inner()).await?))
+    }
+
+    async fn get_records(
+        &self,
+        request: Request<GetRecordsRequest>,
+    ) -> Result<Response<GetRecordsResponse>, Status> {
+        require_service(&request, "GetRecords")?;
+        Ok(Response::new(
+            self.api.get_records(request.into_inner()).await?,
+        ))
+    }
+
+    async fn write_records(
+        &self,
+        request: Request<WriteRecordsRequest>,
+    ) -> Result<Response<WriteRecordsResponse>, Status> {
+        require_service(&request, "WriteRecords")?;
+        Ok(Response::new(self.api.write(request.into_inner()).await?))
+    }
+
+    async fn find_users(
+        &self,
+        request: Request<FindUsersRequest>,
+    ) -> Result<Response<FindUsersResponse>, Status> {
+        require_service(&request, "FindUsers")?;
+        Ok(Response::new(
+            self.api.find_users(request.into_inner()).await?,
+        ))
+    }
+}

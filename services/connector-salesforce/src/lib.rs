@@ -1,21 +1,45 @@
 //! connector-salesforce: speaks the Salesforce REST API on behalf of a connection.
+//!
+//! OAuth RPCs (`AuthorizeUrl`, `ExchangeCode`, `RefreshToken`, `RevokeToken`) take a
+//! subdomain and environment; data RPCs take a mapping-config `connection_id` and fetch its
+//! credentials from mapping-config (`GetCredentials`, `RefreshCredentials`). Every RPC is for
+//! Tandem services only.
 
+mod api;
+mod budget;
 mod config;
+mod credentials;
+mod describe;
 mod error;
 mod grpc;
+mod hosts;
+mod oauth;
+mod poll;
+mod records;
+mod transport;
+mod users;
+mod write;
 
-pub use config::{Config, Options};
+pub use config::{Config, DEFAULT_API_VERSION, Options};
 pub use error::Error;
+pub use oauth::SCOPES;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnectorServer;
+use tandem_service::client::{Outbound, connect_lazy};
 use tandem_service::server::{self, Authenticate, GrpcServer};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "connector-salesforce";
 /// The default listen port.
 pub const DEFAULT_PORT: u16 = 50051;
+/// How long a call to mapping-config may take.
+const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Connects storage (applying migrations) and binds `config.listen`; serve the result.
+/// Connects storage and binds `config.listen`; serve the result.
 pub async fn bind(config: Config) -> Result<GrpcServer, Error> {
     let listener = server::bind(config.listen).await?;
     bind_on(listener, config).await
@@ -26,8 +50,36 @@ pub async fn bind_on(
     listener: tokio::net::TcpListener,
     config: Config,
 ) -> Result<GrpcServer, Error> {
+    let options = &config.options;
+    options.check().map_err(Error::Config)?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let service = grpc::SalesforceConnectorService::new(redis);
+    let retry = transport::Retry {
+        attempts: options.retry_attempts,
+        base: Duration::from_millis(options.retry_base_ms),
+    };
+    let transport = transport::Transport::new(options.request_timeout(), retry)?;
+    let oauth = oauth::OAuth::new(
+        options.client_id.clone(),
+        options.client_secret.clone(),
+        config.remote.salesforce_login_url.clone(),
+        transport.clone(),
+    );
+    let channel = connect_lazy(
+        &config.peers.mapping_config_url,
+        Outbound::service(config.infra.signer.clone(), NAME),
+        PEER_TIMEOUT,
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    let api = Arc::new(api::Api {
+        transport,
+        credentials: credentials::Credentials::new(MappingConfigClient::new(channel)),
+        budget: budget::Budget::new(redis, &config.infra.redis_prefix, options.max_budget_share),
+        instance_override: config.remote.salesforce_instance_url.clone(),
+        version: options.api_version.clone(),
+        describes: describe::DescribeCache::new(options.describe_ttl()),
+        overlap: Duration::from_secs(options.poll_overlap_seconds),
+    });
+    let service = grpc::SalesforceConnectorService::new(oauth, api);
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone())
             .wrap(SalesforceConnectorServer::new(service)),

@@ -1,0 +1,213 @@
+//! PollChanges (SOQL on `SystemModstamp` since the watermark minus an overlap window, paged
+//! through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp) and GetRecords (sObject
+//! Collections retrieve by id).
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tandem_proto::v1::{
+    GetRecordsRequest, GetRecordsResponse, Record, SalesforcePollRequest, SalesforcePollResponse,
+};
+
+use crate::api::{Api, Session};
+use crate::describe::object_name;
+use crate::error::Error;
+use crate::records::{
+    RawRecord, from_timestamp, millis, record_id, requested_values, select_list, soql_datetime,
+    to_record, to_timestamp,
+};
+
+/// Ids per retrieve call (keeps the URL well under Salesforce's limits).
+const RETRIEVE_CHUNK: usize = 200;
+/// The most ids one GetRecords may ask for.
+pub const MAX_GET_IDS: usize = 10_000;
+/// The most `seen` pairs one PollChanges may carry.
+pub const MAX_SEEN: usize = 50_000;
+
+#[derive(Deserialize)]
+struct QueryPage {
+    #[serde(default)]
+    records: Vec<RawRecord>,
+    #[serde(rename = "nextRecordsUrl")]
+    next: Option<String>,
+}
+
+/// `query?q=…` with the SOQL form-encoded.
+pub fn query_tail(soql: &str) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
+    format!("query?q={q}")
+}
+
+/// A GET whose body is parsed as `T` without losing number text.
+pub async fn get_exact<T: for<'de> Deserialize<'de>>(
+    session: &mut Session<'_>,
+    tail: &str,
+) -> Result<T, Error> {
+    let reply = session
+        .send(
+            reqwest::Method::GET,
+            tail,
+            crate::transport::Body::None,
+            true,
+        )
+        .await?;
+    if !reply.ok() {
+        return Err(crate::api::remote_error(&reply));
+    }
+    serde_json::from_str(&reply.body)
+        .map_err(|e| Error::Protocol(format!("unexpected answer to GET: {e}")))
+}
+
+impl Api {
+    pub async fn poll(&self, r: SalesforcePollRequest) -> Result<SalesforcePollResponse, Error> {
+        let object = object_name(&r.object, "object")?;
+        if r.seen.len() > MAX_SEEN {
+            return Err(Error::invalid(
+                "seen",
+                format!("carries {} pairs; at most {MAX_SEEN}", r.seen.len()),
+            ));
+        }
+        let watermark = r
+            .watermark
+            .as_ref()
+            .map(|w| from_timestamp(w, "watermark"))
+            .transpose()?;
+        let mut seen = HashSet::with_capacity(r.seen.len());
+        for (i, s) in r.seen.iter().enumerate() {
+            let at = s
+                .modified_at
+                .as_ref()
+                .ok_or_else(|| Error::invalid(format!("seen[{i}].modified_at"), "is required"))?;
+            seen.insert((
+                s.id.clone(),
+                millis(from_timestamp(at, &format!("seen[{i}].modified_at"))?),
+            ));
+        }
+        let mut session = self.session(&r.connection_id).await?;
+        let described = self.describe_in(&mut session, &object).await?;
+        let select = select_list(&described, &r.fields)?;
+        let values = requested_values(&select, &r.fields);
+
+        let mut soql = format!(
+            "SELECT {} FROM {}",
+            select.join(", "),
+            described.summary.name
+        );
+        if let Some(w) = watermark {
+            let since = w - self.overlap;
+            soql.push_str(&format!(
+                " WHERE SystemModstamp >= {}",
+                soql_datetime(since)
+            ));
+        }
+        soql.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+        let max = r.max_records as usize;
+        if max > 0 {
+            // One more than needed tells whether more remain; seen pairs may be skipped.
+            soql.push_str(&format!(" LIMIT {}", max + seen.len() + 1));
+        }
+
+        let mut records: Vec<Record> = Vec::new();
+        let mut has_more = false;
+        let mut tail = query_tail(&soql);
+        'pages: loop {
+            let page: QueryPage = get_exact(&mut session, &tail).await?;
+            let count = page.records.len();
+            for (i, raw) in page.records.iter().enumerate() {
+                let record = to_record(raw, &values)?;
+                let stamp = record
+                    .modified_at
+                    .as_ref()
+                    .and_then(|t| from_timestamp(t, "SystemModstamp").ok())
+                    .map(millis);
+                if stamp.is_some_and(|s| seen.contains(&(record.id.clone(), s))) {
+                    continue;
+                }
+                records.push(record);
+                if max > 0 && records.len() == max {
+                    has_more = i + 1 < count || page.next.is_some();
+                    break 'pages;
+                }
+            }
+            match page.next {
+                Some(next) => tail = next,
+                None => break,
+            }
+        }
+        let newest = records
+            .iter()
+            .filter_map(|r| r.modified_at.as_ref())
+            .filter_map(|t| from_timestamp(t, "SystemModstamp").ok())
+            .max();
+        let watermark = match (newest, watermark) {
+            (Some(n), Some(w)) => Some(n.max(w)),
+            (n, w) => n.or(w),
+        };
+        tracing::debug!(
+            connection_id = %session.connection_id,
+            object = %described.summary.name,
+            records = records.len(),
+            api_calls = session.calls,
+            "polled salesforce changes"
+        );
+        Ok(SalesforcePollResponse {
+            records,
+            watermark: watermark.map(to_timestamp),
+            has_more,
+            api_usage: session.api_usage(),
+            api_calls: session.calls,
+        })
+    }
+
+    pub async fn get_records(&self, r: GetRecordsRequest) -> Result<GetRecordsResponse, Error> {
+        let object = object_name(&r.object, "object")?;
+        if r.ids.len() > MAX_GET_IDS {
+            return Err(Error::invalid(
+                "ids",
+                format!("asks for {} records; at most {MAX_GET_IDS}", r.ids.len()),
+            ));
+        }
+        let ids = r
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| record_id(id, &format!("ids[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut session = self.session(&r.connection_id).await?;
+        let described = self.describe_in(&mut session, &object).await?;
+        let select = select_list(&described, &r.fields)?;
+        let values = requested_values(&select, &r.fields);
+        let fields_param: String =
+            url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
+        let mut records = Vec::with_capacity(ids.len());
+        let mut missing_ids = Vec::new();
+        for chunk in ids.chunks(RETRIEVE_CHUNK) {
+            let tail = format!(
+                "composite/sobjects/{}?ids={}&fields={fields_param}",
+                described.summary.name,
+                chunk.join(",")
+            );
+            let answer: Vec<Option<Box<RawValue>>> = get_exact(&mut session, &tail).await?;
+            for (i, id) in chunk.iter().enumerate() {
+                let found = answer
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .filter(|raw| raw.get() != "null");
+                match found {
+                    Some(raw) => {
+                        let parsed: RawRecord = serde_json::from_str(raw.get())
+                            .map_err(|e| Error::Protocol(format!("retrieved record: {e}")))?;
+                        records.push(to_record(&parsed, &values)?);
+                    }
+                    None => missing_ids.push(id.clone()),
+                }
+            }
+        }
+        Ok(GetRecordsResponse {
+            records,
+            missing_ids,
+            api_calls: session.calls,
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! Salesforce record JSON → the contract's `Record` (field values as JSON text, exactly as
+//! Salesforce sent them), Salesforce datetimes ⇄ protobuf timestamps, and input checks shared
+//! by the data RPCs (ids, field lists, SOQL string literals).
+
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
+use tandem_proto::v1::Record;
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+use crate::describe::Described;
+use crate::error::Error;
+
+/// `2024-05-01T12:30:00.000+0000`, as Salesforce renders datetimes.
+const SF_DATETIME: &[BorrowedFormatItem<'static>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory][offset_minute]"
+);
+/// A SOQL datetime literal, whole seconds in UTC.
+const SOQL_DATETIME: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// Parses a Salesforce datetime (`…000+0000`, or RFC 3339 as a fallback).
+pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, SF_DATETIME)
+        .or_else(|_| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339))
+        .ok()
+}
+
+pub fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: t.nanosecond() as i32,
+    }
+}
+
+pub fn from_timestamp(ts: &prost_types::Timestamp, field: &str) -> Result<OffsetDateTime, Error> {
+    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map_err(|_| Error::invalid(field, "is out of range"))
+}
+
+/// Milliseconds since the epoch: SystemModstamp's precision, the key of de-duplication.
+pub fn millis(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000_000
+}
+
+/// A SOQL literal for `t`, rounded down to the second.
+pub fn soql_datetime(t: OffsetDateTime) -> String {
+    let whole = t.replace_nanosecond(0).unwrap_or(t);
+    whole
+        .to_offset(time::UtcOffset::UTC)
+        .format(SOQL_DATETIME)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// A SOQL string literal: quotes and backslashes escaped.
+pub fn soql_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Checks a Salesforce record id (15 or 18 letters and digits).
+pub fn record_id(raw: &str, field: &str) -> Result<String, Error> {
+    let s = raw.trim();
+    if (s.len() == 15 || s.len() == 18) && s.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(s.to_owned())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!(
+                "`{}` is not a Salesforce record id (15 or 18 letters and digits)",
+                s.chars().take(40).collect::<String>()
+            ),
+        ))
+    }
+}
+
+/// The requested fields in Salesforce's spelling, each a field of the object, without
+/// duplicates; `Id` and `SystemModstamp` are always selected first.
+pub fn select_list(described: &Described, fields: &[String]) -> Result<Vec<String>, Error> {
+    let mut out = vec!["Id".to_owned(), "SystemModstamp".to_owned()];
+    for (i, f) in fields.iter().enumerate() {
+        let name = described.field_name(f.trim()).ok_or_else(|| {
+            Error::invalid(
+                format!("fields[{i}]"),
+                format!(
+                    "`{}` is not a field of {}",
+                    f.chars().take(80).collect::<String>(),
+                    described.summary.name
+                ),
+            )
+        })?;
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// A record as Salesforce sent it, each value kept as its exact JSON text (so decimals such
+/// as `250.50` survive untouched).
+pub type RawRecord = HashMap<String, Box<RawValue>>;
+
+fn raw_str(record: &RawRecord, key: &str) -> Option<String> {
+    record
+        .get(key)
+        .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+}
+
+/// One record of a query or retrieve answer, keeping the requested fields as JSON text.
+pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
+    let id = raw_str(raw, "Id").ok_or_else(|| Error::Protocol("record without Id".to_owned()))?;
+    let modified_at = raw_str(raw, "SystemModstamp")
+        .as_deref()
+        .and_then(parse_datetime)
+        .map(to_timestamp);
+    let values = fields
+        .iter()
+        .filter(|f| f.as_str() != "Id" && f.as_str() != "SystemModstamp")
+        .map(|f| {
+            let text = raw.get(f).map_or("null", |v| v.get());
+            (f.clone(), text.to_owned())
+        })
+        .collect();
+    Ok(Record {
+        id,
+        modified_at,
+        fields: values,
+        deleted: raw.get("IsDeleted").is_some_and(|v| v.get() == "true"),
+    })
+}
+
+/// `fields` with `Id`/`SystemModstamp` kept when the caller asked for them by name.
+pub fn requested_values(select: &[String], asked: &[String]) -> Vec<String> {
+    select
+        .iter()
+        .filter(|s| {
+            !matches!(s.as_str(), "Id" | "SystemModstamp")
+                || asked.iter().any(|a| a.trim().eq_ignore_ascii_case(s))
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salesforce_datetimes_round_trip_to_millis() {
+        let t = parse_datetime("2024-05-01T12:30:00.123+0000").unwrap();
+        assert_eq!(millis(t), 1_714_566_600_123);
+        assert_eq!(soql_datetime(t), "2024-05-01T12:30:00Z");
+        let ts = to_timestamp(t);
+        assert_eq!(from_timestamp(&ts, "w").unwrap(), t);
+        assert!(parse_datetime("2024-05-01T12:30:00Z").is_some());
+        assert!(parse_datetime("yesterday").is_none());
+    }
+
+    #[test]
+    fn soql_strings_are_escaped() {
+        assert_eq!(soql_string("o'brien@x.test"), r"'o\'brien@x.test'");
+        assert_eq!(soql_string(r"a\b"), r"'a\\b'");
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(record_id("001000000000001AAA", "ids[0]").is_ok());
+        assert!(record_id("001000000000001", "ids[0]").is_ok());
+        for bad in ["", "001", "001000000000001AA'", "001000000000001AAAA"] {
+            assert!(record_id(bad, "ids[0]").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_stay_salesforce_json_text() {
+        let raw: RawRecord = serde_json::from_str(
+            r#"{"attributes": {"type": "X"}, "Id": "a0X000000000001AAA",
+                "SystemModstamp": "2024-05-01T12:30:00.000+0000", "Budget__c": 250.50,
+                "Status__c": "Prospecting", "Notes__c": null}"#,
+        )
+        .unwrap();
+        let r = to_record(
+            &raw,
+            &[
+                "Id".into(),
+                "SystemModstamp".into(),
+                "Budget__c".into(),
+                "Status__c".into(),
+                "Notes__c".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(r.fields["Budget__c"], "250.50", "exact decimal text");
+        assert_eq!(r.fields["Status__c"], "\"Prospecting\"");
+        assert_eq!(r.fields["Notes__c"], "null");
+        assert!(!r.fields.contains_key("Id"));
+        assert_eq!(r.modified_at.unwrap().seconds, 1_714_566_600);
+    }
+}

@@ -1,0 +1,119 @@
+//! FindUsers: active Users by email, batched into SOQL `IN` queries. Salesforce compares text
+//! case-insensitively and emails are not unique: every active user with a matching email is
+//! returned, and the caller decides what to do with several.
+
+use serde::Deserialize;
+use tandem_proto::v1::{FindUsersRequest, FindUsersResponse, SalesforceUser};
+
+use crate::api::Api;
+use crate::error::Error;
+use crate::poll::{get_exact, query_tail};
+use crate::records::soql_string;
+
+/// Emails per query (keeps the query string short).
+const EMAILS_PER_QUERY: usize = 100;
+/// The most emails one FindUsers may ask for.
+pub const MAX_EMAILS: usize = 2_000;
+
+#[derive(Deserialize)]
+struct UserRow {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Email", default)]
+    email: Option<String>,
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "IsActive", default)]
+    active: bool,
+}
+
+#[derive(Deserialize)]
+struct UserPage {
+    #[serde(default)]
+    records: Vec<UserRow>,
+    #[serde(rename = "nextRecordsUrl")]
+    next: Option<String>,
+}
+
+fn check_emails(raw: &[String]) -> Result<Vec<String>, Error> {
+    if raw.len() > MAX_EMAILS {
+        return Err(Error::invalid(
+            "emails",
+            format!("asks for {} emails; at most {MAX_EMAILS}", raw.len()),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    for (i, e) in raw.iter().enumerate() {
+        let e = e.trim();
+        let plausible = e.len() <= 254
+            && e.split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+            && !e.chars().any(char::is_whitespace);
+        if !plausible {
+            return Err(Error::invalid(
+                format!("emails[{i}]"),
+                format!(
+                    "`{}` is not an email address",
+                    e.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+        let lower = e.to_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    Ok(out)
+}
+
+impl Api {
+    pub async fn find_users(&self, r: FindUsersRequest) -> Result<FindUsersResponse, Error> {
+        let emails = check_emails(&r.emails)?;
+        let mut session = self.session(&r.connection_id).await?;
+        let mut users = Vec::new();
+        for chunk in emails.chunks(EMAILS_PER_QUERY) {
+            let list: Vec<String> = chunk.iter().map(|e| soql_string(e)).collect();
+            let soql = format!(
+                "SELECT Id, Email, Name, IsActive FROM User WHERE IsActive = true AND Email IN ({}) ORDER BY Id",
+                list.join(", ")
+            );
+            let mut tail = query_tail(&soql);
+            loop {
+                let page: UserPage = get_exact(&mut session, &tail).await?;
+                users.extend(page.records.into_iter().map(|u| SalesforceUser {
+                    id: u.id,
+                    email: u.email.unwrap_or_default(),
+                    name: u.name.unwrap_or_default(),
+                    active: u.active,
+                }));
+                match page.next {
+                    Some(next) => tail = next,
+                    None => break,
+                }
+            }
+        }
+        Ok(FindUsersResponse { users })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_lowercased_and_deduplicated() {
+        let got = check_emails(&[
+            "Ada@Acme.test".into(),
+            "ada@acme.test".into(),
+            "bo@x.io".into(),
+        ])
+        .unwrap();
+        assert_eq!(got, ["ada@acme.test", "bo@x.io"]);
+        for bad in ["", "nobody", "@x", "a@", "a b@x.io"] {
+            match check_emails(&[bad.into()]) {
+                Err(Error::InvalidArgument { field, .. }) => assert_eq!(field, "emails[0]"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}

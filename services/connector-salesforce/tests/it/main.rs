@@ -1,0 +1,10 @@
+//! connector-salesforce started on port 0 against salesforce-sim (in-process) and a stand-in
+//! for mapping-config's credential RPCs, called over real gRPC.
+
+mod describe;
+mod harness;
+mod oauth;
+mod poll;
+mod resilience;
+mod users;
+mod write;

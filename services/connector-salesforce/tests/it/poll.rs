@@ -1,0 +1,233 @@
+//! PollChanges and GetRecords against the simulator.
+
+use serde_json::json;
+use tandem_proto::v1::*;
+use tonic::Code;
+
+use crate::harness::{CONN, Harness, ORG, harness};
+
+pub fn seed_projects(h: &Harness, n: usize) -> Vec<String> {
+    let records = (0..n)
+        .map(|i| json!({"Summary__c": format!("project {i}"), "Budget__c": 100 + i, "Status__c": "Planned"}))
+        .collect();
+    h.sim.insert_many(ORG, "Project__c", records).expect("seed")
+}
+
+pub fn poll_request(fields: &[&str]) -> SalesforcePollRequest {
+    SalesforcePollRequest {
+        connection_id: CONN.into(),
+        object: "Project__c".into(),
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn stamp(h: &Harness, id: &str) -> String {
+    h.sim.record(ORG, id).unwrap()["SystemModstamp"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn seen(records: &[Record]) -> Vec<SeenRecord> {
+    records
+        .iter()
+        .map(|r| SeenRecord {
+            id: r.id.clone(),
+            modified_at: r.modified_at,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_through_five_thousand_records_selecting_only_mapped_fields() {
+    let mut h = harness().await;
+    seed_projects(&h, 5_000);
+    h.sim.clear_calls();
+    let answer = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c", "budget__c"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.records.len(), 5_000);
+    assert!(!answer.has_more);
+    // 1 describe + ⌈5000/2000⌉ query pages.
+    let calls = h.sim.calls();
+    assert_eq!(calls.len(), 1 + 5_000usize.div_ceil(2_000), "{calls:?}");
+    assert_eq!(h.calls("GET", "/describe"), 1);
+    assert_eq!(h.calls("GET", "/query"), 3);
+    assert_eq!(answer.api_calls, 4);
+    let first = calls.iter().find(|c| c.path.ends_with("/query")).unwrap();
+    let q = first.query.clone().unwrap_or_default();
+    assert!(q.contains("Summary__c") && q.contains("Budget__c"), "{q}");
+    assert!(
+        !q.contains("Notes__c"),
+        "only mapped fields are selected: {q}"
+    );
+    let r = &answer.records[0];
+    assert_eq!(r.fields.len(), 2, "{:?}", r.fields);
+    assert!(r.fields["Summary__c"].starts_with("\"project "));
+    assert!(r.modified_at.is_some());
+    let usage = answer.api_usage.unwrap();
+    assert!(usage.used > 0 && usage.limit == 15_000, "{usage:?}");
+    // Ordered by SystemModstamp: the watermark is the last record's stamp.
+    assert_eq!(answer.watermark, answer.records.last().unwrap().modified_at);
+    let ids: std::collections::HashSet<_> = answer.records.iter().map(|r| &r.id).collect();
+    assert_eq!(ids.len(), 5_000, "no record twice");
+}
+
+#[tokio::test]
+async fn max_records_stops_early_and_reports_more() {
+    let mut h = harness().await;
+    seed_projects(&h, 30);
+    let mut request = poll_request(&["Summary__c"]);
+    request.max_records = 10;
+    let first = h
+        .client
+        .poll_changes(h.req(request.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.records.len(), 10);
+    assert!(first.has_more);
+    // Continue from the watermark, passing what was seen inside the overlap.
+    request.watermark = first.watermark;
+    request.seen = seen(&first.records);
+    request.max_records = 100;
+    let rest = h
+        .client
+        .poll_changes(h.req(request))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!rest.has_more);
+    let mut all: Vec<_> = first
+        .records
+        .iter()
+        .chain(&rest.records)
+        .map(|r| r.id.clone())
+        .collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (n, all.len()),
+        (30, 30),
+        "every record once across both polls"
+    );
+}
+
+#[tokio::test]
+async fn overlap_window_deduplicates_by_id_and_systemmodstamp() {
+    let mut h = harness().await;
+    let ids = seed_projects(&h, 3);
+    let first = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.records.len(), 3);
+
+    // The same window again: everything is inside the overlap and already seen.
+    let mut again = poll_request(&["Summary__c"]);
+    again.watermark = first.watermark;
+    again.seen = seen(&first.records);
+    let answer = h
+        .client
+        .poll_changes(h.req(again.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(answer.records.is_empty(), "{:?}", answer.records);
+    assert_eq!(answer.watermark, first.watermark, "watermark kept");
+    let q = h
+        .sim
+        .calls()
+        .iter()
+        .rev()
+        .find(|c| c.path.ends_with("/query"))
+        .unwrap()
+        .query
+        .clone()
+        .unwrap();
+    assert!(q.contains("SystemModstamp"), "{q}");
+
+    // A person edits one record: only it comes back, with its new stamp.
+    let admin = h.sim.admin_user_id(ORG);
+    let before = stamp(&h, &ids[1]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while stamp(&h, &ids[1]) == before {
+        assert!(std::time::Instant::now() < deadline, "stamp never moved");
+        h.sim
+            .update_as(ORG, &ids[1], json!({"Summary__c": "edited"}), &admin)
+            .unwrap();
+    }
+    let answer = h
+        .client
+        .poll_changes(h.req(again))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.records.len(), 1);
+    assert_eq!(answer.records[0].id, ids[1]);
+    assert_eq!(answer.records[0].fields["Summary__c"], "\"edited\"");
+    let secs = |w: Option<prost_types::Timestamp>| w.map(|t| (t.seconds, t.nanos));
+    assert!(secs(answer.watermark) > secs(first.watermark));
+}
+
+#[tokio::test]
+async fn unknown_fields_are_invalid_arguments_naming_the_index() {
+    let mut h = harness().await;
+    let e = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c", "Nope__c"])))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("fields[1]"), "{}", e.message());
+    assert_eq!(h.calls("GET", "/query"), 0);
+}
+
+#[tokio::test]
+async fn get_records_returns_found_ones_and_lists_missing_ids() {
+    let mut h = harness().await;
+    let ids = seed_projects(&h, 3);
+    h.sim.delete(ORG, &ids[2]).unwrap();
+    let missing = "a0X000000000099AAA".to_owned();
+    let answer = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            ids: vec![
+                ids[0].clone(),
+                missing.clone(),
+                ids[1].clone(),
+                ids[2].clone(),
+            ],
+            fields: vec!["Summary__c".into(), "Budget__c".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<&str> = answer.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
+    assert_eq!(answer.missing_ids, [missing, ids[2].clone()]);
+    assert_eq!(answer.records[0].fields["Summary__c"], "\"project 0\"");
+    let budget: f64 = serde_json::from_str(&answer.records[1].fields["Budget__c"]).unwrap();
+    assert_eq!(budget, 101.0);
+    let e = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            ids: vec!["bad'id".into()],
+            fields: vec![],
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().starts_with("ids[0]"));
+}
