@@ -120,21 +120,7 @@ impl Stack {
     }
 
     pub async fn monday_connection(&self, bearer: &str) -> pb::Connection {
-        self.client
-            .clone()
-            .create_connection(authorized(
-                pb::CreateConnectionRequest {
-                    kind: pb::ConnectionKind::Monday as i32,
-                    monday_token: GOOD_MONDAY_TOKEN.into(),
-                    ..Default::default()
-                },
-                bearer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .connection
-            .unwrap()
+        monday_connection_with(&self.client, bearer).await
     }
 
     /// Both connections of `bearer` and a valid spec on them.
@@ -150,6 +136,28 @@ impl Stack {
             .await
             .unwrap()
     }
+}
+
+/// A monday connection with the stand-in's good token.
+pub async fn monday_connection_with(
+    client: &MappingConfigClient<Channel>,
+    bearer: &str,
+) -> pb::Connection {
+    client
+        .clone()
+        .create_connection(authorized(
+            pb::CreateConnectionRequest {
+                kind: pb::ConnectionKind::Monday as i32,
+                monday_token: GOOD_MONDAY_TOKEN.into(),
+                ..Default::default()
+            },
+            bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .connection
+        .unwrap()
 }
 
 pub fn mapping(column: &str, field: &str) -> pb::FieldMapping {

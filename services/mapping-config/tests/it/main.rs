@@ -6,4 +6,6 @@ mod credentials;
 mod fakes;
 mod harness;
 mod integrations;
+mod live;
+mod live_stack;
 mod startup;
