@@ -1,19 +1,160 @@
-//! The `tandem.v1.MondayConnector` gRPC service.
+//! The `tandem.v1.MondayConnector` gRPC service: service-only access, request validation,
+//! and the one mapping from [`Error`] to gRPC statuses.
 
 use tandem_proto::v1::monday_connector_server::MondayConnector;
+use tandem_proto::v1::{
+    GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse, ListUsersRequest,
+    ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
+    WriteItemsResponse,
+};
+use tandem_service::Identity;
+use tonic::{Request, Response, Status};
 
-/// Handlers of the MondayConnector RPCs; those not yet written answer UNIMPLEMENTED.
+use crate::api::{Calls, Monday};
+use crate::error::Error;
+use crate::{board, items, writes};
+
 #[derive(Clone)]
 pub struct MondayConnectorService {
-    #[allow(dead_code)]
-    redis: redis::aio::ConnectionManager,
+    monday: Monday,
+    writes: writes::Settings,
 }
 
 impl MondayConnectorService {
-    pub fn new(redis: redis::aio::ConnectionManager) -> Self {
-        Self { redis }
+    pub fn new(monday: Monday, writes: writes::Settings) -> Self {
+        Self { monday, writes }
     }
 }
 
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidArgument(m) => Status::invalid_argument(m),
+            Error::NotFound(m) => Status::not_found(m),
+            e @ Error::Reauthenticate { .. } => Status::failed_precondition(e.to_string()),
+            Error::Credentials {
+                connection_id,
+                status,
+            } => Status::new(
+                status.code(),
+                format!(
+                    "credentials of monday connection {connection_id}: {}",
+                    status.message()
+                ),
+            ),
+            e @ Error::RateLimited { .. } => Status::resource_exhausted(e.to_string()),
+            e @ Error::Unavailable(_) => Status::unavailable(e.to_string()),
+            Error::Remote { code, message } => match code.as_str() {
+                "UserUnauthorizedException" => {
+                    Status::permission_denied(format!("monday {code}: {message}"))
+                }
+                _ => Status::failed_precondition(format!("monday {code}: {message}")),
+            },
+            e @ (Error::Storage(_)
+            | Error::Serve(_)
+            | Error::Config(_)
+            | Error::WebhookBind { .. }) => {
+                tracing::error!(error = %e, "connector-monday internal error");
+                Status::internal("connector-monday internal error")
+            }
+        }
+    }
+}
+
+fn require_service<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
+    if Identity::of(request)?.is_service() {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "{rpc} is for Tandem services, not users"
+        )))
+    }
+}
+
+pub(crate) fn require(value: &str, field: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::InvalidArgument(format!("{field} is required")));
+    }
+    Ok(())
+}
+
+/// monday ids are decimal numbers.
+pub(crate) fn require_id(value: &str, field: &str) -> Result<(), Error> {
+    require(value, field)?;
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidArgument(format!(
+            "{field} `{value}` is not a monday id (digits only)"
+        )));
+    }
+    Ok(())
+}
+
 #[tonic::async_trait]
-impl MondayConnector for MondayConnectorService {}
+impl MondayConnector for MondayConnectorService {
+    async fn get_board(
+        &self,
+        request: Request<GetBoardRequest>,
+    ) -> Result<Response<GetBoardResponse>, Status> {
+        require_service(&request, "GetBoard")?;
+        let req = request.into_inner();
+        require_id(&req.board_id, "board_id")?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let board = board::get_board(&self.monday, &session, &req.board_id, &mut calls).await?;
+        Ok(Response::new(board))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<ListUsersRequest>,
+    ) -> Result<Response<ListUsersResponse>, Status> {
+        require_service(&request, "ListUsers")?;
+        let req = request.into_inner();
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let users = board::list_users(&self.monday, &session, &mut calls).await?;
+        Ok(Response::new(ListUsersResponse { users }))
+    }
+
+    async fn poll_changes(
+        &self,
+        request: Request<MondayPollRequest>,
+    ) -> Result<Response<MondayPollResponse>, Status> {
+        require_service(&request, "PollChanges")?;
+        let req = request.into_inner();
+        require_id(&req.board_id, "board_id")?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let resp = items::poll(&self.monday, &session, &req, &mut calls).await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn get_items(
+        &self,
+        request: Request<GetItemsRequest>,
+    ) -> Result<Response<GetItemsResponse>, Status> {
+        require_service(&request, "GetItems")?;
+        let req = request.into_inner();
+        require_id(&req.board_id, "board_id")?;
+        for (n, id) in req.ids.iter().enumerate() {
+            require_id(id, &format!("ids[{n}]"))?;
+        }
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let resp = items::get_items(&self.monday, &session, &req, &mut calls).await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn write_items(
+        &self,
+        request: Request<WriteItemsRequest>,
+    ) -> Result<Response<WriteItemsResponse>, Status> {
+        require_service(&request, "WriteItems")?;
+        let req = request.into_inner();
+        writes::validate(&req)?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let resp = writes::write(&self.monday, &self.writes, &session, &req, &mut calls).await?;
+        Ok(Response::new(resp))
+    }
+}

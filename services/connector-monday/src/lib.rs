@@ -1,21 +1,42 @@
 //! connector-monday: speaks the monday.com GraphQL API v2 and receives its webhooks.
+//!
+//! Every RPC names a `connection_id`; the API token comes from mapping-config's
+//! `GetCredentials` (see `credentials.rs`). Calls go to `config.remote.monday_api_url` with
+//! the pinned `API-Version` (`api.rs`), within the complexity budget kept per account in
+//! Redis (`budget.rs`). Webhooks arrive on a listener of their own (`webhook.rs`) and are
+//! handed to the orchestrator's `SubmitChanges`.
 
+mod api;
+mod board;
+mod budget;
 mod config;
+mod credentials;
 mod error;
 mod grpc;
+mod items;
+pub mod queries;
+mod webhook;
+mod writes;
 
-pub use config::{Config, Options};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use config::{Config, DEFAULT_API_VERSION, Options, SigningSecret};
 pub use error::Error;
+pub use webhook::PATH as WEBHOOK_PATH;
 
 use tandem_proto::v1::monday_connector_server::MondayConnectorServer;
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::client::{Outbound, connect_lazy};
+use tandem_service::server::{self, Authenticate, Background, GrpcServer};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "connector-monday";
 /// The default listen port.
 pub const DEFAULT_PORT: u16 = 50052;
+/// Timeout of calls to peer services.
+const PEER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Connects storage (applying migrations) and binds `config.listen`; serve the result.
+/// Connects storage and binds `config.listen`; serve the result.
 pub async fn bind(config: Config) -> Result<GrpcServer, Error> {
     let listener = server::bind(config.listen).await?;
     bind_on(listener, config).await
@@ -26,18 +47,79 @@ pub async fn bind_on(
     listener: tokio::net::TcpListener,
     config: Config,
 ) -> Result<GrpcServer, Error> {
+    Ok(bind_with_webhooks(listener, config).await?.0)
+}
+
+/// Like [`bind_on`], also returning the address webhooks are received on.
+pub async fn bind_with_webhooks(
+    listener: tokio::net::TcpListener,
+    config: Config,
+) -> Result<(GrpcServer, SocketAddr), Error> {
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let service = grpc::MondayConnectorService::new(redis);
+    let outbound = Outbound::service(config.infra.signer.clone(), NAME);
+    let mapping_config = connect_lazy(
+        &config.peers.mapping_config_url,
+        outbound.clone(),
+        PEER_TIMEOUT,
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    let orchestrator = connect_lazy(&config.peers.sync_orchestrator_url, outbound, PEER_TIMEOUT)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let opts = &config.options;
+    let monday = api::Monday::new(
+        config.remote.monday_api_url.clone(),
+        opts.api_version.clone(),
+        Duration::from_secs(opts.max_retry_wait_secs),
+        credentials::Credentials::new(mapping_config),
+        budget::Budgets::new(redis, &config.infra.redis_prefix),
+    )?;
+    let writes = writes::Settings::new(
+        opts.idempotency_column.clone(),
+        opts.max_mutations_per_request,
+    );
+    let service = grpc::MondayConnectorService::new(monday, writes);
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone()).wrap(MondayConnectorServer::new(service)),
     );
-    Ok(GrpcServer {
-        name: NAME,
-        listener,
-        routes,
-        background: Vec::new(),
-        health_names: vec!["tandem.v1.MondayConnector"],
-    })
+
+    let hooks = tokio::net::TcpListener::bind(opts.webhook_listen)
+        .await
+        .map_err(|source| Error::WebhookBind {
+            addr: opts.webhook_listen,
+            source,
+        })?;
+    let hooks_addr = hooks.local_addr().map_err(|source| Error::WebhookBind {
+        addr: opts.webhook_listen,
+        source,
+    })?;
+    if !opts.signing_secret.is_set() {
+        tracing::warn!(
+            "TANDEM_MONDAY_SIGNING_SECRET is not set: monday webhook events are refused"
+        );
+    }
+    println!("{NAME} webhooks listening on http://{hooks_addr}");
+    tracing::info!(addr = %hooks_addr, path = webhook::PATH, "webhooks listening");
+    let app = webhook::router(opts.signing_secret.clone(), orchestrator);
+    let job: Background = Box::new(move |shutdown: CancellationToken| {
+        Box::pin(async move {
+            let served = axum::serve(hooks, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "webhook listener stopped");
+            }
+        })
+    });
+    Ok((
+        GrpcServer {
+            name: NAME,
+            listener,
+            routes,
+            background: vec![job],
+            health_names: vec!["tandem.v1.MondayConnector"],
+        },
+        hooks_addr,
+    ))
 }
 
 /// Runs connector-monday until `shutdown` fires.

@@ -1,0 +1,132 @@
+//! GetBoard and ListUsers: a board's columns with their Tandem kinds, and the account's users.
+
+use serde_json::{Value, json};
+use tandem_core::MondayColumn as CoreColumn;
+use tandem_proto::v1::{GetBoardResponse, MondayColumn, MondayGroup, MondayUser};
+
+use crate::api::{Calls, Monday, Retry, Session};
+use crate::error::Error;
+use crate::queries;
+
+/// Users read per page.
+const USERS_PAGE: u64 = 200;
+
+/// Text of a GraphQL `ID` (a string on output; tolerate numbers).
+pub fn id_text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn str_of(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub async fn get_board(
+    monday: &Monday,
+    session: &Session,
+    board_id: &str,
+    calls: &mut Calls,
+) -> Result<GetBoardResponse, Error> {
+    let reply = monday
+        .execute(
+            session,
+            queries::BOARD,
+            json!({"ids": [board_id]}),
+            1_000,
+            Retry::Safe,
+            calls,
+        )
+        .await?
+        .check()?;
+    let Some(board) = reply
+        .data
+        .get("boards")
+        .and_then(Value::as_array)
+        .and_then(|b| b.first())
+        .filter(|b| !b.is_null())
+    else {
+        return Err(Error::NotFound(format!(
+            "monday board {board_id} does not exist or the connection cannot see it"
+        )));
+    };
+    let columns = board
+        .get("columns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let id = str_of(c, "id");
+            let title = str_of(c, "title");
+            let ty = str_of(c, "type");
+            let core = CoreColumn::from_api(&id, &title, &ty, c.get("settings_str"));
+            MondayColumn {
+                read_only: core.kind.is_read_only(),
+                kind: core.kind.name().to_owned(),
+                labels: core.labels.into_iter().map(|l| l.name).collect(),
+                id,
+                title,
+                monday_type: ty,
+            }
+        })
+        .collect();
+    let groups = board
+        .get("groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|g| MondayGroup {
+            id: str_of(g, "id"),
+            title: str_of(g, "title"),
+        })
+        .collect();
+    Ok(GetBoardResponse {
+        board_id: id_text(board.get("id")),
+        name: str_of(board, "name"),
+        columns,
+        groups,
+    })
+}
+
+pub async fn list_users(
+    monday: &Monday,
+    session: &Session,
+    calls: &mut Calls,
+) -> Result<Vec<MondayUser>, Error> {
+    let mut users = Vec::new();
+    for page in 1.. {
+        let reply = monday
+            .execute(
+                session,
+                queries::USERS,
+                json!({"limit": USERS_PAGE, "page": page}),
+                USERS_PAGE * 6,
+                Retry::Safe,
+                calls,
+            )
+            .await?
+            .check()?;
+        let batch = reply
+            .data
+            .get("users")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let n = batch.len() as u64;
+        users.extend(batch.iter().filter(|u| !u.is_null()).map(|u| MondayUser {
+            id: id_text(u.get("id")),
+            name: str_of(u, "name"),
+            email: str_of(u, "email"),
+            enabled: u.get("enabled").and_then(Value::as_bool).unwrap_or(true),
+        }));
+        if n < USERS_PAGE {
+            break;
+        }
+    }
+    Ok(users)
+}

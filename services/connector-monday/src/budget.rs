@@ -1,0 +1,77 @@
+//! The complexity budget left per monday account, shared by replicas through Redis: each
+//! response's `complexity { after reset_in_x_seconds }` is stored under
+//! `{prefix}:monday:budget:{account}` with a TTL of the window's rest, so a request that
+//! cannot fit waits for the reset instead of spending a call on a 429.
+
+use redis::AsyncCommands;
+use time::OffsetDateTime;
+
+#[derive(Clone)]
+pub struct Budgets {
+    redis: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+/// What is known of one account's current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub remaining: u64,
+    /// Unix seconds when the window resets.
+    pub reset_at: i64,
+}
+
+impl Window {
+    /// Seconds until the reset, at least 1.
+    pub fn reset_in(&self) -> u64 {
+        (self.reset_at - OffsetDateTime::now_utc().unix_timestamp()).max(1) as u64
+    }
+}
+
+impl Budgets {
+    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn key(&self, account: &str) -> String {
+        format!("{}:monday:budget:{account}", self.prefix)
+    }
+
+    /// The account's current window, if one is known and not yet reset.
+    pub async fn window(&self, account: &str) -> Option<Window> {
+        let mut redis = self.redis.clone();
+        let raw: Option<String> = match redis.get(self.key(account)).await {
+            Ok(v) => v,
+            Err(error) => {
+                tracing::warn!(%error, "monday budget unreadable in redis");
+                return None;
+            }
+        };
+        let (remaining, reset_at) = raw?
+            .split_once(':')
+            .and_then(|(r, t)| Some((r.parse::<u64>().ok()?, t.parse::<i64>().ok()?)))?;
+        (reset_at > OffsetDateTime::now_utc().unix_timestamp()).then_some(Window {
+            remaining,
+            reset_at,
+        })
+    }
+
+    /// Store what monday reported: `remaining` points for `reset_in` more seconds.
+    pub async fn record(&self, account: &str, remaining: u64, reset_in: u64) {
+        let reset_in = reset_in.max(1);
+        let reset_at = OffsetDateTime::now_utc().unix_timestamp() + reset_in as i64;
+        let mut redis = self.redis.clone();
+        let set: Result<(), _> = redis
+            .set_ex(
+                self.key(account),
+                format!("{remaining}:{reset_at}"),
+                reset_in,
+            )
+            .await;
+        if let Err(error) = set {
+            tracing::warn!(%error, "monday budget not stored in redis");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! connector-monday started for real on port 0 against monday-sim, called over gRPC.
+
+mod harness;
+mod measure;
+mod reads;
+mod schema;
+mod webhooks;
+mod writes;

@@ -1,0 +1,385 @@
+//! GetBoard, ListUsers, GetItems, PollChanges; identity, credentials and retries.
+
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+use tandem_proto::v1::{
+    GetBoardRequest, GetItemsRequest, ListUsersRequest, MondayPollRequest, WriteItemsRequest,
+};
+use tandem_testkit::{authorized, user_bearer_in};
+use time::OffsetDateTime;
+use tonic::Code;
+
+use crate::harness::{CONNECTION, served, start_harness, svc};
+
+fn board_req(h: &crate::harness::Harness) -> GetBoardRequest {
+    GetBoardRequest {
+        connection_id: CONNECTION.into(),
+        board_id: h.board.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn get_board_gives_columns_with_kinds_labels_and_read_only_flags() {
+    let mut h = start_harness().await;
+    let board = h
+        .client
+        .get_board(svc(board_req(&h)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(board.board_id, h.board.to_string());
+    assert_eq!(board.name, "Deals");
+    let col = |id: &str| board.columns.iter().find(|c| c.id == id).unwrap().clone();
+    let status = col("status");
+    assert_eq!(
+        (status.kind.as_str(), status.monday_type.as_str()),
+        ("status", "status")
+    );
+    assert_eq!(status.labels, ["Working on it", "Done", "Stuck"]);
+    assert!(!status.read_only);
+    assert_eq!(col("dropdown").labels, ["Technology", "Marketing"]);
+    let mirror = col("mirror");
+    assert!(mirror.read_only, "mirror is computed by monday");
+    assert_eq!(col("numbers").kind, "numbers");
+    assert_eq!(col("name").kind, "name");
+    assert!(!board.groups.is_empty());
+}
+
+#[tokio::test]
+async fn get_board_of_an_unknown_board_is_not_found() {
+    let mut h = start_harness().await;
+    let err = h
+        .client
+        .get_board(svc(GetBoardRequest {
+            connection_id: CONNECTION.into(),
+            board_id: "999999999".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field() {
+    let mut h = start_harness().await;
+    let cases = [
+        (CONNECTION, "abc", "board_id `abc` is not a monday id"),
+        (CONNECTION, "", "board_id is required"),
+        ("", "123", "connection_id is required"),
+    ];
+    for (conn, board, want) in cases {
+        let err = h
+            .client
+            .get_board(svc(GetBoardRequest {
+                connection_id: conn.into(),
+                board_id: board.into(),
+            }))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().contains(want), "{}", err.message());
+    }
+}
+
+#[tokio::test]
+async fn list_users_gives_every_user_with_email_and_enabled() {
+    let mut h = start_harness().await;
+    let users = h
+        .client
+        .list_users(svc(ListUsersRequest {
+            connection_id: CONNECTION.into(),
+        }))
+        .await
+        .unwrap()
+        .into_inner()
+        .users;
+    let mut emails: Vec<_> = users.iter().map(|u| u.email.as_str()).collect();
+    emails.sort();
+    assert_eq!(emails, ["ann@acme.test", "bob@acme.test"]);
+    assert!(users.iter().all(|u| u.enabled && !u.id.is_empty()));
+}
+
+#[tokio::test]
+async fn a_user_identity_is_denied_every_rpc() {
+    let mut h = start_harness().await;
+    let bearer = user_bearer_in("acme", "ann@acme.test");
+    let e1 = h
+        .client
+        .get_board(authorized(board_req(&h), &bearer))
+        .await
+        .unwrap_err();
+    let e2 = h
+        .client
+        .list_users(authorized(
+            ListUsersRequest {
+                connection_id: CONNECTION.into(),
+            },
+            &bearer,
+        ))
+        .await
+        .unwrap_err();
+    let e3 = h
+        .client
+        .poll_changes(authorized(
+            MondayPollRequest {
+                connection_id: CONNECTION.into(),
+                board_id: h.board.to_string(),
+                ..Default::default()
+            },
+            &bearer,
+        ))
+        .await
+        .unwrap_err();
+    let e4 = h
+        .client
+        .get_items(authorized(
+            GetItemsRequest {
+                connection_id: CONNECTION.into(),
+                board_id: h.board.to_string(),
+                ..Default::default()
+            },
+            &bearer,
+        ))
+        .await
+        .unwrap_err();
+    let e5 = h
+        .client
+        .write_items(authorized(
+            WriteItemsRequest {
+                connection_id: CONNECTION.into(),
+                board_id: h.board.to_string(),
+                ..Default::default()
+            },
+            &bearer,
+        ))
+        .await
+        .unwrap_err();
+    for e in [e1, e2, e3, e4, e5] {
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    }
+    assert!(h.sim.requests().is_empty(), "nothing reached monday");
+}
+
+#[tokio::test]
+async fn a_refused_token_asks_for_reauthentication_and_is_dropped_from_the_cache() {
+    let mut h = start_harness().await;
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    assert_eq!(h.credentials.calls.load(Ordering::SeqCst), 1, "cached");
+    h.sim.revoke_token(&h.account.token);
+    let err = h.client.get_board(svc(board_req(&h))).await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("needs re-authentication"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        !err.message().contains(&h.account.token),
+        "no token in errors"
+    );
+    let fresh = h.sim.create_token(h.account.account_id, h.account.user_id);
+    h.credentials
+        .tokens
+        .lock()
+        .unwrap()
+        .insert(CONNECTION.into(), fresh);
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    assert_eq!(
+        h.credentials.calls.load(Ordering::SeqCst),
+        2,
+        "fetched again"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_connection_is_not_found() {
+    let mut h = start_harness().await;
+    let err = h
+        .client
+        .list_users(svc(ListUsersRequest {
+            connection_id: "nope".into(),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_with_backoff() {
+    let mut h = start_harness().await;
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    h.sim.set_faults(monday_sim::Faults {
+        fail_next: 2,
+        status: Some(502),
+        ..Default::default()
+    });
+    let board = h.client.get_board(svc(board_req(&h))).await.unwrap();
+    assert_eq!(board.into_inner().name, "Deals");
+    h.sim.set_faults(monday_sim::Faults {
+        fail_next: 10,
+        status: Some(503),
+        ..Default::default()
+    });
+    let err = h.client.get_board(svc(board_req(&h))).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    h.sim.set_faults(monday_sim::Faults::default());
+}
+
+#[tokio::test]
+async fn get_items_reads_requested_columns_and_reports_missing_ids() {
+    let mut h = start_harness().await;
+    let a = h
+        .sim
+        .create_item(
+            h.board,
+            None,
+            "Alpha",
+            json!({"status": {"label": "Done"}, "text": "hi", "numbers": "5"}),
+        )
+        .unwrap();
+    let other = h.sim.create_board(h.account.account_id, "Other");
+    let elsewhere = h
+        .sim
+        .create_item(other, None, "Elsewhere", json!({}))
+        .unwrap();
+    let resp = h
+        .client
+        .get_items(svc(GetItemsRequest {
+            connection_id: CONNECTION.into(),
+            board_id: h.board.to_string(),
+            ids: vec![a.to_string(), elsewhere.to_string(), "987654321".into()],
+            columns: vec!["status".into(), "text".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.items.len(), 1);
+    let item = &resp.items[0];
+    assert_eq!(item.id, a.to_string());
+    assert_eq!(item.fields["name"], "\"Alpha\"");
+    assert_eq!(item.fields["text"], "\"hi\"");
+    let status: serde_json::Value = serde_json::from_str(&item.fields["status"]).unwrap();
+    assert_eq!(status["index"], 1);
+    assert!(
+        !item.fields.contains_key("numbers"),
+        "only requested columns"
+    );
+    assert!(item.modified_at.is_some());
+    assert_eq!(
+        resp.missing_ids,
+        [elsewhere.to_string(), "987654321".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn poll_pages_through_two_thousand_items() {
+    let mut h = start_harness().await;
+    for n in 0..2_000 {
+        h.sim
+            .create_item(
+                h.board,
+                None,
+                &format!("Item {n}"),
+                json!({"text": format!("t{n}")}),
+            )
+            .unwrap();
+    }
+    h.sim.clear_requests();
+    let resp = h
+        .client
+        .poll_changes(svc(MondayPollRequest {
+            connection_id: CONNECTION.into(),
+            board_id: h.board.to_string(),
+            columns: vec!["text".into()],
+            watermark: None,
+            max_items: 0,
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.items.len(), 2_000);
+    let mut ids: Vec<_> = resp.items.iter().map(|r| r.id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2_000, "no item twice");
+    assert!(!resp.has_more);
+    assert!(resp.watermark.is_some());
+    assert_eq!(served(&h.sim, "query PollFirst"), 1, "one first page");
+    assert_eq!(
+        served(&h.sim, "query PollNext"),
+        3,
+        "then three cursor pages of 500"
+    );
+    assert!(
+        resp.items.iter().all(|r| r.fields.len() == 2),
+        "name and text only"
+    );
+    assert!(resp.complexity.unwrap().used > 0);
+}
+
+#[tokio::test]
+async fn poll_returns_items_changed_since_the_watermark_and_advances_it() {
+    let mut h = start_harness().await;
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::hours(2);
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let id = h
+            .sim
+            .create_item(h.board, None, &format!("I{n}"), json!({}))
+            .unwrap();
+        h.sim.set_updated_at(id, base + time::Duration::minutes(n));
+        ids.push(id);
+    }
+    let req = |watermark, max_items| {
+        svc(MondayPollRequest {
+            connection_id: CONNECTION.into(),
+            board_id: h.board.to_string(),
+            columns: vec![],
+            watermark,
+            max_items,
+        })
+    };
+    let since = base + time::Duration::minutes(6);
+    let ts = |t: OffsetDateTime| prost_types::Timestamp {
+        seconds: t.unix_timestamp(),
+        nanos: 0,
+    };
+    let resp = h
+        .client
+        .poll_changes(req(Some(ts(since)), 0))
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<_> = resp.items.iter().map(|r| r.id.clone()).collect();
+    let want: Vec<_> = ids[6..].iter().map(|i| i.to_string()).collect();
+    assert_eq!(got, want, "from the watermark's second on, oldest first");
+    assert_eq!(
+        resp.watermark.unwrap().seconds,
+        (base + time::Duration::minutes(9)).unix_timestamp()
+    );
+
+    // max_items cuts the poll and says so; the watermark lets the next poll continue.
+    let first = h
+        .client
+        .poll_changes(req(Some(ts(base - time::Duration::minutes(1))), 4))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.items.len(), 4);
+    assert!(first.has_more);
+    let next = h
+        .client
+        .poll_changes(req(first.watermark, 4))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        next.items[0].id,
+        ids[3].to_string(),
+        "the watermark's own second again"
+    );
+    assert_eq!(next.items.last().unwrap().id, ids[7].to_string());
+    assert!(next.has_more);
+}
