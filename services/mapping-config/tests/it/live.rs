@@ -1,4 +1,4 @@
-//! Full round trips through the real connector-salesforce and salesforce-sim.
+//! Full round trips through the real connectors and both simulators.
 
 use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, service_bearer};
@@ -83,6 +83,47 @@ async fn salesforce_oauth_through_the_connector_stores_tokens_encrypted_and_refu
         .unwrap_err();
     assert_eq!(replay.code(), Code::FailedPrecondition);
     assert!(replay.message().contains("state was already used"));
+
+    // A callback arriving after the state's 10 minutes is refused before any exchange.
+    let late = client
+        .create_connection(authorized(
+            pb::CreateConnectionRequest {
+                kind: pb::ConnectionKind::Salesforce as i32,
+                subdomain: "acme".into(),
+                environment: pb::SalesforceEnvironment::Production as i32,
+                redirect_uri: crate::live_stack::REDIRECT.into(),
+                ..Default::default()
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (code, state) = approve(&late.authorize_url).await;
+    sqlx::query(
+        "UPDATE oauth_states SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL",
+    )
+    .execute(&stack.pool)
+    .await
+    .unwrap();
+    let exchanges = stack
+        .salesforce
+        .count_calls("POST", "/services/oauth2/token");
+    let expired = client
+        .complete_salesforce_connection(authorized(
+            pb::CompleteSalesforceConnectionRequest { state, code },
+            &ada(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(expired.code(), Code::FailedPrecondition);
+    assert!(expired.message().contains("state expired"));
+    assert_eq!(
+        stack
+            .salesforce
+            .count_calls("POST", "/services/oauth2/token"),
+        exchanges
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,11 +193,9 @@ async fn concurrent_refreshes_reach_the_simulator_once_and_the_new_token_works()
 #[tokio::test(flavor = "multi_thread")]
 async fn live_describe_validates_fields_and_objects_naming_each_problem() {
     let stack = start_live().await;
-    let salesforce = stack.connect_salesforce(&ada()).await;
-    let monday = crate::harness::monday_connection_with(&stack.client, &ada()).await;
+    let good = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
 
-    let good = spec(&monday.id, &salesforce.id);
     let created = client
         .create_integration(authorized(
             pb::CreateIntegrationRequest {
@@ -256,4 +295,262 @@ async fn deleting_a_connection_revokes_its_token_at_the_simulator() {
         .await
         .unwrap_err();
     assert_eq!(gone.code(), Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn monday_tokens_are_checked_through_the_connector_and_a_bad_one_leaves_nothing() {
+    let stack = start_live().await;
+    let mut client = stack.client.clone();
+    let bad = client
+        .create_connection(authorized(
+            pb::CreateConnectionRequest {
+                kind: pb::ConnectionKind::Monday as i32,
+                monday_token: "not-a-monday-token".into(),
+                ..Default::default()
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument, "{bad:?}");
+    assert!(bad.message().contains("monday_token"), "{}", bad.message());
+    assert!(
+        !stack.monday.requests().is_empty(),
+        "the token was tried at monday through the connector"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM connections")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+
+    let good = stack.connect_monday(&ada()).await;
+    assert_eq!(good.state, pb::ConnectionState::Active as i32);
+    let raw: Vec<u8> = sqlx::query_scalar("SELECT access_token_ct FROM connections")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    let token = stack.monday_token.as_bytes();
+    assert!(!raw.windows(token.len()).any(|w| w == token));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_get_list_update_stale_and_delete_against_both_simulators() {
+    let stack = start_live().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let created = client
+        .create_integration(authorized(
+            pb::CreateIntegrationRequest {
+                spec: Some(spec.clone()),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(created.spec.as_ref(), Some(&spec));
+    let got = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: created.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, created);
+    let listed = client
+        .list_integrations(authorized(
+            pb::ListIntegrationsRequest {
+                active_only: true,
+                ..Default::default()
+            },
+            &service_bearer("sync-orchestrator"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.integrations, vec![created.clone()]);
+
+    let mut renamed = spec.clone();
+    renamed.name = "Renamed".into();
+    let update = |version: i64, spec: pb::IntegrationSpec| {
+        authorized(
+            pb::UpdateIntegrationRequest {
+                id: created.id.clone(),
+                spec: Some(spec),
+                version,
+            },
+            &ada(),
+        )
+    };
+    let updated = client
+        .update_integration(update(1, renamed.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.version, 2);
+    let stale = client
+        .update_integration(update(1, spec.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+
+    let denied = client
+        .delete_integration(authorized(
+            pb::DeleteIntegrationRequest {
+                id: created.id.clone(),
+            },
+            &crate::harness::bob(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    client
+        .delete_integration(authorized(
+            pb::DeleteIntegrationRequest {
+                id: created.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap();
+    let gone = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: created.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Code::NotFound);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_against_the_live_board_and_object_names_the_field_and_writes_nothing() {
+    let stack = start_live().await;
+    let good = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let variant = |f: &dyn Fn(&mut pb::IntegrationSpec)| {
+        let mut s = good.clone();
+        f(&mut s);
+        s
+    };
+    let huge = "y".repeat(1_100_000);
+    let cases: Vec<(&str, pb::IntegrationSpec, &str)> = vec![
+        (
+            "empty name",
+            variant(&|s| s.name = String::new()),
+            "name: is required",
+        ),
+        (
+            "unknown board",
+            variant(&|s| s.board_id = "987654321".into()),
+            "board_id",
+        ),
+        (
+            "unknown object",
+            variant(&|s| s.salesforce_object = "Nope__c".into()),
+            "salesforce_object",
+        ),
+        (
+            "unknown column",
+            variant(&|s| s.mappings[2].monday_column_id = "ghost".into()),
+            "mappings[2].monday_column_id",
+        ),
+        (
+            "unknown field",
+            variant(&|s| s.mappings[3].salesforce_field = "Ghost__c".into()),
+            "mappings[3].salesforce_field",
+        ),
+        (
+            "malformed condition",
+            variant(&|s| s.incoming_conditions = Some(pb::Conditions { json: "[1,".into() })),
+            "incoming_conditions",
+        ),
+        (
+            "oversized",
+            variant(&|s| s.outgoing_conditions = Some(pb::Conditions { json: huge.clone() })),
+            "spec: is",
+        ),
+    ];
+    for (case, spec, expected) in cases {
+        let err = client
+            .create_integration(authorized(
+                pb::CreateIntegrationRequest { spec: Some(spec) },
+                &ada(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{case}: {err:?}");
+        assert!(
+            err.message().contains(expected),
+            "{case}: {}",
+            err.message()
+        );
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM integrations")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suggestions_from_the_live_board_and_object_validate_as_they_are() {
+    let stack = start_live().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let answer = client
+        .suggest_mapping(authorized(
+            pb::SuggestMappingRequest {
+                monday_connection_id: spec.monday_connection_id.clone(),
+                board_id: spec.board_id.clone(),
+                salesforce_connection_id: spec.salesforce_connection_id.clone(),
+                salesforce_object: "Opportunity".into(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let pairs: Vec<(String, String)> = answer
+        .suggestions
+        .iter()
+        .map(|s| {
+            let m = s.mapping.clone().unwrap();
+            (m.monday_column_id, m.salesforce_field)
+        })
+        .collect();
+    for expected in [
+        ("name", "Name"),
+        ("status", "StageName"),
+        ("date4", "CloseDate"),
+        ("numbers", "Amount"),
+    ] {
+        assert!(
+            pairs.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not in {pairs:?}"
+        );
+    }
+    let mut suggested = spec.clone();
+    suggested.mappings = answer
+        .suggestions
+        .iter()
+        .map(|s| s.mapping.clone().unwrap())
+        .collect();
+    let check = client
+        .validate_integration(authorized(
+            pb::ValidateIntegrationRequest {
+                spec: Some(suggested),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(check.valid, "{:#?}", check.problems);
 }

@@ -1,5 +1,5 @@
-//! mapping-config wired to the REAL connector-salesforce and salesforce-sim (all in-process,
-//! port 0). Its listener is bound first, since the connector and mapping-config call each
+//! mapping-config wired to the REAL connector-salesforce and connector-monday and both
+//! simulators (all in-process, port 0). Its listener is bound first, since the connector and mapping-config call each
 //! other (the connector resolves tokens through GetCredentials/RefreshCredentials).
 
 use std::collections::HashMap;
@@ -13,7 +13,6 @@ use tandem_testkit::{Running, TestDb, any_port, authorized, infra, start};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use crate::fakes::{self, Fakes};
 use crate::harness::keys;
 
 pub const REDIRECT: &str = "https://tandem.example/oauth/callback";
@@ -23,9 +22,11 @@ pub struct LiveStack {
     pub pool: PgPool,
     pub salesforce: SimHandle,
     pub salesforce_url: String,
-    /// The monday side stays a stand-in until connector-monday lands.
-    _fakes: Fakes,
-    _connector: Running,
+    pub monday: monday_sim::SimHandle,
+    /// The monday account's API token, and the id of its "Deals" board.
+    pub monday_token: String,
+    pub board: String,
+    _connectors: [Running; 2],
     _service: Running,
     _db: TestDb,
     stop: CancellationToken,
@@ -47,15 +48,27 @@ pub async fn start_live() -> LiveStack {
     let salesforce = sim.handle();
     tokio::spawn(sim.serve(stop.clone()));
 
+    let monday_sim = monday_sim::bind(monday_sim::Config {
+        listen: any_port(),
+        ..Default::default()
+    })
+    .await
+    .expect("monday-sim binds");
+    let monday = monday_sim.handle();
+    tokio::spawn(monday_sim.serve(stop.clone()));
+    let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");
+    let board = deals_board(&monday, account.account_id);
+
     let listener = tandem_service::server::bind(any_port()).await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let fakes = fakes::start_fakes(&url).await;
+    let monday_listener = tandem_service::server::bind(any_port()).await.unwrap();
+    let monday_url = format!("http://{}", monday_listener.local_addr().unwrap());
     let connector_listener = tandem_service::server::bind(any_port()).await.unwrap();
     let connector_url = format!("http://{}", connector_listener.local_addr().unwrap());
     let closed = "http://127.0.0.1:9".to_owned();
     let peers = PeerArgs {
         connector_salesforce_url: connector_url,
-        connector_monday_url: fakes.monday_server.url(),
+        connector_monday_url: monday_url,
         mapping_config_url: url,
         sync_orchestrator_url: closed.clone(),
         run_history_url: closed.clone(),
@@ -69,7 +82,7 @@ pub async fn start_live() -> LiveStack {
             remote: RemoteArgs {
                 salesforce_instance_url: Some(salesforce_url.clone()),
                 salesforce_login_url: Some(salesforce_url.clone()),
-                monday_api_url: closed,
+                monday_api_url: closed.clone(),
             },
             options: connector_salesforce::Options {
                 client_id: Some("tandem-test-client".to_owned()),
@@ -82,6 +95,23 @@ pub async fn start_live() -> LiveStack {
     .await
     .expect("connector-salesforce starts");
     let connector = start(connector);
+    let monday_connector = connector_monday::bind_on(
+        monday_listener,
+        connector_monday::Config {
+            listen: any_port(),
+            infra: infra(&db),
+            peers: peers.clone(),
+            remote: RemoteArgs {
+                salesforce_instance_url: None,
+                salesforce_login_url: None,
+                monday_api_url: monday.api_url(),
+            },
+            options: connector_monday::Options::default(),
+        },
+    )
+    .await
+    .expect("connector-monday starts");
+    let monday_connector = start(monday_connector);
     let service = start(
         mapping_config::bind_on(
             listener,
@@ -113,12 +143,41 @@ pub async fn start_live() -> LiveStack {
         pool,
         salesforce,
         salesforce_url,
-        _fakes: fakes,
-        _connector: connector,
+        monday,
+        monday_token: account.token,
+        board: board.to_string(),
+        _connectors: [connector, monday_connector],
         _service: service,
         _db: db,
         stop,
     }
+}
+
+/// A deals board like the stand-in's: a status with Opportunity stages, a date, a number, a
+/// read-only mirror and a text column for the Salesforce Id (the link key).
+fn deals_board(sim: &monday_sim::SimHandle, account_id: i64) -> i64 {
+    let board = sim.create_board(account_id, "Deals");
+    let columns = [
+        (
+            "status",
+            "Stage",
+            "status",
+            serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "2": "Closed Lost"}}),
+        ),
+        ("date4", "Expected Close", "date", serde_json::json!({})),
+        ("numbers", "Deal Value", "numbers", serde_json::json!({})),
+        (
+            "mirror",
+            "Account Industry",
+            "mirror",
+            serde_json::json!({}),
+        ),
+        ("text_sfid", "Salesforce Id", "text", serde_json::json!({})),
+    ];
+    for (id, title, kind, settings) in columns {
+        sim.add_column(board, id, title, kind, settings).unwrap();
+    }
+    board
 }
 
 /// Follows an authorize URL at the simulator (which approves at once) and returns the
@@ -138,6 +197,34 @@ pub async fn approve(url: &str) -> (String, String) {
 }
 
 impl LiveStack {
+    /// A monday connection with the sim account's token, checked through connector-monday.
+    pub async fn connect_monday(&self, bearer: &str) -> pb::Connection {
+        self.client
+            .clone()
+            .create_connection(authorized(
+                pb::CreateConnectionRequest {
+                    kind: pb::ConnectionKind::Monday as i32,
+                    monday_token: self.monday_token.clone(),
+                    ..Default::default()
+                },
+                bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .connection
+            .unwrap()
+    }
+
+    /// Both connections of `bearer` and a valid spec on the sim's board and Opportunity.
+    pub async fn valid_spec(&self, bearer: &str) -> pb::IntegrationSpec {
+        let monday = self.connect_monday(bearer).await;
+        let salesforce = self.connect_salesforce(bearer).await;
+        let mut spec = crate::harness::spec(&monday.id, &salesforce.id);
+        spec.board_id = self.board.clone();
+        spec
+    }
+
     /// Runs the whole OAuth flow for `bearer` through the connector and the simulator.
     pub async fn connect_salesforce(&self, bearer: &str) -> pb::Connection {
         let mut client = self.client.clone();
