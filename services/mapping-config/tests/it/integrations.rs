@@ -543,3 +543,107 @@ async fn suggested_mappings_are_compatible_and_put_required_fields_first() {
         .into_inner();
     assert!(check.valid, "{:#?}", check.problems);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_page_with_keyset_tokens_and_refuse_bad_page_sizes() {
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let mut s = spec.clone();
+        s.name = format!("Integration {n}");
+        ids.push(
+            client
+                .create_integration(create(&s, &ada()))
+                .await
+                .unwrap()
+                .into_inner()
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = client
+            .list_integrations(authorized(
+                pb::ListIntegrationsRequest {
+                    page: Some(pb::PageRequest {
+                        page_size: Some(2),
+                        page_token: token.clone(),
+                    }),
+                    active_only: false,
+                },
+                &ada(),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.integrations.len() <= 2);
+        seen.extend(page.integrations.into_iter().map(|i| i.id));
+        token = page.page.unwrap().next_page_token;
+        if token.is_empty() {
+            break;
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest first, each once");
+
+    let connections = client
+        .list_connections(authorized(
+            pb::ListConnectionsRequest {
+                page: Some(pb::PageRequest {
+                    page_size: Some(1),
+                    page_token: String::new(),
+                }),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(connections.connections.len(), 1);
+    assert!(!connections.page.unwrap().next_page_token.is_empty());
+    let none = client
+        .list_connections(authorized(pb::ListConnectionsRequest::default(), &bob()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        none.connections.is_empty(),
+        "only the caller's own connections"
+    );
+
+    for size in [0, 501] {
+        let err = client
+            .list_integrations(authorized(
+                pb::ListIntegrationsRequest {
+                    page: Some(pb::PageRequest {
+                        page_size: Some(size),
+                        page_token: String::new(),
+                    }),
+                    active_only: false,
+                },
+                &ada(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(err.message().contains("page.page_size"));
+    }
+    let err = client
+        .list_integrations(authorized(
+            pb::ListIntegrationsRequest {
+                page: Some(pb::PageRequest {
+                    page_size: None,
+                    page_token: "bogus".into(),
+                }),
+                active_only: false,
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("page.page_token"));
+}
