@@ -225,6 +225,12 @@ async fn refresh_locked(
     Ok(credentials(&row, &SecretString::from(tokens.access_token)))
 }
 
+/// Why integrations are paused while `connection` needs re-authentication (re-authenticating
+/// it resumes exactly those).
+pub(super) fn reauthentication_reason(connection: Uuid) -> String {
+    format!("connection {connection} needs re-authentication")
+}
+
 /// Marks the connection as needing re-authentication and pauses its integrations; nothing
 /// else changes, so reconnecting and updating the integration resumes it.
 async fn needs_reauthentication(
@@ -234,7 +240,7 @@ async fn needs_reauthentication(
     reason: &str,
 ) -> Result<(), Status> {
     let actor = actor(who);
-    let pause_reason = format!("connection {} needs re-authentication", row.id);
+    let pause_reason = reauthentication_reason(row.id);
     let mut tx = state.pool.begin().await.map_err(internal)?;
     rows::set_state(&mut *tx, row.id, NEEDS_REAUTH, reason)
         .await

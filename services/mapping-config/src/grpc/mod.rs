@@ -6,6 +6,7 @@ mod convert;
 mod credentials;
 mod integrations;
 mod integrity;
+mod oauth;
 
 use std::sync::Arc;
 
@@ -118,7 +119,7 @@ impl MappingConfig for MappingConfigService {
         request: Request<pb::CompleteSalesforceConnectionRequest>,
     ) -> Result<Response<pb::Connection>, Status> {
         let user = user_only(&request, "CompleteSalesforceConnection")?;
-        connections::complete_salesforce(&self.inner, user, request.into_inner())
+        oauth::complete(&self.inner, user, request.into_inner())
             .await
             .map(Response::new)
     }

@@ -156,3 +156,22 @@ pub async fn pause_using(
     .fetch_all(db)
     .await
 }
+
+/// Resumes the integrations using `connection` that were paused with exactly `reason`;
+/// returns (id, account) of each.
+pub async fn resume_paused(
+    db: impl PgExecutor<'_>,
+    connection: Uuid,
+    reason: &str,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE integrations SET state = 1, state_reason = '', version = version + 1, \
+         updated_at = now() \
+         WHERE (monday_connection_id = $1 OR salesforce_connection_id = $1) \
+         AND state = 2 AND state_reason = $2 RETURNING id, account",
+    )
+    .bind(connection)
+    .bind(reason)
+    .fetch_all(db)
+    .await
+}

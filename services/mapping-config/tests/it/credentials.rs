@@ -7,7 +7,8 @@ use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
-use crate::harness::{ada, start_stack};
+use crate::fakes::{GOOD_CODE, OTHER_ORG_CODE};
+use crate::harness::{ada, bob, start_stack};
 
 fn refresh(id: &str, stale: &str) -> tonic::Request<pb::RefreshCredentialsRequest> {
     authorized(
@@ -169,4 +170,147 @@ async fn credentials_rpcs_are_for_services_only() {
         Code::FailedPrecondition,
         "monday tokens do not refresh"
     );
+}
+
+fn reconnect(id: &str) -> pb::CreateConnectionRequest {
+    pb::CreateConnectionRequest {
+        kind: pb::ConnectionKind::Salesforce as i32,
+        redirect_uri: "https://tandem.example/oauth/callback".into(),
+        reconnect_id: id.to_owned(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reauthenticating_the_same_org_reactivates_the_connection_and_resumes_its_integrations() {
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let integration = client
+        .create_integration(authorized(
+            pb::CreateIntegrationRequest {
+                spec: Some(spec.clone()),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    stack
+        .fakes
+        .salesforce
+        .fail_refresh
+        .store(true, Ordering::SeqCst);
+    let stale = stack.fakes.salesforce.issued.lock().unwrap()[0].clone();
+    client
+        .refresh_credentials(refresh(&spec.salesforce_connection_id, &stale))
+        .await
+        .unwrap_err();
+
+    // Only the owner, and only for Salesforce.
+    let err = client
+        .create_connection(authorized(
+            reconnect(&spec.salesforce_connection_id),
+            &bob(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = client
+        .create_connection(authorized(reconnect(&spec.monday_connection_id), &ada()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(err.message().contains("reconnect_id"));
+
+    // Signing in to another org is refused, and the stray token revoked.
+    let started = client
+        .create_connection(authorized(
+            reconnect(&spec.salesforce_connection_id),
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        started.connection.unwrap().id,
+        spec.salesforce_connection_id
+    );
+    let err = client
+        .complete_salesforce_connection(authorized(
+            pb::CompleteSalesforceConnectionRequest {
+                state: started.state,
+                code: OTHER_ORG_CODE.into(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("belongs to org 00D000000000001EAA"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(stack.fakes.salesforce.revoked.lock().unwrap().len(), 1);
+
+    let started = client
+        .create_connection(authorized(
+            reconnect(&spec.salesforce_connection_id),
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let back = client
+        .complete_salesforce_connection(authorized(
+            pb::CompleteSalesforceConnectionRequest {
+                state: started.state,
+                code: GOOD_CODE.into(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(back.id, spec.salesforce_connection_id);
+    assert_eq!(back.state, pb::ConnectionState::Active as i32);
+    assert!(back.state_reason.is_empty());
+    let resumed = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resumed.state, pb::IntegrationState::Active as i32);
+    assert_eq!(
+        resumed.version,
+        integration.version + 2,
+        "paused, then resumed"
+    );
+    assert_eq!(resumed.spec, integration.spec, "nothing was lost");
+    let latest = stack
+        .fakes
+        .salesforce
+        .issued
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    let creds = client
+        .get_credentials(authorized(
+            pb::GetCredentialsRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+            },
+            &service_bearer("connector-salesforce"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(creds.access_token, latest);
 }

@@ -18,6 +18,8 @@ use tandem_testkit::{Running, any_port, authorized, service_bearer, signer, star
 use tonic::{Request, Response, Status};
 
 pub const GOOD_CODE: &str = "good-code";
+/// A code whose sign-in was to another org.
+pub const OTHER_ORG_CODE: &str = "other-org-code";
 pub const GOOD_MONDAY_TOKEN: &str = "monday-token-0123456789";
 pub const BOARD: &str = "4242";
 
@@ -98,7 +100,8 @@ impl SalesforceConnector for FakeSalesforce {
         request: Request<pb::ExchangeCodeRequest>,
     ) -> Result<Response<pb::ExchangeCodeResponse>, Status> {
         require_service(&request)?;
-        if request.get_ref().code != GOOD_CODE {
+        let code = request.get_ref().code.clone();
+        if code != GOOD_CODE && code != OTHER_ORG_CODE {
             return Err(Status::invalid_argument(
                 "invalid_grant: invalid authorization code",
             ));
@@ -106,7 +109,11 @@ impl SalesforceConnector for FakeSalesforce {
         let n = self.0.exchanges.fetch_add(1, Ordering::SeqCst) + 1;
         let access = format!("00Dxx!ACCESS-{n}-{}", uuid::Uuid::new_v4().simple());
         self.0.issued.lock().unwrap().push(access.clone());
-        Ok(Response::new(tokens(access, format!("REFRESH-{n}-secret"))))
+        let mut answer = tokens(access, format!("REFRESH-{n}-secret"));
+        if code == OTHER_ORG_CODE {
+            answer.org_id = "00D00000000OTHER".into();
+        }
+        Ok(Response::new(answer))
     }
 
     async fn refresh_token(
