@@ -554,3 +554,53 @@ async fn suggestions_from_the_live_board_and_object_validate_as_they_are() {
         .into_inner();
     assert!(check.valid, "{:#?}", check.problems);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_tokens_met_by_the_connector_are_refreshed_once_through_mapping_config() {
+    use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
+
+    let stack = start_live().await;
+    let connection = stack.connect_salesforce(&ada()).await;
+    let channel = tonic::transport::Endpoint::from_shared(stack.salesforce_connector_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let connector = SalesforceConnectorClient::new(channel);
+    let poll = || {
+        let mut connector = connector.clone();
+        let request = authorized(
+            pb::SalesforcePollRequest {
+                connection_id: connection.id.clone(),
+                object: "Opportunity".into(),
+                fields: vec!["Name".into(), "StageName".into()],
+                max_records: 10,
+                ..Default::default()
+            },
+            &service_bearer("sync-orchestrator"),
+        );
+        async move { connector.poll_changes(request).await }
+    };
+    poll().await.unwrap();
+    let before = stack
+        .salesforce
+        .count_calls("POST", "/services/oauth2/token");
+    stack.salesforce.expire_all_tokens();
+    // Both polls meet INVALID_SESSION_ID; the connector asks mapping-config to refresh.
+    let (a, b) = tokio::join!(poll(), poll());
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(
+        stack
+            .salesforce
+            .count_calls("POST", "/services/oauth2/token")
+            - before,
+        1,
+        "one refresh grant for two callers"
+    );
+    let generation: i64 = sqlx::query_scalar("SELECT token_generation FROM connections")
+        .fetch_one(&stack.pool)
+        .await
+        .unwrap();
+    assert_eq!(generation, 2, "the exchange, then one stored refresh");
+}

@@ -22,6 +22,8 @@ pub struct LiveStack {
     pub pool: PgPool,
     pub salesforce: SimHandle,
     pub salesforce_url: String,
+    /// connector-salesforce's gRPC URL, for calling it as another service would.
+    pub salesforce_connector_url: String,
     pub monday: monday_sim::SimHandle,
     /// The monday account's API token, and the id of its "Deals" board.
     pub monday_token: String,
@@ -65,6 +67,7 @@ pub async fn start_live() -> LiveStack {
     let monday_url = format!("http://{}", monday_listener.local_addr().unwrap());
     let connector_listener = tandem_service::server::bind(any_port()).await.unwrap();
     let connector_url = format!("http://{}", connector_listener.local_addr().unwrap());
+    let salesforce_connector_url = connector_url.clone();
     let closed = "http://127.0.0.1:9".to_owned();
     let peers = PeerArgs {
         connector_salesforce_url: connector_url,
@@ -143,6 +146,7 @@ pub async fn start_live() -> LiveStack {
         pool,
         salesforce,
         salesforce_url,
+        salesforce_connector_url,
         monday,
         monday_token: account.token,
         board: board.to_string(),
