@@ -7,8 +7,10 @@ use tandem_service::args::{Infra, PeerArgs};
 
 use crate::crypto::KeyRing;
 
-/// Flags of mapping-config itself (the shared ones are in `tandem_service::args`).
+/// Flags of mapping-config itself (the shared ones are in `tandem_service::args`). The group
+/// id keeps it apart from other services' `Options` when `tandem up` flattens several.
 #[derive(Debug, Clone, Default, clap::Args)]
+#[group(id = "mapping-config-options")]
 pub struct Options {
     /// Token encryption keys: `1:<base64 of 32 bytes>[,2:<…>]`; the highest version encrypts,
     /// all decrypt. Required: start-up fails without it.

@@ -20,8 +20,9 @@ use crate::store::audit::{self, Entry};
 use crate::store::connections::{self as rows, ConnectionRow};
 use crate::store::integrations;
 
-/// How long a refresh may hold the lock before another replica may take over.
-const LOCK_TTL: Duration = Duration::from_secs(30);
+/// How long a refresh may hold the lock before another replica may take over (longer than
+/// the connector call timeout, so a slow refresh is never run twice).
+const LOCK_TTL: Duration = Duration::from_secs(60);
 /// How long a caller waits for another replica's refresh.
 const WAIT_FOR_OTHER: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
