@@ -87,7 +87,50 @@ pub async fn get(state: &State, id: Uuid) -> Result<pb::Credentials, Status> {
     let row = load(state, id).await?;
     readable(&row)?;
     let access = decrypt(state, &row, Purpose::Access)?;
+    if row
+        .key_version
+        .is_some_and(|v| v as u32 != state.keys.current_version())
+    {
+        rotate(state, &row, &access).await;
+    }
     Ok(credentials(&row, &access))
+}
+
+/// Re-encrypts a row's tokens with the newest key (after a rotation added one), unless a
+/// refresh changed them meanwhile. Best effort: the old key still decrypts.
+async fn rotate(state: &State, row: &ConnectionRow, access: &SecretString) {
+    let refresh = match row.refresh_token_ct {
+        Some(_) => match decrypt(state, row, Purpose::Refresh) {
+            Ok(r) => Some(r),
+            Err(_) => return,
+        },
+        None => None,
+    };
+    let (version, access_ct) = state
+        .keys
+        .encrypt(row.id, Purpose::Access, access.expose_secret());
+    let refresh_ct = refresh.map(|r| {
+        state
+            .keys
+            .encrypt(row.id, Purpose::Refresh, r.expose_secret())
+            .1
+    });
+    match rows::reencrypt(
+        &state.pool,
+        row.id,
+        row.token_generation,
+        version as i32,
+        &access_ct,
+        refresh_ct.as_deref(),
+    )
+    .await
+    {
+        Ok(true) => {
+            tracing::info!(connection_id = %row.id, key_version = version, "tokens re-encrypted with the newest key")
+        }
+        Ok(false) => {}
+        Err(error) => tracing::warn!(connection_id = %row.id, %error, "re-encryption skipped"),
+    }
 }
 
 pub async fn refresh(

@@ -184,6 +184,30 @@ pub async fn store_refreshed(
     Ok(done.rows_affected() == 1)
 }
 
+/// Replaces the ciphertexts with ones under a newer key, if no refresh happened since
+/// `generation` (the generation is kept: the tokens are the same).
+pub async fn reencrypt(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    generation: i64,
+    key_version: i32,
+    access_token_ct: &[u8],
+    refresh_token_ct: Option<&[u8]>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE connections SET key_version = $3, access_token_ct = $4, refresh_token_ct = $5, \
+         updated_at = now() WHERE id = $1 AND token_generation = $2",
+    )
+    .bind(id)
+    .bind(generation)
+    .bind(key_version)
+    .bind(access_token_ct)
+    .bind(refresh_token_ct)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM connections WHERE id = $1")
         .bind(id)

@@ -337,3 +337,73 @@ async fn deleting_a_connection_revokes_its_token_and_pauses_its_integrations() {
     // Nothing else is lost: the settings are intact.
     assert_eq!(paused.spec.unwrap().mappings.len(), spec.mappings.len());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_key_rotation_old_rows_decrypt_and_move_to_the_newest_key() {
+    use base64::Engine as _;
+
+    let stack = start_stack().await;
+    let monday = stack.monday_connection(&ada()).await;
+    let salesforce = stack.salesforce_connection(&ada()).await;
+    let old = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let new = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let rotated: mapping_config::KeyRing = format!("2:{new},1:{old}").parse().unwrap();
+    let (_replica, mut client) = stack.replica(rotated).await;
+    for id in [&monday.id, &salesforce.id] {
+        let before = client
+            .get_credentials(authorized(
+                pb::GetCredentialsRequest {
+                    connection_id: id.clone(),
+                },
+                &service_bearer("connector-salesforce"),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let version: i32 =
+            sqlx::query_scalar("SELECT key_version FROM connections WHERE id = $1::uuid")
+                .bind(id)
+                .fetch_one(&stack.pool)
+                .await
+                .unwrap();
+        assert_eq!(version, 2, "re-encrypted on read");
+        let after = client
+            .get_credentials(authorized(
+                pb::GetCredentialsRequest {
+                    connection_id: id.clone(),
+                },
+                &service_bearer("connector-salesforce"),
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(after.access_token, before.access_token);
+    }
+    // The refresh token moved too: a refresh through the rotated replica still works.
+    let stale = stack.fakes.salesforce.issued.lock().unwrap()[0].clone();
+    let refreshed = client
+        .refresh_credentials(authorized(
+            pb::RefreshCredentialsRequest {
+                connection_id: salesforce.id.clone(),
+                stale_access_token: stale,
+            },
+            &service_bearer("connector-salesforce"),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(refreshed.access_token, "00Dxx!REFRESHED-1");
+    // The replica with only the old key can no longer read the rotated rows.
+    let err = stack
+        .client
+        .clone()
+        .get_credentials(authorized(
+            pb::GetCredentialsRequest {
+                connection_id: monday.id.clone(),
+            },
+            &service_bearer("connector-monday"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DataLoss);
+}

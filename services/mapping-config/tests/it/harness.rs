@@ -34,6 +34,7 @@ pub fn eve() -> String {
 
 pub struct Stack {
     pub client: MappingConfigClient<Channel>,
+    pub peers: PeerArgs,
     /// The database, with `search_path` at the service's schema.
     pub pool: PgPool,
     pub fakes: Fakes,
@@ -59,7 +60,7 @@ pub async fn start_stack() -> Stack {
         mapping_config::Config {
             listen: any_port(),
             infra: infra(&db),
-            peers,
+            peers: peers.clone(),
             options: mapping_config::Options {
                 encryption_keys: Some(keys()),
             },
@@ -81,6 +82,7 @@ pub async fn start_stack() -> Stack {
         .unwrap();
     Stack {
         client,
+        peers,
         pool,
         fakes,
         _service: service,
@@ -89,6 +91,26 @@ pub async fn start_stack() -> Stack {
 }
 
 impl Stack {
+    /// Another replica on the same database, e.g. with rotated keys.
+    pub async fn replica(
+        &self,
+        keys: mapping_config::KeyRing,
+    ) -> (Running, MappingConfigClient<Channel>) {
+        let server = mapping_config::bind(mapping_config::Config {
+            listen: any_port(),
+            infra: infra(&self._db),
+            peers: self.peers.clone(),
+            options: mapping_config::Options {
+                encryption_keys: Some(keys),
+            },
+        })
+        .await
+        .unwrap();
+        let running = start(server);
+        let client = MappingConfigClient::new(running.channel().await);
+        (running, client)
+    }
+
     /// Starts and completes a Salesforce connection for `bearer`.
     pub async fn salesforce_connection(&self, bearer: &str) -> pb::Connection {
         let mut client = self.client.clone();
