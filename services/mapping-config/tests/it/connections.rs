@@ -336,6 +336,33 @@ async fn deleting_a_connection_revokes_its_token_and_pauses_its_integrations() {
     assert_eq!(paused.version, integration.version + 1);
     // Nothing else is lost: the settings are intact.
     assert_eq!(paused.spec.unwrap().mappings.len(), spec.mappings.len());
+
+    // Both histories survive the deletion; the creator still reads the connection's.
+    let log = |id: &str, bearer: &str| {
+        let mut client = stack.client.clone();
+        let request = authorized(
+            pb::ListAuditLogRequest {
+                subject_id: id.to_owned(),
+                page: None,
+            },
+            bearer,
+        );
+        async move { client.list_audit_log(request).await }
+    };
+    let actions = |r: pb::ListAuditLogResponse| -> Vec<String> {
+        r.entries.into_iter().map(|e| e.action).collect()
+    };
+    let connection_log = log(&spec.salesforce_connection_id, &ada()).await.unwrap();
+    assert_eq!(
+        actions(connection_log.into_inner()),
+        ["deleted", "connected", "created"]
+    );
+    let integration_log = log(&integration.id, &ada()).await.unwrap();
+    assert_eq!(actions(integration_log.into_inner()), ["paused", "created"]);
+    let denied = log(&spec.salesforce_connection_id, &bob())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
 #[tokio::test(flavor = "multi_thread")]
