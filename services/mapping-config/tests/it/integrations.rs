@@ -304,6 +304,17 @@ async fn bad_input_is_invalid_argument_naming_the_field_and_writes_nothing() {
             err.message()
         );
     }
+    // Far above the cap, gRPC refuses the request before it is decoded.
+    let mut giant = good.clone();
+    giant.incoming_conditions = Some(pb::Conditions {
+        json: "z".repeat(3 << 20),
+    });
+    let err = client
+        .create_integration(create(&giant, &ada()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    assert!(err.message().contains("too large"));
     let missing = client
         .create_integration(authorized(
             pb::CreateIntegrationRequest { spec: None },
