@@ -149,54 +149,79 @@ pub async fn problems(
     if spec.encoded_len() > MAX_SPEC_BYTES || spec.mappings.len() > MAX_MAPPINGS {
         return Ok(out);
     }
-    let mut board_found = None;
-    if !spec.monday_connection_id.trim().is_empty() {
-        match check_connection(
-            state,
-            who,
-            "monday_connection_id",
-            &spec.monday_connection_id,
-            MONDAY,
-        )
-        .await?
-        {
-            Ok(id) if !spec.board_id.trim().is_empty() => {
-                match board(state, id, spec.board_id.trim()).await? {
-                    Ok(b) => board_found = Some(b),
-                    Err(p) => out.push(p),
-                }
-            }
-            Ok(_) => {}
-            Err(p) => out.push(p),
-        }
-    }
-    let mut object_found = None;
-    if !spec.salesforce_connection_id.trim().is_empty() {
-        match check_connection(
-            state,
-            who,
-            "salesforce_connection_id",
-            &spec.salesforce_connection_id,
-            SALESFORCE,
-        )
-        .await?
-        {
-            Ok(id) if !spec.salesforce_object.trim().is_empty() => {
-                match object(state, id, spec.salesforce_object.trim()).await? {
-                    Ok(o) => object_found = Some(o),
-                    Err(p) => out.push(p),
-                }
-            }
-            Ok(_) => {}
-            Err(p) => out.push(p),
-        }
-    }
+    // Both sides are asked at once.
+    let (monday, salesforce) = tokio::join!(
+        monday_side(state, who, spec),
+        salesforce_side(state, who, spec)
+    );
+    let (board_found, monday_problems) = monday?;
+    let (object_found, salesforce_problems) = salesforce?;
+    out.extend(monday_problems);
+    out.extend(salesforce_problems);
     out.extend(validate::check_against(
         spec,
         board_found.as_ref(),
         object_found.as_ref(),
     ));
     Ok(out)
+}
+
+/// The board of the spec, if its connection is usable and it exists, and the problems found.
+async fn monday_side(
+    state: &State,
+    who: &Identity,
+    spec: &pb::IntegrationSpec,
+) -> Result<(Option<Board>, Vec<Problem>), Status> {
+    if spec.monday_connection_id.trim().is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let checked = check_connection(
+        state,
+        who,
+        "monday_connection_id",
+        &spec.monday_connection_id,
+        MONDAY,
+    )
+    .await?;
+    Ok(match checked {
+        Ok(id) if !spec.board_id.trim().is_empty() => {
+            match board(state, id, spec.board_id.trim()).await? {
+                Ok(b) => (Some(b), Vec::new()),
+                Err(p) => (None, vec![p]),
+            }
+        }
+        Ok(_) => (None, Vec::new()),
+        Err(p) => (None, vec![p]),
+    })
+}
+
+/// The object of the spec, if its connection is usable and it exists, and the problems found.
+async fn salesforce_side(
+    state: &State,
+    who: &Identity,
+    spec: &pb::IntegrationSpec,
+) -> Result<(Option<Object>, Vec<Problem>), Status> {
+    if spec.salesforce_connection_id.trim().is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let checked = check_connection(
+        state,
+        who,
+        "salesforce_connection_id",
+        &spec.salesforce_connection_id,
+        SALESFORCE,
+    )
+    .await?;
+    Ok(match checked {
+        Ok(id) if !spec.salesforce_object.trim().is_empty() => {
+            match object(state, id, spec.salesforce_object.trim()).await? {
+                Ok(o) => (Some(o), Vec::new()),
+                Err(p) => (None, vec![p]),
+            }
+        }
+        Ok(_) => (None, Vec::new()),
+        Err(p) => (None, vec![p]),
+    })
 }
 
 /// The problems as one INVALID_ARGUMENT message, each naming its setting.
