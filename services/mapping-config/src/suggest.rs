@@ -148,9 +148,16 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// The canonical phrase of a name: its words joined, each known phrase replaced by its group's
 /// first entry.
+#[cfg(test)]
 pub fn canonical(text: &str) -> String {
+    canonical_with(text, true)
+}
+
+/// Like [`canonical`]; `lookup` says whether a trailing `id` names the looked-up record
+/// (`OwnerId` → owner) rather than the record itself (`Account ID` is not the account).
+fn canonical_with(text: &str, lookup: bool) -> String {
     let mut phrase = words(text).join(" ");
-    if phrase.ends_with(" id") && phrase.len() > 3 {
+    if lookup && phrase.ends_with(" id") && phrase.len() > 3 {
         phrase.truncate(phrase.len() - 3);
     }
     for group in SYNONYMS {
@@ -161,7 +168,8 @@ pub fn canonical(text: &str) -> String {
     phrase
 }
 
-fn canonical_words(text: &str) -> BTreeSet<String> {
+/// The words of `text`, each replaced by its synonym group; a trailing lookup `id` dropped.
+fn canonical_words(text: &str, lookup: bool) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for w in words(text) {
         let mapped = SYNONYMS
@@ -169,7 +177,7 @@ fn canonical_words(text: &str) -> BTreeSet<String> {
             .find(|g| g.contains(&w.as_str()))
             .map(|g| g[0].to_owned())
             .unwrap_or(w);
-        if mapped != "id" && mapped != "c" {
+        if !(lookup && mapped == "id") {
             out.insert(mapped);
         }
     }
@@ -187,6 +195,7 @@ fn name_score(column: &MondayColumn, field: &SalesforceField) -> (f64, &'static 
     };
     let titles = [title];
     let names = [field.label.as_str(), field.name.as_str()];
+    let lookup = matches!(field.kind, SalesforceKind::Reference | SalesforceKind::User);
     let exact = |a: &str, b: &str| words(a) == words(b) && !words(a).is_empty();
     if titles.iter().any(|t| names.iter().any(|n| exact(t, n))) {
         return (1.0, "same name");
@@ -194,7 +203,7 @@ fn name_score(column: &MondayColumn, field: &SalesforceField) -> (f64, &'static 
     if titles.iter().any(|t| {
         names
             .iter()
-            .any(|n| canonical(t) == canonical(n) && !canonical(t).is_empty())
+            .any(|n| canonical_with(t, false) == canonical_with(n, lookup) && !n.is_empty())
     }) {
         return (0.85, "synonymous names");
     }
@@ -203,17 +212,18 @@ fn name_score(column: &MondayColumn, field: &SalesforceField) -> (f64, &'static 
             .iter()
             .any(|(x, y)| (a == *x && b == *y) || (a == *y && b == *x))
     };
-    if titles
-        .iter()
-        .any(|t| names.iter().any(|n| related(&canonical(t), &canonical(n))))
-    {
+    if titles.iter().any(|t| {
+        names
+            .iter()
+            .any(|n| related(&canonical_with(t, false), &canonical_with(n, lookup)))
+    }) {
         return (0.7, "related names");
     }
     let mut best: f64 = 0.0;
     for t in titles {
         for n in names {
-            let a = canonical_words(t);
-            let b = canonical_words(n);
+            let a = canonical_words(t, false);
+            let b = canonical_words(n, lookup);
             if a.is_empty() || b.is_empty() {
                 continue;
             }

@@ -488,6 +488,23 @@ fn required_fields_come_first_and_unmatched_ones_are_listed() {
 }
 
 #[test]
+fn a_trailing_id_names_the_looked_up_record_only_on_lookups() {
+    let account_number = col("text", "Account #", M::Text, &[]);
+    let mut id = SalesforceField::new("Id", S::Id);
+    id.label = "Account ID".into();
+    let mut number = SalesforceField::new("AccountNumber", S::String);
+    number.label = "Account Number".into();
+    let to_id = score(&account_number, &id, Direction::Both).map_or(0.0, |s| s.confidence);
+    let to_number = score(&account_number, &number, Direction::Both).unwrap();
+    assert!(to_id < 0.6, "{to_id}: the record's own Id is not `Account`");
+    assert!(to_number.confidence >= to_id);
+    let mut owner = SalesforceField::new("OwnerId", S::User);
+    owner.label = "Owner ID".into();
+    let person = col("person", "Owner", M::People, &[]);
+    assert!(score(&person, &owner, Direction::Both).is_some_and(|s| s.confidence >= 0.85));
+}
+
+#[test]
 fn names_normalise_case_underscores_custom_suffix_and_camel_case() {
     let cases = [
         ("Annual_Revenue__c", vec!["annual", "revenue"]),
@@ -516,4 +533,143 @@ fn one_way_scopes_only_suggest_pairs_that_flow_that_way() {
     );
     // The read-only full name cannot be written from monday.
     assert!(!got.iter().any(|s| s.field == "Name"));
+}
+
+/// A board written after the scorer was tuned, against the real Account describe recorded
+/// from a Developer Edition org (70 fields): a check the synonym list was not fitted to.
+fn held_out() -> Case {
+    let describe: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../sims/salesforce-sim/tests/fixtures/salesforce-account-describe-v58.json"
+    ))
+    .unwrap();
+    let fields = describe["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| SalesforceField::from_describe(f).unwrap())
+        .collect();
+    Case {
+        name: "held out: Clients ↔ Account (recorded describe)",
+        columns: vec![
+            col("name", "Company", M::Name, &[]),
+            col(
+                "dropdown",
+                "Industry",
+                M::Dropdown,
+                &["Banking", "Biotechnology", "Apparel"],
+            ),
+            col(
+                "status",
+                "Type",
+                M::Status,
+                &[
+                    "Prospect",
+                    "Customer - Direct",
+                    "Channel Partner / Reseller",
+                ],
+            ),
+            col("phone", "Phone", M::Phone, &[]),
+            col("phone_1", "Fax", M::Phone, &[]),
+            col("link", "Website", M::Link, &[]),
+            col("numbers", "# Employees", M::Numbers, &[]),
+            col("numbers_1", "Revenue", M::Numbers, &[]),
+            col("person", "Owner", M::People, &[]),
+            col("text", "City", M::Text, &[]),
+            col("text_1", "Country", M::Text, &[]),
+            col("text_2", "Street", M::Text, &[]),
+            col("text_3", "Zip", M::Text, &[]),
+            col("long_text", "About", M::LongText, &[]),
+            col("status_1", "Rating", M::Status, &["Hot", "Warm", "Cold"]),
+            col("text_4", "Account #", M::Text, &[]),
+            col("text_5", "Ticker", M::Text, &[]),
+            col(
+                "dropdown_1",
+                "SLA level",
+                M::Dropdown,
+                &["Gold", "Silver", "Platinum", "Bronze"],
+            ),
+            col("date", "SLA expires", M::Date, &[]),
+            col("numbers_2", "Locations", M::Numbers, &[]),
+            col(
+                "status_2",
+                "Priority",
+                M::Status,
+                &["High", "Medium", "Low"],
+            ),
+            col(
+                "dropdown_2",
+                "Source",
+                M::Dropdown,
+                &["Web", "Partner Referral", "Other"],
+            ),
+            col("status_3", "Active?", M::Status, &["Yes", "No"]),
+            col("text_6", "Year founded", M::Text, &[]),
+            col("date_1", "Last call", M::Date, &[]),
+            col("file", "Files", M::Other("file".into()), &[]),
+            col(
+                "status_4",
+                "Health",
+                M::Status,
+                &["Good", "At risk", "Critical"],
+            ),
+            col("text_7", "Next steps", M::Text, &[]),
+        ],
+        fields,
+        gold: vec![
+            ("name", "Name"),
+            ("dropdown", "Industry"),
+            ("status", "Type"),
+            ("phone", "Phone"),
+            ("phone_1", "Fax"),
+            ("link", "Website"),
+            ("numbers", "NumberOfEmployees"),
+            ("numbers_1", "AnnualRevenue"),
+            ("person", "OwnerId"),
+            ("text", "BillingCity"),
+            ("text_1", "BillingCountry"),
+            ("text_2", "BillingStreet"),
+            ("text_3", "BillingPostalCode"),
+            ("long_text", "Description"),
+            ("status_1", "Rating"),
+            ("text_4", "AccountNumber"),
+            ("text_5", "TickerSymbol"),
+            ("dropdown_1", "SLA__c"),
+            ("date", "SLAExpirationDate__c"),
+            ("numbers_2", "NumberofLocations__c"),
+            ("status_2", "CustomerPriority__c"),
+            ("dropdown_2", "AccountSource"),
+            ("status_3", "Active__c"),
+            ("text_6", "YearStarted"),
+        ],
+    }
+}
+
+#[test]
+fn precision_and_recall_on_a_held_out_board_against_a_recorded_describe() {
+    let case = held_out();
+    let (got, _) = suggest(&case.columns, &case.fields, Direction::Both);
+    let mut tp = 0;
+    for s in &got {
+        if case.gold.contains(&(s.column.as_str(), s.field.as_str())) {
+            tp += 1;
+        } else {
+            println!("held out: wrong {} → {} ({})", s.column, s.field, s.reason);
+        }
+    }
+    for (c, f) in &case.gold {
+        if !got.iter().any(|s| s.column == *c && s.field == *f) {
+            println!("held out: missed {c} → {f}");
+        }
+    }
+    let precision = tp as f64 / got.len().max(1) as f64;
+    let recall = tp as f64 / case.gold.len() as f64;
+    println!(
+        "suggest (held out): {tp} correct of {} suggested, {} expected: precision {precision:.3}, recall {recall:.3}",
+        got.len(),
+        case.gold.len()
+    );
+    assert!(
+        precision >= 0.5 && recall >= 0.4,
+        "precision {precision:.3}, recall {recall:.3}"
+    );
 }
