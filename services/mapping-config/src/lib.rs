@@ -11,7 +11,7 @@ mod suggest;
 mod validate;
 
 pub use config::{Config, Options};
-pub use crypto::{KeyError, KeyRing};
+pub use crypto::{KeyError, KeyRing, Purpose};
 pub use error::Error;
 
 use tandem_proto::v1::mapping_config_server::MappingConfigServer;

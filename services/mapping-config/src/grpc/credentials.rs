@@ -9,7 +9,7 @@ use rand::RngCore as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use tandem_proto::v1 as pb;
 use tandem_service::Identity;
-use tonic::{Code, Status};
+use tonic::Status;
 use uuid::Uuid;
 
 use super::convert::{MONDAY, NEEDS_REAUTH, PENDING, SALESFORCE};
@@ -193,15 +193,12 @@ pub async fn refresh(
     result
 }
 
-/// A refresh error that will not go away by retrying: the user must reconnect.
+/// A refresh error that only the user can fix by signing in again: Salesforce answered
+/// `invalid_grant` (refresh token revoked or expired, user deactivated, …). Anything else —
+/// the connector not configured (`invalid_client_id`, no client id), Salesforce down — is the
+/// deployment's problem and leaves the connection as it is.
 fn is_permanent(status: &Status) -> bool {
-    matches!(
-        status.code(),
-        Code::Unauthenticated
-            | Code::PermissionDenied
-            | Code::FailedPrecondition
-            | Code::InvalidArgument
-    ) || status.message().contains("invalid_grant")
+    status.message().contains("invalid_grant")
 }
 
 async fn refresh_locked(
@@ -323,4 +320,39 @@ async fn needs_reauthentication(
     tx.commit().await.map_err(internal)?;
     tracing::warn!(connection_id = %row.id, paused = paused.len(), "connection needs re-authentication");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_grant_needs_the_user_to_sign_in_again() {
+        let cases = [
+            (
+                Status::failed_precondition(
+                    "salesforce refused the token refresh: invalid_grant: expired access/refresh token",
+                ),
+                true,
+            ),
+            (
+                Status::failed_precondition(
+                    "salesforce refused the token refresh: invalid_client_id: client identifier invalid",
+                ),
+                false,
+            ),
+            (
+                Status::failed_precondition("TANDEM_SALESFORCE_CLIENT_ID is not set"),
+                false,
+            ),
+            (Status::unavailable("salesforce is unavailable: 503"), false),
+            (
+                Status::permission_denied("RefreshToken is for Tandem services"),
+                false,
+            ),
+        ];
+        for (status, permanent) in cases {
+            assert_eq!(is_permanent(&status), permanent, "{status:?}");
+        }
+    }
 }

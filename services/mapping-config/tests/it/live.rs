@@ -604,3 +604,131 @@ async fn expired_tokens_met_by_the_connector_are_refreshed_once_through_mapping_
         .unwrap();
     assert_eq!(generation, 2, "the exchange, then one stored refresh");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_refresh_token_needs_reauthentication_and_signing_in_again_resumes() {
+    use secrecy::ExposeSecret as _;
+
+    let stack = start_live().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let integration = client
+        .create_integration(authorized(
+            pb::CreateIntegrationRequest {
+                spec: Some(spec.clone()),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let id = spec.salesforce_connection_id.clone();
+
+    // Someone revokes Tandem's access in Salesforce; the access token then expires.
+    let (version, ct): (i32, Vec<u8>) =
+        sqlx::query_as("SELECT key_version, refresh_token_ct FROM connections WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&stack.pool)
+            .await
+            .unwrap();
+    let refresh = crate::harness::keys()
+        .decrypt(
+            id.parse().unwrap(),
+            mapping_config::Purpose::Refresh,
+            version as u32,
+            &ct,
+        )
+        .unwrap();
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/services/oauth2/revoke", stack.salesforce_url))
+        .form(&[("token", refresh.expose_secret())])
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success(), "{}", revoked.status());
+    let stale = client
+        .get_credentials(credentials(&id))
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    stack.salesforce.expire_all_tokens();
+
+    let err = client
+        .refresh_credentials(authorized(
+            pb::RefreshCredentialsRequest {
+                connection_id: id.clone(),
+                stale_access_token: stale,
+            },
+            &service_bearer("connector-salesforce"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    let connection = client
+        .get_connection(authorized(
+            pb::GetConnectionRequest { id: id.clone() },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        connection.state,
+        pb::ConnectionState::NeedsReauthentication as i32
+    );
+    assert!(
+        connection.state_reason.contains("invalid_grant"),
+        "{}",
+        connection.state_reason
+    );
+    let paused = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(paused.state, pb::IntegrationState::Paused as i32);
+
+    // The owner signs in again on the same connection: it and the integration come back.
+    let started = client
+        .create_connection(authorized(
+            pb::CreateConnectionRequest {
+                kind: pb::ConnectionKind::Salesforce as i32,
+                redirect_uri: crate::live_stack::REDIRECT.into(),
+                reconnect_id: id.clone(),
+                ..Default::default()
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (code, state) = approve(&started.authorize_url).await;
+    let back = client
+        .complete_salesforce_connection(authorized(
+            pb::CompleteSalesforceConnectionRequest { state, code },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(back.id, id);
+    assert_eq!(back.state, pb::ConnectionState::Active as i32);
+    let resumed = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resumed.state, pb::IntegrationState::Active as i32);
+    assert_eq!(resumed.spec, integration.spec);
+}
