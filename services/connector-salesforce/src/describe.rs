@@ -207,6 +207,7 @@ pub fn parse_describe(body: &Json) -> Result<Described, Error> {
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %connection_id))]
     pub async fn describe_global(&self, connection_id: &str) -> Result<Vec<SObjectSummary>, Error> {
         let mut session = self.session(connection_id).await?;
         let key = session.connection_id.clone();
@@ -233,7 +234,8 @@ impl Api {
         Ok(objects)
     }
 
-    /// The object's description, from the cache when fresh. `calls` grows by the REST calls made.
+    /// The object's description, from the cache when fresh.
+    #[tracing::instrument(skip_all, fields(connection_id = %connection_id, object = %object))]
     pub async fn describe_object(
         &self,
         connection_id: &str,
@@ -243,6 +245,7 @@ impl Api {
         self.describe_in(&mut session, object).await
     }
 
+    /// Like [`Api::describe_object`] inside a session (its calls count toward the RPC's).
     pub async fn describe_in(
         &self,
         session: &mut crate::api::Session<'_>,

@@ -1,6 +1,6 @@
-//! PollChanges (SOQL on `SystemModstamp` since the watermark minus an overlap window, paged
-//! through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp) and GetRecords (sObject
-//! Collections retrieve by id).
+//! PollChanges (SOQL `queryAll` on `SystemModstamp` since the watermark minus an overlap
+//! window, paged through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp; deleted records
+//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id).
 
 use std::collections::HashSet;
 
@@ -39,6 +39,11 @@ pub fn query_tail(soql: &str) -> String {
     format!("query?q={q}")
 }
 
+/// `queryAll?q=…`: deleted records (in the recycle bin) included.
+fn query_all_tail(soql: &str) -> String {
+    format!("queryAll{}", &query_tail(soql)["query".len()..])
+}
+
 /// A GET whose body is parsed as `T` without losing number text.
 pub async fn get_exact<T: for<'de> Deserialize<'de>>(
     session: &mut Session<'_>,
@@ -60,6 +65,7 @@ pub async fn get_exact<T: for<'de> Deserialize<'de>>(
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
     pub async fn poll(&self, r: SalesforcePollRequest) -> Result<SalesforcePollResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.seen.len() > MAX_SEEN {
@@ -110,7 +116,12 @@ impl Api {
 
         let mut records: Vec<Record> = Vec::new();
         let mut has_more = false;
-        let mut tail = query_tail(&soql);
+        // queryAll, so a deletion arrives as a record with `deleted` set.
+        let mut tail = if described.field_name("IsDeleted").is_some() {
+            query_all_tail(&soql)
+        } else {
+            query_tail(&soql)
+        };
         'pages: loop {
             let page: QueryPage = get_exact(&mut session, &tail).await?;
             let count = page.records.len();
@@ -160,6 +171,7 @@ impl Api {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
     pub async fn get_records(&self, r: GetRecordsRequest) -> Result<GetRecordsResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.ids.len() > MAX_GET_IDS {

@@ -89,10 +89,17 @@ pub fn record_id(raw: &str, field: &str) -> Result<String, Error> {
     }
 }
 
+/// Fields always selected besides the requested ones (when the object has them).
+const ALWAYS: [&str; 3] = ["Id", "SystemModstamp", "IsDeleted"];
+
 /// The requested fields in Salesforce's spelling, each a field of the object, without
-/// duplicates; `Id` and `SystemModstamp` are always selected first.
+/// duplicates; `Id`, `SystemModstamp` and `IsDeleted` are always selected first.
 pub fn select_list(described: &Described, fields: &[String]) -> Result<Vec<String>, Error> {
-    let mut out = vec!["Id".to_owned(), "SystemModstamp".to_owned()];
+    let mut out: Vec<String> = ALWAYS
+        .iter()
+        .filter(|f| **f == "Id" || described.field_name(f).is_some())
+        .map(|f| (*f).to_owned())
+        .collect();
     for (i, f) in fields.iter().enumerate() {
         let name = described.field_name(f.trim()).ok_or_else(|| {
             Error::invalid(
@@ -130,7 +137,6 @@ pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
         .map(to_timestamp);
     let values = fields
         .iter()
-        .filter(|f| f.as_str() != "Id" && f.as_str() != "SystemModstamp")
         .map(|f| {
             let text = raw.get(f).map_or("null", |v| v.get());
             (f.clone(), text.to_owned())
@@ -144,13 +150,13 @@ pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
     })
 }
 
-/// `fields` with `Id`/`SystemModstamp` kept when the caller asked for them by name.
+/// The fields whose values a record carries: the selected ones, without those always
+/// selected unless the caller asked for them by name.
 pub fn requested_values(select: &[String], asked: &[String]) -> Vec<String> {
     select
         .iter()
         .filter(|s| {
-            !matches!(s.as_str(), "Id" | "SystemModstamp")
-                || asked.iter().any(|a| a.trim().eq_ignore_ascii_case(s))
+            !ALWAYS.contains(&s.as_str()) || asked.iter().any(|a| a.trim().eq_ignore_ascii_case(s))
         })
         .cloned()
         .collect()
@@ -194,17 +200,22 @@ mod tests {
                 "Status__c": "Prospecting", "Notes__c": null}"#,
         )
         .unwrap();
-        let r = to_record(
-            &raw,
-            &[
-                "Id".into(),
-                "SystemModstamp".into(),
-                "Budget__c".into(),
-                "Status__c".into(),
-                "Notes__c".into(),
-            ],
-        )
-        .unwrap();
+        let select: Vec<String> = [
+            "Id",
+            "SystemModstamp",
+            "IsDeleted",
+            "Budget__c",
+            "Status__c",
+            "Notes__c",
+        ]
+        .map(String::from)
+        .to_vec();
+        let values = requested_values(
+            &select,
+            &["Budget__c".into(), "status__c".into(), "Notes__c".into()],
+        );
+        assert_eq!(values, ["Budget__c", "Status__c", "Notes__c"]);
+        let r = to_record(&raw, &values).unwrap();
         assert_eq!(r.fields["Budget__c"], "250.50", "exact decimal text");
         assert_eq!(r.fields["Status__c"], "\"Prospecting\"");
         assert_eq!(r.fields["Notes__c"], "null");

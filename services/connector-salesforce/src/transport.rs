@@ -287,6 +287,58 @@ mod tests {
         }
     }
 
+    /// A server that accepts connections and never answers; counts the connections.
+    async fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "http://{}/services/data/v62.0/sobjects",
+            listener.local_addr().unwrap()
+        );
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        (url, accepted)
+    }
+
+    #[tokio::test]
+    async fn timeouts_are_retried_for_idempotent_requests_only() {
+        tandem_testkit::install_crypto();
+        let transport = Transport::new(
+            Duration::from_millis(200),
+            Retry {
+                attempts: 3,
+                base: Duration::from_millis(1),
+            },
+        )
+        .unwrap();
+        for (method, idempotent, attempts) in [(Method::GET, true, 3), (Method::POST, false, 1)] {
+            let (url, accepted) = silent_server().await;
+            let request = Request {
+                method,
+                url,
+                bearer: Some("secret-token".into()),
+                body: Body::None,
+                idempotent,
+            };
+            let e = transport.send(&request).await.unwrap_err();
+            let text = e.to_string();
+            assert!(matches!(e, Error::Unavailable(_)), "{text}");
+            assert!(text.contains("timed out"), "{text}");
+            assert!(!text.contains("secret-token"));
+            assert_eq!(
+                accepted.load(std::sync::atomic::Ordering::SeqCst),
+                attempts,
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn reads_salesforce_and_oauth_error_shapes() {
         let rest = Reply {

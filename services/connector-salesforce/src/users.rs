@@ -67,6 +67,7 @@ fn check_emails(raw: &[String]) -> Result<Vec<String>, Error> {
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, emails = r.emails.len()))]
     pub async fn find_users(&self, r: FindUsersRequest) -> Result<FindUsersResponse, Error> {
         let emails = check_emails(&r.emails)?;
         let mut session = self.session(&r.connection_id).await?;

@@ -159,6 +159,7 @@ fn locked(r: &WriteResult) -> bool {
 }
 
 impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object, writes = r.writes.len()))]
     pub async fn write(&self, r: WriteRecordsRequest) -> Result<WriteRecordsResponse, Error> {
         let object = object_name(&r.object, "object")?;
         if r.writes.len() > MAX_WRITES {
@@ -166,6 +167,10 @@ impl Api {
                 "writes",
                 format!("carries {} writes; at most {MAX_WRITES}", r.writes.len()),
             ));
+        }
+        if r.writes.is_empty() {
+            crate::credentials::connection_id(&r.connection_id)?;
+            return Ok(WriteRecordsResponse::default());
         }
         let mut session = self.session(&r.connection_id).await?;
         let described = self.describe_in(&mut session, &object).await?;

@@ -43,6 +43,8 @@ pub struct CredentialStandIn {
     http: reqwest::Client,
     pub refreshes: Arc<AtomicU32>,
     pub gets: Arc<AtomicU32>,
+    /// When set, a refresh "succeeds" with a token Salesforce does not know (a broken store).
+    pub refresh_to_garbage: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CredentialStandIn {
@@ -112,6 +114,15 @@ impl MappingConfig for CredentialStandIn {
             return Ok(Response::new(Self::credentials(&r.connection_id, &stored)));
         }
         self.refreshes.fetch_add(1, Ordering::SeqCst);
+        if self.refresh_to_garbage.load(Ordering::SeqCst) {
+            let mut fresh = stored.clone();
+            fresh.access_token = "00D000000000000!not-a-session".to_owned();
+            self.connections
+                .lock()
+                .unwrap()
+                .insert(r.connection_id.clone(), fresh.clone());
+            return Ok(Response::new(Self::credentials(&r.connection_id, &fresh)));
+        }
         let answer = self
             .http
             .post(format!("{}/services/oauth2/token", self.sim_url))
@@ -190,6 +201,7 @@ pub async fn harness_with(options: Options, overrides: bool) -> Harness {
         http: reqwest::Client::new(),
         refreshes: Arc::default(),
         gets: Arc::default(),
+        refresh_to_garbage: Arc::default(),
     };
     let tokens = handle.mint_token(ORG);
     standin.add(CONN, &tokens.access_token, &tokens.refresh_token);

@@ -6,5 +6,6 @@ mod harness;
 mod oauth;
 mod poll;
 mod resilience;
+mod throughput;
 mod users;
 mod write;

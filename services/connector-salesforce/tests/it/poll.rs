@@ -56,9 +56,12 @@ async fn pages_through_five_thousand_records_selecting_only_mapped_fields() {
     let calls = h.sim.calls();
     assert_eq!(calls.len(), 1 + 5_000usize.div_ceil(2_000), "{calls:?}");
     assert_eq!(h.calls("GET", "/describe"), 1);
-    assert_eq!(h.calls("GET", "/query"), 3);
+    assert_eq!(h.calls("GET", "/query"), 3, "queryAll, then two more pages");
     assert_eq!(answer.api_calls, 4);
-    let first = calls.iter().find(|c| c.path.ends_with("/query")).unwrap();
+    let first = calls
+        .iter()
+        .find(|c| c.path.ends_with("/queryAll"))
+        .unwrap();
     let q = first.query.clone().unwrap_or_default();
     assert!(q.contains("Summary__c") && q.contains("Budget__c"), "{q}");
     assert!(
@@ -147,7 +150,7 @@ async fn overlap_window_deduplicates_by_id_and_systemmodstamp() {
         .calls()
         .iter()
         .rev()
-        .find(|c| c.path.ends_with("/query"))
+        .find(|c| c.path.ends_with("/queryAll"))
         .unwrap()
         .query
         .clone()
@@ -230,4 +233,31 @@ async fn get_records_returns_found_ones_and_lists_missing_ids() {
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
     assert!(e.message().starts_with("ids[0]"));
+}
+
+#[tokio::test]
+async fn a_deleted_record_comes_back_marked_deleted() {
+    let mut h = harness().await;
+    let ids = seed_projects(&h, 2);
+    let first = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c"])))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(first.records.iter().all(|r| !r.deleted));
+    h.sim.delete(ORG, &ids[0]).unwrap();
+    let mut next = poll_request(&["Summary__c"]);
+    next.watermark = first.watermark;
+    next.seen = seen(&first.records);
+    let answer = h
+        .client
+        .poll_changes(h.req(next))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.records.len(), 1, "{:?}", answer.records);
+    assert_eq!(answer.records[0].id, ids[0]);
+    assert!(answer.records[0].deleted);
+    assert!(!answer.records[0].fields.contains_key("IsDeleted"));
 }

@@ -105,6 +105,32 @@ async fn a_refused_refresh_says_the_connection_needs_reauthentication() {
 }
 
 #[tokio::test]
+async fn a_second_401_after_the_refresh_is_a_clear_reauthentication_error() {
+    let mut h = harness().await;
+    h.standin.refresh_to_garbage.store(true, Ordering::SeqCst);
+    h.sim.expire_all_tokens();
+    let e = h.client.describe_global(h.req(global())).await.unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+    assert!(
+        e.message().contains("needs re-authentication"),
+        "{}",
+        e.message()
+    );
+    assert!(
+        e.message().contains("INVALID_SESSION_ID"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(
+        h.standin.refreshes.load(Ordering::SeqCst),
+        1,
+        "refreshed once only"
+    );
+    let statuses: Vec<u16> = h.sim.calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [401, 401], "one retry after the refresh");
+}
+
+#[tokio::test]
 async fn past_the_budget_share_calls_are_refused_without_reaching_salesforce() {
     let mut h = harness().await;
     h.sim.set_api_usage(ORG, 12_500);

@@ -215,3 +215,41 @@ async fn bad_writes_are_refused_before_anything_is_sent() {
     assert_eq!(collection_calls(&h), 0);
     assert_eq!(h.sim.count(ORG, "Project__c"), 0);
 }
+
+#[tokio::test]
+async fn a_plain_create_is_retried_after_503_but_not_after_500() {
+    let mut h = harness().await;
+    // Nothing to write costs nothing; warm the describe so the faults hit the create itself.
+    assert!(write(&mut h, "Account", vec![]).await.results.is_empty());
+    assert!(h.sim.calls().is_empty());
+    let describe = h.req(DescribeObjectRequest {
+        connection_id: CONN.into(),
+        object: "Account".into(),
+    });
+    h.client.describe_object(describe).await.unwrap();
+    h.sim.fail_next(1, 503);
+    let ok = write(
+        &mut h,
+        "Account",
+        vec![create("", &[("Name", "\"After 503\"")])],
+    )
+    .await;
+    assert!(ok.results[0].success);
+    h.sim.fail_next(1, 500);
+    let e = h
+        .client
+        .write_records(h.req(write_request(
+            "Account",
+            vec![create("", &[("Name", "\"After 500\"")])],
+        )))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    // A 500 may have been a create that happened: not sent again, so never doubled.
+    assert_eq!(
+        h.calls("POST", "/composite/sobjects"),
+        3,
+        "503 + retry, then 500 alone"
+    );
+    assert_eq!(h.sim.count(ORG, "Account"), 1);
+}
