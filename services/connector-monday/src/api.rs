@@ -48,14 +48,10 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The reply as an error when monday refused the whole operation (errors without a
-    /// path or with no data at all).
+    /// For reads: the reply, or its first error (partial data is never passed on as if it
+    /// were whole).
     pub fn check(self) -> Result<Reply, Error> {
-        let fatal = self
-            .errors
-            .iter()
-            .find(|e| e.path_head.is_none() || self.data.is_null());
-        match fatal {
+        match self.errors.first() {
             Some(e) => Err(remote(e)),
             None => Ok(self),
         }

@@ -138,6 +138,8 @@ pub async fn poll(
     let mut spent = Spent::default();
     let mut cursor: Option<String> = None;
     let mut has_more = false;
+    let mut restart_from: Option<OffsetDateTime> = None;
+    let mut seen = std::collections::HashSet::new();
     'pages: loop {
         let limit = if max == 0 {
             PAGE
@@ -148,7 +150,7 @@ pub async fn poll(
         let (query, vars, first) = match &cursor {
             None => (
                 queries::poll_first(),
-                json!({"board": [req.board_id], "limit": limit, "qp": queries::poll_query(since), "cols": cols}),
+                json!({"board": [req.board_id], "limit": limit, "qp": queries::poll_query(restart_from.or(since)), "cols": cols}),
                 true,
             ),
             Some(c) => (
@@ -167,7 +169,18 @@ pub async fn poll(
                 calls,
             )
             .await?
-            .check()?;
+            .check();
+        let reply = match reply {
+            // A cursor lives 60 minutes: start again from the newest change read so far
+            // (items seen already are skipped).
+            Err(Error::Remote { code, .. }) if !first && code == "CursorException" => {
+                tracing::info!(board_id = %req.board_id, "monday cursor expired, restarting the poll from the newest change read");
+                cursor = None;
+                restart_from = newest;
+                continue;
+            }
+            other => other?,
+        };
         spent.add(reply.complexity);
         if first && reply.data.pointer("/boards/0").is_none() {
             return Err(Error::NotFound(format!(
@@ -177,6 +190,9 @@ pub async fn poll(
         }
         let (items, next) = page_of(&reply, first);
         for item in &items {
+            if !seen.insert(id_text(item.get("id"))) {
+                continue;
+            }
             let at = updated_at(item);
             // Items of the watermark's own second were seen before: they never count
             // against max_items, so a poll always makes progress.

@@ -75,7 +75,16 @@ pub fn validate(req: &WriteItemsRequest) -> Result<(), Error> {
             req.writes.len()
         )));
     }
+    let mut keys: HashMap<&str, usize> = HashMap::new();
     for (n, w) in req.writes.iter().enumerate() {
+        if w.id.is_empty()
+            && !w.idempotency_key.is_empty()
+            && let Some(first) = keys.insert(&w.idempotency_key, n)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "writes[{n}].idempotency_key repeats writes[{first}].idempotency_key"
+            )));
+        }
         if !w.id.is_empty() {
             require_id(&w.id, &format!("writes[{n}].id"))?;
         }

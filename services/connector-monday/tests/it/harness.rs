@@ -58,6 +58,8 @@ impl MappingConfig for StandInMappingConfig {
 #[derive(Clone, Default)]
 pub struct StandInOrchestrator {
     pub submitted: Arc<Mutex<Vec<SubmitChangesRequest>>>,
+    /// When set, SubmitChanges answers UNAVAILABLE.
+    pub down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[tonic::async_trait]
@@ -66,6 +68,9 @@ impl SyncOrchestrator for StandInOrchestrator {
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Status::unavailable("stand-in orchestrator is down"));
+        }
         self.submitted.lock().unwrap().push(request.into_inner());
         Ok(Response::new(SubmitChangesResponse { integrations: 1 }))
     }
@@ -91,6 +96,7 @@ pub struct Harness {
     pub credentials: StandInMappingConfig,
     pub orchestrator: StandInOrchestrator,
     pub signing_secret: String,
+    pub redis_prefix: String,
     stop: CancellationToken,
     _running: Vec<Running>,
 }
@@ -140,12 +146,13 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
     let signing_secret = handle.webhook_signing_secret();
     options.signing_secret = SigningSecret::new(signing_secret.clone());
     let closed = "http://127.0.0.1:9".to_owned();
+    let redis_prefix = format!("tandem-test-{}", uuid_like());
     let config = Config {
         listen: any_port(),
         infra: Infra {
             database_url: "postgres://unused@127.0.0.1:9/unused".into(),
             redis_url: tandem_testkit::redis_url(),
-            redis_prefix: format!("tandem-test-{}", uuid_like()),
+            redis_prefix: redis_prefix.clone(),
             signer,
         },
         peers: PeerArgs {
@@ -178,6 +185,7 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
         credentials,
         orchestrator,
         signing_secret,
+        redis_prefix,
         stop,
         _running: vec![running, mc, orch],
     }

@@ -1,5 +1,6 @@
 //! connector-monday started for real on port 0 against monday-sim, called over gRPC.
 
+mod binary;
 mod harness;
 mod measure;
 mod reads;

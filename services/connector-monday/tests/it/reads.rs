@@ -383,3 +383,56 @@ async fn poll_returns_items_changed_since_the_watermark_and_advances_it() {
     assert_eq!(next.items.last().unwrap().id, ids[7].to_string());
     assert!(next.has_more);
 }
+
+#[tokio::test]
+async fn an_expired_cursor_restarts_the_poll_without_losing_or_repeating_items() {
+    let mut h = start_harness().await;
+    let base = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - time::Duration::hours(1);
+    for n in 0..1_200 {
+        let id = h
+            .sim
+            .create_item(h.board, None, &format!("I{n}"), json!({}))
+            .unwrap();
+        h.sim.set_updated_at(id, base + time::Duration::seconds(n));
+    }
+    // Warm the session, then slow monday down so the test can age the first cursor.
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    h.sim.clear_requests();
+    h.sim.set_faults(monday_sim::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    });
+    let mut client = h.client.clone();
+    let board = h.board.to_string();
+    let poll = tokio::spawn(async move {
+        client
+            .poll_changes(svc(MondayPollRequest {
+                connection_id: CONNECTION.into(),
+                board_id: board,
+                ..Default::default()
+            }))
+            .await
+    });
+    let sim = h.sim.clone();
+    assert!(
+        crate::harness::eventually(std::time::Duration::from_secs(10), || {
+            served(&sim, "query PollFirst") == 1
+        })
+        .await
+    );
+    h.sim.age_cursors(std::time::Duration::from_secs(2 * 3600));
+    let resp = poll.await.unwrap().unwrap().into_inner();
+    h.sim.set_faults(monday_sim::Faults::default());
+    let mut ids: Vec<_> = resp.items.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), 1_200, "every item once");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1_200);
+    let log = h.sim.requests();
+    assert!(
+        log.iter()
+            .any(|r| r.error_codes.iter().any(|c| c == "CursorException")),
+        "the cursor did expire"
+    );
+    assert_eq!(served(&h.sim, "query PollFirst"), 2, "restarted once");
+}

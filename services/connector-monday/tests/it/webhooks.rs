@@ -129,3 +129,28 @@ async fn a_bad_signature_is_refused_and_nothing_is_submitted() {
         "only the good one"
     );
 }
+
+#[tokio::test]
+async fn an_event_the_orchestrator_cannot_take_is_answered_503_so_monday_retries() {
+    let h = start_harness().await;
+    let event = json!({"event": {"type": "create_pulse", "boardId": h.board, "pulseId": 5, "pulseName": "New"}});
+    let client = reqwest::Client::new();
+    let send = || {
+        client
+            .post(url(&h))
+            .header("authorization", jwt(&h.signing_secret, 300))
+            .json(&event)
+            .send()
+    };
+    h.orchestrator
+        .down
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(send().await.unwrap().status(), 503);
+    h.orchestrator
+        .down
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(send().await.unwrap().status(), 200);
+    let got = h.orchestrator.submitted.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].changes[0].id, "5");
+}

@@ -427,3 +427,31 @@ async fn a_spent_budget_is_waited_out_and_the_write_then_succeeds() {
         json!("after the wait")
     );
 }
+
+#[tokio::test]
+async fn the_budget_left_is_kept_per_account_in_redis_until_the_window_resets() {
+    let mut h = start_harness().await;
+    let ids = items(&h, 1);
+    write(&mut h, vec![update(ids[0], &[("text", json!("x"))])])
+        .await
+        .unwrap();
+    let client = redis::Client::open(tandem_testkit::redis_url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}:monday:budget:{}", h.redis_prefix, h.account.account_id);
+    let value: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let remaining: u64 = value.split(':').next().unwrap().parse().unwrap();
+    assert!(
+        remaining < 10_000_000 - 10_000,
+        "a write was charged: {value}"
+    );
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=60).contains(&ttl), "expires with the window: {ttl}");
+}
