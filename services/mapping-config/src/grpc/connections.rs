@@ -169,6 +169,7 @@ pub async fn list(
     })
 }
 
+#[tracing::instrument(skip_all, fields(connection_id = %id))]
 pub async fn delete(
     state: &State,
     user: User,

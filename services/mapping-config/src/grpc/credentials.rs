@@ -83,6 +83,7 @@ async fn load(state: &State, id: Uuid) -> Result<ConnectionRow, Status> {
     super::connections::load(state, id).await
 }
 
+#[tracing::instrument(skip_all, fields(connection_id = %id))]
 pub async fn get(state: &State, id: Uuid) -> Result<pb::Credentials, Status> {
     let row = load(state, id).await?;
     readable(&row)?;
@@ -133,6 +134,7 @@ async fn rotate(state: &State, row: &ConnectionRow, access: &SecretString) {
     }
 }
 
+#[tracing::instrument(skip_all, fields(connection_id = %id))]
 pub async fn refresh(
     state: &State,
     who: &Identity,

@@ -59,6 +59,7 @@ async fn owned(state: &State, user: &User, id: Uuid) -> Result<IntegrationRow, S
     Ok(row)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &State,
     user: User,
@@ -179,6 +180,7 @@ fn check_version(row: &IntegrationRow, version: i64) -> Result<(), Status> {
     Ok(())
 }
 
+#[tracing::instrument(skip_all, fields(integration_id = %request.id))]
 pub async fn update(
     state: &State,
     user: User,
@@ -273,6 +275,7 @@ pub async fn delete(
     Ok(pb::DeleteIntegrationResponse {})
 }
 
+#[tracing::instrument(skip_all, fields(integration_id = %request.id))]
 pub async fn transfer(
     state: &State,
     user: User,

@@ -63,6 +63,7 @@ async fn reconnecting(state: &State, user: &User, id: &str) -> Result<rows::Conn
     Ok(row)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn begin(
     state: &State,
     user: User,
@@ -166,6 +167,7 @@ pub async fn begin(
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn complete(
     state: &State,
     user: User,
