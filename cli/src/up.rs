@@ -49,6 +49,8 @@ pub struct UpArgs {
     monday: connector_monday::Options,
     #[command(flatten)]
     history: run_history::Options,
+    #[command(flatten)]
+    mapping_config: mapping_config::Options,
 }
 
 pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -70,6 +72,15 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         run_history_url: url(&history)?,
     };
     let unused: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let mut mapping_options = args.mapping_config.clone();
+    if mapping_options.encryption_keys.is_none() {
+        // A development stack may run without configured keys: tokens stored now are
+        // unreadable after a restart (reconnect then).
+        tracing::warn!(
+            "TANDEM_ENCRYPTION_KEYS is not set: using an ephemeral key; stored connections will not survive a restart"
+        );
+        mapping_options.encryption_keys = Some(mapping_config::KeyRing::ephemeral());
+    }
     let servers: Vec<GrpcServer> = vec![
         connector_salesforce::bind_on(
             sf,
@@ -101,7 +112,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
                 listen: unused,
                 infra: infra.clone(),
                 peers: peers.clone(),
-                options: Default::default(),
+                options: mapping_options,
             },
         )
         .await

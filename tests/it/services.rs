@@ -58,7 +58,9 @@ pub async fn start_service(name: &str, db: &TestDb, peers: PeerArgs) -> Running 
             listen,
             infra,
             peers,
-            options: Default::default(),
+            options: mapping_config::Options {
+                encryption_keys: Some(mapping_config::KeyRing::ephemeral()),
+            },
         })
         .await
         .map_err(|e| e.to_string()),

@@ -27,6 +27,7 @@ async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
         .expect("start tandem up");
     let stdout = child.stdout.take().unwrap();
     let lines = tokio::task::spawn_blocking(move || {
+        // connector-monday also announces its webhook listener; the five gRPC ones count.
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)

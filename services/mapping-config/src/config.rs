@@ -5,10 +5,18 @@ use std::net::SocketAddr;
 
 use tandem_service::args::{Infra, PeerArgs};
 
-/// Flags of mapping-config itself (the shared ones are in `tandem_service::args`).
+use crate::crypto::KeyRing;
+
+/// Flags of mapping-config itself (the shared ones are in `tandem_service::args`). The group
+/// id keeps it apart from other services' `Options` when `tandem up` flattens several.
 #[derive(Debug, Clone, Default, clap::Args)]
-#[group(id = "mapping_config_options")]
-pub struct Options {}
+#[group(id = "mapping-config-options")]
+pub struct Options {
+    /// Token encryption keys: `1:<base64 of 32 bytes>[,2:<…>]`; the highest version encrypts,
+    /// all decrypt. Required: start-up fails without it.
+    #[arg(long, env = "TANDEM_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<KeyRing>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -1,10 +1,17 @@
 //! mapping-config: connections, integrations, validation and suggested mappings. Postgres schema `config`.
 
+mod catalog;
 mod config;
+mod crypto;
 mod error;
 mod grpc;
+mod peers;
+mod store;
+mod suggest;
+mod validate;
 
 pub use config::{Config, Options};
+pub use crypto::{KeyError, KeyRing, Purpose};
 pub use error::Error;
 
 use tandem_proto::v1::mapping_config_server::MappingConfigServer;
@@ -16,6 +23,9 @@ pub const NAME: &str = "mapping-config";
 pub const DEFAULT_PORT: u16 = 50053;
 /// The Postgres schema this service owns.
 pub const SCHEMA: &str = "config";
+/// The largest request accepted (a spec is capped at 1 MiB by validation, with a clear
+/// message; this stops anything far larger before it is decoded).
+pub const MAX_REQUEST_BYTES: usize = 2 << 20;
 /// Its migrations, embedded.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
@@ -30,6 +40,12 @@ pub async fn bind_on(
     listener: tokio::net::TcpListener,
     config: Config,
 ) -> Result<GrpcServer, Error> {
+    // Checked first: a service that cannot read its tokens must not start.
+    let keys = config
+        .options
+        .encryption_keys
+        .clone()
+        .ok_or(crate::crypto::KeyError::Missing)?;
     let pool = tandem_service::storage::connect_postgres(
         &config.infra.database_url,
         SCHEMA,
@@ -38,10 +54,20 @@ pub async fn bind_on(
     )
     .await?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let service = grpc::MappingConfigService::new(pool, redis);
-    let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(MappingConfigServer::new(service)),
+    let peers = peers::Peers::connect(&config.peers, &config.infra.signer)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let service = grpc::MappingConfigService::new(
+        pool,
+        redis,
+        config.infra.redis_prefix.clone(),
+        keys,
+        peers,
     );
+    let server = MappingConfigServer::new(service)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
+        .max_encoding_message_size(MAX_REQUEST_BYTES);
+    let routes =
+        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).wrap(server));
     Ok(GrpcServer {
         name: NAME,
         listener,

@@ -1,0 +1,414 @@
+//! Integrations: create, read (redacted for non-owners), list, update with optimistic
+//! concurrency, delete, transfer, and the audit log.
+
+use prost::Message as _;
+use tandem_proto::v1 as pb;
+use tandem_service::Identity;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::convert::{self, INTEGRATION_ACTIVE, INTEGRATION_PAUSED};
+use super::integrity::{problems, refuse};
+use super::{State, User, parse_id};
+use crate::error::internal;
+use crate::store::audit::{self, Entry};
+use crate::store::connections;
+use crate::store::integrations::{self as rows, Change, IntegrationRow, NewIntegration, Scope};
+
+const INTEGRATIONS_PAGE: (u32, u32) = (50, 500);
+const AUDIT_PAGE: (u32, u32) = (50, 500);
+
+fn connection_ids(spec: &pb::IntegrationSpec) -> (Option<Uuid>, Option<Uuid>) {
+    (
+        spec.monday_connection_id.trim().parse().ok(),
+        spec.salesforce_connection_id.trim().parse().ok(),
+    )
+}
+
+/// The spec as stored: trimmed names and ids.
+fn normalised(mut spec: pb::IntegrationSpec) -> pb::IntegrationSpec {
+    spec.name = spec.name.trim().to_owned();
+    spec.board_id = spec.board_id.trim().to_owned();
+    spec.salesforce_object = spec.salesforce_object.trim().to_owned();
+    spec.monday_connection_id = spec.monday_connection_id.trim().to_owned();
+    spec.salesforce_connection_id = spec.salesforce_connection_id.trim().to_owned();
+    spec
+}
+
+async fn load(state: &State, id: Uuid) -> Result<IntegrationRow, Status> {
+    rows::get(&state.pool, id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Status::not_found(format!("integration {id} does not exist")))
+}
+
+/// The row, if `user` owns it: NOT_FOUND outside the account, PERMISSION_DENIED inside.
+async fn owned(state: &State, user: &User, id: Uuid) -> Result<IntegrationRow, Status> {
+    let row = load(state, id).await?;
+    if row.account != user.account {
+        return Err(Status::not_found(format!(
+            "integration {id} does not exist"
+        )));
+    }
+    if row.owner != user.email {
+        return Err(Status::permission_denied(format!(
+            "integration {id} belongs to {}; only its owner may change it",
+            row.owner
+        )));
+    }
+    Ok(row)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    state: &State,
+    user: User,
+    request: pb::CreateIntegrationRequest,
+) -> Result<pb::Integration, Status> {
+    let Some(spec) = request.spec else {
+        return Err(Status::invalid_argument("spec is required"));
+    };
+    let spec = normalised(spec);
+    let who = Identity::User {
+        account: user.account.clone(),
+        email: user.email.clone(),
+    };
+    let found = problems(state, &who, &spec).await?;
+    if !found.is_empty() {
+        return Err(refuse(&found));
+    }
+    let (monday, salesforce) = connection_ids(&spec);
+    let id = Uuid::new_v4();
+    let encoded = spec.encode_to_vec();
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let row = rows::insert(
+        &mut *tx,
+        &NewIntegration {
+            id,
+            account: &user.account,
+            owner: &user.email,
+            spec: &encoded,
+            monday_connection_id: monday,
+            salesforce_connection_id: salesforce,
+            state: INTEGRATION_ACTIVE,
+            state_reason: "",
+        },
+    )
+    .await
+    .map_err(internal)?;
+    audit::append(
+        &mut *tx,
+        &Entry {
+            subject_id: id,
+            subject_kind: "integration",
+            account: &user.account,
+            actor: &user.email,
+            action: "created",
+            changes: convert::changes(&pb::IntegrationSpec::default(), &spec),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(integration_id = %id, "integration created");
+    Ok(convert::integration(&row, true))
+}
+
+pub async fn get(state: &State, who: &Identity, id: &str) -> Result<pb::Integration, Status> {
+    let id = parse_id(id, "id")?;
+    let row = load(state, id).await?;
+    match who {
+        Identity::Service { .. } => Ok(convert::integration(&row, true)),
+        Identity::User { account, .. } if *account != row.account => Err(Status::not_found(
+            format!("integration {id} does not exist"),
+        )),
+        Identity::User { email, .. } => Ok(convert::integration(&row, *email == row.owner)),
+    }
+}
+
+pub async fn list(
+    state: &State,
+    who: &Identity,
+    request: pb::ListIntegrationsRequest,
+) -> Result<pb::ListIntegrationsResponse, Status> {
+    let limit = convert::page_size(
+        request.page.as_ref(),
+        INTEGRATIONS_PAGE.0,
+        INTEGRATIONS_PAGE.1,
+    )?;
+    let after = convert::parse_keyset(request.page.as_ref())?;
+    let scope = match who {
+        Identity::Service { .. } => Scope::All,
+        Identity::User { account, .. } => Scope::Account(account),
+    };
+    let found = rows::list(&state.pool, scope, request.active_only, after, limit + 1)
+        .await
+        .map_err(internal)?;
+    let more = found.len() as i64 > limit;
+    let found = &found[..found.len().min(limit as usize)];
+    let next = match (more, found.last()) {
+        (true, Some(last)) => convert::keyset_token(last.created_at, last.id),
+        _ => String::new(),
+    };
+    let full = |row: &IntegrationRow| match who {
+        Identity::Service { .. } => true,
+        Identity::User { email, .. } => *email == row.owner,
+    };
+    Ok(pb::ListIntegrationsResponse {
+        integrations: found
+            .iter()
+            .map(|r| convert::integration(r, full(r)))
+            .collect(),
+        page: Some(pb::PageResponse {
+            next_page_token: next,
+        }),
+    })
+}
+
+fn check_version(row: &IntegrationRow, version: i64) -> Result<(), Status> {
+    if version <= 0 {
+        return Err(Status::invalid_argument(
+            "version is required: pass the version you read",
+        ));
+    }
+    if version != row.version {
+        return Err(Status::aborted(format!(
+            "integration {} changed since you read it (version {version}, now {}); read it again",
+            row.id, row.version
+        )));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(integration_id = %request.id))]
+pub async fn update(
+    state: &State,
+    user: User,
+    request: pb::UpdateIntegrationRequest,
+) -> Result<pb::Integration, Status> {
+    let id = parse_id(&request.id, "id")?;
+    let Some(spec) = request.spec else {
+        return Err(Status::invalid_argument("spec is required"));
+    };
+    let spec = normalised(spec);
+    let row = owned(state, &user, id).await?;
+    check_version(&row, request.version)?;
+    let who = Identity::User {
+        account: user.account.clone(),
+        email: user.email.clone(),
+    };
+    let found = problems(state, &who, &spec).await?;
+    if !found.is_empty() {
+        return Err(refuse(&found));
+    }
+    let old = convert::spec(&row);
+    let (monday, salesforce) = connection_ids(&spec);
+    let encoded = spec.encode_to_vec();
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    // Valid settings on usable connections: a paused integration resumes.
+    let updated = rows::update(
+        &mut *tx,
+        id,
+        request.version,
+        &Change {
+            owner: &row.owner,
+            spec: &encoded,
+            monday_connection_id: monday,
+            salesforce_connection_id: salesforce,
+            state: INTEGRATION_ACTIVE,
+            state_reason: "",
+        },
+    )
+    .await
+    .map_err(internal)?
+    .ok_or_else(|| {
+        Status::aborted(format!(
+            "integration {id} changed since you read it (version {}); read it again",
+            request.version
+        ))
+    })?;
+    let mut changes = convert::changes(&old, &spec);
+    if row.state != INTEGRATION_ACTIVE {
+        changes.push("state: paused -> active".to_owned());
+    }
+    audit::append(
+        &mut *tx,
+        &Entry {
+            subject_id: id,
+            subject_kind: "integration",
+            account: &user.account,
+            actor: &user.email,
+            action: "updated",
+            changes,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(convert::integration(&updated, true))
+}
+
+pub async fn delete(
+    state: &State,
+    user: User,
+    id: &str,
+) -> Result<pb::DeleteIntegrationResponse, Status> {
+    let id = parse_id(id, "id")?;
+    owned(state, &user, id).await?;
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    rows::delete(&mut *tx, id).await.map_err(internal)?;
+    audit::append(
+        &mut *tx,
+        &Entry {
+            subject_id: id,
+            subject_kind: "integration",
+            account: &user.account,
+            actor: &user.email,
+            action: "deleted",
+            changes: Vec::new(),
+        },
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    tracing::info!(integration_id = %id, "integration deleted");
+    Ok(pb::DeleteIntegrationResponse {})
+}
+
+#[tracing::instrument(skip_all, fields(integration_id = %request.id))]
+pub async fn transfer(
+    state: &State,
+    user: User,
+    request: pb::TransferOwnershipRequest,
+) -> Result<pb::Integration, Status> {
+    let id = parse_id(&request.id, "id")?;
+    let new_owner = request.new_owner.trim().to_owned();
+    if new_owner.is_empty() || !new_owner.contains('@') {
+        return Err(Status::invalid_argument(
+            "new_owner must be the email of a user of the same account",
+        ));
+    }
+    let row = owned(state, &user, id).await?;
+    check_version(&row, request.version)?;
+    let spec = convert::spec(&row);
+    // The new owner cannot use someone else's connections: pause until they connect theirs.
+    let mut foreign = Vec::new();
+    for conn in [&spec.monday_connection_id, &spec.salesforce_connection_id] {
+        if let Ok(cid) = conn.parse::<Uuid>()
+            && let Some(c) = connections::get(&state.pool, cid).await.map_err(internal)?
+            && c.owner != new_owner
+        {
+            foreign.push(cid.to_string());
+        }
+    }
+    let (new_state, reason) = if foreign.is_empty() {
+        (row.state, row.state_reason.clone())
+    } else {
+        (
+            INTEGRATION_PAUSED,
+            format!(
+                "ownership moved to {new_owner}; connection(s) {} belong to {}: the new owner must connect their own and update the integration",
+                foreign.join(", "),
+                row.owner
+            ),
+        )
+    };
+    let (monday, salesforce) = connection_ids(&spec);
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let updated = rows::update(
+        &mut *tx,
+        id,
+        request.version,
+        &Change {
+            owner: &new_owner,
+            spec: &row.spec,
+            monday_connection_id: monday,
+            salesforce_connection_id: salesforce,
+            state: new_state,
+            state_reason: &reason,
+        },
+    )
+    .await
+    .map_err(internal)?
+    .ok_or_else(|| Status::aborted(format!("integration {id} changed since you read it")))?;
+    let mut changes = vec![format!("owner: {} -> {new_owner}", row.owner)];
+    if new_state != row.state {
+        changes.push(format!("state: paused ({reason})"));
+    }
+    audit::append(
+        &mut *tx,
+        &Entry {
+            subject_id: id,
+            subject_kind: "integration",
+            account: &user.account,
+            actor: &user.email,
+            action: "transferred",
+            changes,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(convert::integration(&updated, false))
+}
+
+/// Whether `user` may read the audit log of `subject`: its owner, or for a deleted subject
+/// the user who created it.
+async fn may_read_audit(state: &State, user: (&str, &str), subject: Uuid) -> Result<bool, Status> {
+    let (account, email) = user;
+    if let Some(row) = rows::get(&state.pool, subject).await.map_err(internal)? {
+        return Ok(row.account == account && row.owner == email);
+    }
+    if let Some(row) = connections::get(&state.pool, subject)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(row.account == account && row.owner == email);
+    }
+    Ok(audit::first_entry(&state.pool, subject)
+        .await
+        .map_err(internal)?
+        .is_some_and(|(a, actor)| a == account && actor == email))
+}
+
+pub async fn audit_log(
+    state: &State,
+    who: &Identity,
+    request: pb::ListAuditLogRequest,
+) -> Result<pb::ListAuditLogResponse, Status> {
+    let subject = parse_id(&request.subject_id, "subject_id")?;
+    let limit = convert::page_size(request.page.as_ref(), AUDIT_PAGE.0, AUDIT_PAGE.1)?;
+    let before = convert::parse_seq(request.page.as_ref())?;
+    if let Identity::User { account, email } = who
+        && !may_read_audit(state, (account, email), subject).await?
+    {
+        return Err(Status::permission_denied(format!(
+            "only the owner of {subject} reads its audit log"
+        )));
+    }
+    let found = audit::list(&state.pool, subject, before, limit + 1)
+        .await
+        .map_err(internal)?;
+    let more = found.len() as i64 > limit;
+    let found = &found[..found.len().min(limit as usize)];
+    let next = match (more, found.last()) {
+        (true, Some(last)) => convert::seq_token(last.seq),
+        _ => String::new(),
+    };
+    Ok(pb::ListAuditLogResponse {
+        entries: found
+            .iter()
+            .map(|e| pb::AuditEntry {
+                subject_id: e.subject_id.to_string(),
+                subject_kind: e.subject_kind.clone(),
+                actor: e.actor.clone(),
+                action: e.action.clone(),
+                changes: e.changes.clone(),
+                at: Some(convert::timestamp(e.at)),
+            })
+            .collect(),
+        page: Some(pb::PageResponse {
+            next_page_token: next,
+        }),
+    })
+}

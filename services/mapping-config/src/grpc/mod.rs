@@ -1,0 +1,277 @@
+//! The `tandem.v1.MappingConfig` gRPC service: one file per group of RPCs; this one holds the
+//! shared state, the caller checks and the trait implementation that dispatches to them.
+
+mod connections;
+mod convert;
+mod credentials;
+mod integrations;
+mod integrity;
+mod oauth;
+
+use std::sync::Arc;
+
+use tandem_proto::v1 as pb;
+use tandem_proto::v1::mapping_config_server::MappingConfig;
+use tandem_service::Identity;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::crypto::KeyRing;
+use crate::peers::Peers;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct MappingConfigService {
+    inner: Arc<State>,
+}
+
+pub(crate) struct State {
+    pub pool: sqlx::PgPool,
+    pub redis: redis::aio::ConnectionManager,
+    pub redis_prefix: String,
+    pub keys: KeyRing,
+    pub peers: Peers,
+}
+
+impl MappingConfigService {
+    pub fn new(
+        pool: sqlx::PgPool,
+        redis: redis::aio::ConnectionManager,
+        redis_prefix: String,
+        keys: KeyRing,
+        peers: Peers,
+    ) -> Self {
+        Self {
+            inner: Arc::new(State {
+                pool,
+                redis,
+                redis_prefix,
+                keys,
+                peers,
+            }),
+        }
+    }
+}
+
+/// A person acting in an account.
+pub(crate) struct User {
+    pub account: String,
+    pub email: String,
+}
+
+/// The caller's identity.
+fn identity<T>(request: &Request<T>) -> Result<Identity, Status> {
+    Identity::of(request).cloned()
+}
+
+/// The calling user; services are refused with `PERMISSION_DENIED`.
+fn user_only<T>(request: &Request<T>, rpc: &str) -> Result<User, Status> {
+    match identity(request)? {
+        Identity::User { account, email } => Ok(User { account, email }),
+        Identity::Service { .. } => Err(Status::permission_denied(format!(
+            "{rpc} acts for a user; call it with a user's token"
+        ))),
+    }
+}
+
+/// Refuses users with `PERMISSION_DENIED`.
+fn service_only<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
+    if identity(request)?.is_service() {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "{rpc} is for Tandem services, not users"
+        )))
+    }
+}
+
+/// Who is named in the audit log.
+fn actor(identity: &Identity) -> String {
+    match identity {
+        Identity::User { email, .. } => email.clone(),
+        Identity::Service { name } => format!("service:{name}"),
+    }
+}
+
+fn parse_id(text: &str, field: &str) -> Result<Uuid, Status> {
+    if text.trim().is_empty() {
+        return Err(Status::invalid_argument(format!("{field} is required")));
+    }
+    text.trim()
+        .parse()
+        .map_err(|_| Status::invalid_argument(format!("{field} `{text}` is not an id (a UUID)")))
+}
+
+#[tonic::async_trait]
+impl MappingConfig for MappingConfigService {
+    async fn create_connection(
+        &self,
+        request: Request<pb::CreateConnectionRequest>,
+    ) -> Result<Response<pb::CreateConnectionResponse>, Status> {
+        let user = user_only(&request, "CreateConnection")?;
+        connections::create(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn complete_salesforce_connection(
+        &self,
+        request: Request<pb::CompleteSalesforceConnectionRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let user = user_only(&request, "CompleteSalesforceConnection")?;
+        oauth::complete(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_connection(
+        &self,
+        request: Request<pb::GetConnectionRequest>,
+    ) -> Result<Response<pb::Connection>, Status> {
+        let who = identity(&request)?;
+        connections::get(&self.inner, &who, &request.into_inner().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_connections(
+        &self,
+        request: Request<pb::ListConnectionsRequest>,
+    ) -> Result<Response<pb::ListConnectionsResponse>, Status> {
+        let user = user_only(&request, "ListConnections")?;
+        connections::list(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_connection(
+        &self,
+        request: Request<pb::DeleteConnectionRequest>,
+    ) -> Result<Response<pb::DeleteConnectionResponse>, Status> {
+        let user = user_only(&request, "DeleteConnection")?;
+        connections::delete(&self.inner, user, &request.into_inner().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_integration(
+        &self,
+        request: Request<pb::CreateIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let user = user_only(&request, "CreateIntegration")?;
+        integrations::create(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_integration(
+        &self,
+        request: Request<pb::GetIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let who = identity(&request)?;
+        integrations::get(&self.inner, &who, &request.into_inner().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_integrations(
+        &self,
+        request: Request<pb::ListIntegrationsRequest>,
+    ) -> Result<Response<pb::ListIntegrationsResponse>, Status> {
+        let who = identity(&request)?;
+        integrations::list(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_integration(
+        &self,
+        request: Request<pb::UpdateIntegrationRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let user = user_only(&request, "UpdateIntegration")?;
+        integrations::update(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_integration(
+        &self,
+        request: Request<pb::DeleteIntegrationRequest>,
+    ) -> Result<Response<pb::DeleteIntegrationResponse>, Status> {
+        let user = user_only(&request, "DeleteIntegration")?;
+        integrations::delete(&self.inner, user, &request.into_inner().id)
+            .await
+            .map(Response::new)
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<pb::TransferOwnershipRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let user = user_only(&request, "TransferOwnership")?;
+        integrations::transfer(&self.inner, user, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn validate_integration(
+        &self,
+        request: Request<pb::ValidateIntegrationRequest>,
+    ) -> Result<Response<pb::ValidateIntegrationResponse>, Status> {
+        let who = identity(&request)?;
+        let spec = request.into_inner().spec.unwrap_or_default();
+        let problems = integrity::problems(&self.inner, &who, &spec).await?;
+        Ok(Response::new(pb::ValidateIntegrationResponse {
+            valid: problems.is_empty(),
+            problems: problems
+                .into_iter()
+                .map(|p| pb::ValidationProblem {
+                    field: p.field,
+                    message: p.message,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn suggest_mapping(
+        &self,
+        request: Request<pb::SuggestMappingRequest>,
+    ) -> Result<Response<pb::SuggestMappingResponse>, Status> {
+        let who = identity(&request)?;
+        integrity::suggest(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_credentials(
+        &self,
+        request: Request<pb::GetCredentialsRequest>,
+    ) -> Result<Response<pb::Credentials>, Status> {
+        service_only(&request, "GetCredentials")?;
+        let id = parse_id(&request.get_ref().connection_id, "connection_id")?;
+        credentials::get(&self.inner, id).await.map(Response::new)
+    }
+
+    async fn refresh_credentials(
+        &self,
+        request: Request<pb::RefreshCredentialsRequest>,
+    ) -> Result<Response<pb::Credentials>, Status> {
+        service_only(&request, "RefreshCredentials")?;
+        let who = identity(&request)?;
+        let request = request.into_inner();
+        let id = parse_id(&request.connection_id, "connection_id")?;
+        credentials::refresh(&self.inner, &who, id, &request.stale_access_token)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_audit_log(
+        &self,
+        request: Request<pb::ListAuditLogRequest>,
+    ) -> Result<Response<pb::ListAuditLogResponse>, Status> {
+        let who = identity(&request)?;
+        integrations::audit_log(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}

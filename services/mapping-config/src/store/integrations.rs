@@ -1,0 +1,177 @@
+//! The `integrations` table. The spec is kept protobuf-encoded; the two connection ids are
+//! copied out for lookups.
+
+use sqlx::{PgExecutor, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: Uuid,
+    pub account: String,
+    pub owner: String,
+    pub spec: Vec<u8>,
+    pub state: i16,
+    pub state_reason: String,
+    pub version: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const COLUMNS: &str =
+    "id, account, owner, spec, state, state_reason, version, created_at, updated_at";
+
+pub struct NewIntegration<'a> {
+    pub id: Uuid,
+    pub account: &'a str,
+    pub owner: &'a str,
+    pub spec: &'a [u8],
+    pub monday_connection_id: Option<Uuid>,
+    pub salesforce_connection_id: Option<Uuid>,
+    pub state: i16,
+    pub state_reason: &'a str,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    n: &NewIntegration<'_>,
+) -> Result<IntegrationRow, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO integrations (id, account, owner, spec, monday_connection_id, \
+         salesforce_connection_id, state, state_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING {COLUMNS}"
+    )))
+    .bind(n.id)
+    .bind(n.account)
+    .bind(n.owner)
+    .bind(n.spec)
+    .bind(n.monday_connection_id)
+    .bind(n.salesforce_connection_id)
+    .bind(n.state)
+    .bind(n.state_reason)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<IntegrationRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Which integrations a list returns.
+pub enum Scope<'a> {
+    /// Every integration of an account (users).
+    Account(&'a str),
+    /// Every integration (services).
+    All,
+}
+
+pub async fn list(
+    db: &PgPool,
+    scope: Scope<'_>,
+    active_only: bool,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<IntegrationRow>, sqlx::Error> {
+    let account = match scope {
+        Scope::Account(a) => Some(a),
+        Scope::All => None,
+    };
+    let (at, id) = after.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations \
+         WHERE ($1::text IS NULL OR account = $1) AND (NOT $2 OR state = 1) \
+         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    )))
+    .bind(account)
+    .bind(active_only)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The new settings of an integration.
+pub struct Change<'a> {
+    pub owner: &'a str,
+    pub spec: &'a [u8],
+    pub monday_connection_id: Option<Uuid>,
+    pub salesforce_connection_id: Option<Uuid>,
+    pub state: i16,
+    pub state_reason: &'a str,
+}
+
+/// Applies `change` if the row is still at `version`; `None` when it is not (or is gone).
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    version: i64,
+    c: &Change<'_>,
+) -> Result<Option<IntegrationRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE integrations SET owner = $3, spec = $4, monday_connection_id = $5, \
+         salesforce_connection_id = $6, state = $7, state_reason = $8, version = version + 1, \
+         updated_at = now() WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(version)
+    .bind(c.owner)
+    .bind(c.spec)
+    .bind(c.monday_connection_id)
+    .bind(c.salesforce_connection_id)
+    .bind(c.state)
+    .bind(c.state_reason)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM integrations WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Pauses every integration using `connection` with `reason`; returns (id, account) of each.
+pub async fn pause_using(
+    db: impl PgExecutor<'_>,
+    connection: Uuid,
+    reason: &str,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE integrations SET state = 2, state_reason = $2, version = version + 1, \
+         updated_at = now() \
+         WHERE (monday_connection_id = $1 OR salesforce_connection_id = $1) \
+         RETURNING id, account",
+    )
+    .bind(connection)
+    .bind(reason)
+    .fetch_all(db)
+    .await
+}
+
+/// Resumes the integrations using `connection` that were paused with exactly `reason`;
+/// returns (id, account) of each.
+pub async fn resume_paused(
+    db: impl PgExecutor<'_>,
+    connection: Uuid,
+    reason: &str,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE integrations SET state = 1, state_reason = '', version = version + 1, \
+         updated_at = now() \
+         WHERE (monday_connection_id = $1 OR salesforce_connection_id = $1) \
+         AND state = 2 AND state_reason = $2 RETURNING id, account",
+    )
+    .bind(connection)
+    .bind(reason)
+    .fetch_all(db)
+    .await
+}

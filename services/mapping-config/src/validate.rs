@@ -1,0 +1,380 @@
+//! Validation of an integration's settings against the live board and object: every problem
+//! at once, each naming the setting at fault (`mappings[2].salesforce_field`, …).
+
+use std::collections::BTreeMap;
+
+use tandem_core::condition::ValueClass;
+use tandem_core::{
+    Condition, Direction, MappingOptions, MondayKind, SalesforceKind, validate_mapping,
+};
+use tandem_proto::v1 as pb;
+
+use crate::catalog::{Board, Object};
+
+/// The most mappings one integration may have.
+pub const MAX_MAPPINGS: usize = 500;
+/// The largest encoded spec accepted.
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
+/// The longest name.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// One problem with a setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Problems found without asking anyone: required settings, sizes, numbers, condition JSON.
+pub fn check_shape(spec: &pb::IntegrationSpec, encoded_len: usize) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if encoded_len > MAX_SPEC_BYTES {
+        out.push(Problem::new(
+            "spec",
+            format!("is {encoded_len} bytes; at most {MAX_SPEC_BYTES} are accepted"),
+        ));
+    }
+    if spec.mappings.len() > MAX_MAPPINGS {
+        out.push(Problem::new(
+            "mappings",
+            format!(
+                "has {} entries; at most {MAX_MAPPINGS} are accepted",
+                spec.mappings.len()
+            ),
+        ));
+    }
+    let name = spec.name.trim();
+    if name.is_empty() {
+        out.push(Problem::new("name", "is required"));
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        out.push(Problem::new(
+            "name",
+            format!("is longer than {MAX_NAME_CHARS} characters"),
+        ));
+    }
+    for (field, value) in [
+        ("monday_connection_id", &spec.monday_connection_id),
+        ("board_id", &spec.board_id),
+        ("salesforce_connection_id", &spec.salesforce_connection_id),
+        ("salesforce_object", &spec.salesforce_object),
+    ] {
+        if value.trim().is_empty() {
+            out.push(Problem::new(field, "is required"));
+        }
+    }
+    if pb::Scope::try_from(spec.scope).unwrap_or_default() == pb::Scope::Unspecified {
+        out.push(Problem::new(
+            "scope",
+            "is required: two-way, monday → Salesforce or Salesforce → monday",
+        ));
+    }
+    if pb::ConflictPolicy::try_from(spec.conflict_policy).is_err() {
+        out.push(Problem::new("conflict_policy", "is not a known policy"));
+    }
+    if pb::CoalescingMode::try_from(spec.coalescing_mode).is_err() {
+        out.push(Problem::new("coalescing_mode", "is not a known mode"));
+    }
+    let poll = spec.poll_interval_seconds;
+    if poll != 0 && !(30..=86_400).contains(&poll) {
+        out.push(Problem::new(
+            "poll_interval_seconds",
+            format!("must be 0 (the default of 180) or between 30 and 86400, not {poll}"),
+        ));
+    }
+    let window = spec.coalescing_window_seconds;
+    if window > 3_600 {
+        out.push(Problem::new(
+            "coalescing_window_seconds",
+            format!("must be at most 3600, not {window}"),
+        ));
+    }
+    let effective_window = if window == 0 { 180 } else { window };
+    if spec.debounce_seconds > effective_window {
+        out.push(Problem::new(
+            "debounce_seconds",
+            format!(
+                "must not exceed the coalescing window ({effective_window} s), not {}",
+                spec.debounce_seconds
+            ),
+        ));
+    }
+    for (field, conditions) in [
+        ("incoming_conditions", &spec.incoming_conditions),
+        ("outgoing_conditions", &spec.outgoing_conditions),
+    ] {
+        if let Err(message) = parse_conditions(conditions.as_ref()) {
+            out.push(Problem::new(field, message));
+        }
+    }
+    if spec.link_monday_column_id.is_empty() != spec.link_salesforce_field.is_empty() {
+        let missing = if spec.link_monday_column_id.is_empty() {
+            "link_monday_column_id"
+        } else {
+            "link_salesforce_field"
+        };
+        out.push(Problem::new(
+            missing,
+            "is required when the other half of the link key is set",
+        ));
+    }
+    out
+}
+
+/// The condition tree of `conditions` (empty means any record).
+pub fn parse_conditions(conditions: Option<&pb::Conditions>) -> Result<Condition, String> {
+    let text = conditions.map(|c| c.json.trim()).unwrap_or_default();
+    if text.is_empty() {
+        return Ok(Condition::Any);
+    }
+    serde_json::from_str(text).map_err(|e| format!("is not a valid condition JSON: {e}"))
+}
+
+/// The direction one mapping flows in under `scope`.
+pub fn mapping_direction(scope: i32, direction: i32) -> Direction {
+    match pb::Scope::try_from(scope).unwrap_or_default() {
+        pb::Scope::MondayToSalesforce => Direction::MondayToSalesforce,
+        pb::Scope::SalesforceToMonday => Direction::SalesforceToMonday,
+        pb::Scope::TwoWay | pb::Scope::Unspecified => {
+            match pb::Direction::try_from(direction).unwrap_or_default() {
+                pb::Direction::MondayToSalesforce => Direction::MondayToSalesforce,
+                pb::Direction::SalesforceToMonday => Direction::SalesforceToMonday,
+                pb::Direction::Both | pb::Direction::Unspecified => Direction::Both,
+            }
+        }
+    }
+}
+
+fn core_options(o: Option<&pb::ConversionOptions>) -> MappingOptions {
+    let Some(o) = o else {
+        return MappingOptions::default();
+    };
+    MappingOptions {
+        create_labels: o.create_missing_labels,
+        truncate_text: o.truncate,
+        bool_labels: (!o.true_label.is_empty() || !o.false_label.is_empty()).then(|| {
+            tandem_core::BoolLabels {
+                true_label: o.true_label.clone(),
+                false_label: o.false_label.clone(),
+            }
+        }),
+        ..MappingOptions::default()
+    }
+}
+
+/// Problems of the mappings, the conditions, the group and the link key against the live
+/// `board` and `object` (skipped for a side that could not be described; that side's problem
+/// is reported by the caller).
+pub fn check_against(
+    spec: &pb::IntegrationSpec,
+    board: Option<&Board>,
+    object: Option<&Object>,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let scope = pb::Scope::try_from(spec.scope).unwrap_or_default();
+    // target → first mapping index writing it
+    let mut sf_targets: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut monday_targets: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, m) in spec.mappings.iter().enumerate() {
+        let at = |part: &str| format!("mappings[{i}].{part}");
+        let column = board.and_then(|b| b.columns.get(&m.monday_column_id));
+        let field = object.and_then(|o| o.fields.get(&m.salesforce_field));
+        if m.monday_column_id.is_empty() {
+            out.push(Problem::new(at("monday_column_id"), "is required"));
+        } else if board.is_some() && column.is_none() {
+            out.push(Problem::new(
+                at("monday_column_id"),
+                format!("column `{}` is not on the board", m.monday_column_id),
+            ));
+        }
+        if m.salesforce_field.is_empty() {
+            out.push(Problem::new(at("salesforce_field"), "is required"));
+        } else if object.is_some() && field.is_none() {
+            out.push(Problem::new(
+                at("salesforce_field"),
+                format!(
+                    "field `{}` does not exist on {}",
+                    m.salesforce_field, spec.salesforce_object
+                ),
+            ));
+        }
+        if scope == pb::Scope::TwoWay && pb::Direction::try_from(m.direction).is_err() {
+            out.push(Problem::new(at("direction"), "is not a known direction"));
+        }
+        let direction = mapping_direction(spec.scope, m.direction);
+        if direction.to_salesforce() && !m.salesforce_field.is_empty() {
+            if let Some(first) = sf_targets.get(m.salesforce_field.as_str()) {
+                out.push(Problem::new(
+                    at("salesforce_field"),
+                    format!(
+                        "`{}` is already written by mappings[{first}]; a field may be mapped only once towards Salesforce",
+                        m.salesforce_field
+                    ),
+                ));
+            } else {
+                sf_targets.insert(&m.salesforce_field, i);
+            }
+        }
+        if direction.to_monday() && !m.monday_column_id.is_empty() {
+            if let Some(first) = monday_targets.get(m.monday_column_id.as_str()) {
+                out.push(Problem::new(
+                    at("monday_column_id"),
+                    format!(
+                        "`{}` is already written by mappings[{first}]; a column may be mapped only once towards monday",
+                        m.monday_column_id
+                    ),
+                ));
+            } else {
+                monday_targets.insert(&m.monday_column_id, i);
+            }
+        }
+        let (Some(column), Some(field)) = (column, field) else {
+            continue;
+        };
+        if direction.to_monday() && board.is_some_and(|b| b.read_only.contains(&column.id)) {
+            out.push(Problem::new(
+                at("monday_column_id"),
+                format!("column `{}` is read-only and cannot be written", column.id),
+            ));
+        }
+        if let Err(e) =
+            validate_mapping(field, column, direction, &core_options(m.options.as_ref()))
+        {
+            out.push(Problem::new(format!("mappings[{i}]"), e.to_string()));
+        }
+    }
+    if let Some(object) = object
+        && matches!(scope, pb::Scope::TwoWay | pb::Scope::MondayToSalesforce)
+    {
+        for field in object.fields.values() {
+            if field.required
+                && !field.is_read_only()
+                && !sf_targets.contains_key(field.name.as_str())
+            {
+                out.push(Problem::new(
+                    "mappings",
+                    format!(
+                        "required Salesforce field `{}` ({}) is not mapped from any column; records created in Salesforce need it",
+                        field.name, field.label
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(object) = object {
+        let class = |name: &str| {
+            object
+                .fields
+                .get(name)
+                .map(|f| ValueClass::of_salesforce(&f.kind))
+        };
+        if let Ok(c) = parse_conditions(spec.incoming_conditions.as_ref())
+            && let Err(e) = c.validate(&class)
+        {
+            out.push(Problem::new("incoming_conditions", e.to_string()));
+        }
+    }
+    if let Some(board) = board {
+        let class = |id: &str| {
+            board
+                .columns
+                .get(id)
+                .map(|c| ValueClass::of_monday(&c.kind))
+        };
+        if let Ok(c) = parse_conditions(spec.outgoing_conditions.as_ref())
+            && let Err(e) = c.validate(&class)
+        {
+            out.push(Problem::new("outgoing_conditions", e.to_string()));
+        }
+        if !spec.group_id.is_empty() && !board.groups.contains(&spec.group_id) {
+            out.push(Problem::new(
+                "group_id",
+                format!("group `{}` is not on the board", spec.group_id),
+            ));
+        }
+    }
+    out.extend(check_link_key(spec, board, object));
+    out
+}
+
+fn check_link_key(
+    spec: &pb::IntegrationSpec,
+    board: Option<&Board>,
+    object: Option<&Object>,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if spec.link_monday_column_id.is_empty() || spec.link_salesforce_field.is_empty() {
+        return out;
+    }
+    let column = board.and_then(|b| b.columns.get(&spec.link_monday_column_id));
+    if board.is_some() {
+        match column {
+            None => out.push(Problem::new(
+                "link_monday_column_id",
+                format!(
+                    "column `{}` is not on the board",
+                    spec.link_monday_column_id
+                ),
+            )),
+            Some(c) if !matches!(c.kind, MondayKind::Text | MondayKind::Email | MondayKind::Name) => {
+                out.push(Problem::new(
+                    "link_monday_column_id",
+                    format!(
+                        "column `{}` is a {} column; a link key must be a text, email or name column",
+                        c.id, c.kind
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(object) = object {
+        match object.fields.get(&spec.link_salesforce_field) {
+            None => out.push(Problem::new(
+                "link_salesforce_field",
+                format!(
+                    "field `{}` does not exist on {}",
+                    spec.link_salesforce_field, spec.salesforce_object
+                ),
+            )),
+            Some(f)
+                if !(f.kind == SalesforceKind::Id
+                    || f.kind == SalesforceKind::Email
+                    || object.external_ids.contains(&f.name)) =>
+            {
+                out.push(Problem::new(
+                    "link_salesforce_field",
+                    format!(
+                        "field `{}` is neither Id, an external id nor an email field, so it cannot identify a record",
+                        f.name
+                    ),
+                ))
+            }
+            Some(f) => {
+                if let Some(c) = column
+                    && f.kind == SalesforceKind::Email
+                    && c.kind != MondayKind::Email
+                    && c.kind != MondayKind::Text
+                {
+                    out.push(Problem::new(
+                        "link_monday_column_id",
+                        format!("column `{}` cannot hold the email of `{}`", c.id, f.name),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;

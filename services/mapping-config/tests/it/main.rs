@@ -1,0 +1,11 @@
+//! mapping-config over real gRPC against real Postgres and Redis. `fakes` stands in for the
+//! connectors where a test needs to count or steer their calls.
+
+mod connections;
+mod credentials;
+mod fakes;
+mod harness;
+mod integrations;
+mod live;
+mod live_stack;
+mod startup;
