@@ -18,7 +18,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the five services in one process (development and demos).
-    Up(up::UpArgs),
+    Up(Box<up::UpArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
     Token(token::TokenArgs),
 }
@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Up(args) => {
             tandem_service::process::run("tandem", |shutdown| async move {
-                up::run(args, shutdown).await.map_err(|e| format!("{e:#}"))
+                up::run(*args, shutdown).await.map_err(|e| format!("{e:#}"))
             })
             .await
         }

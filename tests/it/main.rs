@@ -3,4 +3,6 @@
 mod boot;
 mod migrations;
 mod services;
+mod stack;
+mod sync;
 mod trace;

@@ -1,0 +1,325 @@
+//! The whole product in one test process: both simulators, both connectors, mapping-config,
+//! run-history and the orchestrator, each on port 0 against a database of the test's own.
+//! Listeners are bound first, since the services call each other.
+
+use std::collections::HashMap;
+
+use tandem_proto::v1 as pb;
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
+use tandem_service::args::{PeerArgs, RemoteArgs};
+use tandem_testkit::{Running, TestDb, any_port, authorized, infra, start, user_bearer_in};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub const REDIRECT: &str = "https://tandem.example/oauth/callback";
+/// The Salesforce org (My Domain subdomain) the tests connect.
+pub const ORG: &str = "acme";
+
+pub struct Stack {
+    pub config: MappingConfigClient<Channel>,
+    pub orchestrator: SyncOrchestratorClient<Channel>,
+    pub history: RunHistoryClient<Channel>,
+    pub salesforce: salesforce_sim::SimHandle,
+    pub monday: monday_sim::SimHandle,
+    pub monday_token: String,
+    pub board: i64,
+    pub bearer: String,
+    _services: Vec<Running>,
+    _db: TestDb,
+    stop: CancellationToken,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn key_ring() -> mapping_config::KeyRing {
+    "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+        .parse()
+        .expect("a valid test key")
+}
+
+pub async fn start_stack() -> Stack {
+    tandem_testkit::install_crypto();
+    let db = TestDb::create().await;
+    let stop = CancellationToken::new();
+    // A bare 127.0.0.1 host (how the connector reaches the simulator) means this org.
+    let sf_sim = salesforce_sim::bind(salesforce_sim::Config {
+        default_org: ORG.to_owned(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let salesforce_url = sf_sim.base_url();
+    let salesforce = sf_sim.handle();
+    tokio::spawn(sf_sim.serve(stop.clone()));
+    let mo_sim = monday_sim::bind(monday_sim::Config {
+        listen: any_port(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let monday = mo_sim.handle();
+    tokio::spawn(mo_sim.serve(stop.clone()));
+    let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");
+    let board = monday.create_board(account.account_id, "Deals");
+    for (id, title, kind, settings) in [
+        (
+            "status",
+            "Stage",
+            "status",
+            serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "2": "Closed Lost"}}),
+        ),
+        ("date4", "Expected Close", "date", serde_json::json!({})),
+        ("tandem_key", "tandem_key", "text", serde_json::json!({})),
+    ] {
+        monday.add_column(board, id, title, kind, settings).unwrap();
+    }
+
+    let bind = || tandem_service::server::bind(any_port());
+    let (sf_l, mo_l, cfg_l, orch_l, hist_l) = (
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+        bind().await.unwrap(),
+    );
+    let url = |l: &tokio::net::TcpListener| format!("http://{}", l.local_addr().unwrap());
+    let peers = PeerArgs {
+        connector_salesforce_url: url(&sf_l),
+        connector_monday_url: url(&mo_l),
+        mapping_config_url: url(&cfg_l),
+        sync_orchestrator_url: url(&orch_l),
+        run_history_url: url(&hist_l),
+    };
+    let remote = RemoteArgs {
+        salesforce_instance_url: Some(salesforce_url.clone()),
+        salesforce_login_url: Some(salesforce_url),
+        monday_api_url: monday.api_url(),
+    };
+    let listen = any_port();
+    let services = vec![
+        start(
+            connector_salesforce::bind_on(
+                sf_l,
+                connector_salesforce::Config {
+                    listen,
+                    infra: infra(&db),
+                    peers: peers.clone(),
+                    remote: remote.clone(),
+                    options: connector_salesforce::Options {
+                        client_id: Some("tandem-test-client".to_owned()),
+                        client_secret: Some("test-secret".to_owned().into()),
+                        retry_base_ms: 5,
+                        ..Default::default()
+                    },
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+        start(
+            connector_monday::bind_on(
+                mo_l,
+                connector_monday::Config {
+                    listen,
+                    infra: infra(&db),
+                    peers: peers.clone(),
+                    remote: remote.clone(),
+                    options: Default::default(),
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+        start(
+            mapping_config::bind_on(
+                cfg_l,
+                mapping_config::Config {
+                    listen,
+                    infra: infra(&db),
+                    peers: peers.clone(),
+                    options: mapping_config::Options {
+                        encryption_keys: Some(key_ring()),
+                    },
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+        start(
+            sync_orchestrator::bind_on(
+                orch_l,
+                sync_orchestrator::Config {
+                    listen,
+                    infra: infra(&db),
+                    peers: peers.clone(),
+                    options: Default::default(),
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+        start(
+            run_history::bind_on(
+                hist_l,
+                run_history::Config {
+                    listen,
+                    infra: infra(&db),
+                    options: Default::default(),
+                },
+            )
+            .await
+            .unwrap(),
+        ),
+    ];
+    let channel = |i: usize| services[i].channel();
+    Stack {
+        config: MappingConfigClient::new(channel(2).await),
+        orchestrator: SyncOrchestratorClient::new(channel(3).await),
+        history: RunHistoryClient::new(channel(4).await),
+        salesforce,
+        monday,
+        monday_token: account.token,
+        board,
+        bearer: user_bearer_in("acme", "ada@acme.test"),
+        _services: services,
+        _db: db,
+        stop,
+    }
+}
+
+/// Follows an authorize URL at the simulator (which approves at once): the callback's
+/// `code` and `state`.
+async fn approve(url: &str) -> (String, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = http.get(url).send().await.unwrap();
+    assert_eq!(answer.status().as_u16(), 302, "{url}");
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    let callback = reqwest::Url::parse(&location).unwrap();
+    let pairs: HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    (pairs["code"].clone(), pairs["state"].clone())
+}
+
+impl Stack {
+    /// Connects both sides as the user and creates a two-way Deals ↔ Opportunity integration.
+    pub async fn integration(&self) -> pb::Integration {
+        let mut config = self.config.clone();
+        let monday = config
+            .create_connection(authorized(
+                pb::CreateConnectionRequest {
+                    kind: pb::ConnectionKind::Monday as i32,
+                    monday_token: self.monday_token.clone(),
+                    ..Default::default()
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .connection
+            .unwrap();
+        let started = config
+            .create_connection(authorized(
+                pb::CreateConnectionRequest {
+                    kind: pb::ConnectionKind::Salesforce as i32,
+                    subdomain: ORG.into(),
+                    environment: pb::SalesforceEnvironment::Production as i32,
+                    redirect_uri: REDIRECT.into(),
+                    ..Default::default()
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let (code, state) = approve(&started.authorize_url).await;
+        let salesforce = config
+            .complete_salesforce_connection(authorized(
+                pb::CompleteSalesforceConnectionRequest { state, code },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let mapping = |column: &str, field: &str| pb::FieldMapping {
+            monday_column_id: column.into(),
+            salesforce_field: field.into(),
+            direction: pb::Direction::Both as i32,
+            options: None,
+        };
+        config
+            .create_integration(authorized(
+                pb::CreateIntegrationRequest {
+                    spec: Some(pb::IntegrationSpec {
+                        name: "Deals ↔ Opportunities".into(),
+                        monday_connection_id: monday.id,
+                        board_id: self.board.to_string(),
+                        salesforce_connection_id: salesforce.id,
+                        salesforce_object: "Opportunity".into(),
+                        scope: pb::Scope::TwoWay as i32,
+                        mappings: vec![
+                            mapping("name", "Name"),
+                            mapping("status", "StageName"),
+                            mapping("date4", "CloseDate"),
+                        ],
+                        ..Default::default()
+                    }),
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// Runs one cycle now and returns its run.
+    pub async fn sync(&self, integration: &pb::Integration) -> pb::Run {
+        let run_id = self
+            .orchestrator
+            .clone()
+            .sync_now(authorized(
+                pb::SyncNowRequest {
+                    integration_id: integration.id.clone(),
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .run_id;
+        self.history
+            .clone()
+            .get_run(authorized(pb::GetRunRequest { run_id }, &self.bearer))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// The events of a run, oldest first.
+    pub async fn events(&self, run: &pb::Run) -> Vec<pb::RecordEvent> {
+        let mut events = self
+            .history
+            .clone()
+            .list_events(authorized(
+                pb::ListEventsRequest {
+                    run_id: run.id.clone(),
+                    ..Default::default()
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
+        events.reverse();
+        events
+    }
+}
