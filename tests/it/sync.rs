@@ -121,3 +121,161 @@ async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
         .count();
     assert_eq!(mo_writes, 0, "no monday mutations after convergence");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_edits_to_one_item_between_cycles_make_one_salesforce_write_with_the_final_values() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Gamma", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-02-01"}}))
+        .unwrap();
+    let integration = stack.integration().await;
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 1);
+    let status = stack
+        .orchestrator
+        .clone()
+        .get_integration_status(tandem_testkit::authorized(
+            pb::GetIntegrationStatusRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (
+            status.state.as_str(),
+            status.linked_records,
+            status.pending_changes
+        ),
+        ("active", 1, 0)
+    );
+
+    for i in 0..50 {
+        let label = ["Prospecting", "Closed Won", "Closed Lost"][i % 3];
+        stack
+            .monday
+            .set_values(item, serde_json::json!({"status": {"label": label}, "date4": {"date": format!("2027-03-{:02}", i % 28 + 1)}}))
+            .unwrap();
+    }
+    stack.salesforce.clear_calls();
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.as_ref().unwrap().updated, 1, "{run:?}");
+    let writes: Vec<_> = stack
+        .salesforce
+        .calls()
+        .into_iter()
+        .filter(|c| c.method != "GET")
+        .collect();
+    assert_eq!(writes.len(), 1, "one collection call: {writes:?}");
+    assert!(writes[0].path.contains("composite/sobjects"), "{writes:?}");
+    let events = stack.events(&run).await;
+    let opportunity = &events
+        .iter()
+        .find(|e| e.action == pb::EventAction::Updated as i32)
+        .unwrap()
+        .target_record_id;
+    let record = stack.salesforce.record(ORG, opportunity).unwrap();
+    // Edit 49 is the last: 49 % 3 = 1, 49 % 28 + 1 = 22.
+    assert_eq!(
+        (record["StageName"].as_str(), record["CloseDate"].as_str()),
+        (Some("Closed Won"), Some("2027-03-22"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_field_edited_on_both_sides_goes_to_the_newer_edit_and_is_recorded_as_a_conflict() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let opportunity = stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Delta", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    let integration = stack.integration().await;
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let item: i64 = events[0].target_record_id.parse().unwrap();
+
+    // Salesforce first, monday a few seconds later: monday's edit is the newer one.
+    let admin = stack.salesforce.admin_user_id(ORG);
+    stack
+        .salesforce
+        .update_as(
+            ORG,
+            &opportunity,
+            serde_json::json!({"StageName": "Closed Lost"}),
+            &admin,
+        )
+        .unwrap();
+    // monday records when each status changed (`changed_at`): this one is a minute newer.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::minutes(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    stack
+        .monday
+        .set_raw_value(
+            item,
+            "status",
+            Some(serde_json::json!({"index": 1, "changed_at": later})),
+        )
+        .unwrap();
+    stack
+        .monday
+        .set_updated_at(item, time::OffsetDateTime::now_utc());
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let conflicts: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == pb::EventAction::Conflict as i32)
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{events:#?}");
+    assert!(
+        conflicts[0].reason.contains("StageName") && conflicts[0].reason.contains("monday won"),
+        "{}",
+        conflicts[0].reason
+    );
+    assert_eq!(
+        stack.salesforce.record(ORG, &opportunity).unwrap()["StageName"],
+        "Closed Won"
+    );
+    assert_eq!(
+        stack.monday.item(item).unwrap().values["status"]["index"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_sync_while_one_runs_is_refused_not_doubled() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    // Slow Salesforce down so that two cycles asked for at once overlap.
+    stack
+        .salesforce
+        .set_latency(std::time::Duration::from_millis(300));
+    let ask = || {
+        let mut orchestrator = stack.orchestrator.clone();
+        let request = tandem_testkit::authorized(
+            pb::SyncNowRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        );
+        async move { orchestrator.sync_now(request).await }
+    };
+    let (a, b) = tokio::join!(ask(), ask());
+    let (done, refused) = match (a, b) {
+        (Ok(done), Err(refused)) | (Err(refused), Ok(done)) => (done, refused),
+        other => panic!("exactly one of two overlapping cycles must run: {other:?}"),
+    };
+    assert_eq!(refused.code(), tonic::Code::Aborted, "{refused:?}");
+    assert!(
+        refused.message().contains("another replica"),
+        "{}",
+        refused.message()
+    );
+    assert!(!done.into_inner().run_id.is_empty());
+}
