@@ -279,3 +279,31 @@ async fn a_second_sync_while_one_runs_is_refused_not_doubled() {
     );
     assert!(!done.into_inner().run_id.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_record_is_unlinked_and_reported_never_deleted_on_the_other_side() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let opportunity = stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Epsilon", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    let integration = stack.integration().await;
+    let run = stack.sync(&integration).await;
+    let item: i64 = stack.events(&run).await[0].target_record_id.parse().unwrap();
+
+    stack.salesforce.delete(ORG, &opportunity).unwrap();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let unlinked: Vec<_> = events.iter().filter(|e| e.action == pb::EventAction::Unlinked as i32).collect();
+    assert_eq!(unlinked.len(), 1, "{events:#?}");
+    assert_eq!((unlinked[0].source_record_id.as_str(), unlinked[0].target_record_id.clone()), (opportunity.as_str(), item.to_string()));
+    let kept = stack.monday.item(item).expect("the monday item is not deleted");
+    assert_eq!(kept.state, "active");
+    // An edit of the unlinked item later does not resurrect the pair or create a duplicate.
+    stack.monday.set_values(item, serde_json::json!({"status": {"label": "Closed Won"}})).unwrap();
+    let before = stack.salesforce.count(ORG, "Opportunity");
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 0);
+    assert_eq!(stack.salesforce.count(ORG, "Opportunity"), before);
+}
