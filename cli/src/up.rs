@@ -48,6 +48,8 @@ pub struct UpArgs {
     #[command(flatten)]
     monday: connector_monday::Options,
     #[command(flatten)]
+    orchestrator: sync_orchestrator::Options,
+    #[command(flatten)]
     history: run_history::Options,
     #[command(flatten)]
     mapping_config: mapping_config::Options,
@@ -123,7 +125,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
                 listen: unused,
                 infra: infra.clone(),
                 peers: peers.clone(),
-                options: Default::default(),
+                options: args.orchestrator,
             },
         )
         .await

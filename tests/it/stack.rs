@@ -43,7 +43,13 @@ fn key_ring() -> mapping_config::KeyRing {
         .expect("a valid test key")
 }
 
+/// The stack with its scheduler off: cycles run on SyncNow only.
 pub async fn start_stack() -> Stack {
+    start_stack_with_scheduler(0).await
+}
+
+/// The stack with the orchestrator's scheduler ticking every `tick_ms` (0: off).
+pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
     tandem_testkit::install_crypto();
     let db = TestDb::create().await;
     let stop = CancellationToken::new();
@@ -158,7 +164,9 @@ pub async fn start_stack() -> Stack {
                     listen,
                     infra: infra(&db),
                     peers: peers.clone(),
-                    options: Default::default(),
+                    options: sync_orchestrator::Options {
+                        scheduler_tick_ms: tick_ms,
+                    },
                 },
             )
             .await

@@ -2,7 +2,7 @@
 
 use tandem_proto::v1 as pb;
 
-use crate::stack::{ORG, start_stack};
+use crate::stack::{ORG, start_stack, start_stack_with_scheduler};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
@@ -290,20 +290,82 @@ async fn a_deleted_record_is_unlinked_and_reported_never_deleted_on_the_other_si
         .unwrap();
     let integration = stack.integration().await;
     let run = stack.sync(&integration).await;
-    let item: i64 = stack.events(&run).await[0].target_record_id.parse().unwrap();
+    let item: i64 = stack.events(&run).await[0]
+        .target_record_id
+        .parse()
+        .unwrap();
 
     stack.salesforce.delete(ORG, &opportunity).unwrap();
     let run = stack.sync(&integration).await;
     let events = stack.events(&run).await;
-    let unlinked: Vec<_> = events.iter().filter(|e| e.action == pb::EventAction::Unlinked as i32).collect();
+    let unlinked: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == pb::EventAction::Unlinked as i32)
+        .collect();
     assert_eq!(unlinked.len(), 1, "{events:#?}");
-    assert_eq!((unlinked[0].source_record_id.as_str(), unlinked[0].target_record_id.clone()), (opportunity.as_str(), item.to_string()));
-    let kept = stack.monday.item(item).expect("the monday item is not deleted");
+    assert_eq!(
+        (
+            unlinked[0].source_record_id.as_str(),
+            unlinked[0].target_record_id.clone()
+        ),
+        (opportunity.as_str(), item.to_string())
+    );
+    let kept = stack
+        .monday
+        .item(item)
+        .expect("the monday item is not deleted");
     assert_eq!(kept.state, "active");
     // An edit of the unlinked item later does not resurrect the pair or create a duplicate.
-    stack.monday.set_values(item, serde_json::json!({"status": {"label": "Closed Won"}})).unwrap();
+    stack
+        .monday
+        .set_values(item, serde_json::json!({"status": {"label": "Closed Won"}}))
+        .unwrap();
     let before = stack.salesforce.count(ORG, "Opportunity");
     let run = stack.sync(&integration).await;
     assert_eq!(run.counters.unwrap().created, 0);
     assert_eq!(stack.salesforce.count(ORG, "Opportunity"), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_runs_a_new_integration_without_being_asked() {
+    let stack = start_stack_with_scheduler(100).await;
+    stack.salesforce.ensure_org(ORG);
+    let opportunity = stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Zeta", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    let integration = stack.integration().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let run = loop {
+        let runs = stack
+            .history
+            .clone()
+            .list_runs(tandem_testkit::authorized(
+                pb::ListRunsRequest {
+                    integration_id: integration.id.clone(),
+                    ..Default::default()
+                },
+                &stack.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .runs;
+        if let Some(run) = runs
+            .into_iter()
+            .find(|r| r.status != pb::RunStatus::Running as i32)
+        {
+            break run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler never ran the integration"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(run.trigger, pb::Trigger::Schedule as i32);
+    assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{run:?}");
+    let events = stack.events(&run).await;
+    assert_eq!(events[0].source_record_id, opportunity);
+    assert_eq!(events[0].action, pb::EventAction::Created as i32);
 }

@@ -187,6 +187,18 @@ impl Buffer {
         pipe.query_async::<()>(&mut self.redis.clone()).await
     }
 
+    /// When the first pending record becomes due (ms), if any waits.
+    pub async fn earliest_due(&self, integration: &str) -> redis::RedisResult<Option<i64>> {
+        let first: Vec<(String, f64)> = redis::cmd("ZRANGE")
+            .arg(format!("{}:due", self.base(integration)))
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES")
+            .query_async(&mut self.redis.clone())
+            .await?;
+        Ok(first.first().map(|(_, at)| *at as i64))
+    }
+
     /// How many records wait in the buffer (not yet claimed).
     pub async fn pending_count(&self, integration: &str) -> redis::RedisResult<u64> {
         redis::cmd("ZCARD")

@@ -6,9 +6,26 @@ use std::net::SocketAddr;
 use tandem_service::args::{Infra, PeerArgs};
 
 /// Flags of sync-orchestrator itself (the shared ones are in `tandem_service::args`).
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 #[group(id = "sync_orchestrator_options")]
-pub struct Options {}
+pub struct Options {
+    /// How often the scheduler looks for integrations due a cycle, in milliseconds; 0 turns
+    /// the scheduler off (cycles then run only on SyncNow).
+    #[arg(
+        long = "scheduler-tick-ms",
+        env = "TANDEM_SCHEDULER_TICK_MS",
+        default_value_t = 5_000
+    )]
+    pub scheduler_tick_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            scheduler_tick_ms: 5_000,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {

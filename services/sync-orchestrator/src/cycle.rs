@@ -81,6 +81,17 @@ pub async fn sync(
         Ok(cycle) => cycle.run(trigger).await,
         Err(e) => Err(e),
     };
+    if let Ok(run) = &result {
+        let recorded = async {
+            let mut tx = deps.store.begin(&lease).await?;
+            tx.record_run(&run.id, run.status as i16).await?;
+            tx.commit().await?;
+            Ok::<(), CycleError>(())
+        };
+        if let Err(error) = recorded.await {
+            tracing::warn!(%error, "could not note the run for the scheduler");
+        }
+    }
     if let Err(error) = deps.leases.release(&lease).await {
         tracing::warn!(%error, "lease release failed; it expires on its own");
     }

@@ -8,6 +8,7 @@ mod grpc;
 pub mod lease;
 pub mod plan;
 mod records;
+pub mod scheduler;
 pub mod store;
 
 pub use config::{Config, Options};
@@ -69,12 +70,21 @@ pub async fn bind_on(
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
-    let service = grpc::SyncOrchestratorService::new(cycle::Deps {
+    let deps = cycle::Deps {
         peers,
         store: store::Store::new(pool.clone()),
         buffer: buffer::Buffer::new(redis.clone(), &config.infra.redis_prefix),
         leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
-    });
+    };
+    let mut background: Vec<tandem_service::server::Background> = Vec::new();
+    if config.options.scheduler_tick_ms > 0 {
+        let tick = std::time::Duration::from_millis(config.options.scheduler_tick_ms);
+        let deps = deps.clone();
+        background.push(Box::new(move |shutdown| {
+            Box::pin(scheduler::run(deps, tick, shutdown))
+        }));
+    }
+    let service = grpc::SyncOrchestratorService::new(deps);
     let routes = tonic::service::Routes::new(
         Authenticate::new(config.infra.signer.clone()).wrap(SyncOrchestratorServer::new(service)),
     );
@@ -82,7 +92,7 @@ pub async fn bind_on(
         name: NAME,
         listener,
         routes,
-        background: Vec::new(),
+        background,
         health_names: vec!["tandem.v1.SyncOrchestrator"],
     })
 }

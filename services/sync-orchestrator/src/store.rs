@@ -120,6 +120,19 @@ impl Store {
         .await
     }
 
+    /// When the integration last ran, its run id and status.
+    pub async fn last_run(
+        &self,
+        integration: &str,
+    ) -> Result<Option<(OffsetDateTime, String, i16)>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT last_run_at, last_run_id, last_status FROM schedule WHERE integration_id = $1",
+        )
+        .bind(integration)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
     /// Creates not yet linked (after a crash: find the created record and link it).
     pub async fn open_intents(&self, integration: &str) -> Result<Vec<Intent>, sqlx::Error> {
         sqlx::query_as(
@@ -194,6 +207,24 @@ impl Fenced<'_> {
         .bind(&self.integration)
         .bind(salesforce_id)
         .bind(reason)
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Notes a finished run for the scheduler.
+    pub async fn record_run(&mut self, run_id: &str, status: i16) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO schedule (integration_id, last_run_at, last_run_id, last_status, lease_epoch)
+             VALUES ($1, now(), $2, $3, $4)
+             ON CONFLICT (integration_id) DO UPDATE
+                SET last_run_at = now(), last_run_id = EXCLUDED.last_run_id,
+                    last_status = EXCLUDED.last_status, lease_epoch = EXCLUDED.lease_epoch",
+        )
+        .bind(&self.integration)
+        .bind(run_id)
+        .bind(status)
         .bind(self.epoch)
         .execute(&mut *self.tx)
         .await?;
