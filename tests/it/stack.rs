@@ -24,6 +24,11 @@ pub struct Stack {
     pub salesforce: salesforce_sim::SimHandle,
     pub monday: monday_sim::SimHandle,
     pub monday_token: String,
+    pub monday_account: i64,
+    /// The monday user who edits items by hand in tests.
+    pub monday_user: i64,
+    /// Where connector-monday receives webhooks.
+    pub webhook_url: String,
     pub board: i64,
     pub bearer: String,
     _services: Vec<Running>,
@@ -108,6 +113,23 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
         monday_api_url: monday.api_url(),
     };
     let listen = any_port();
+    let (monday_connector, webhooks) = connector_monday::bind_with_webhooks(
+        mo_l,
+        connector_monday::Config {
+            listen,
+            infra: infra(&db),
+            peers: peers.clone(),
+            remote: remote.clone(),
+            options: connector_monday::Options {
+                signing_secret: connector_monday::SigningSecret::new(
+                    monday.webhook_signing_secret(),
+                ),
+                ..Default::default()
+            },
+        },
+    )
+    .await
+    .unwrap();
     let services = vec![
         start(
             connector_salesforce::bind_on(
@@ -128,20 +150,7 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
             .await
             .unwrap(),
         ),
-        start(
-            connector_monday::bind_on(
-                mo_l,
-                connector_monday::Config {
-                    listen,
-                    infra: infra(&db),
-                    peers: peers.clone(),
-                    remote: remote.clone(),
-                    options: Default::default(),
-                },
-            )
-            .await
-            .unwrap(),
-        ),
+        start(monday_connector),
         start(
             mapping_config::bind_on(
                 cfg_l,
@@ -193,6 +202,9 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
         salesforce,
         monday,
         monday_token: account.token,
+        monday_account: account.account_id,
+        monday_user: account.user_id,
+        webhook_url: format!("http://{webhooks}/webhooks/monday"),
         board,
         bearer: user_bearer_in("acme", "ada@acme.test"),
         _services: services,
@@ -219,6 +231,14 @@ async fn approve(url: &str) -> (String, String) {
 impl Stack {
     /// Connects both sides as the user and creates a two-way Deals ↔ Opportunity integration.
     pub async fn integration(&self) -> pb::Integration {
+        self.integration_with(|_| {}).await
+    }
+
+    /// Like [`Stack::integration`], with the settings changed by `adjust` first.
+    pub async fn integration_with(
+        &self,
+        adjust: impl FnOnce(&mut pb::IntegrationSpec),
+    ) -> pb::Integration {
         let mut config = self.config.clone();
         let monday = config
             .create_connection(authorized(
@@ -263,24 +283,24 @@ impl Stack {
             direction: pb::Direction::Both as i32,
             options: None,
         };
+        let mut spec = pb::IntegrationSpec {
+            name: "Deals ↔ Opportunities".into(),
+            monday_connection_id: monday.id,
+            board_id: self.board.to_string(),
+            salesforce_connection_id: salesforce.id,
+            salesforce_object: "Opportunity".into(),
+            scope: pb::Scope::TwoWay as i32,
+            mappings: vec![
+                mapping("name", "Name"),
+                mapping("status", "StageName"),
+                mapping("date4", "CloseDate"),
+            ],
+            ..Default::default()
+        };
+        adjust(&mut spec);
         config
             .create_integration(authorized(
-                pb::CreateIntegrationRequest {
-                    spec: Some(pb::IntegrationSpec {
-                        name: "Deals ↔ Opportunities".into(),
-                        monday_connection_id: monday.id,
-                        board_id: self.board.to_string(),
-                        salesforce_connection_id: salesforce.id,
-                        salesforce_object: "Opportunity".into(),
-                        scope: pb::Scope::TwoWay as i32,
-                        mappings: vec![
-                            mapping("name", "Name"),
-                            mapping("status", "StageName"),
-                            mapping("date4", "CloseDate"),
-                        ],
-                        ..Default::default()
-                    }),
-                },
+                pb::CreateIntegrationRequest { spec: Some(spec) },
                 &self.bearer,
             ))
             .await

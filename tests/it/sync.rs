@@ -369,3 +369,92 @@ async fn the_scheduler_runs_a_new_integration_without_being_asked() {
     assert_eq!(events[0].source_record_id, opportunity);
     assert_eq!(events[0].action, pb::EventAction::Created as i32);
 }
+
+/// Runs of `integration` that finished, newest first.
+async fn finished_runs(stack: &crate::stack::Stack, integration: &pb::Integration) -> Vec<pb::Run> {
+    stack
+        .history
+        .clone()
+        .list_runs(tandem_testkit::authorized(
+            pb::ListRunsRequest {
+                integration_id: integration.id.clone(),
+                ..Default::default()
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .runs
+        .into_iter()
+        .filter(|r| r.status != pb::RunStatus::Running as i32)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
+    let stack = start_stack_with_scheduler(100).await;
+    stack.salesforce.ensure_org(ORG);
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Eta", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-04-01"}}))
+        .unwrap();
+    // Polling hourly: within this test only the webhook can bring the edit across.
+    let integration = stack
+        .integration_with(|spec| {
+            spec.poll_interval_seconds = 3_600;
+            spec.coalescing_mode = pb::CoalescingMode::LowLatency as i32;
+            spec.debounce_seconds = 1;
+        })
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let first = loop {
+        if let Some(run) = finished_runs(&stack, &integration).await.pop() {
+            break run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first scheduled cycle never ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let opportunity = stack.events(&first).await[0].target_record_id.clone();
+
+    stack.monday.register_webhook(
+        stack.monday_account,
+        stack.board,
+        &stack.webhook_url,
+        "change_column_value",
+        None,
+    );
+    stack
+        .monday
+        .edit_item_as(
+            stack.monday_user,
+            item,
+            serde_json::json!({"status": {"label": "Closed Won"}}),
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if stack.salesforce.record(ORG, &opportunity).unwrap()["StageName"] == "Closed Won" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook-borne edit never reached Salesforce"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let latency = edited.elapsed();
+    assert!(
+        latency < std::time::Duration::from_secs(15),
+        "took {latency:?}"
+    );
+    let runs = finished_runs(&stack, &integration).await;
+    assert_eq!(
+        runs.len(),
+        2,
+        "one cycle for the import, one for the webhook: {runs:?}"
+    );
+}
