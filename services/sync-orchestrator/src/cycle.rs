@@ -194,6 +194,19 @@ struct Pair {
     salesforce: Option<pb::Record>,
     monday: Option<pb::Record>,
     shadow: Option<Shadow>,
+    /// Both records exist but were never linked: an import pairs them by the link key.
+    relink: bool,
+}
+
+/// What planning decided: writes (with the pair they belong to and the shadow to store
+/// once they succeed), pairs to unlink, creates to record as intents, and pairs to link
+/// that need no write (re-linked by an import).
+struct Planned {
+    sf_writes: Vec<(pb::RecordWrite, usize, Shadow)>,
+    mo_writes: Vec<(pb::ItemWrite, usize, Shadow)>,
+    unlink: Vec<(String, String)>,
+    intents: Vec<(String, Side, String)>,
+    relinks: Vec<(usize, Shadow)>,
 }
 
 /// Counters and events of the run being recorded.
@@ -534,15 +547,55 @@ impl<'a> Cycle<'a> {
             }
         }
 
-        // 4. Plan every pair (no await in here: the conversion context stays on this thread).
-        let (sf_writes, mo_writes, unlink, intents) = {
+        // 4-7. Plan, write, record; the watermarks advance in the same fenced transaction.
+        let planned = self.plan_pairs(&pairs, outcome, None)?;
+        let mut tx = self.apply(&pairs, planned, outcome, false).await?;
+        if let Some(mark) = sf_poll.watermark.as_ref().and_then(to_offset) {
+            let seen: Vec<(String, i64)> = sf_poll
+                .records
+                .iter()
+                .map(|r| (r.id.clone(), ms_of(&r.modified_at)))
+                .collect();
+            tx.set_watermark(
+                Side::Salesforce,
+                mark,
+                &serde_json::to_value(seen).unwrap_or_default(),
+            )
+            .await?;
+        }
+        if let Some(mark) = mo_poll.watermark.as_ref().and_then(to_offset) {
+            tx.set_watermark(Side::Monday, mark, &serde_json::json!([]))
+                .await?;
+        }
+        tx.commit().await?;
+        let records: Vec<String> = claimed.into_iter().map(|p| p.record).collect();
+        self.deps.buffer.complete(&id, &records).await?;
+        Ok(())
+    }
+
+    /// Step 4: the writes every pair needs (no await in here: the conversion context stays on
+    /// this thread). `force` overrides the conflict policy (an import's source side wins).
+    fn plan_pairs(
+        &self,
+        pairs: &[Pair],
+        outcome: &mut Outcome,
+        force: Option<ConflictPolicy>,
+    ) -> Result<Planned, CycleError> {
+        let id = self.id().to_owned();
+        let mut rules = self.rules.clone();
+        if let Some(policy) = force {
+            rules.policy = policy;
+        }
+        let rules = &rules;
+        {
             let users = UserMap::new();
             let ctx = ConvertContext::for_org("UTC", &users)
-                .map_err(|e| settings_error(&id, e.to_string()))?;
+                .map_err(|e| settings_error(self.id(), e.to_string()))?;
             let mut sf_writes: Vec<(pb::RecordWrite, usize, Shadow)> = Vec::new();
             let mut mo_writes: Vec<(pb::ItemWrite, usize, Shadow)> = Vec::new();
             let mut unlink: Vec<(String, String)> = Vec::new();
             let mut intents: Vec<(String, Side, String)> = Vec::new();
+            let mut relinks: Vec<(usize, Shadow)> = Vec::new();
             for (index, pair) in pairs.iter().enumerate() {
                 let sf_deleted = pair.salesforce_id.is_some()
                     && pair.salesforce.as_ref().is_none_or(|r| r.deleted);
@@ -569,17 +622,15 @@ impl<'a> Cycle<'a> {
                         let (Some(sf), Some(mo)) = (&pair.salesforce, &pair.monday) else {
                             continue;
                         };
-                        let sf_read = records::read_salesforce(&self.rules.mappings, sf);
-                        let mo_read = records::read_monday(&self.rules.mappings, mo, &users);
+                        let sf_read = records::read_salesforce(&rules.mappings, sf);
+                        let mo_read = records::read_monday(&rules.mappings, mo, &users);
                         let shadow = shadow.clone().unwrap_or_default();
-                        let plan = plan::plan_linked(
-                            &self.rules,
-                            &shadow,
-                            sf_read.state,
-                            mo_read.state,
-                            &ctx,
-                        );
+                        let plan =
+                            plan::plan_linked(rules, &shadow, sf_read.state, mo_read.state, &ctx);
                         if plan.is_noop() {
+                            if pair.relink {
+                                relinks.push((index, plan.next_shadow));
+                            }
                             continue;
                         }
                         let failures: Vec<String> = plan
@@ -616,7 +667,7 @@ impl<'a> Cycle<'a> {
                                 pb::EventAction::Conflict,
                                 format!(
                                     "{} ↔ {} changed on both sides; {winner} won ({:?} policy)",
-                                    d.salesforce_field, d.monday_column, self.rules.policy
+                                    d.salesforce_field, d.monday_column, rules.policy
                                 ),
                             );
                         }
@@ -663,14 +714,14 @@ impl<'a> Cycle<'a> {
                         };
                         let read = match source {
                             CoreSide::Salesforce => {
-                                records::read_salesforce(&self.rules.mappings, record)
+                                records::read_salesforce(&rules.mappings, record)
                             }
                             CoreSide::Monday => {
-                                records::read_monday(&self.rules.mappings, record, &users)
+                                records::read_monday(&rules.mappings, record, &users)
                             }
                         };
                         let key = plan::idempotency_key(&id, source, source_id);
-                        match plan::plan_unlinked(&self.rules, source, read.state, &ctx) {
+                        match plan::plan_unlinked(rules, source, read.state, &ctx) {
                             Create::Skip { reason } => {
                                 outcome.event(
                                     source,
@@ -734,9 +785,95 @@ impl<'a> Cycle<'a> {
                     }
                 }
             }
-            (sf_writes, mo_writes, unlink, intents)
-        };
+            Ok(Planned {
+                sf_writes,
+                mo_writes,
+                unlink,
+                intents,
+                relinks,
+            })
+        }
+    }
 
+    /// Steps 5-7: intents, batched writes, then links, shadows and unlinks in a fenced
+    /// transaction returned open. With `dry_run` nothing is written anywhere: the events say
+    /// what would have happened.
+    async fn apply(
+        &self,
+        pairs: &[Pair],
+        planned: Planned,
+        outcome: &mut Outcome,
+        dry_run: bool,
+    ) -> Result<crate::store::Fenced<'static>, CycleError> {
+        let spec = &self.spec;
+        let Planned {
+            sf_writes,
+            mo_writes,
+            unlink,
+            intents,
+            relinks,
+        } = planned;
+        if dry_run {
+            for (write, index, _) in &sf_writes {
+                let pair = &pairs[*index];
+                let (action, what) = if write.id.is_empty() {
+                    (pb::EventAction::Created, "would create in Salesforce")
+                } else {
+                    (pb::EventAction::Updated, "would update in Salesforce")
+                };
+                let e = outcome.event(
+                    CoreSide::Monday,
+                    pair.monday_id.as_deref().unwrap_or_default(),
+                    &write.id,
+                    action,
+                    format!("dry run: {what}"),
+                );
+                e.changes = write
+                    .fields
+                    .iter()
+                    .map(|(k, v)| pb::FieldChange {
+                        field: k.clone(),
+                        after: v.clone(),
+                        ..Default::default()
+                    })
+                    .collect();
+            }
+            for (write, index, _) in &mo_writes {
+                let pair = &pairs[*index];
+                let (action, what) = if write.id.is_empty() {
+                    (pb::EventAction::Created, "would create on monday")
+                } else {
+                    (pb::EventAction::Updated, "would update on monday")
+                };
+                let e = outcome.event(
+                    CoreSide::Salesforce,
+                    pair.salesforce_id.as_deref().unwrap_or_default(),
+                    &write.id,
+                    action,
+                    format!("dry run: {what}"),
+                );
+                e.changes = write
+                    .columns
+                    .iter()
+                    .map(|(k, v)| pb::FieldChange {
+                        field: k.clone(),
+                        after: v.clone(),
+                        ..Default::default()
+                    })
+                    .collect();
+            }
+            for (index, _) in &relinks {
+                let pair = &pairs[*index];
+                outcome.event(
+                    CoreSide::Salesforce,
+                    pair.salesforce_id.as_deref().unwrap_or_default(),
+                    pair.monday_id.as_deref().unwrap_or_default(),
+                    pb::EventAction::Skipped,
+                    "dry run: would re-link the existing pair".to_owned(),
+                );
+            }
+            return Ok(self.deps.store.begin(self.lease).await?);
+        }
         // 5. Creates are intents first, so a crash between write and link never duplicates.
         if !intents.is_empty() {
             let mut tx = self.deps.store.begin(self.lease).await?;
@@ -786,8 +923,8 @@ impl<'a> Cycle<'a> {
             response.results
         };
 
-        // 7. Record links and shadows of what succeeded, and advance the watermarks — all
-        // under the lease fence, in one transaction.
+        // 7. Record links and shadows of what succeeded — under the lease fence, in one
+        // transaction the caller commits (with its watermarks).
         // A pair whose write failed on either side keeps its old shadow, so what did move is
         // seen again and what did not is retried; a create is linked whatever else happened.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
@@ -893,26 +1030,13 @@ impl<'a> Cycle<'a> {
         for (sf_id, reason) in &unlink {
             tx.unlink(sf_id, reason).await?;
         }
-        if let Some(mark) = sf_poll.watermark.as_ref().and_then(to_offset) {
-            let seen: Vec<(String, i64)> = sf_poll
-                .records
-                .iter()
-                .map(|r| (r.id.clone(), ms_of(&r.modified_at)))
-                .collect();
-            tx.set_watermark(
-                Side::Salesforce,
-                mark,
-                &serde_json::to_value(seen).unwrap_or_default(),
-            )
-            .await?;
+        for (index, shadow) in &relinks {
+            let pair = &pairs[*index];
+            if let (Some(s), Some(m)) = (&pair.salesforce_id, &pair.monday_id) {
+                tx.upsert_link(s, m, &serde_json::to_value(shadow).unwrap_or_default())
+                    .await?;
+            }
         }
-        if let Some(mark) = mo_poll.watermark.as_ref().and_then(to_offset) {
-            tx.set_watermark(Side::Monday, mark, &serde_json::json!([]))
-                .await?;
-        }
-        tx.commit().await?;
-        let records: Vec<String> = claimed.into_iter().map(|p| p.record).collect();
-        self.deps.buffer.complete(&id, &records).await?;
-        Ok(())
+        Ok(tx)
     }
 }
