@@ -49,7 +49,7 @@ async fn call_one_rpc(service: &str, channel: Channel, bearer: Option<&str>) -> 
             .await
             .map(drop),
         "sync-orchestrator" => v1::sync_orchestrator_client::SyncOrchestratorClient::new(channel)
-            .import(req(v1::ImportRequest::default(), bearer))
+            .pause_integration(req(v1::PauseIntegrationRequest::default(), bearer))
             .await
             .map(drop),
         "run-history" => v1::run_history_client::RunHistoryClient::new(channel)

@@ -71,6 +71,50 @@ pub async fn sync(
     integration_id: &str,
     trigger: pb::Trigger,
 ) -> Result<pb::Run, CycleError> {
+    run_locked(deps, integration_id, trigger, Work::Cycle).await
+}
+
+/// An import (backfill) of every record of `source` that matches the conditions, re-linking
+/// pairs that share the link key instead of duplicating them; with `dry_run` nothing is
+/// written and the run's events say what would have happened.
+pub async fn import(
+    deps: &Deps,
+    integration_id: &str,
+    source: CoreSide,
+    dry_run: bool,
+    link_key: Option<(String, String)>,
+) -> Result<pb::Run, CycleError> {
+    let trigger = if dry_run {
+        pb::Trigger::DryRun
+    } else {
+        pb::Trigger::Import
+    };
+    let work = Work::Import {
+        source,
+        dry_run,
+        link_key,
+    };
+    run_locked(deps, integration_id, trigger, work).await
+}
+
+/// What a run does once it holds the lease.
+enum Work {
+    /// Poll since the watermarks, coalesce, merge, write.
+    Cycle,
+    Import {
+        source: CoreSide,
+        dry_run: bool,
+        /// (monday column, Salesforce field) overriding the integration's link key.
+        link_key: Option<(String, String)>,
+    },
+}
+
+async fn run_locked(
+    deps: &Deps,
+    integration_id: &str,
+    trigger: pb::Trigger,
+    work: Work,
+) -> Result<pb::Run, CycleError> {
     let lease = deps
         .leases
         .acquire(integration_id, LEASE_TTL)
@@ -78,10 +122,12 @@ pub async fn sync(
         .ok_or_else(|| CycleError::Busy(integration_id.to_owned()))?;
     let result = Cycle::load(deps, &lease).await;
     let result = match result {
-        Ok(cycle) => cycle.run(trigger).await,
+        Ok(cycle) => cycle.run(trigger, work).await,
         Err(e) => Err(e),
     };
-    if let Ok(run) = &result {
+    if let (Ok(run), pb::Trigger::Schedule | pb::Trigger::Manual | pb::Trigger::Webhook) =
+        (&result, trigger)
+    {
         let recorded = async {
             let mut tx = deps.store.begin(&lease).await?;
             tx.record_run(&run.id, run.status as i16).await?;
@@ -324,7 +370,7 @@ impl<'a> Cycle<'a> {
         &self.lease.integration
     }
 
-    async fn run(self, trigger: pb::Trigger) -> Result<pb::Run, CycleError> {
+    async fn run(self, trigger: pb::Trigger, work: Work) -> Result<pb::Run, CycleError> {
         let mut history = self.deps.peers.history.clone();
         let run = history
             .start_run(pb::StartRunRequest {
@@ -336,7 +382,14 @@ impl<'a> Cycle<'a> {
             .await?
             .into_inner();
         let mut outcome = Outcome::default();
-        let result = self.cycle(&mut outcome).await;
+        let result = match work {
+            Work::Cycle => self.cycle(&mut outcome).await,
+            Work::Import {
+                source,
+                dry_run,
+                link_key,
+            } => self.import(&mut outcome, source, dry_run, link_key).await,
+        };
         let (status, error) = match &result {
             Ok(()) if outcome.counters.failed > 0 => {
                 (pb::RunStatus::PartiallyFailed, String::new())
@@ -367,19 +420,7 @@ impl<'a> Cycle<'a> {
     async fn cycle(&self, outcome: &mut Outcome) -> Result<(), CycleError> {
         let id = self.id().to_owned();
         let spec = &self.spec;
-        let sf_fields: Vec<String> = self
-            .rules
-            .mappings
-            .iter()
-            .map(|m| m.salesforce.name.clone())
-            .collect();
-        let mo_columns: Vec<String> = self
-            .rules
-            .mappings
-            .iter()
-            .map(|m| m.monday.id.clone())
-            .filter(|c| c != "name")
-            .collect();
+        let (sf_fields, mo_columns) = self.fields_to_read(self.link_key(None).as_ref());
 
         // 1. Poll both sides since their watermarks.
         let sf_mark = self.deps.store.watermark(&id, Side::Salesforce).await?;
@@ -547,6 +588,10 @@ impl<'a> Cycle<'a> {
             }
         }
 
+        // Records never linked that share the link key are paired, not duplicated.
+        let link_key = self.link_key(None);
+        relink_by_key(&mut pairs, link_key.as_ref());
+
         // 4-7. Plan, write, record; the watermarks advance in the same fenced transaction.
         let planned = self.plan_pairs(&pairs, outcome, None)?;
         let mut tx = self.apply(&pairs, planned, outcome, false).await?;
@@ -570,6 +615,175 @@ impl<'a> Cycle<'a> {
         tx.commit().await?;
         let records: Vec<String> = claimed.into_iter().map(|p| p.record).collect();
         self.deps.buffer.complete(&id, &records).await?;
+        Ok(())
+    }
+
+    /// The Salesforce fields and monday columns to read: the mapped ones and the link key's.
+    fn fields_to_read(&self, link_key: Option<&(String, String)>) -> (Vec<String>, Vec<String>) {
+        let mut fields: Vec<String> = self
+            .rules
+            .mappings
+            .iter()
+            .map(|m| m.salesforce.name.clone())
+            .collect();
+        let mut columns: Vec<String> = self
+            .rules
+            .mappings
+            .iter()
+            .map(|m| m.monday.id.clone())
+            .filter(|c| c != "name")
+            .collect();
+        if let Some((column, field)) = link_key {
+            if field != "Id" && !fields.contains(field) {
+                fields.push(field.clone());
+            }
+            if column != "name" && !columns.contains(column) {
+                columns.push(column.clone());
+            }
+        }
+        (fields, columns)
+    }
+
+    /// The link key: the request's, else the integration's; `None` when neither has one.
+    fn link_key(&self, requested: Option<(String, String)>) -> Option<(String, String)> {
+        requested
+            .filter(|(c, f)| !c.is_empty() && !f.is_empty())
+            .or_else(|| {
+                let (c, f) = (
+                    &self.spec.link_monday_column_id,
+                    &self.spec.link_salesforce_field,
+                );
+                (!c.is_empty() && !f.is_empty()).then(|| (c.clone(), f.clone()))
+            })
+    }
+
+    async fn import(
+        &self,
+        outcome: &mut Outcome,
+        source: CoreSide,
+        dry_run: bool,
+        requested_key: Option<(String, String)>,
+    ) -> Result<(), CycleError> {
+        let id = self.id().to_owned();
+        let spec = &self.spec;
+        let link_key = self.link_key(requested_key);
+        let (sf_fields, mo_columns) = self.fields_to_read(link_key.as_ref());
+        // Every record of the source; of the target only when a link key can pair them.
+        let read_salesforce = source == CoreSide::Salesforce || link_key.is_some();
+        let read_monday = source == CoreSide::Monday || link_key.is_some();
+        let mut salesforce_records = Vec::new();
+        if read_salesforce {
+            let all = self
+                .deps
+                .peers
+                .salesforce
+                .clone()
+                .poll_changes(pb::SalesforcePollRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    fields: sf_fields,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            outcome.counters.salesforce_api_calls += u64::from(all.api_calls);
+            salesforce_records = all.records;
+        }
+        let mut monday_records = Vec::new();
+        if read_monday {
+            let all = self
+                .deps
+                .peers
+                .monday
+                .clone()
+                .poll_changes(pb::MondayPollRequest {
+                    connection_id: spec.monday_connection_id.clone(),
+                    board_id: spec.board_id.clone(),
+                    columns: mo_columns,
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            outcome.counters.monday_api_calls += u64::from(all.api_calls);
+            monday_records = all.items;
+        }
+        let source_count = match source {
+            CoreSide::Salesforce => salesforce_records.len(),
+            CoreSide::Monday => monday_records.len(),
+        };
+        outcome.counters.read += source_count as u64;
+
+        let mut pairs = Vec::new();
+        for record in salesforce_records.into_iter().filter(|r| !r.deleted) {
+            if self
+                .deps
+                .store
+                .link_by_salesforce(&id, &record.id)
+                .await?
+                .is_some()
+            {
+                if source == CoreSide::Salesforce {
+                    outcome.event(
+                        CoreSide::Salesforce,
+                        &record.id,
+                        "",
+                        pb::EventAction::Skipped,
+                        "already linked".to_owned(),
+                    );
+                }
+                continue;
+            }
+            pairs.push(Pair {
+                salesforce_id: Some(record.id.clone()),
+                salesforce: Some(record),
+                ..Pair::default()
+            });
+        }
+        for record in monday_records.into_iter().filter(|r| !r.deleted) {
+            if self
+                .deps
+                .store
+                .link_by_monday(&id, &record.id)
+                .await?
+                .is_some()
+            {
+                if source == CoreSide::Monday {
+                    outcome.event(
+                        CoreSide::Monday,
+                        &record.id,
+                        "",
+                        pb::EventAction::Skipped,
+                        "already linked".to_owned(),
+                    );
+                }
+                continue;
+            }
+            pairs.push(Pair {
+                monday_id: Some(record.id.clone()),
+                monday: Some(record),
+                ..Pair::default()
+            });
+        }
+        relink_by_key(&mut pairs, link_key.as_ref());
+        // One direction: target records nobody paired stay where they are.
+        pairs.retain(|p| {
+            p.relink
+                || match source {
+                    CoreSide::Salesforce => p.salesforce_id.is_some(),
+                    CoreSide::Monday => p.monday_id.is_some(),
+                }
+        });
+        let source_wins = match source {
+            CoreSide::Salesforce => ConflictPolicy::SalesforceWins,
+            CoreSide::Monday => ConflictPolicy::MondayWins,
+        };
+        let planned = self.plan_pairs(&pairs, outcome, Some(source_wins))?;
+        let tx = self.apply(&pairs, planned, outcome, dry_run).await?;
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
         Ok(())
     }
 
@@ -1039,4 +1253,86 @@ impl<'a> Cycle<'a> {
         }
         Ok(tx)
     }
+}
+
+/// A link-key value, normalised: JSON strings trimmed and lower-cased (emails, names), monday
+/// text/email/link objects by their text, Salesforce Ids by their case-sensitive 15-character
+/// form.
+fn key_of(raw: &str, salesforce_id: bool) -> Option<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(raw).unwrap_or(serde_json::Value::String(raw.to_owned()));
+    let text = match &value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::Object(o) => ["text", "email", "url"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(|v| v.as_str()))?
+            .to_owned(),
+        _ => return None,
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    Some(if salesforce_id {
+        text.chars().take(15).collect()
+    } else {
+        text.to_lowercase()
+    })
+}
+
+/// Pairs records never linked whose link-key values are equal: a Salesforce-only pair takes
+/// the monday-only pair with its key, which is then dropped. Each record pairs at most once.
+fn relink_by_key(pairs: &mut Vec<Pair>, link_key: Option<&(String, String)>) {
+    let Some((column, field)) = link_key else {
+        return;
+    };
+    let is_id = field == "Id";
+    let mut monday_by_key: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        if pair.salesforce_id.is_some() || pair.shadow.is_some() {
+            continue;
+        }
+        let Some(record) = &pair.monday else { continue };
+        let raw = record.fields.get(column.as_str());
+        if let Some(key) = raw.and_then(|raw| key_of(raw, is_id)) {
+            monday_by_key.entry(key).or_insert(i);
+        }
+    }
+    let mut taken = BTreeSet::new();
+    for i in 0..pairs.len() {
+        if pairs[i].monday_id.is_some() || pairs[i].shadow.is_some() {
+            continue;
+        }
+        let Some(record) = &pairs[i].salesforce else {
+            continue;
+        };
+        let key = if is_id {
+            key_of(
+                &serde_json::Value::String(record.id.clone()).to_string(),
+                true,
+            )
+        } else {
+            record
+                .fields
+                .get(field.as_str())
+                .and_then(|raw| key_of(raw, false))
+        };
+        let Some(j) = key.and_then(|k| monday_by_key.remove(&k)) else {
+            continue;
+        };
+        let (monday_id, monday) = (pairs[j].monday_id.take(), pairs[j].monday.take());
+        taken.insert(j);
+        let pair = &mut pairs[i];
+        pair.monday_id = monday_id;
+        pair.monday = monday;
+        pair.relink = true;
+    }
+    let mut index = 0;
+    pairs.retain(|_| {
+        let keep = !taken.contains(&index);
+        index += 1;
+        keep
+    });
 }

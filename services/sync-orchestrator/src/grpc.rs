@@ -5,9 +5,10 @@ use std::time::Duration;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
-    CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, Integration,
-    IntegrationState, IntegrationStatus, ListIntegrationsRequest, PageRequest, Side,
-    SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
+    CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, ImportRequest,
+    ImportResponse, Integration, IntegrationState, IntegrationStatus, ListIntegrationsRequest,
+    PageRequest, Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest,
+    SyncNowResponse, Trigger,
 };
 use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
@@ -136,6 +137,47 @@ impl From<CycleError> for Status {
 
 #[tonic::async_trait]
 impl SyncOrchestrator for SyncOrchestratorService {
+    #[tracing::instrument(skip_all, fields(integration_id, dry_run))]
+    async fn import(
+        &self,
+        request: Request<ImportRequest>,
+    ) -> Result<Response<ImportResponse>, Status> {
+        let identity = Identity::of(&request)?.clone();
+        let r = request.into_inner();
+        tracing::Span::current().record("integration_id", r.integration_id.as_str());
+        tracing::Span::current().record("dry_run", r.dry_run);
+        let source = match Side::try_from(r.source) {
+            Ok(Side::Salesforce) => tandem_core::merge::Side::Salesforce,
+            Ok(Side::Monday) => tandem_core::merge::Side::Monday,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "source must be salesforce or monday",
+                ));
+            }
+        };
+        let link_key = match (
+            r.match_monday_column_id.is_empty(),
+            r.match_salesforce_field.is_empty(),
+        ) {
+            (true, true) => None,
+            (false, false) => Some((r.match_monday_column_id, r.match_salesforce_field)),
+            (true, false) => {
+                return Err(Status::invalid_argument(
+                    "match_monday_column_id is required with match_salesforce_field",
+                ));
+            }
+            (false, true) => {
+                return Err(Status::invalid_argument(
+                    "match_salesforce_field is required with match_monday_column_id",
+                ));
+            }
+        };
+        self.integration_for(&identity, &r.integration_id).await?;
+        let run = crate::cycle::import(&self.deps, &r.integration_id, source, r.dry_run, link_key)
+            .await?;
+        Ok(Response::new(ImportResponse { run_id: run.id }))
+    }
+
     #[tracing::instrument(skip_all, fields(integration_id))]
     async fn sync_now(
         &self,

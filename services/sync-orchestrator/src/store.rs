@@ -150,6 +150,10 @@ impl Fenced<'_> {
         self.tx.commit().await
     }
 
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+
     pub async fn set_watermark(
         &mut self,
         side: Side,
