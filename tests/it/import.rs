@@ -101,7 +101,7 @@ async fn a_dry_run_writes_nothing_and_the_import_relinks_instead_of_duplicating(
 
     let done = run(import(false).await).await;
     assert_eq!(done.trigger, pb::Trigger::Import as i32);
-    let counters = done.counters.clone().unwrap();
+    let counters = done.counters.unwrap();
     assert_eq!(
         (counters.created, counters.updated, counters.failed),
         (2, 1, 0),
