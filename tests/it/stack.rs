@@ -31,6 +31,8 @@ pub struct Stack {
     pub webhook_url: String,
     pub board: i64,
     pub bearer: String,
+    /// The test's own database (every service's schema is in it).
+    pub database_url: String,
     _services: Vec<Running>,
     _db: TestDb,
     stop: CancellationToken,
@@ -208,6 +210,7 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
         webhook_url: format!("http://{webhooks}/webhooks/monday"),
         board,
         bearer: user_bearer_in("acme", "ada@acme.test"),
+        database_url: db.url().to_owned(),
         _services: services,
         _db: db,
         stop,
