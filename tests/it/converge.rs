@@ -138,7 +138,7 @@ async fn random_edits_with_faults_converge_to_equal_sides_and_one_to_one_links()
     for (sf, mo) in &links {
         let record = stack.salesforce.record(ORG, sf).unwrap();
         let item = stack.monday.item(mo.parse().unwrap()).unwrap();
-        let label = STAGES[item.values["status"]["index"].as_u64().unwrap() as usize];
+        let label = crate::stack::stage_label(item.values["status"]["index"].as_u64().unwrap());
         assert_eq!(
             record["Name"].as_str(),
             Some(item.name.as_str()),

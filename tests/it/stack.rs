@@ -17,6 +17,17 @@ pub const REDIRECT: &str = "https://tandem.example/oauth/callback";
 /// The Salesforce org (My Domain subdomain) the tests connect.
 pub const ORG: &str = "acme";
 
+/// The Stage column's labels by their monday index: the gap (no 2, 3, 4) is how real boards
+/// look once labels were deleted.
+pub fn stage_label(index: u64) -> &'static str {
+    match index {
+        0 => "Prospecting",
+        1 => "Closed Won",
+        5 => "Closed Lost",
+        other => panic!("no stage label with index {other}"),
+    }
+}
+
 pub struct Stack {
     pub config: MappingConfigClient<Channel>,
     pub orchestrator: SyncOrchestratorClient<Channel>,
@@ -85,7 +96,7 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
             "status",
             "Stage",
             "status",
-            serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "2": "Closed Lost"}}),
+            serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "5": "Closed Lost"}}),
         ),
         ("date4", "Expected Close", "date", serde_json::json!({})),
         ("tandem_key", "tandem_key", "text", serde_json::json!({})),

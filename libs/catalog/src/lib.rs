@@ -54,7 +54,9 @@ impl Board {
                     .iter()
                     .enumerate()
                     .map(|(i, name)| ColumnLabel {
-                        id: i as i64,
+                        // The label's own id when the connector sent it (status indices
+                        // have gaps), its position otherwise.
+                        id: c.label_ids.get(i).copied().unwrap_or(i as i64),
                         name: name.clone(),
                     })
                     .collect(),
@@ -104,6 +106,25 @@ impl Object {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_labels_keep_their_monday_indices() {
+        let board = pb::GetBoardResponse {
+            columns: vec![pb::MondayColumn {
+                id: "status".into(),
+                title: "Stage".into(),
+                monday_type: "status".into(),
+                kind: "status".into(),
+                labels: vec!["Working on it".into(), "Done".into(), "Stuck".into()],
+                label_ids: vec![0, 1, 5],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let column = &Board::from_proto(&board).columns["status"];
+        assert_eq!(column.label_name(5), Some("Stuck"));
+        assert_eq!(column.label_name(2), None);
+    }
 
     #[test]
     fn kinds_come_from_the_tandem_kind_or_else_the_raw_type() {

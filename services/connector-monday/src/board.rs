@@ -68,6 +68,7 @@ pub async fn get_board(
             MondayColumn {
                 read_only: core.kind.is_read_only(),
                 kind: core.kind.name().to_owned(),
+                label_ids: core.labels.iter().map(|l| l.id).collect(),
                 labels: core.labels.into_iter().map(|l| l.name).collect(),
                 id,
                 title,
