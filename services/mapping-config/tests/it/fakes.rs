@@ -203,6 +203,7 @@ fn column(id: &str, title: &str, kind: &str, labels: &[&str]) -> pb::MondayColum
         kind: kind.into(),
         read_only: matches!(kind, "mirror" | "formula"),
         labels: labels.iter().map(|l| (*l).into()).collect(),
+        label_ids: (0..labels.len() as i64).collect(),
     }
 }
 
