@@ -1,6 +1,5 @@
 //! mapping-config: connections, integrations, validation and suggested mappings. Postgres schema `config`.
 
-mod catalog;
 mod config;
 mod crypto;
 mod error;

@@ -9,7 +9,7 @@ use tandem_core::{
 };
 use tandem_proto::v1 as pb;
 
-use crate::catalog::{Board, Object};
+use tandem_catalog::{Board, Object};
 
 /// The most mappings one integration may have.
 pub const MAX_MAPPINGS: usize = 500;

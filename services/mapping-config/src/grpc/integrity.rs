@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::State;
 use super::convert::{ACTIVE, MONDAY, SALESFORCE};
-use crate::catalog::{Board, Object};
+use tandem_catalog::{Board, Object};
 use crate::error::{internal, peer};
 use crate::store::connections as rows;
 use crate::suggest;
