@@ -453,3 +453,90 @@ async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
         "one cycle for the import, one for the webhook: {runs:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_integration_moves_nothing_until_its_owner_resumes_it() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Mu", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    let integration = stack.integration().await;
+    let id = integration.id.clone();
+    let mut orchestrator = stack.orchestrator.clone();
+    let bob = tandem_testkit::user_bearer_in("acme", "bob@acme.test");
+    let denied = orchestrator
+        .pause_integration(tandem_testkit::authorized(
+            pb::PauseIntegrationRequest {
+                integration_id: id.clone(),
+                reason: String::new(),
+            },
+            &bob,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+
+    let paused = orchestrator
+        .pause_integration(tandem_testkit::authorized(
+            pb::PauseIntegrationRequest {
+                integration_id: id.clone(),
+                reason: "quarter-end freeze".into(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (paused.state.as_str(), paused.state_reason.as_str()),
+        ("paused", "quarter-end freeze")
+    );
+    assert!(
+        paused.next_run_at.is_none(),
+        "a paused integration has no next run"
+    );
+    let refused = orchestrator
+        .sync_now(tandem_testkit::authorized(
+            pb::SyncNowRequest {
+                integration_id: id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("quarter-end freeze"),
+        "{}",
+        refused.message()
+    );
+
+    let resumed = orchestrator
+        .resume_integration(tandem_testkit::authorized(
+            pb::ResumeIntegrationRequest {
+                integration_id: id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (resumed.state.as_str(), resumed.state_reason.as_str()),
+        ("active", "")
+    );
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 1);
+    let status = orchestrator
+        .get_integration_status(tandem_testkit::authorized(
+            pb::GetIntegrationStatusRequest { integration_id: id },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.last_run_id, run.id);
+    assert!(status.next_run_at.unwrap().seconds >= status.last_run_at.unwrap().seconds + 179);
+}

@@ -7,8 +7,8 @@ use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
     CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, ImportRequest,
     ImportResponse, Integration, IntegrationState, IntegrationStatus, ListIntegrationsRequest,
-    PageRequest, Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest,
-    SyncNowResponse, Trigger,
+    PageRequest, PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest,
+    Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
 use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
@@ -60,6 +60,96 @@ impl SyncOrchestratorService {
             Identity::User { account, .. } if *account == integration.account => Ok(integration),
             Identity::User { .. } => Err(Status::not_found(format!("integration {id} not found"))),
         }
+    }
+
+    /// The integration's state (mapping-config's), last and next run, pending changes, links.
+    async fn status(&self, integration: Integration) -> Result<IntegrationStatus, Status> {
+        let id = integration.id.clone();
+        let state = match integration.state() {
+            IntegrationState::Active => "active",
+            IntegrationState::Paused => "paused",
+            IntegrationState::Unspecified => "unknown",
+        };
+        let pending = self
+            .buffer
+            .pending_count(&id)
+            .await
+            .map_err(|e| internal("the coalescing buffer", e))?;
+        let links = self
+            .store
+            .link_count(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
+        let last = self
+            .store
+            .last_run(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
+        let interval = match integration
+            .spec
+            .as_ref()
+            .map_or(0, |s| s.poll_interval_seconds)
+        {
+            0 => crate::scheduler::DEFAULT_INTERVAL,
+            s => Duration::from_secs(u64::from(s)),
+        };
+        let timestamp = |t: time::OffsetDateTime| prost_types::Timestamp {
+            seconds: t.unix_timestamp(),
+            nanos: t.nanosecond() as i32,
+        };
+        let active = integration.state() == IntegrationState::Active;
+        Ok(IntegrationStatus {
+            state: state.to_owned(),
+            state_reason: integration.state_reason,
+            pending_changes: pending,
+            linked_records: links as u64,
+            last_run_id: last
+                .as_ref()
+                .map(|(_, run, _)| run.clone())
+                .unwrap_or_default(),
+            last_run_at: last.as_ref().map(|(at, _, _)| timestamp(*at)),
+            next_run_at: active.then(|| {
+                timestamp(
+                    last.as_ref()
+                        .map_or_else(time::OffsetDateTime::now_utc, |(at, _, _)| *at + interval),
+                )
+            }),
+            integration_id: id,
+            ..Default::default()
+        })
+    }
+
+    /// Pauses or resumes for its owner (or a service), through mapping-config.
+    async fn set_state(
+        &self,
+        identity: &Identity,
+        id: &str,
+        state: IntegrationState,
+        reason: String,
+    ) -> Result<IntegrationStatus, Status> {
+        let integration = self.integration_for(identity, id).await?;
+        let on_behalf_of = match identity {
+            Identity::User { email, .. } if *email != integration.owner => {
+                return Err(Status::permission_denied(format!(
+                    "integration {id} belongs to {}; only its owner may pause or resume it",
+                    integration.owner
+                )));
+            }
+            Identity::User { email, .. } => email.clone(),
+            Identity::Service { .. } => String::new(),
+        };
+        let changed = self
+            .mapping_config
+            .clone()
+            .set_integration_state(SetIntegrationStateRequest {
+                id: id.to_owned(),
+                state: state as i32,
+                reason,
+                on_behalf_of,
+            })
+            .await?
+            .into_inner();
+        self.status(changed).await
     }
 
     /// Active integrations on `board_id`, asked from mapping-config.
@@ -199,31 +289,44 @@ impl SyncOrchestrator for SyncOrchestratorService {
         let identity = Identity::of(&request)?.clone();
         let id = request.into_inner().integration_id;
         tracing::Span::current().record("integration_id", id.as_str());
-        // The integration's state is mapping-config's; its errors (NOT_FOUND, …) pass through.
         let integration = self.integration_for(&identity, &id).await?;
-        let state = match integration.state() {
-            IntegrationState::Active => "active",
-            IntegrationState::Paused => "paused",
-            IntegrationState::Unspecified => "unknown",
-        };
-        let pending = self
-            .buffer
-            .pending_count(&id)
-            .await
-            .map_err(|e| internal("the coalescing buffer", e))?;
-        let links = self
-            .store
-            .link_count(&id)
-            .await
-            .map_err(|e| internal("sync state", e))?;
-        Ok(Response::new(IntegrationStatus {
-            integration_id: id,
-            state: state.to_owned(),
-            state_reason: integration.state_reason,
-            pending_changes: pending,
-            linked_records: links as u64,
-            ..Default::default()
-        }))
+        Ok(Response::new(self.status(integration).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(integration_id))]
+    async fn pause_integration(
+        &self,
+        request: Request<PauseIntegrationRequest>,
+    ) -> Result<Response<IntegrationStatus>, Status> {
+        let identity = Identity::of(&request)?.clone();
+        let r = request.into_inner();
+        tracing::Span::current().record("integration_id", r.integration_id.as_str());
+        self.set_state(
+            &identity,
+            &r.integration_id,
+            IntegrationState::Paused,
+            r.reason,
+        )
+        .await
+        .map(Response::new)
+    }
+
+    #[tracing::instrument(skip_all, fields(integration_id))]
+    async fn resume_integration(
+        &self,
+        request: Request<ResumeIntegrationRequest>,
+    ) -> Result<Response<IntegrationStatus>, Status> {
+        let identity = Identity::of(&request)?.clone();
+        let r = request.into_inner();
+        tracing::Span::current().record("integration_id", r.integration_id.as_str());
+        self.set_state(
+            &identity,
+            &r.integration_id,
+            IntegrationState::Active,
+            String::new(),
+        )
+        .await
+        .map(Response::new)
     }
 
     #[tracing::instrument(skip_all, fields(board_id, changes))]

@@ -275,6 +275,106 @@ pub async fn delete(
     Ok(pb::DeleteIntegrationResponse {})
 }
 
+/// Pauses or resumes. Users must own the integration; services act for `on_behalf_of`.
+#[tracing::instrument(skip_all, fields(integration_id = %request.id))]
+pub async fn set_state(
+    state: &State,
+    who: Identity,
+    request: pb::SetIntegrationStateRequest,
+) -> Result<pb::Integration, Status> {
+    let id = parse_id(&request.id, "id")?;
+    let target = match pb::IntegrationState::try_from(request.state) {
+        Ok(pb::IntegrationState::Active) => INTEGRATION_ACTIVE,
+        Ok(pb::IntegrationState::Paused) => INTEGRATION_PAUSED,
+        _ => return Err(Status::invalid_argument("state must be active or paused")),
+    };
+    let (row, actor) = match &who {
+        Identity::User { account, email } => {
+            let user = User {
+                account: account.clone(),
+                email: email.clone(),
+            };
+            (owned(state, &user, id).await?, email.clone())
+        }
+        Identity::Service { name } => {
+            let actor = match request.on_behalf_of.trim() {
+                "" => format!("service:{name}"),
+                user => format!("{user} (via service:{name})"),
+            };
+            (load(state, id).await?, actor)
+        }
+    };
+    let spec = convert::spec(&row);
+    if target == INTEGRATION_ACTIVE {
+        for (field, conn) in [
+            ("monday_connection_id", &spec.monday_connection_id),
+            ("salesforce_connection_id", &spec.salesforce_connection_id),
+        ] {
+            let usable = match conn.parse::<Uuid>() {
+                Ok(cid) => connections::get(&state.pool, cid)
+                    .await
+                    .map_err(internal)?
+                    .filter(|c| c.state == convert::ACTIVE),
+                Err(_) => None,
+            };
+            if usable.is_none() {
+                return Err(Status::failed_precondition(format!(
+                    "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
+                )));
+            }
+        }
+    }
+    let reason = if target == INTEGRATION_PAUSED {
+        match request.reason.trim() {
+            "" => format!("paused by {actor}"),
+            reason => reason.to_owned(),
+        }
+    } else {
+        String::new()
+    };
+    if row.state == target && row.state_reason == reason {
+        return Ok(convert::integration(&row, true));
+    }
+    let (monday, salesforce) = connection_ids(&spec);
+    let mut tx = state.pool.begin().await.map_err(internal)?;
+    let updated = rows::update(
+        &mut *tx,
+        id,
+        row.version,
+        &Change {
+            owner: &row.owner,
+            spec: &row.spec,
+            monday_connection_id: monday,
+            salesforce_connection_id: salesforce,
+            state: target,
+            state_reason: &reason,
+        },
+    )
+    .await
+    .map_err(internal)?
+    .ok_or_else(|| Status::aborted(format!("integration {id} changed meanwhile; try again")))?;
+    let (action, changes) = if target == INTEGRATION_PAUSED {
+        ("paused", vec![reason.clone()])
+    } else {
+        ("resumed", Vec::new())
+    };
+    audit::append(
+        &mut *tx,
+        &Entry {
+            subject_id: id,
+            subject_kind: "integration",
+            account: &row.account,
+            actor: &actor,
+            action,
+            changes,
+        },
+    )
+    .await
+    .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    Ok(convert::integration(&updated, true))
+}
+
 #[tracing::instrument(skip_all, fields(integration_id = %request.id))]
 pub async fn transfer(
     state: &State,

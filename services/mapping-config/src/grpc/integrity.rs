@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::State;
 use super::convert::{ACTIVE, MONDAY, SALESFORCE};
-use tandem_catalog::{Board, Object};
 use crate::error::{internal, peer};
 use crate::store::connections as rows;
 use crate::suggest;
 use crate::validate::{self, MAX_MAPPINGS, MAX_SPEC_BYTES, Problem};
+use tandem_catalog::{Board, Object};
 
 /// Checks that `field` names a usable connection of `kind` for `who`.
 async fn check_connection(

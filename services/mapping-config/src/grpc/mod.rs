@@ -204,6 +204,16 @@ impl MappingConfig for MappingConfigService {
             .map(Response::new)
     }
 
+    async fn set_integration_state(
+        &self,
+        request: Request<pb::SetIntegrationStateRequest>,
+    ) -> Result<Response<pb::Integration>, Status> {
+        let who = identity(&request)?;
+        integrations::set_state(&self.inner, who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn transfer_ownership(
         &self,
         request: Request<pb::TransferOwnershipRequest>,
