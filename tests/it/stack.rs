@@ -101,6 +101,7 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
         ("date4", "Expected Close", "date", serde_json::json!({})),
         ("tandem_key", "tandem_key", "text", serde_json::json!({})),
         ("sfid", "Salesforce Id", "text", serde_json::json!({})),
+        ("owner", "Owner", "people", serde_json::json!({})),
     ] {
         monday.add_column(board, id, title, kind, settings).unwrap();
     }

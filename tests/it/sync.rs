@@ -540,3 +540,39 @@ async fn a_paused_integration_moves_nothing_until_its_owner_resumes_it() {
     assert_eq!(status.last_run_id, run.id);
     assert!(status.next_run_at.unwrap().seconds >= status.last_run_at.unwrap().seconds + 179);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_salesforce_owner_becomes_the_monday_person_with_the_same_email() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    // The org's admin (every simulated org has one) also works on monday, under the same email.
+    let person = stack.monday.add_user(
+        stack.monday_account,
+        "Ada Admin",
+        &format!("admin@{ORG}.example.com"),
+    );
+    stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Nu", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    let integration = stack
+        .integration_with(|spec| {
+            spec.mappings.push(pb::FieldMapping {
+                monday_column_id: "owner".into(),
+                salesforce_field: "OwnerId".into(),
+                direction: pb::Direction::SalesforceToMonday as i32,
+                options: None,
+            });
+        })
+        .await;
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    assert_eq!(run.counters.unwrap().created, 1, "{events:#?}");
+    let item: i64 = events[0].target_record_id.parse().unwrap();
+    let owner = &stack.monday.item(item).unwrap().values["owner"];
+    assert_eq!(
+        owner["personsAndTeams"][0]["id"].as_i64(),
+        Some(person),
+        "{owner}"
+    );
+}

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tandem_catalog::{Board, Object};
 use tandem_core::merge::{Action, Side as CoreSide};
 use tandem_core::{
-    Condition, ConflictPolicy, ConvertContext, Direction, FieldMapping, MappingOptions, Shadow,
-    UserMap,
+    Condition, ConflictPolicy, ConvertContext, Direction, FieldMapping, MappingOptions, MondayKind,
+    SalesforceKind, Shadow, UserMap,
 };
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
@@ -150,6 +150,8 @@ struct Cycle<'a> {
     integration: pb::Integration,
     spec: pb::IntegrationSpec,
     rules: Rules,
+    /// People ↔ User by email, looked up once per cycle when a mapping needs it.
+    users: UserMap,
 }
 
 fn settings_error(id: &str, reason: impl Into<String>) -> CycleError {
@@ -230,6 +232,61 @@ fn rules_of(
         incoming: condition(&spec.incoming_conditions, "incoming_conditions")?,
         outgoing: condition(&spec.outgoing_conditions, "outgoing_conditions")?,
     })
+}
+
+/// The people of both sides matched by email, when a mapping involves a Salesforce user
+/// field or a monday people column: monday's users, and the active Salesforce Users with
+/// those emails (one query).
+async fn user_directory(
+    deps: &Deps,
+    spec: &pb::IntegrationSpec,
+    rules: &Rules,
+) -> Result<UserMap, CycleError> {
+    let mut users = UserMap::new();
+    let needed = rules
+        .mappings
+        .iter()
+        .any(|m| m.salesforce.kind == SalesforceKind::User || m.monday.kind == MondayKind::People);
+    if !needed {
+        return Ok(users);
+    }
+    let monday_users = deps
+        .peers
+        .monday
+        .clone()
+        .list_users(pb::ListUsersRequest {
+            connection_id: spec.monday_connection_id.clone(),
+        })
+        .await?
+        .into_inner()
+        .users;
+    let emails: Vec<String> = monday_users
+        .iter()
+        .map(|u| u.email.clone())
+        .filter(|e| !e.is_empty())
+        .collect();
+    for user in &monday_users {
+        if let Ok(id) = user.id.parse::<u64>() {
+            users.add_monday_user(id, &user.email);
+        }
+    }
+    if !emails.is_empty() {
+        let salesforce_users = deps
+            .peers
+            .salesforce
+            .clone()
+            .find_users(pb::FindUsersRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+                emails,
+            })
+            .await?
+            .into_inner()
+            .users;
+        for user in salesforce_users.iter().filter(|u| u.active) {
+            users.add_salesforce_user(user.id.clone(), &user.email);
+        }
+    }
+    Ok(users)
 }
 
 /// What a cycle learnt about one pair of records.
@@ -357,12 +414,14 @@ impl<'a> Cycle<'a> {
             &Object::from_proto(&object.into_inner()),
             &Board::from_proto(&board.into_inner()),
         )?;
+        let users = user_directory(deps, &spec, &rules).await?;
         Ok(Cycle {
             deps,
             lease,
             integration,
             spec,
             rules,
+            users,
         })
     }
 
@@ -802,8 +861,8 @@ impl<'a> Cycle<'a> {
         }
         let rules = &rules;
         {
-            let users = UserMap::new();
-            let ctx = ConvertContext::for_org("UTC", &users)
+            let users = &self.users;
+            let ctx = ConvertContext::for_org("UTC", users)
                 .map_err(|e| settings_error(self.id(), e.to_string()))?;
             let mut sf_writes: Vec<(pb::RecordWrite, usize, Shadow)> = Vec::new();
             let mut mo_writes: Vec<(pb::ItemWrite, usize, Shadow)> = Vec::new();
@@ -837,7 +896,7 @@ impl<'a> Cycle<'a> {
                             continue;
                         };
                         let sf_read = records::read_salesforce(&rules.mappings, sf);
-                        let mo_read = records::read_monday(&rules.mappings, mo, &users);
+                        let mo_read = records::read_monday(&rules.mappings, mo, users);
                         let shadow = shadow.clone().unwrap_or_default();
                         let plan =
                             plan::plan_linked(rules, &shadow, sf_read.state, mo_read.state, &ctx);
@@ -931,7 +990,7 @@ impl<'a> Cycle<'a> {
                                 records::read_salesforce(&rules.mappings, record)
                             }
                             CoreSide::Monday => {
-                                records::read_monday(&rules.mappings, record, &users)
+                                records::read_monday(&rules.mappings, record, users)
                             }
                         };
                         let key = plan::idempotency_key(&id, source, source_id);
