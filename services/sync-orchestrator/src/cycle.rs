@@ -312,6 +312,24 @@ struct Planned {
     relinks: Vec<(usize, Shadow)>,
 }
 
+impl Pair {
+    /// A record with no partner yet.
+    fn unlinked(side: CoreSide, record: pb::Record) -> Self {
+        match side {
+            CoreSide::Salesforce => Pair {
+                salesforce_id: Some(record.id.clone()),
+                salesforce: Some(record),
+                ..Pair::default()
+            },
+            CoreSide::Monday => Pair {
+                monday_id: Some(record.id.clone()),
+                monday: Some(record),
+                ..Pair::default()
+            },
+        }
+    }
+}
+
 /// Counters and events of the run being recorded.
 #[derive(Default)]
 struct Outcome {
@@ -773,55 +791,31 @@ impl<'a> Cycle<'a> {
         outcome.counters.read += source_count as u64;
 
         let mut pairs = Vec::new();
-        for record in salesforce_records.into_iter().filter(|r| !r.deleted) {
-            if self
-                .deps
-                .store
-                .link_by_salesforce(&id, &record.id)
-                .await?
-                .is_some()
-            {
-                if source == CoreSide::Salesforce {
-                    outcome.event(
-                        CoreSide::Salesforce,
-                        &record.id,
-                        "",
-                        pb::EventAction::Skipped,
-                        "already linked".to_owned(),
-                    );
+        for (side, records) in [
+            (CoreSide::Salesforce, salesforce_records),
+            (CoreSide::Monday, monday_records),
+        ] {
+            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+            let store_side = match side {
+                CoreSide::Salesforce => Side::Salesforce,
+                CoreSide::Monday => Side::Monday,
+            };
+            let linked = self.deps.store.linked_ids(&id, store_side, &ids).await?;
+            for record in records.into_iter().filter(|r| !r.deleted) {
+                if linked.contains(&record.id) {
+                    if side == source {
+                        outcome.event(
+                            side,
+                            &record.id,
+                            "",
+                            pb::EventAction::Skipped,
+                            "already linked".to_owned(),
+                        );
+                    }
+                    continue;
                 }
-                continue;
+                pairs.push(Pair::unlinked(side, record));
             }
-            pairs.push(Pair {
-                salesforce_id: Some(record.id.clone()),
-                salesforce: Some(record),
-                ..Pair::default()
-            });
-        }
-        for record in monday_records.into_iter().filter(|r| !r.deleted) {
-            if self
-                .deps
-                .store
-                .link_by_monday(&id, &record.id)
-                .await?
-                .is_some()
-            {
-                if source == CoreSide::Monday {
-                    outcome.event(
-                        CoreSide::Monday,
-                        &record.id,
-                        "",
-                        pb::EventAction::Skipped,
-                        "already linked".to_owned(),
-                    );
-                }
-                continue;
-            }
-            pairs.push(Pair {
-                monday_id: Some(record.id.clone()),
-                monday: Some(record),
-                ..Pair::default()
-            });
         }
         relink_by_key(&mut pairs, link_key.as_ref());
         // One direction: target records nobody paired stay where they are.

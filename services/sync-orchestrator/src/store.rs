@@ -111,6 +111,29 @@ impl Store {
         .await
     }
 
+    /// Which of `ids` (on `side`) are linked already, in one query.
+    pub async fn linked_ids(
+        &self,
+        integration: &str,
+        side: Side,
+        ids: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        let query = match side {
+            Side::Salesforce => {
+                "SELECT salesforce_id FROM links WHERE integration_id = $1 AND salesforce_id = ANY($2)"
+            }
+            Side::Monday => {
+                "SELECT monday_item_id FROM links WHERE integration_id = $1 AND monday_item_id = ANY($2)"
+            }
+        };
+        let rows: Vec<String> = sqlx::query_scalar(query)
+            .bind(integration)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn link_count(&self, integration: &str) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "SELECT count(*) FROM links WHERE integration_id = $1 AND unlinked_at IS NULL",
