@@ -23,7 +23,7 @@ use crate::buffer::Buffer;
 use crate::lease::{Lease, LeaseError, Leases};
 use crate::plan::{self, Create, Rules, Scope};
 use crate::records;
-use crate::store::{Side, Store};
+use crate::store::{Link, Side, Store};
 
 /// How long one cycle may hold an integration.
 const LEASE_TTL: Duration = Duration::from_secs(300);
@@ -572,15 +572,34 @@ impl<'a> Cycle<'a> {
             sf_poll.records.iter().map(|r| (r.id.as_str(), r)).collect();
         let polled_mo: BTreeMap<&str, &pb::Record> =
             mo_poll.items.iter().map(|r| (r.id.as_str(), r)).collect();
+        // The links of every claimed record, in one query per side.
+        let claimed_ids = |prefix: &str| -> Vec<String> {
+            claimed
+                .iter()
+                .filter_map(|p| p.record.strip_prefix(prefix).map(str::to_owned))
+                .collect()
+        };
+        let sf_links: BTreeMap<String, Link> = self
+            .deps
+            .store
+            .links_of(&id, Side::Salesforce, &claimed_ids("sf:"))
+            .await?
+            .into_iter()
+            .map(|l| (l.salesforce_id.clone(), l))
+            .collect();
+        let mo_links: BTreeMap<String, Link> = self
+            .deps
+            .store
+            .links_of(&id, Side::Monday, &claimed_ids("mo:"))
+            .await?
+            .into_iter()
+            .map(|l| (l.monday_item_id.clone(), l))
+            .collect();
         for pending in &claimed {
             let (side, record_id) = pending.record.split_once(':').unwrap_or(("", ""));
             let link = match side {
-                "sf" if !by_sf.contains_key(record_id) => {
-                    self.deps.store.link_by_salesforce(&id, record_id).await?
-                }
-                "mo" if !by_mo.contains_key(record_id) => {
-                    self.deps.store.link_by_monday(&id, record_id).await?
-                }
+                "sf" if !by_sf.contains_key(record_id) => sf_links.get(record_id).cloned(),
+                "mo" if !by_mo.contains_key(record_id) => mo_links.get(record_id).cloned(),
                 _ => continue,
             };
             let mut pair = Pair::default();

@@ -111,6 +111,30 @@ impl Store {
         .await
     }
 
+    /// The links of `ids` (on `side`), ended ones included, in one query.
+    pub async fn links_of(
+        &self,
+        integration: &str,
+        side: Side,
+        ids: &[String],
+    ) -> Result<Vec<Link>, sqlx::Error> {
+        let query = match side {
+            Side::Salesforce => {
+                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+                 WHERE integration_id = $1 AND salesforce_id = ANY($2)"
+            }
+            Side::Monday => {
+                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+                 WHERE integration_id = $1 AND monday_item_id = ANY($2)"
+            }
+        };
+        sqlx::query_as(query)
+            .bind(integration)
+            .bind(ids)
+            .fetch_all(&self.pool)
+            .await
+    }
+
     /// Which of `ids` (on `side`) are linked already, in one query.
     pub async fn linked_ids(
         &self,
