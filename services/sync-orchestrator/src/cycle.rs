@@ -125,12 +125,19 @@ async fn run_locked(
         Ok(cycle) => cycle.run(trigger, work).await,
         Err(e) => Err(e),
     };
-    if let (Ok(run), pb::Trigger::Schedule | pb::Trigger::Manual | pb::Trigger::Webhook) =
-        (&result, trigger)
-    {
+    // A cycle that failed counts as run too: the scheduler waits a whole interval before
+    // trying again instead of hammering a remote that refuses.
+    if matches!(
+        trigger,
+        pb::Trigger::Schedule | pb::Trigger::Manual | pb::Trigger::Webhook
+    ) {
+        let (run_id, status) = match &result {
+            Ok(run) => (run.id.clone(), run.status as i16),
+            Err(_) => (String::new(), pb::RunStatus::Failed as i16),
+        };
         let recorded = async {
             let mut tx = deps.store.begin(&lease).await?;
-            tx.record_run(&run.id, run.status as i16).await?;
+            tx.record_run(&run_id, status).await?;
             tx.commit().await?;
             Ok::<(), CycleError>(())
         };
