@@ -345,6 +345,37 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// What a dry run would have written: a create (no `target_id`) or an update, with values.
+    fn dry_run(
+        &mut self,
+        source: CoreSide,
+        source_id: &str,
+        target_id: &str,
+        where_: &str,
+        values: &std::collections::HashMap<String, String>,
+    ) {
+        let (action, verb) = if target_id.is_empty() {
+            (pb::EventAction::Created, "create")
+        } else {
+            (pb::EventAction::Updated, "update")
+        };
+        let e = self.event(
+            source,
+            source_id,
+            target_id,
+            action,
+            format!("dry run: would {verb} {where_}"),
+        );
+        e.changes = values
+            .iter()
+            .map(|(k, v)| pb::FieldChange {
+                field: k.clone(),
+                after: v.clone(),
+                ..Default::default()
+            })
+            .collect();
+    }
+
     fn event(
         &mut self,
         source: CoreSide,
@@ -982,7 +1013,7 @@ impl<'a> Cycle<'a> {
                             mo_writes.push((
                                 pb::ItemWrite {
                                     id: m.clone(),
-                                    columns: records::monday_columns(&mo_payload),
+                                    columns: records::as_json_text(&mo_payload),
                                     idempotency_key: String::new(),
                                 },
                                 index,
@@ -1051,7 +1082,7 @@ impl<'a> Cycle<'a> {
                                 mo_writes.push((
                                     pb::ItemWrite {
                                         id: String::new(),
-                                        columns: records::monday_columns(&payload),
+                                        columns: records::as_json_text(&payload),
                                         idempotency_key: key,
                                     },
                                     index,
@@ -1108,52 +1139,24 @@ impl<'a> Cycle<'a> {
         } = planned;
         if dry_run {
             for (write, index, _) in &sf_writes {
-                let pair = &pairs[*index];
-                let (action, what) = if write.id.is_empty() {
-                    (pb::EventAction::Created, "would create in Salesforce")
-                } else {
-                    (pb::EventAction::Updated, "would update in Salesforce")
-                };
-                let e = outcome.event(
+                let source = pairs[*index].monday_id.as_deref().unwrap_or_default();
+                outcome.dry_run(
                     CoreSide::Monday,
-                    pair.monday_id.as_deref().unwrap_or_default(),
+                    source,
                     &write.id,
-                    action,
-                    format!("dry run: {what}"),
+                    "in Salesforce",
+                    &write.fields,
                 );
-                e.changes = write
-                    .fields
-                    .iter()
-                    .map(|(k, v)| pb::FieldChange {
-                        field: k.clone(),
-                        after: v.clone(),
-                        ..Default::default()
-                    })
-                    .collect();
             }
             for (write, index, _) in &mo_writes {
-                let pair = &pairs[*index];
-                let (action, what) = if write.id.is_empty() {
-                    (pb::EventAction::Created, "would create on monday")
-                } else {
-                    (pb::EventAction::Updated, "would update on monday")
-                };
-                let e = outcome.event(
+                let source = pairs[*index].salesforce_id.as_deref().unwrap_or_default();
+                outcome.dry_run(
                     CoreSide::Salesforce,
-                    pair.salesforce_id.as_deref().unwrap_or_default(),
+                    source,
                     &write.id,
-                    action,
-                    format!("dry run: {what}"),
+                    "on monday",
+                    &write.columns,
                 );
-                e.changes = write
-                    .columns
-                    .iter()
-                    .map(|(k, v)| pb::FieldChange {
-                        field: k.clone(),
-                        after: v.clone(),
-                        ..Default::default()
-                    })
-                    .collect();
             }
             for (index, _) in &relinks {
                 let pair = &pairs[*index];
@@ -1208,7 +1211,12 @@ impl<'a> Cycle<'a> {
                     board_id: spec.board_id.clone(),
                     group_id: spec.group_id.clone(),
                     writes: mo_writes.iter().map(|(w, _, _)| w.clone()).collect(),
-                    create_labels_if_missing: false,
+                    // Only mappings that opted in let labels through that the board lacks.
+                    create_labels_if_missing: self
+                        .rules
+                        .mappings
+                        .iter()
+                        .any(|m| m.options.create_labels),
                 })
                 .await?
                 .into_inner();
@@ -1221,33 +1229,36 @@ impl<'a> Cycle<'a> {
         // A pair whose write failed on either side keeps its old shadow, so what did move is
         // seen again and what did not is retried; a create is linked whatever else happened.
         let mut failed: BTreeSet<usize> = BTreeSet::new();
-        for ((write, index, _), result) in sf_writes.iter().zip(&sf_results) {
-            if !result.success {
-                failed.insert(*index);
-                let source = pairs[*index].monday_id.clone().unwrap_or_default();
-                let e = outcome.event(
-                    CoreSide::Monday,
-                    &source,
-                    &write.id,
-                    pb::EventAction::Failed,
-                    "Salesforce refused the write".to_owned(),
-                );
-                e.errors = result.errors.clone();
-            }
-        }
-        for ((write, index, _), result) in mo_writes.iter().zip(&mo_results) {
-            if !result.success {
-                failed.insert(*index);
-                let source = pairs[*index].salesforce_id.clone().unwrap_or_default();
-                let e = outcome.event(
-                    CoreSide::Salesforce,
-                    &source,
-                    &write.id,
-                    pb::EventAction::Failed,
-                    "monday refused the write".to_owned(),
-                );
-                e.errors = result.errors.clone();
-            }
+        let sf_outcomes = sf_writes
+            .iter()
+            .zip(&sf_results)
+            .map(|((w, i, _), r)| (CoreSide::Monday, *i, w.id.as_str(), r.success, &r.errors));
+        let mo_outcomes = mo_writes.iter().zip(&mo_results).map(|((w, i, _), r)| {
+            (
+                CoreSide::Salesforce,
+                *i,
+                w.id.as_str(),
+                r.success,
+                &r.errors,
+            )
+        });
+        for (source_side, index, target_id, _, errors) in
+            sf_outcomes.chain(mo_outcomes).filter(|o| !o.3)
+        {
+            failed.insert(index);
+            let pair = &pairs[index];
+            let (source, remote) = match source_side {
+                CoreSide::Monday => (pair.monday_id.as_deref(), "Salesforce"),
+                CoreSide::Salesforce => (pair.salesforce_id.as_deref(), "monday"),
+            };
+            let e = outcome.event(
+                source_side,
+                source.unwrap_or_default(),
+                target_id,
+                pb::EventAction::Failed,
+                format!("{remote} refused the write"),
+            );
+            e.errors = errors.clone();
         }
         let mut tx = self.deps.store.begin(self.lease).await?;
         let sf_done = sf_writes.iter().zip(&sf_results).map(|((w, i, sh), r)| {

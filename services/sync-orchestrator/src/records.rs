@@ -61,15 +61,11 @@ pub fn read_monday(
     convert::read_monday_item(mappings, &item, users)
 }
 
-/// A payload (field → JSON) as write-request values (field → JSON text).
+/// A payload (field → JSON) as write-request values (field → JSON text): Salesforce fields, or
+/// monday `column_values` (the item name as a JSON string under `name`).
 pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
     payload
         .iter()
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect()
-}
-
-/// monday `column_values` as ItemWrite columns: the item name as a JSON string under `name`.
-pub fn monday_columns(payload: &Map<String, Json>) -> HashMap<String, String> {
-    as_json_text(payload)
 }

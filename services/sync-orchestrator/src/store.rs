@@ -30,15 +30,6 @@ pub struct Watermark {
     pub seen: Json<serde_json::Value>,
 }
 
-/// A create sent (or about to be sent) to one side.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct Intent {
-    pub idempotency_key: String,
-    pub target_side: i16,
-    pub source_record_id: String,
-    pub target_record_id: Option<String>,
-}
-
 #[derive(Clone)]
 pub struct Store {
     pool: PgPool,
@@ -89,21 +80,6 @@ impl Store {
         sqlx::query_as(
             "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
              WHERE integration_id = $1 AND salesforce_id = $2",
-        )
-        .bind(integration)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-    }
-
-    pub async fn link_by_monday(
-        &self,
-        integration: &str,
-        id: &str,
-    ) -> Result<Option<Link>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
-             WHERE integration_id = $1 AND monday_item_id = $2",
         )
         .bind(integration)
         .bind(id)
@@ -177,17 +153,6 @@ impl Store {
         )
         .bind(integration)
         .fetch_optional(&self.pool)
-        .await
-    }
-
-    /// Creates not yet linked (after a crash: find the created record and link it).
-    pub async fn open_intents(&self, integration: &str) -> Result<Vec<Intent>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT idempotency_key, target_side, source_record_id, target_record_id FROM create_intents
-             WHERE integration_id = $1 ORDER BY created_at",
-        )
-        .bind(integration)
-        .fetch_all(&self.pool)
         .await
     }
 }
