@@ -576,3 +576,38 @@ async fn a_salesforce_owner_becomes_the_monday_person_with_the_same_email() {
         "{owner}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn integrations_are_listed_by_board_for_webhook_routing() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    let list = |board_id: String| {
+        let mut config = stack.config.clone();
+        let request = tandem_testkit::authorized(
+            pb::ListIntegrationsRequest {
+                active_only: true,
+                board_id,
+                ..Default::default()
+            },
+            &tandem_testkit::service_bearer("sync-orchestrator"),
+        );
+        async move {
+            config
+                .list_integrations(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .integrations
+        }
+    };
+    let on_board = list(stack.board.to_string()).await;
+    assert_eq!(
+        on_board.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+        [integration.id]
+    );
+    assert!(
+        list("424242".to_owned()).await.is_empty(),
+        "another board has none"
+    );
+}

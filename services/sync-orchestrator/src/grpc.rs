@@ -166,14 +166,11 @@ impl SyncOrchestratorService {
                         page_token: token,
                     }),
                     active_only: true,
+                    board_id: board_id.to_owned(),
                 })
                 .await?
                 .into_inner();
-            found.extend(
-                page.integrations
-                    .into_iter()
-                    .filter(|i| i.spec.as_ref().is_some_and(|s| s.board_id == board_id)),
-            );
+            found.extend(page.integrations);
             token = page.page.map(|p| p.next_page_token).unwrap_or_default();
             if token.is_empty() {
                 return Ok(found);

@@ -42,6 +42,7 @@ async fn tick_once(deps: &Deps, shutdown: &CancellationToken) -> Result<(), Cycl
                     page_token: token,
                 }),
                 active_only: true,
+                board_id: String::new(),
             })
             .await?
             .into_inner();

@@ -141,9 +141,17 @@ pub async fn list(
         Identity::Service { .. } => Scope::All,
         Identity::User { account, .. } => Scope::Account(account),
     };
-    let found = rows::list(&state.pool, scope, request.active_only, after, limit + 1)
-        .await
-        .map_err(internal)?;
+    let board = Some(request.board_id.trim()).filter(|b| !b.is_empty());
+    let found = rows::list(
+        &state.pool,
+        scope,
+        request.active_only,
+        board,
+        after,
+        limit + 1,
+    )
+    .await
+    .map_err(internal)?;
     let more = found.len() as i64 > limit;
     let found = &found[..found.len().min(limit as usize)];
     let next = match (more, found.last()) {

@@ -1,5 +1,8 @@
-//! The `integrations` table. The spec is kept protobuf-encoded; the two connection ids are
-//! copied out for lookups.
+//! The `integrations` table. The spec is kept protobuf-encoded; the two connection ids and the
+//! board id are copied out for lookups.
+
+use prost::Message as _;
+use tandem_proto::v1 as pb;
 
 use sqlx::{PgExecutor, PgPool};
 use time::OffsetDateTime;
@@ -32,14 +35,21 @@ pub struct NewIntegration<'a> {
     pub state_reason: &'a str,
 }
 
+/// The board id inside an encoded spec ('' when it cannot be read).
+fn board_of(spec: &[u8]) -> String {
+    pb::IntegrationSpec::decode(spec)
+        .map(|s| s.board_id)
+        .unwrap_or_default()
+}
+
 pub async fn insert(
     db: impl PgExecutor<'_>,
     n: &NewIntegration<'_>,
 ) -> Result<IntegrationRow, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO integrations (id, account, owner, spec, monday_connection_id, \
-         salesforce_connection_id, state, state_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         RETURNING {COLUMNS}"
+         salesforce_connection_id, state, state_reason, board_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     )))
     .bind(n.id)
     .bind(n.account)
@@ -49,6 +59,7 @@ pub async fn insert(
     .bind(n.salesforce_connection_id)
     .bind(n.state)
     .bind(n.state_reason)
+    .bind(board_of(n.spec))
     .fetch_one(db)
     .await
 }
@@ -74,6 +85,7 @@ pub async fn list(
     db: &PgPool,
     scope: Scope<'_>,
     active_only: bool,
+    board_id: Option<&str>,
     after: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
 ) -> Result<Vec<IntegrationRow>, sqlx::Error> {
@@ -86,6 +98,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM integrations \
          WHERE ($1::text IS NULL OR account = $1) AND (NOT $2 OR state = 1) \
          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         AND ($6::text IS NULL OR board_id = $6) \
          ORDER BY created_at DESC, id DESC LIMIT $5"
     )))
     .bind(account)
@@ -93,6 +106,7 @@ pub async fn list(
     .bind(at)
     .bind(id)
     .bind(limit)
+    .bind(board_id)
     .fetch_all(db)
     .await
 }
@@ -116,8 +130,8 @@ pub async fn update(
 ) -> Result<Option<IntegrationRow>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE integrations SET owner = $3, spec = $4, monday_connection_id = $5, \
-         salesforce_connection_id = $6, state = $7, state_reason = $8, version = version + 1, \
-         updated_at = now() WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
+         salesforce_connection_id = $6, state = $7, state_reason = $8, board_id = $9, \
+         version = version + 1, updated_at = now() WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
     )))
     .bind(id)
     .bind(version)
@@ -127,6 +141,7 @@ pub async fn update(
     .bind(c.salesforce_connection_id)
     .bind(c.state)
     .bind(c.state_reason)
+    .bind(board_of(c.spec))
     .fetch_optional(db)
     .await
 }

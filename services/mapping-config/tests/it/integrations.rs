@@ -584,6 +584,7 @@ async fn lists_page_with_keyset_tokens_and_refuse_bad_page_sizes() {
                         page_token: token.clone(),
                     }),
                     active_only: false,
+                    ..Default::default()
                 },
                 &ada(),
             ))
@@ -634,6 +635,7 @@ async fn lists_page_with_keyset_tokens_and_refuse_bad_page_sizes() {
                         page_token: String::new(),
                     }),
                     active_only: false,
+                    ..Default::default()
                 },
                 &ada(),
             ))
@@ -650,6 +652,7 @@ async fn lists_page_with_keyset_tokens_and_refuse_bad_page_sizes() {
                     page_token: "bogus".into(),
                 }),
                 active_only: false,
+                ..Default::default()
             },
             &ada(),
         ))
