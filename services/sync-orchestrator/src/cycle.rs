@@ -120,11 +120,28 @@ async fn run_locked(
         .acquire(integration_id, LEASE_TTL)
         .await?
         .ok_or_else(|| CycleError::Busy(integration_id.to_owned()))?;
-    let result = Cycle::load(deps, &lease).await;
-    let result = match result {
+    // Keep the lease while the work lasts (a big import outlives one TTL); if it is lost
+    // anyway, the epoch fence refuses this holder's commits.
+    let keeper = {
+        let (leases, lease) = (deps.leases.clone(), lease.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE_TTL / 3).await;
+                match leases.renew(&lease, LEASE_TTL).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return tracing::warn!(integration_id = %lease.integration, "lease lost mid-cycle");
+                    }
+                    Err(error) => tracing::warn!(%error, "lease renewal failed; retrying"),
+                }
+            }
+        })
+    };
+    let result = match Cycle::load(deps, &lease).await {
         Ok(cycle) => cycle.run(trigger, work).await,
         Err(e) => Err(e),
     };
+    keeper.abort();
     // A cycle that failed counts as run too: the scheduler waits a whole interval before
     // trying again instead of hammering a remote that refuses.
     if matches!(

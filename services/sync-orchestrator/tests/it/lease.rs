@@ -188,3 +188,37 @@ async fn a_write_in_flight_finishes_before_a_takeover_bumps_the_epoch() {
             .is_some()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renewing_a_held_lease_extends_it_in_redis_and_postgres() {
+    let infra = infra().await;
+    let a = Leases::new(
+        infra.redis.clone(),
+        infra.pool.clone(),
+        &infra.prefix,
+        "replica-a",
+    );
+    let lease = a
+        .acquire("int-1", Duration::from_millis(500))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(a.renew(&lease, Duration::from_secs(60)).await.unwrap());
+    let mut redis = infra.redis.clone();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("{}:lock:{{int-1}}", infra.prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 30_000,
+        "the lock now lives a minute, not half a second: {ttl} ms"
+    );
+    let expires_in: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at - now())::float8 FROM leases WHERE integration_id = 'int-1'",
+    )
+    .fetch_one(&infra.pool)
+    .await
+    .unwrap();
+    assert!(expires_in > 30.0, "{expires_in}");
+}
