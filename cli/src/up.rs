@@ -2,9 +2,8 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context as _;
-use tandem_service::args::{InfraArgs, PeerArgs, RemoteArgs};
-use tandem_service::server::{self, GrpcServer};
+use tandem_service::args::{InfraArgs, RemoteArgs};
+use tandem_stack::{Listens, ServicesConfig};
 use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
@@ -57,23 +56,6 @@ pub struct UpArgs {
 
 pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let infra = args.infra.resolve().map_err(anyhow::Error::msg)?;
-    // Bind every listener first, so that peers know each other's real ports (port 0 works).
-    let sf = server::bind(args.connector_salesforce_listen).await?;
-    let monday = server::bind(args.connector_monday_listen).await?;
-    let config = server::bind(args.mapping_config_listen).await?;
-    let orchestrator = server::bind(args.sync_orchestrator_listen).await?;
-    let history = server::bind(args.run_history_listen).await?;
-    let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
-        Ok(format!("http://{}", l.local_addr()?))
-    };
-    let peers = PeerArgs {
-        connector_salesforce_url: url(&sf)?,
-        connector_monday_url: url(&monday)?,
-        mapping_config_url: url(&config)?,
-        sync_orchestrator_url: url(&orchestrator)?,
-        run_history_url: url(&history)?,
-    };
-    let unused: SocketAddr = ([127, 0, 0, 1], 0).into();
     let mut mapping_options = args.mapping_config.clone();
     if mapping_options.encryption_keys.is_none() {
         // A development stack may run without configured keys: tokens stored now are
@@ -83,84 +65,24 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         );
         mapping_options.encryption_keys = Some(mapping_config::KeyRing::ephemeral());
     }
-    let servers: Vec<GrpcServer> = vec![
-        connector_salesforce::bind_on(
-            sf,
-            connector_salesforce::Config {
-                listen: unused,
-                infra: infra.clone(),
-                peers: peers.clone(),
-                remote: args.remote.clone(),
-                options: args.salesforce,
-            },
-        )
-        .await
-        .context("connector-salesforce")?,
-        connector_monday::bind_on(
-            monday,
-            connector_monday::Config {
-                listen: unused,
-                infra: infra.clone(),
-                peers: peers.clone(),
-                remote: args.remote.clone(),
-                options: args.monday,
-            },
-        )
-        .await
-        .context("connector-monday")?,
-        mapping_config::bind_on(
-            config,
-            mapping_config::Config {
-                listen: unused,
-                infra: infra.clone(),
-                peers: peers.clone(),
-                options: mapping_options,
-            },
-        )
-        .await
-        .context("mapping-config")?,
-        sync_orchestrator::bind_on(
-            orchestrator,
-            sync_orchestrator::Config {
-                listen: unused,
-                infra: infra.clone(),
-                peers: peers.clone(),
-                options: args.orchestrator,
-            },
-        )
-        .await
-        .context("sync-orchestrator")?,
-        run_history::bind_on(
-            history,
-            run_history::Config {
-                listen: unused,
-                infra,
-                options: args.history,
-            },
-        )
-        .await
-        .context("run-history")?,
-    ];
-    let mut tasks = tokio::task::JoinSet::new();
-    for server in servers {
-        let name = server.name;
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move { (name, server.serve(shutdown).await) });
-    }
-    let mut failure = None;
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((_, Ok(()))) => {}
-            Ok((name, Err(e))) => {
-                // One service down means the stack is down: stop the others.
-                shutdown.cancel();
-                failure.get_or_insert_with(|| anyhow::anyhow!("{name}: {e}"));
-            }
-            Err(e) => {
-                shutdown.cancel();
-                failure.get_or_insert_with(|| anyhow::anyhow!("a service task failed: {e}"));
-            }
-        }
-    }
-    failure.map_or(Ok(()), Err)
+    let services = tandem_stack::bind_services(
+        Listens {
+            connector_salesforce: args.connector_salesforce_listen,
+            connector_monday: args.connector_monday_listen,
+            mapping_config: args.mapping_config_listen,
+            sync_orchestrator: args.sync_orchestrator_listen,
+            run_history: args.run_history_listen,
+        },
+        ServicesConfig {
+            infra,
+            remote: args.remote,
+            salesforce: args.salesforce,
+            monday: args.monday,
+            mapping_config: mapping_options,
+            orchestrator: args.orchestrator,
+            history: args.history,
+        },
+    )
+    .await?;
+    tandem_stack::serve_all(services.servers, shutdown).await
 }

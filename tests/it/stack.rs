@@ -1,6 +1,5 @@
-//! The whole product in one test process: both simulators, both connectors, mapping-config,
-//! run-history and the orchestrator, each on port 0 against a database of the test's own.
-//! Listeners are bound first, since the services call each other.
+//! The whole product in one test process (`tandem_stack::Embedded`) against a database of the
+//! test's own, with a Deals board seeded at the monday simulator.
 
 use std::collections::HashMap;
 
@@ -8,9 +7,8 @@ use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
-use tandem_service::args::{PeerArgs, RemoteArgs};
-use tandem_testkit::{Running, TestDb, any_port, authorized, infra, start, user_bearer_in};
-use tokio_util::sync::CancellationToken;
+use tandem_stack::{Embedded, EmbeddedConfig};
+use tandem_testkit::{TestDb, authorized, infra, user_bearer_in};
 use tonic::transport::Channel;
 
 pub const REDIRECT: &str = "https://tandem.example/oauth/callback";
@@ -44,15 +42,9 @@ pub struct Stack {
     pub bearer: String,
     /// The test's own database (every service's schema is in it).
     pub database_url: String,
-    _services: Vec<Running>,
+    // Declared before the database: the services stop before it is dropped.
+    _embedded: Embedded,
     _db: TestDb,
-    stop: CancellationToken,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
 }
 
 fn key_ring() -> mapping_config::KeyRing {
@@ -70,25 +62,10 @@ pub async fn start_stack() -> Stack {
 pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
     tandem_testkit::install_crypto();
     let db = TestDb::create().await;
-    let stop = CancellationToken::new();
-    // A bare 127.0.0.1 host (how the connector reaches the simulator) means this org.
-    let sf_sim = salesforce_sim::bind(salesforce_sim::Config {
-        default_org: ORG.to_owned(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let salesforce_url = sf_sim.base_url();
-    let salesforce = sf_sim.handle();
-    tokio::spawn(sf_sim.serve(stop.clone()));
-    let mo_sim = monday_sim::bind(monday_sim::Config {
-        listen: any_port(),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let monday = mo_sim.handle();
-    tokio::spawn(mo_sim.serve(stop.clone()));
+    let mut config = EmbeddedConfig::new(infra(&db), key_ring(), ORG);
+    config.scheduler_tick_ms = tick_ms;
+    let embedded = Embedded::start(config).await.unwrap();
+    let monday = embedded.monday.clone();
     let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");
     let board = monday.create_board(account.account_id, "Deals");
     for (id, title, kind, settings) in [
@@ -105,127 +82,21 @@ pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
     ] {
         monday.add_column(board, id, title, kind, settings).unwrap();
     }
-
-    let bind = || tandem_service::server::bind(any_port());
-    let (sf_l, mo_l, cfg_l, orch_l, hist_l) = (
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-        bind().await.unwrap(),
-    );
-    let url = |l: &tokio::net::TcpListener| format!("http://{}", l.local_addr().unwrap());
-    let peers = PeerArgs {
-        connector_salesforce_url: url(&sf_l),
-        connector_monday_url: url(&mo_l),
-        mapping_config_url: url(&cfg_l),
-        sync_orchestrator_url: url(&orch_l),
-        run_history_url: url(&hist_l),
-    };
-    let remote = RemoteArgs {
-        salesforce_instance_url: Some(salesforce_url.clone()),
-        salesforce_login_url: Some(salesforce_url),
-        monday_api_url: monday.api_url(),
-    };
-    let listen = any_port();
-    let (monday_connector, webhooks) = connector_monday::bind_with_webhooks(
-        mo_l,
-        connector_monday::Config {
-            listen,
-            infra: infra(&db),
-            peers: peers.clone(),
-            remote: remote.clone(),
-            options: connector_monday::Options {
-                signing_secret: connector_monday::SigningSecret::new(
-                    monday.webhook_signing_secret(),
-                ),
-                ..Default::default()
-            },
-        },
-    )
-    .await
-    .unwrap();
-    let services = vec![
-        start(
-            connector_salesforce::bind_on(
-                sf_l,
-                connector_salesforce::Config {
-                    listen,
-                    infra: infra(&db),
-                    peers: peers.clone(),
-                    remote: remote.clone(),
-                    options: connector_salesforce::Options {
-                        client_id: Some("tandem-test-client".to_owned()),
-                        client_secret: Some("test-secret".to_owned().into()),
-                        retry_base_ms: 5,
-                        ..Default::default()
-                    },
-                },
-            )
-            .await
-            .unwrap(),
-        ),
-        start(monday_connector),
-        start(
-            mapping_config::bind_on(
-                cfg_l,
-                mapping_config::Config {
-                    listen,
-                    infra: infra(&db),
-                    peers: peers.clone(),
-                    options: mapping_config::Options {
-                        encryption_keys: Some(key_ring()),
-                    },
-                },
-            )
-            .await
-            .unwrap(),
-        ),
-        start(
-            sync_orchestrator::bind_on(
-                orch_l,
-                sync_orchestrator::Config {
-                    listen,
-                    infra: infra(&db),
-                    peers: peers.clone(),
-                    options: sync_orchestrator::Options {
-                        scheduler_tick_ms: tick_ms,
-                    },
-                },
-            )
-            .await
-            .unwrap(),
-        ),
-        start(
-            run_history::bind_on(
-                hist_l,
-                run_history::Config {
-                    listen,
-                    infra: infra(&db),
-                    options: Default::default(),
-                },
-            )
-            .await
-            .unwrap(),
-        ),
-    ];
-    let channel = |i: usize| services[i].channel();
     Stack {
-        config: MappingConfigClient::new(channel(2).await),
-        orchestrator: SyncOrchestratorClient::new(channel(3).await),
-        history: RunHistoryClient::new(channel(4).await),
-        salesforce,
+        config: embedded.mapping_config(),
+        orchestrator: embedded.orchestrator(),
+        history: embedded.run_history(),
+        salesforce: embedded.salesforce.clone(),
         monday,
         monday_token: account.token,
         monday_account: account.account_id,
         monday_user: account.user_id,
-        webhook_url: format!("http://{webhooks}/webhooks/monday"),
+        webhook_url: embedded.webhook_url.clone(),
         board,
         bearer: user_bearer_in("acme", "ada@acme.test"),
         database_url: db.url().to_owned(),
-        _services: services,
+        _embedded: embedded,
         _db: db,
-        stop,
     }
 }
 

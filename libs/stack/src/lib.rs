@@ -1,0 +1,350 @@
+//! The product in one process. [`bind_services`] binds the five services wired to each other
+//! (what `tandem up` runs); [`Embedded`] adds both simulators in front of them (what
+//! `tandem demo`, `tandem bench` and the end-to-end tests run). Listeners are bound before
+//! any service is built, since the services call each other and port 0 must work.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
+use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
+use tandem_service::server::{self, GrpcServer};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint};
+
+/// Where each service listens (port 0: any free port).
+#[derive(Debug, Clone, Copy)]
+pub struct Listens {
+    pub connector_salesforce: SocketAddr,
+    pub connector_monday: SocketAddr,
+    pub mapping_config: SocketAddr,
+    pub sync_orchestrator: SocketAddr,
+    pub run_history: SocketAddr,
+}
+
+impl Listens {
+    /// Every service on a free port of 127.0.0.1.
+    pub fn any() -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Listens {
+            connector_salesforce: any,
+            connector_monday: any,
+            mapping_config: any,
+            sync_orchestrator: any,
+            run_history: any,
+        }
+    }
+}
+
+/// Everything the five services are configured with.
+#[derive(Clone)]
+pub struct ServicesConfig {
+    pub infra: Infra,
+    pub remote: RemoteArgs,
+    pub salesforce: connector_salesforce::Options,
+    pub monday: connector_monday::Options,
+    pub mapping_config: mapping_config::Options,
+    pub orchestrator: sync_orchestrator::Options,
+    pub history: run_history::Options,
+}
+
+/// The five services, bound and not yet serving.
+pub struct Services {
+    pub servers: Vec<GrpcServer>,
+    pub peers: PeerArgs,
+    /// Where connector-monday receives monday's webhooks.
+    pub webhooks: SocketAddr,
+}
+
+/// Binds the five services on `listens`, each knowing the others' real addresses.
+pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::Result<Services> {
+    let sf = server::bind(listens.connector_salesforce).await?;
+    let monday = server::bind(listens.connector_monday).await?;
+    let mapping = server::bind(listens.mapping_config).await?;
+    let orchestrator = server::bind(listens.sync_orchestrator).await?;
+    let history = server::bind(listens.run_history).await?;
+    let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
+        Ok(format!("http://{}", l.local_addr()?))
+    };
+    let peers = PeerArgs {
+        connector_salesforce_url: url(&sf)?,
+        connector_monday_url: url(&monday)?,
+        mapping_config_url: url(&mapping)?,
+        sync_orchestrator_url: url(&orchestrator)?,
+        run_history_url: url(&history)?,
+    };
+    // The services' own `listen` is unused once a listener is handed in.
+    let unused: SocketAddr = ([127, 0, 0, 1], 0).into();
+    let ServicesConfig {
+        infra,
+        remote,
+        salesforce,
+        monday: monday_options,
+        mapping_config: mapping_options,
+        orchestrator: orchestrator_options,
+        history: history_options,
+    } = config;
+    let (monday_server, webhooks) = connector_monday::bind_with_webhooks(
+        monday,
+        connector_monday::Config {
+            listen: unused,
+            infra: infra.clone(),
+            peers: peers.clone(),
+            remote: remote.clone(),
+            options: monday_options,
+        },
+    )
+    .await
+    .context("connector-monday")?;
+    let servers = vec![
+        connector_salesforce::bind_on(
+            sf,
+            connector_salesforce::Config {
+                listen: unused,
+                infra: infra.clone(),
+                peers: peers.clone(),
+                remote,
+                options: salesforce,
+            },
+        )
+        .await
+        .context("connector-salesforce")?,
+        monday_server,
+        mapping_config::bind_on(
+            mapping,
+            mapping_config::Config {
+                listen: unused,
+                infra: infra.clone(),
+                peers: peers.clone(),
+                options: mapping_options,
+            },
+        )
+        .await
+        .context("mapping-config")?,
+        sync_orchestrator::bind_on(
+            orchestrator,
+            sync_orchestrator::Config {
+                listen: unused,
+                infra: infra.clone(),
+                peers: peers.clone(),
+                options: orchestrator_options,
+            },
+        )
+        .await
+        .context("sync-orchestrator")?,
+        run_history::bind_on(
+            history,
+            run_history::Config {
+                listen: unused,
+                infra,
+                options: history_options,
+            },
+        )
+        .await
+        .context("run-history")?,
+    ];
+    Ok(Services {
+        servers,
+        peers,
+        webhooks,
+    })
+}
+
+/// Serves every server until `shutdown`; one failing stops the others (one service down means
+/// the stack is down) and its error is returned.
+pub async fn serve_all(
+    servers: Vec<GrpcServer>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut tasks = JoinSet::new();
+    for server in servers {
+        let name = server.name;
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move { (name, server.serve(shutdown).await) });
+    }
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((_, Ok(()))) => {}
+            Ok((name, Err(e))) => {
+                shutdown.cancel();
+                failure.get_or_insert_with(|| anyhow::anyhow!("{name}: {e}"));
+            }
+            Err(e) => {
+                shutdown.cancel();
+                failure.get_or_insert_with(|| anyhow::anyhow!("a service task failed: {e}"));
+            }
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// How to start an [`Embedded`] stack.
+#[derive(Clone)]
+pub struct EmbeddedConfig {
+    pub infra: Infra,
+    pub encryption_keys: mapping_config::KeyRing,
+    /// The orchestrator's scheduler tick in milliseconds (0: cycles only on SyncNow).
+    pub scheduler_tick_ms: u64,
+    /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
+    /// which is how the connector addresses it.
+    pub salesforce_sim: salesforce_sim::Config,
+    pub monday_sim: monday_sim::Config,
+    pub listens: Listens,
+}
+
+impl EmbeddedConfig {
+    /// Both simulators and every service on free ports, simulators empty, scheduler off.
+    pub fn new(infra: Infra, encryption_keys: mapping_config::KeyRing, org: &str) -> Self {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        EmbeddedConfig {
+            infra,
+            encryption_keys,
+            scheduler_tick_ms: 0,
+            salesforce_sim: salesforce_sim::Config {
+                default_org: org.to_owned(),
+                ..Default::default()
+            },
+            monday_sim: monday_sim::Config {
+                listen: any,
+                ..Default::default()
+            },
+            listens: Listens::any(),
+        }
+    }
+}
+
+/// The OAuth client the embedded connector presents to the simulator (which accepts any).
+pub const SIM_CLIENT_ID: &str = "tandem-embedded";
+
+/// Both simulators and the five services, serving in the current runtime until
+/// [`Embedded::stop`] or drop.
+pub struct Embedded {
+    pub salesforce: salesforce_sim::SimHandle,
+    /// The Salesforce simulator's base URL (`http://127.0.0.1:PORT`).
+    pub salesforce_url: String,
+    pub monday: monday_sim::SimHandle,
+    /// The monday simulator's GraphQL endpoint.
+    pub monday_api_url: String,
+    pub peers: PeerArgs,
+    /// Where connector-monday receives webhooks (register this URL at the monday simulator).
+    pub webhook_url: String,
+    stop: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Embedded {
+    pub async fn start(config: EmbeddedConfig) -> anyhow::Result<Embedded> {
+        let stop = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        let sf_sim = salesforce_sim::bind(config.salesforce_sim)
+            .await
+            .context("salesforce-sim")?;
+        let salesforce_url = sf_sim.base_url();
+        let salesforce = sf_sim.handle();
+        let token = stop.clone();
+        tasks.spawn(async move { sf_sim.serve(token).await.context("salesforce-sim") });
+        let monday_sim = monday_sim::bind(config.monday_sim)
+            .await
+            .context("monday-sim")?;
+        let monday = monday_sim.handle();
+        let token = stop.clone();
+        tasks.spawn(async move { monday_sim.serve(token).await.context("monday-sim") });
+        let monday_api_url = monday.api_url();
+        let services = bind_services(
+            config.listens,
+            ServicesConfig {
+                infra: config.infra,
+                remote: RemoteArgs {
+                    salesforce_instance_url: Some(salesforce_url.clone()),
+                    salesforce_login_url: Some(salesforce_url.clone()),
+                    monday_api_url: monday_api_url.clone(),
+                },
+                salesforce: connector_salesforce::Options {
+                    client_id: Some(SIM_CLIENT_ID.to_owned()),
+                    client_secret: Some("embedded-simulator-secret".to_owned().into()),
+                    retry_base_ms: 5,
+                    ..Default::default()
+                },
+                monday: connector_monday::Options {
+                    signing_secret: connector_monday::SigningSecret::new(
+                        monday.webhook_signing_secret(),
+                    ),
+                    ..Default::default()
+                },
+                mapping_config: mapping_config::Options {
+                    encryption_keys: Some(config.encryption_keys),
+                },
+                orchestrator: sync_orchestrator::Options {
+                    scheduler_tick_ms: config.scheduler_tick_ms,
+                },
+                history: Default::default(),
+            },
+        )
+        .await?;
+        let token = stop.clone();
+        tasks.spawn(serve_all(services.servers, token));
+        Ok(Embedded {
+            salesforce,
+            salesforce_url,
+            monday,
+            monday_api_url,
+            webhook_url: format!("http://{}/webhooks/monday", services.webhooks),
+            peers: services.peers,
+            stop,
+            tasks,
+        })
+    }
+
+    /// A lazily connecting channel to a service of this stack.
+    fn channel(url: &str) -> Channel {
+        Endpoint::from_shared(url.to_owned())
+            .expect("a bound address is a valid url")
+            .connect_lazy()
+    }
+
+    /// Clients without credentials: callers add `authorization` metadata themselves.
+    pub fn mapping_config(&self) -> MappingConfigClient<Channel> {
+        MappingConfigClient::new(Self::channel(&self.peers.mapping_config_url))
+    }
+
+    pub fn orchestrator(&self) -> SyncOrchestratorClient<Channel> {
+        SyncOrchestratorClient::new(Self::channel(&self.peers.sync_orchestrator_url))
+    }
+
+    pub fn run_history(&self) -> RunHistoryClient<Channel> {
+        RunHistoryClient::new(Self::channel(&self.peers.run_history_url))
+    }
+
+    /// Stops everything and waits for it; the first error any part stopped with.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        let mut failure = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            match joined {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    failure.get_or_insert(e);
+                }
+                Err(e) => {
+                    failure.get_or_insert_with(|| anyhow::anyhow!("a stack task failed: {e}"));
+                }
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// A token that stops the stack when cancelled.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
