@@ -45,6 +45,9 @@ pub fn items_by_id() -> String {
     )
 }
 
+/// Adds the text column that holds idempotency keys.
+pub const CREATE_KEY_COLUMN: &str = "mutation AddKeyColumn($board: ID!, $title: String!, $id: String, $description: String) { create_column(board_id: $board, title: $title, column_type: text, id: $id, description: $description) { id } }";
+
 /// Items whose idempotency-key column holds one of the given keys.
 pub const FIND_BY_KEY: &str = "query FindByKey($board: ID!, $columns: [ItemsPageByColumnValuesQuery!], $limit: Int!, $cols: [String!]) { items_page_by_column_values(board_id: $board, columns: $columns, limit: $limit) { cursor items { id column_values(ids: $cols) { id text } } } complexity { before after reset_in_x_seconds } }";
 

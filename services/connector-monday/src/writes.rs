@@ -6,7 +6,8 @@
 //! title is `Settings::idempotency_column`), each create stores its key there, and before
 //! creating the connector looks the keys up (`items_page_by_column_values`); a key found
 //! turns the create into an update of that item, so a retried create never makes a second
-//! item. Without the column, creates are sent as they are.
+//! item. A board without the column gets it (`create_column`) before its first keyed create;
+//! only where the token may not add columns are creates sent as they are.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -369,15 +370,85 @@ async fn key_column(
                 .find(|c| c.monday_type == "text" && c.title.eq_ignore_ascii_case(wanted))
         })
         .map(|c| c.id.clone());
-    if column.is_none() {
-        tracing::warn!(
-            board_id,
-            column = %wanted,
-            "monday board has no idempotency column; a retried create may duplicate an item"
-        );
-    }
+    let column = match column {
+        Some(c) => Some(c),
+        None => create_key_column(monday, session, board_id, wanted, calls).await,
+    };
     settings.remember_key_column(board_id, column.clone());
     Ok(column)
+}
+
+/// A column id monday accepts for `title`: lower-case letters, digits and `_`, at most 20.
+fn column_id_for(title: &str) -> String {
+    let id: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(20)
+        .collect();
+    if id.is_empty() {
+        "tandem_key".to_owned()
+    } else {
+        id
+    }
+}
+
+/// Adds the idempotency column to a board that lacks it, so creates there are idempotent
+/// too. A board whose user may not add columns keeps working without it (with a warning):
+/// a retried create may then duplicate an item.
+async fn create_key_column(
+    monday: &Monday,
+    session: &Session,
+    board_id: &str,
+    title: &str,
+    calls: &mut Calls,
+) -> Option<String> {
+    let id = column_id_for(title);
+    let vars = json!({
+        "board": board_id,
+        "title": title,
+        "id": id,
+        "description": "Tandem's sync key: lets a retried create find the item it made. Leave it as it is.",
+    });
+    let answer = monday
+        .execute(
+            session,
+            queries::CREATE_KEY_COLUMN,
+            vars,
+            queries::MUTATION_COST,
+            Retry::Safe,
+            calls,
+        )
+        .await
+        .and_then(Reply::check);
+    match answer {
+        Ok(reply) => {
+            let created = reply
+                .data
+                .pointer("/create_column/id")
+                .and_then(Value::as_str)
+                .unwrap_or(&id)
+                .to_owned();
+            tracing::info!(board_id, column = %created, "added the idempotency column to the monday board");
+            Some(created)
+        }
+        // Another writer added it between our read and our create.
+        Err(Error::Remote { message, .. }) if message.contains("already exists") => Some(id),
+        Err(e) => {
+            tracing::warn!(
+                board_id,
+                column = %title,
+                error = %e,
+                "monday board has no idempotency column and it could not be added; a retried create may duplicate an item"
+            );
+            None
+        }
+    }
 }
 
 /// Turn pending creates whose key already exists on the board into updates of that item.

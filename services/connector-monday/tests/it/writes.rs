@@ -307,6 +307,43 @@ async fn a_retried_create_never_makes_a_second_item() {
 }
 
 #[tokio::test]
+async fn a_board_without_the_key_column_gets_it_and_creates_stay_idempotent() {
+    let mut h = start_harness().await;
+    let bare = h.sim.create_board(h.account.account_id, "Bare board");
+    h.sim
+        .add_column(bare, "text", "Notes", "text", json!({}))
+        .unwrap();
+    h.board = bare;
+    let first = write(&mut h, vec![create("Keyed", "k-bare-1", &[])])
+        .await
+        .unwrap();
+    assert!(first.results[0].created, "{first:?}");
+    assert_eq!(
+        served(&h.sim, "create_column"),
+        1,
+        "the key column is added once"
+    );
+    let id: i64 = first.results[0].id.parse().unwrap();
+    assert_eq!(
+        h.sim.item(id).unwrap().values["tandem_key"],
+        json!("k-bare-1")
+    );
+    let again = write(
+        &mut h,
+        vec![create("Keyed", "k-bare-1", &[("text", json!("v2"))])],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.results[0].id,
+        id.to_string(),
+        "the retried create is adopted"
+    );
+    assert!(!again.results[0].created);
+    assert_eq!(served(&h.sim, "create_column"), 1, "and not added again");
+}
+
+#[tokio::test]
 async fn a_create_whose_answer_was_lost_is_adopted_not_duplicated() {
     let mut h = start_harness().await;
     // An earlier request created the item but its answer never arrived.
