@@ -1,5 +1,5 @@
 //! A randomized convergence run: hundreds of random edits on both sides over several cycles,
-//! with Salesforce failures and expired tokens injected, ending with both sides equal on every
+//! with Salesforce failures, expired tokens and monday budget refusals injected, ending with both sides equal on every
 //! mapped field and every link one-to-one.
 
 use std::collections::BTreeSet;
@@ -95,6 +95,14 @@ async fn random_edits_with_faults_converge_to_equal_sides_and_one_to_one_links()
         stack.salesforce.fail_next(2, 503);
         if round % 2 == 1 {
             stack.salesforce.expire_all_tokens();
+        }
+        // and in others monday refuses the next calls as over its complexity budget.
+        if round % 3 == 2 {
+            stack.monday.set_faults(monday_sim::Faults {
+                exhaust_budget_next: 2,
+                retry_in_seconds: Some(1),
+                ..Default::default()
+            });
         }
         let run = stack.sync(&integration).await;
         assert_ne!(

@@ -3,6 +3,7 @@
 mod boot;
 mod converge;
 mod crash;
+mod faults;
 mod import;
 mod migrations;
 mod services;

@@ -60,10 +60,15 @@ pub async fn start_stack() -> Stack {
 
 /// The stack with the orchestrator's scheduler ticking every `tick_ms` (0: off).
 pub async fn start_stack_with_scheduler(tick_ms: u64) -> Stack {
+    start_stack_with(|config| config.scheduler_tick_ms = tick_ms).await
+}
+
+/// The stack with its configuration changed by `adjust` first.
+pub async fn start_stack_with(adjust: impl FnOnce(&mut EmbeddedConfig)) -> Stack {
     tandem_testkit::install_crypto();
     let db = TestDb::create().await;
     let mut config = EmbeddedConfig::new(infra(&db), key_ring(), ORG);
-    config.scheduler_tick_ms = tick_ms;
+    adjust(&mut config);
     let embedded = Embedded::start(config).await.unwrap();
     let monday = embedded.monday.clone();
     let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");

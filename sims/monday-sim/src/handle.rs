@@ -288,6 +288,27 @@ impl SimHandle {
         })
     }
 
+    /// Every item of a board (any state), by id.
+    pub fn items(&self, board_id: i64) -> Vec<ItemSnapshot> {
+        let store = self.store();
+        let mut items: Vec<ItemSnapshot> = store
+            .items
+            .values()
+            .filter(|i| i.board_id == board_id)
+            .map(|i| ItemSnapshot {
+                id: i.id,
+                board_id: i.board_id,
+                group_id: i.group_id.clone(),
+                name: i.name.clone(),
+                state: i.state.clone(),
+                updated_at: i.updated_at,
+                values: i.values.clone(),
+            })
+            .collect();
+        items.sort_by_key(|i| i.id);
+        items
+    }
+
     /// Every GraphQL request served so far, oldest first.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.store().log.clone()

@@ -261,11 +261,24 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         }
     }
 
+    let default_budget = cfg.complexity_budget_per_minute;
+    if let Some(retry) = fault.exhausted {
+        let spent = crate::complexity::Charge {
+            query: cost,
+            before: 0,
+            after: 0,
+            reset_in_x_seconds: retry,
+            limit: default_budget,
+        };
+        let body = budget_exhausted(&version, spent, owner.account_id);
+        let r = reply(StatusCode::TOO_MANY_REQUESTS, body, Some(retry));
+        log(Some(owner.account_id), cost, &r);
+        return r.into_response();
+    }
     let Ok(mut store) = app.store.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let t = now();
-    let default_budget = cfg.complexity_budget_per_minute;
     let budget = store
         .budgets
         .entry(owner.account_id)

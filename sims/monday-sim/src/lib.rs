@@ -110,12 +110,21 @@ pub struct Faults {
     /// HTTP status of injected failures (default 500).
     #[serde(default)]
     pub status: Option<u16>,
+    /// How many of the next requests (after any `fail_next`) are refused as if the account's
+    /// complexity budget were spent: monday's own 429 body for the requested API version.
+    #[serde(default)]
+    pub exhaust_budget_next: u32,
+    /// `retry_in_seconds` of the injected budget refusals (default 1).
+    #[serde(default)]
+    pub retry_in_seconds: Option<u64>,
 }
 
 /// The fault applied to one request.
 pub(crate) struct Fault {
     pub latency: Option<Duration>,
     pub fail_with: Option<u16>,
+    /// Refuse as budget-exhausted, retry in this many seconds.
+    pub exhausted: Option<u64>,
 }
 
 impl Shared {
@@ -129,7 +138,15 @@ impl Shared {
             f.fail_next -= 1;
             f.status.unwrap_or(500)
         });
-        Fault { latency, fail_with }
+        let exhausted = (fail_with.is_none() && f.exhaust_budget_next > 0).then(|| {
+            f.exhaust_budget_next -= 1;
+            f.retry_in_seconds.unwrap_or(1)
+        });
+        Fault {
+            latency,
+            fail_with,
+            exhausted,
+        }
     }
 }
 

@@ -73,9 +73,9 @@ async fn injected_failures_hit_the_next_requests_only() {
     let sim = start(monday_sim::Config::default()).await;
     let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
     sim.handle.set_faults(monday_sim::Faults {
-        latency_ms: 0,
         fail_next: 2,
         status: Some(503),
+        ..Default::default()
     });
     let statuses = [
         gql(&sim.url, &acct.token, "{ me { id } }", json!({}))
@@ -92,6 +92,24 @@ async fn injected_failures_hit_the_next_requests_only() {
 }
 
 #[tokio::test]
+async fn an_injected_spent_budget_answers_as_monday_does_then_clears() {
+    let sim = start(monday_sim::Config::default()).await;
+    let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
+    sim.handle.set_faults(monday_sim::Faults {
+        exhaust_budget_next: 1,
+        retry_in_seconds: Some(7),
+        ..Default::default()
+    });
+    let refused = gql(&sim.url, &acct.token, "{ me { id } }", json!({})).await;
+    assert_eq!(refused.status, 429);
+    let error = &refused.body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "COMPLEXITY_BUDGET_EXHAUSTED");
+    assert_eq!(error["extensions"]["retry_in_seconds"], 7);
+    let next = gql(&sim.url, &acct.token, "{ me { id } }", json!({})).await;
+    assert_eq!(next.status, 200, "{:?}", next.body);
+}
+
+#[tokio::test]
 async fn too_many_concurrent_requests_get_429_max_concurrency_exceeded() {
     let sim = start(monday_sim::Config {
         max_concurrent_requests: 1,
@@ -101,8 +119,7 @@ async fn too_many_concurrent_requests_get_429_max_concurrency_exceeded() {
     let acct = sim.handle.create_account("Acme", "Ann", "ann@acme.test");
     sim.handle.set_faults(monday_sim::Faults {
         latency_ms: 400,
-        fail_next: 0,
-        status: None,
+        ..Default::default()
     });
     let (a, b) = tokio::join!(
         gql(&sim.url, &acct.token, "{ me { id } }", json!({})),
