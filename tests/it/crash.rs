@@ -111,6 +111,11 @@ async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
         ["Lambda"],
         "exactly one item for one opportunity"
     );
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        1,
+        "and the adopted item did not come back to Salesforce as a new opportunity"
+    );
     let links: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.links")
         .fetch_one(&pool)
         .await
@@ -121,5 +126,123 @@ async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
         .await
         .unwrap();
     assert_eq!(intents, 0, "the intent is closed with the link");
+    pool.close().await;
+}
+
+/// The same crash the other way, onto an object with no external-id field (Opportunity here):
+/// Salesforce cannot look the key up, so the next cycle finds the record the lost attempt made
+/// among the polled ones (unlinked, every written field equal) and links it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_salesforce_create_without_an_external_id_whose_link_never_committed_is_adopted() {
+    salesforce_create_lost(false).await;
+}
+
+/// As if the process died before even noting the id Salesforce answered with: the record is
+/// recognised by its values (unlinked, every written field equal).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_salesforce_create_whose_answer_was_never_noted_is_adopted_by_its_values() {
+    salesforce_create_lost(true).await;
+}
+
+async fn salesforce_create_lost(forget_answer: bool) {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    stack
+        .monday
+        .create_item(
+            stack.board,
+            None,
+            "Omega",
+            serde_json::json!({"status": {"label": "Closed Won"}, "date4": {"date": "2027-03-31"}}),
+        )
+        .unwrap();
+    stack
+        .monday
+        .create_item(
+            stack.board,
+            None,
+            "Sigma",
+            serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-04-30"}}),
+        )
+        .unwrap();
+    let integration = stack.integration().await;
+    let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
+
+    stack.salesforce.set_latency(Duration::from_millis(700));
+    let first = {
+        let mut orchestrator = stack.orchestrator.clone();
+        let request = authorized(
+            pb::SyncNowRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        );
+        tokio::spawn(async move { orchestrator.sync_now(request).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if intents == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cycle never recorded its create intents"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    sqlx::query("UPDATE sync.leases SET epoch = epoch + 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = first
+        .await
+        .unwrap()
+        .expect_err("the stale holder must not commit its links");
+    assert_eq!(refused.code(), tonic::Code::Aborted, "{refused:?}");
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        2,
+        "the creates went through"
+    );
+
+    if forget_answer {
+        sqlx::query("UPDATE sync.create_intents SET target_record_id = NULL")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    stack.salesforce.set_latency(Duration::ZERO);
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.status,
+        pb::RunStatus::Succeeded as i32,
+        "{:#?}",
+        stack.events(&run).await
+    );
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        2,
+        "one opportunity per item: {:#?}",
+        stack.events(&run).await
+    );
+    assert_eq!(
+        item_names(&stack).await,
+        ["Omega", "Sigma"],
+        "and no item came back"
+    );
+    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.links")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(links, 2);
+    let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(intents, 0, "the intents are closed with the links");
     pool.close().await;
 }

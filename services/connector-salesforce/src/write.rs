@@ -4,7 +4,9 @@
 //! Idempotent creates: when the object has an external-id field (`Tandem_Key__c` preferred,
 //! see `describe.rs`) a create with an idempotency key is an upsert on that field, so a
 //! retried create finds the record it made instead of making a second one. Without such a
-//! field a create is a plain POST, retried only when Salesforce surely did not receive it.
+//! field a create is a plain POST, retried only when Salesforce surely did not receive it; the
+//! orchestrator then keeps it from duplicating (it notes the id Salesforce answered with, and
+//! after a lost answer it recognises the record by its values: `adopt_lost_creates`).
 //! Records refused with `UNABLE_TO_LOCK_ROW` are sent again with backoff.
 
 use std::collections::BTreeMap;

@@ -323,6 +323,8 @@ struct Pair {
     shadow: Option<Shadow>,
     /// Both records exist but were never linked: an import pairs them by the link key.
     relink: bool,
+    /// The open create intent whose record this pair adopted; closed with the pair's link.
+    adopted_intent: Option<String>,
 }
 
 /// What planning decided: writes (with the pair they belong to and the shadow to store
@@ -742,6 +744,12 @@ impl<'a> Cycle<'a> {
         // Records never linked that share the link key are paired, not duplicated.
         let link_key = self.link_key(None);
         relink_by_key(&mut pairs, link_key.as_ref());
+        let polled = [
+            (CoreSide::Salesforce, sf_poll.records.as_slice()),
+            (CoreSide::Monday, mo_poll.items.as_slice()),
+        ];
+        self.adopt_lost_creates(&mut pairs, &polled, outcome)
+            .await?;
 
         // 4-7. Plan, write, record; the watermarks advance in the same fenced transaction.
         let planned = self.plan_pairs(&pairs, outcome, None)?;
@@ -892,6 +900,8 @@ impl<'a> Cycle<'a> {
             }
         }
         relink_by_key(&mut pairs, link_key.as_ref());
+        // An import reads every record: the lost creates are among the pairs already.
+        self.adopt_lost_creates(&mut pairs, &[], outcome).await?;
         // One direction: target records nobody paired stay where they are.
         pairs.retain(|p| {
             p.relink
@@ -911,6 +921,156 @@ impl<'a> Cycle<'a> {
         } else {
             tx.commit().await?;
         }
+        Ok(())
+    }
+
+    /// Creates an earlier cycle made but never linked (its lease was taken over, or the
+    /// process died between the remote's answer and the commit) are found among this cycle's
+    /// unlinked records and paired with their source, so they are linked, not made twice: by
+    /// the id noted when the remote answered, else — for Salesforce creates, which cannot be
+    /// looked up by key on an object without an external-id field — by an unlinked record
+    /// whose every written field equals what the create wrote.
+    /// `polled` are this cycle's polled records: a lost create may be among them and not
+    /// among the pairs (when the cycle replays a claimed buffer first).
+    async fn adopt_lost_creates(
+        &self,
+        pairs: &mut Vec<Pair>,
+        polled: &[(CoreSide, &[pb::Record])],
+        outcome: &mut Outcome,
+    ) -> Result<(), CycleError> {
+        let intents = self.deps.store.open_intents(self.id()).await?;
+        if intents.is_empty() {
+            return Ok(());
+        }
+        // Polled records in no pair and not linked join as candidates; those not adopted
+        // leave again (their own turn comes with the buffer's next claim).
+        let first_extra = pairs.len();
+        for (side, records) in polled {
+            let in_pairs: BTreeSet<&str> = pairs
+                .iter()
+                .filter_map(|p| match side {
+                    CoreSide::Salesforce => p.salesforce_id.as_deref(),
+                    CoreSide::Monday => p.monday_id.as_deref(),
+                })
+                .collect();
+            let fresh: Vec<&pb::Record> = records
+                .iter()
+                .filter(|r| !r.deleted && !in_pairs.contains(r.id.as_str()))
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            let store_side = match side {
+                CoreSide::Salesforce => Side::Salesforce,
+                CoreSide::Monday => Side::Monday,
+            };
+            let ids: Vec<String> = fresh.iter().map(|r| r.id.clone()).collect();
+            let linked = self
+                .deps
+                .store
+                .linked_ids(self.id(), store_side, &ids)
+                .await?;
+            pairs.extend(
+                fresh
+                    .into_iter()
+                    .filter(|r| !linked.contains(&r.id))
+                    .map(|r| Pair::unlinked(*side, r.clone())),
+            );
+        }
+        let ctx = ConvertContext::for_org("UTC", &self.users)
+            .map_err(|e| settings_error(self.id(), e.to_string()))?;
+        let mut taken: BTreeSet<usize> = BTreeSet::new();
+        for intent in &intents {
+            let target = if intent.target_side == Side::Salesforce as i16 {
+                CoreSide::Salesforce
+            } else {
+                CoreSide::Monday
+            };
+            let only = |p: &Pair, side: CoreSide| {
+                p.shadow.is_none()
+                    && p.adopted_intent.is_none()
+                    && match side {
+                        CoreSide::Salesforce => p.monday_id.is_none() && p.salesforce.is_some(),
+                        CoreSide::Monday => p.salesforce_id.is_none() && p.monday.is_some(),
+                    }
+            };
+            let id_on = |p: &Pair, side: CoreSide| match side {
+                CoreSide::Salesforce => p.salesforce_id.clone(),
+                CoreSide::Monday => p.monday_id.clone(),
+            };
+            let source_side = match target {
+                CoreSide::Salesforce => CoreSide::Monday,
+                CoreSide::Monday => CoreSide::Salesforce,
+            };
+            let Some(source) = pairs.iter().position(|p| {
+                only(p, source_side)
+                    && id_on(p, source_side).as_deref() == Some(intent.source_record_id.as_str())
+            }) else {
+                continue;
+            };
+            let candidates = |i: usize, p: &Pair| !taken.contains(&i) && only(p, target);
+            let found = match (&intent.target_record_id, target) {
+                (Some(made), _) => pairs.iter().enumerate().position(|(i, p)| {
+                    candidates(i, p) && id_on(p, target).as_deref() == Some(made.as_str())
+                }),
+                (None, CoreSide::Salesforce) => {
+                    let Some(item) = &pairs[source].monday else {
+                        continue;
+                    };
+                    let read = records::read_monday(&self.rules.mappings, item, &self.users);
+                    let Create::Create { payload, .. } =
+                        plan::plan_unlinked(&self.rules, CoreSide::Monday, read.state, &ctx)
+                    else {
+                        continue;
+                    };
+                    pairs.iter().enumerate().position(|(i, p)| {
+                        candidates(i, p)
+                            && p.salesforce
+                                .as_ref()
+                                .is_some_and(|r| records::carries(r, &payload))
+                    })
+                }
+                (None, CoreSide::Monday) => None,
+            };
+            let Some(found) = found else { continue };
+            taken.insert(found);
+            let adopted = std::mem::take(&mut pairs[found]);
+            let pair = &mut pairs[source];
+            match target {
+                CoreSide::Salesforce => {
+                    pair.salesforce_id = adopted.salesforce_id;
+                    pair.salesforce = adopted.salesforce;
+                }
+                CoreSide::Monday => {
+                    pair.monday_id = adopted.monday_id;
+                    pair.monday = adopted.monday;
+                }
+            }
+            pair.relink = true;
+            pair.adopted_intent = Some(intent.idempotency_key.clone());
+            let (sf, mo) = (
+                pair.salesforce_id.clone().unwrap_or_default(),
+                pair.monday_id.clone().unwrap_or_default(),
+            );
+            outcome.event(
+                source_side,
+                &intent.source_record_id,
+                match target {
+                    CoreSide::Salesforce => &sf,
+                    CoreSide::Monday => &mo,
+                },
+                pb::EventAction::Skipped,
+                "created by an earlier attempt whose link was lost; linked, not created again"
+                    .to_owned(),
+            );
+        }
+        let mut index = 0;
+        pairs.retain(|p| {
+            let keep =
+                !taken.contains(&index) && (index < first_extra || p.adopted_intent.is_some());
+            index += 1;
+            keep
+        });
         Ok(())
     }
 
@@ -1241,6 +1401,23 @@ impl<'a> Cycle<'a> {
             response.results
         };
 
+        // What the creates made, noted at once (unfenced): should the fenced commit below be
+        // refused or never happen, the next cycle links these records instead of duplicating.
+        let created: Vec<(String, String)> = sf_writes
+            .iter()
+            .zip(&sf_results)
+            .map(|((w, _, _), r)| (w.idempotency_key.as_str(), r.success, &r.id))
+            .chain(
+                mo_writes
+                    .iter()
+                    .zip(&mo_results)
+                    .map(|((w, _, _), r)| (w.idempotency_key.as_str(), r.success, &r.id)),
+            )
+            .filter(|(key, success, id)| *success && !key.is_empty() && !id.is_empty())
+            .map(|(key, _, id)| (key.to_owned(), id.clone()))
+            .collect();
+        self.deps.store.note_created(self.id(), &created).await?;
+
         // 7. Record links and shadows of what succeeded — under the lease fence, in one
         // transaction the caller commits (with its watermarks).
         // A pair whose write failed on either side keeps its old shadow, so what did move is
@@ -1338,6 +1515,9 @@ impl<'a> Cycle<'a> {
             } else {
                 if !failed.contains(&index) {
                     tx.upsert_link(&sf_id, &mo_id, &shadow).await?;
+                    if let Some(key) = &pair.adopted_intent {
+                        tx.close_intent(key).await?;
+                    }
                 }
                 outcome.event(
                     source_side,
@@ -1356,6 +1536,9 @@ impl<'a> Cycle<'a> {
             if let (Some(s), Some(m)) = (&pair.salesforce_id, &pair.monday_id) {
                 tx.upsert_link(s, m, &serde_json::to_value(shadow).unwrap_or_default())
                     .await?;
+                if let Some(key) = &pair.adopted_intent {
+                    tx.close_intent(key).await?;
+                }
             }
         }
         Ok(tx)

@@ -69,3 +69,63 @@ pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect()
 }
+
+/// Whether `record` holds every value of `payload` (a create's fields): numbers compared as
+/// numbers, a missing field as null.
+pub fn carries(record: &Record, payload: &Map<String, Json>) -> bool {
+    payload.iter().all(|(field, wanted)| {
+        let held = record
+            .fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(field))
+            .map(|(_, v)| serde_json::from_str(v).unwrap_or(Json::Null))
+            .unwrap_or(Json::Null);
+        match (&held, wanted) {
+            (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
+            _ => &held == wanted,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(fields: &[(&str, &str)]) -> Record {
+        Record {
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_record_carries_a_payload_when_every_field_is_equal() {
+        let held = record(&[
+            ("Name", "\"Omega\""),
+            ("Amount", "1200"),
+            ("CloseDate", "\"2027-03-31\""),
+        ]);
+        let payload = |v: Json| v.as_object().cloned().unwrap();
+        assert!(carries(
+            &held,
+            &payload(
+                serde_json::json!({"Name": "Omega", "Amount": 1200.0, "closedate": "2027-03-31"})
+            )
+        ));
+        assert!(!carries(
+            &held,
+            &payload(serde_json::json!({"Name": "Omega", "Amount": 1201}))
+        ));
+        assert!(
+            !carries(&held, &payload(serde_json::json!({"StageName": "Won"}))),
+            "a field the record lacks is null"
+        );
+        assert!(carries(
+            &held,
+            &payload(serde_json::json!({"Description": null}))
+        ));
+    }
+}

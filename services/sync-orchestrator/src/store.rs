@@ -24,6 +24,17 @@ pub struct Link {
     pub unlinked_at: Option<OffsetDateTime>,
 }
 
+/// A create recorded as an intent and not yet linked.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OpenIntent {
+    pub idempotency_key: String,
+    /// `Side as i16` of the record the create makes.
+    pub target_side: i16,
+    pub source_record_id: String,
+    /// The created record's id, when the remote's answer arrived.
+    pub target_record_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Watermark {
     pub watermark: Option<OffsetDateTime>,
@@ -132,6 +143,46 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.into_iter().collect())
+    }
+
+    /// Create intents of `integration` a cycle recorded and never closed: their create may
+    /// or may not have reached the remote (with the record's id, when the answer came back).
+    pub async fn open_intents(&self, integration: &str) -> Result<Vec<OpenIntent>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT idempotency_key, target_side, source_record_id, target_record_id
+             FROM create_intents WHERE integration_id = $1",
+        )
+        .bind(integration)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// Notes the record a create made, as soon as the remote says so and outside the lease
+    /// fence: it is a fact about the remote, true whoever holds the lease, and it lets the
+    /// next cycle link the record if this one cannot commit.
+    pub async fn note_created(
+        &self,
+        integration: &str,
+        created: &[(String, String)],
+    ) -> Result<(), sqlx::Error> {
+        if created.is_empty() {
+            return Ok(());
+        }
+        let (keys, ids): (Vec<&str>, Vec<&str>) = created
+            .iter()
+            .map(|(k, id)| (k.as_str(), id.as_str()))
+            .unzip();
+        sqlx::query(
+            "UPDATE create_intents AS i SET target_record_id = c.id
+             FROM unnest($2::text[], $3::text[]) AS c(key, id)
+             WHERE i.integration_id = $1 AND i.idempotency_key = c.key",
+        )
+        .bind(integration)
+        .bind(keys)
+        .bind(ids)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     pub async fn link_count(&self, integration: &str) -> Result<i64, sqlx::Error> {
