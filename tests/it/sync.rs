@@ -611,3 +611,49 @@ async fn integrations_are_listed_by_board_for_webhook_routing() {
         "another board has none"
     );
 }
+
+/// A Salesforce datetime lands on a monday date as the org sees it: in the org's default time
+/// zone, not in UTC (03:00 UTC on the 31st is still the 30th in Los Angeles).
+#[tokio::test(flavor = "multi_thread")]
+async fn datetimes_become_dates_in_the_orgs_time_zone() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    stack
+        .salesforce
+        .set_org_time_zone(ORG, "America/Los_Angeles");
+    stack
+        .salesforce
+        .insert(
+            ORG,
+            "Project__c",
+            serde_json::json!({"Name": "Kickoff", "Summary__c": "late-night kickoff", "Kickoff_At__c": "2027-03-31T03:00:00.000+0000"}),
+        )
+        .unwrap();
+    let one_way = |column: &str, field: &str| pb::FieldMapping {
+        monday_column_id: column.into(),
+        salesforce_field: field.into(),
+        direction: pb::Direction::SalesforceToMonday as i32,
+        options: None,
+    };
+    let integration = stack
+        .integration_with(|spec| {
+            spec.salesforce_object = "Project__c".into();
+            spec.scope = pb::Scope::SalesforceToMonday as i32;
+            spec.mappings = vec![one_way("name", "Name"), one_way("date4", "Kickoff_At__c")];
+        })
+        .await;
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.status,
+        pb::RunStatus::Succeeded as i32,
+        "{:#?}",
+        stack.events(&run).await
+    );
+    let items = stack.monday.items(stack.board);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].name, "Kickoff");
+    assert_eq!(
+        items[0].values["date4"]["date"], "2027-03-30",
+        "the date in Los Angeles, not in UTC"
+    );
+}

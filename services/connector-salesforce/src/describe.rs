@@ -47,6 +47,7 @@ pub struct DescribeCache {
     ttl: Duration,
     objects: Mutex<HashMap<(String, String), Entry<Described>>>,
     globals: Mutex<HashMap<String, Entry<Vec<SObjectSummary>>>>,
+    orgs: Mutex<HashMap<String, Entry<tandem_proto::v1::Organization>>>,
 }
 
 impl DescribeCache {
@@ -55,6 +56,7 @@ impl DescribeCache {
             ttl,
             objects: Mutex::default(),
             globals: Mutex::default(),
+            orgs: Mutex::default(),
         }
     }
 
@@ -78,6 +80,20 @@ impl DescribeCache {
         let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
         map.retain(|_, (at, _)| at.elapsed() < self.ttl);
         map.insert(key, (Instant::now(), v));
+    }
+}
+
+impl DescribeCache {
+    pub fn organization(&self, connection: &str) -> Option<Arc<tandem_proto::v1::Organization>> {
+        self.fresh(&self.orgs, &connection.to_owned())
+    }
+
+    pub fn remember_organization(
+        &self,
+        connection: String,
+        org: Arc<tandem_proto::v1::Organization>,
+    ) {
+        self.put(&self.orgs, connection, org);
     }
 }
 

@@ -206,4 +206,14 @@ impl SalesforceConnector for SalesforceConnectorService {
             self.api.find_users(request.into_inner()).await?,
         ))
     }
+
+    async fn get_organization(
+        &self,
+        request: Request<GetOrganizationRequest>,
+    ) -> Result<Response<Organization>, Status> {
+        require_service(&request, "GetOrganization")?;
+        Ok(Response::new(
+            self.api.organization(request.into_inner()).await?,
+        ))
+    }
 }

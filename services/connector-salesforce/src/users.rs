@@ -1,9 +1,14 @@
 //! FindUsers: active Users by email, batched into SOQL `IN` queries. Salesforce compares text
 //! case-insensitively and emails are not unique: every active user with a matching email is
-//! returned, and the caller decides what to do with several.
+//! returned, and the caller decides what to do with several. GetOrganization: the org's own
+//! record (its default time zone), cached like describes.
 
 use serde::Deserialize;
-use tandem_proto::v1::{FindUsersRequest, FindUsersResponse, SalesforceUser};
+use std::sync::Arc;
+
+use tandem_proto::v1::{
+    FindUsersRequest, FindUsersResponse, GetOrganizationRequest, Organization, SalesforceUser,
+};
 
 use crate::api::Api;
 use crate::error::Error;
@@ -25,6 +30,24 @@ struct UserRow {
     name: Option<String>,
     #[serde(rename = "IsActive", default)]
     active: bool,
+}
+
+#[derive(Deserialize)]
+struct OrgRow {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "TimeZoneSidKey", default)]
+    time_zone: Option<String>,
+    #[serde(rename = "IsSandbox", default)]
+    is_sandbox: bool,
+}
+
+#[derive(Deserialize)]
+struct OrgPage {
+    #[serde(default)]
+    records: Vec<OrgRow>,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +117,31 @@ impl Api {
             }
         }
         Ok(FindUsersResponse { users })
+    }
+
+    pub async fn organization(&self, r: GetOrganizationRequest) -> Result<Organization, Error> {
+        let connection = crate::credentials::connection_id(&r.connection_id)?.to_owned();
+        if let Some(org) = self.describes.organization(&connection) {
+            return Ok((*org).clone());
+        }
+        let mut session = self.session(&r.connection_id).await?;
+        let tail = query_tail("SELECT Id, Name, TimeZoneSidKey, IsSandbox FROM Organization");
+        let page: OrgPage = get_exact(&mut session, &tail).await?;
+        let row = page.records.into_iter().next().ok_or_else(|| {
+            Error::Protocol("Salesforce returned no Organization record".to_owned())
+        })?;
+        let org = Organization {
+            id: row.id,
+            name: row.name.unwrap_or_default(),
+            // Salesforce's own default for an org that never set one.
+            time_zone: row
+                .time_zone
+                .unwrap_or_else(|| "America/Los_Angeles".to_owned()),
+            is_sandbox: row.is_sandbox,
+        };
+        self.describes
+            .remember_organization(connection, Arc::new(org.clone()));
+        Ok(org)
     }
 }
 

@@ -176,6 +176,8 @@ struct Cycle<'a> {
     rules: Rules,
     /// People ↔ User by email, looked up once per cycle when a mapping needs it.
     users: UserMap,
+    /// The Salesforce org's default time zone (`TimeZoneSidKey`).
+    time_zone: String,
 }
 
 fn settings_error(id: &str, reason: impl Into<String>) -> CycleError {
@@ -473,7 +475,8 @@ impl<'a> Cycle<'a> {
             .ok_or_else(|| settings_error(id, "it has no settings"))?;
         let (mut salesforce, mut monday) =
             (deps.peers.salesforce.clone(), deps.peers.monday.clone());
-        let (object, board) = tokio::try_join!(
+        let mut org = salesforce.clone();
+        let (object, board, org) = tokio::try_join!(
             salesforce.describe_object(pb::DescribeObjectRequest {
                 connection_id: spec.salesforce_connection_id.clone(),
                 object: spec.salesforce_object.clone(),
@@ -482,7 +485,12 @@ impl<'a> Cycle<'a> {
                 connection_id: spec.monday_connection_id.clone(),
                 board_id: spec.board_id.clone(),
             }),
+            // Dates and datetimes convert in the org's default zone (cached by the connector).
+            org.get_organization(pb::GetOrganizationRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+            }),
         )?;
+        let time_zone = org.into_inner().time_zone;
         let rules = rules_of(
             id,
             &spec,
@@ -497,6 +505,7 @@ impl<'a> Cycle<'a> {
             spec,
             rules,
             users,
+            time_zone,
         })
     }
 
@@ -977,7 +986,7 @@ impl<'a> Cycle<'a> {
                     .map(|r| Pair::unlinked(*side, r.clone())),
             );
         }
-        let ctx = ConvertContext::for_org("UTC", &self.users)
+        let ctx = ConvertContext::for_org(&self.time_zone, &self.users)
             .map_err(|e| settings_error(self.id(), e.to_string()))?;
         let mut taken: BTreeSet<usize> = BTreeSet::new();
         for intent in &intents {
@@ -1090,7 +1099,7 @@ impl<'a> Cycle<'a> {
         let rules = &rules;
         {
             let users = &self.users;
-            let ctx = ConvertContext::for_org("UTC", users)
+            let ctx = ConvertContext::for_org(&self.time_zone, users)
                 .map_err(|e| settings_error(self.id(), e.to_string()))?;
             let mut sf_writes: Vec<(pb::RecordWrite, usize, Shadow)> = Vec::new();
             let mut mo_writes: Vec<(pb::ItemWrite, usize, Shadow)> = Vec::new();

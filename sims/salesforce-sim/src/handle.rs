@@ -54,6 +54,18 @@ impl SimHandle {
         self.shared.with_org(org, |o, _| o.admin_user_id.clone())
     }
 
+    /// Sets the org's default time zone (`Organization.TimeZoneSidKey`), as an admin does in
+    /// Setup (the API cannot).
+    pub fn set_org_time_zone(&self, org: &str, time_zone: &str) {
+        self.shared.with_org(org, |o, _| {
+            let org_id = o.org_id.clone();
+            if let Some(r) = o.table_mut("Organization").get_mut(&org_id) {
+                r.fields
+                    .insert("TimeZoneSidKey".into(), serde_json::json!(time_zone));
+            }
+        })
+    }
+
     /// Mints an access + refresh token for the org's admin, as if OAuth had run.
     pub fn mint_token(&self, org: &str) -> Tokens {
         let (org_id, user_id) = self

@@ -75,6 +75,25 @@ pub fn init_org(schema: &Schema, org: &mut Org, seed: Seed) -> Result<(), SfErro
     if let Some(r) = org.record_mut(schema, &id) {
         r.fields.insert("ProfileId".into(), json!(admin_profile));
     }
+    // The org itself: its default time zone is how dates and datetimes are read in it.
+    let made = create(
+        schema,
+        org,
+        "Organization",
+        json!({
+            "Name": key, "TimeZoneSidKey": "America/Los_Angeles", "DefaultLocaleSidKey": "en_US",
+            "OrganizationType": "Developer Edition",
+        }),
+        &id,
+    )?;
+    // Its Id is the org id OAuth and userinfo report.
+    let org_id = org.org_id.clone();
+    let table = org.table_mut("Organization");
+    if let Some(mut record) = table.remove(&made) {
+        record.id = org_id.clone();
+        record.fields.insert("Id".into(), json!(org_id));
+        table.insert(org_id, record);
+    }
     if seed == Seed::Demo {
         demo(schema, org)?;
     }

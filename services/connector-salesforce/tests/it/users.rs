@@ -71,3 +71,39 @@ async fn a_malformed_email_names_its_index() {
     assert!(e.message().starts_with("emails[1]"), "{}", e.message());
     assert!(h.sim.calls().is_empty());
 }
+
+#[tokio::test]
+async fn the_organization_and_its_time_zone_are_read_once_then_cached() {
+    let mut h = harness().await;
+    h.sim.set_org_time_zone(ORG, "Asia/Tokyo");
+    h.sim.clear_calls();
+    let ask = || GetOrganizationRequest {
+        connection_id: CONN.into(),
+    };
+    let org = h
+        .client
+        .get_organization(h.req(ask()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(org.time_zone, "Asia/Tokyo");
+    assert!(org.id.starts_with("00D"), "{org:?}");
+    assert!(!org.is_sandbox);
+    let again = h
+        .client
+        .get_organization(h.req(ask()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, org);
+    let calls = h.sim.calls();
+    assert_eq!(calls.len(), 1, "the second answer is cached: {calls:?}");
+    assert!(calls[0].path.contains("/query"), "{calls:?}");
+    let missing = h
+        .client
+        .get_organization(h.req(GetOrganizationRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::InvalidArgument);
+    assert!(missing.message().contains("connection_id"), "{missing:?}");
+}
