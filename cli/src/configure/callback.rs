@@ -5,14 +5,18 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 
 pub const PATH: &str = "/callback";
 /// A request line longer than this is not a callback.
 const MAX_HEAD: usize = 16 * 1024;
+/// How long a connection may take to send its request line.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the authorization server sent back.
 pub enum Callback {
@@ -40,12 +44,25 @@ impl Listener {
 
     /// Waits for the callback carrying `state`; other requests (a favicon, a stale tab) are
     /// answered 404/400 and waiting goes on. Returns the callback and the open connection to
-    /// answer once the exchange is done.
+    /// answer once the exchange is done. Each connection is read on its own task, so a
+    /// browser's idle pre-opened connection cannot hold up the real callback.
     pub async fn next(&self, state: &str) -> anyhow::Result<(Callback, Pending)> {
+        let (requests, mut received) = mpsc::channel::<(String, TcpStream)>(8);
         loop {
-            let (mut stream, _) = self.listener.accept().await?;
-            let Ok(target) = request_target(&mut stream).await else {
-                continue;
+            let (target, mut stream) = tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (mut stream, _) = accepted?;
+                    let requests = requests.clone();
+                    tokio::spawn(async move {
+                        if let Ok(Ok(target)) =
+                            tokio::time::timeout(READ_TIMEOUT, request_target(&mut stream)).await
+                        {
+                            let _ = requests.send((target, stream)).await;
+                        }
+                    });
+                    continue;
+                }
+                Some(request) = received.recv() => request,
             };
             let (path, query) = target.split_once('?').unwrap_or((&target, ""));
             if path != PATH {
@@ -155,6 +172,8 @@ mod tests {
             .trim_end_matches(PATH)
             .to_owned();
         let client = tokio::spawn(async move {
+            // A pre-opened connection that never sends must not hold up the others.
+            let _idle = TcpStream::connect(&addr).await.unwrap();
             let mut answers = Vec::new();
             for target in [
                 "/favicon.ico",

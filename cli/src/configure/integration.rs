@@ -33,12 +33,12 @@ struct FileArgs {
 
 impl FileArgs {
     fn spec(&self) -> anyhow::Result<pb::IntegrationSpec> {
-        spec_file::read(&self.file)?
+        Ok(spec_file::read(&self.file)?
             .with_connections(
                 self.monday_connection.clone(),
                 self.salesforce_connection.clone(),
             )
-            .into_spec()
+            .into_spec())
     }
 }
 
@@ -113,7 +113,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
         } => Some(
             spec_file::read(path)?
                 .with_connections(monday_connection.clone(), salesforce_connection.clone())
-                .into_spec()?,
+                .into_spec(),
         ),
         _ => None,
     };

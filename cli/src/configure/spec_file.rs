@@ -163,22 +163,17 @@ impl SpecFile {
         self
     }
 
-    pub fn into_spec(self) -> anyhow::Result<pb::IntegrationSpec> {
-        let conditions = |value: Option<serde_json::Value>, key: &str| {
-            value
-                .filter(|v| !v.is_null())
-                .map(|v| {
-                    // A string is taken as the condition JSON itself.
-                    let json = match v {
-                        serde_json::Value::String(s) => s,
-                        other => other.to_string(),
-                    };
-                    Ok::<_, anyhow::Error>(pb::Conditions { json })
-                })
-                .transpose()
-                .with_context(|| key.to_owned())
+    pub fn into_spec(self) -> pb::IntegrationSpec {
+        // A string is taken as the condition JSON itself; anything else is encoded as JSON.
+        let conditions = |value: Option<serde_json::Value>| {
+            value.filter(|v| !v.is_null()).map(|v| pb::Conditions {
+                json: match v {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                },
+            })
         };
-        Ok(pb::IntegrationSpec {
+        pb::IntegrationSpec {
             name: self.name,
             monday_connection_id: self.monday_connection_id,
             board_id: self.board_id,
@@ -190,8 +185,8 @@ impl SpecFile {
                 Scope::SalesforceToMonday => pb::Scope::SalesforceToMonday as i32,
             }),
             mappings: self.mappings.into_iter().map(Mapping::into_proto).collect(),
-            incoming_conditions: conditions(self.incoming_conditions, "incoming_conditions")?,
-            outgoing_conditions: conditions(self.outgoing_conditions, "outgoing_conditions")?,
+            incoming_conditions: conditions(self.incoming_conditions),
+            outgoing_conditions: conditions(self.outgoing_conditions),
             conflict_policy: self.conflict_policy.map_or(0, |p| match p {
                 ConflictPolicy::NewestWins => pb::ConflictPolicy::NewestWins as i32,
                 ConflictPolicy::SalesforceWins => pb::ConflictPolicy::SalesforceWins as i32,
@@ -207,7 +202,7 @@ impl SpecFile {
             group_id: self.group_id,
             link_monday_column_id: self.link_monday_column_id,
             link_salesforce_field: self.link_salesforce_field,
-        })
+        }
     }
 }
 
@@ -239,7 +234,7 @@ mod tests {
     #[test]
     fn the_example_file_parses_into_a_full_spec() {
         let text = include_str!("../../../examples/integration.yaml");
-        let spec = parse(text, false).unwrap().into_spec().unwrap();
+        let spec = parse(text, false).unwrap().into_spec();
         assert_eq!(spec.salesforce_object, "Opportunity");
         assert_eq!(spec.scope, pb::Scope::TwoWay as i32);
         assert!(spec.mappings.len() >= 3);
@@ -257,8 +252,7 @@ mod tests {
             true,
         )
         .unwrap()
-        .into_spec()
-        .unwrap();
+        .into_spec();
         assert_eq!(spec.board_id, "42");
         assert_eq!(spec.scope, pb::Scope::MondayToSalesforce as i32);
     }

@@ -9,6 +9,7 @@ use tandem_stack::{Embedded, EmbeddedConfig};
 use tandem_testkit::{TestDb, infra};
 
 const ORG: &str = "acme";
+const EXAMPLE_BOARD: i64 = 1_234_567_890;
 
 /// The stack, a Deals board at the monday simulator and the environment the CLI runs with.
 struct Setup {
@@ -34,7 +35,7 @@ async fn setup() -> Setup {
         .unwrap();
     let monday = embedded.monday.clone();
     let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");
-    let board = monday.create_board(account.account_id, "Deals");
+    let created = monday.create_board(account.account_id, "Deals");
     for (id, title, kind, settings) in [
         (
             "status",
@@ -42,10 +43,17 @@ async fn setup() -> Setup {
             "status",
             serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "5": "Closed Lost"}}),
         ),
-        ("date4", "Expected Close", "date", serde_json::json!({})),
+        ("close_date", "Close date", "date", serde_json::json!({})),
+        ("deal_value", "Deal value", "numbers", serde_json::json!({})),
+        ("notes", "Notes", "long_text", serde_json::json!({})),
     ] {
-        monday.add_column(board, id, title, kind, settings).unwrap();
+        monday
+            .add_column(created, id, title, kind, settings)
+            .unwrap();
     }
+    // The board id examples/integration.yaml names.
+    let board = EXAMPLE_BOARD;
+    monday.renumber_board(created, board).unwrap();
     embedded.salesforce.ensure_org(ORG);
     let dir = std::env::temp_dir().join(format!(
         "tandem-cli-{}",
@@ -285,7 +293,7 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
              scope: two_way\nmappings:\n\
              \x20 - {{monday_column_id: name, salesforce_field: Name, direction: both}}\n\
              \x20 - {{monday_column_id: status, salesforce_field: StageName}}\n\
-             \x20 - {{monday_column_id: date4, salesforce_field: CloseDate}}\n"
+             \x20 - {{monday_column_id: close_date, salesforce_field: CloseDate}}\n"
         ),
     );
     let out = tandem(
@@ -308,6 +316,23 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
         text(&out.stdout),
         text(&out.stderr)
     );
+    // The example file is valid against a board like the one `tandem demo` seeds.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/integration.yaml");
+    let out = tandem(
+        env,
+        &[
+            "integration",
+            "validate",
+            "--file",
+            example,
+            "--monday-connection",
+            &monday_id,
+            "--salesforce-connection",
+            &salesforce_id,
+        ],
+    )
+    .await;
+    assert_eq!(text(&out.stdout), "valid\n", "{}", text(&out.stderr));
     let integration = json_of(
         &tandem(
             env,
