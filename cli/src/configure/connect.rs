@@ -102,9 +102,9 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
                     "paused_integration_ids": deleted.paused_integration_ids,
                 }));
             } else {
-                println!("deleted connection {id}");
+                out!("deleted connection {id}");
                 for paused in deleted.paused_integration_ids {
-                    println!("paused integration {paused}");
+                    out!("paused integration {paused}");
                 }
             }
             Ok(())
@@ -147,7 +147,7 @@ async fn salesforce(session: &Session, args: SalesforceArgs) -> anyhow::Result<(
         if session.json() {
             eprintln!("{line}");
         } else {
-            println!("{line}");
+            out!("{line}");
         }
     };
     say(&format!("Redirect URI: {redirect_uri}"));
@@ -188,7 +188,7 @@ async fn salesforce(session: &Session, args: SalesforceArgs) -> anyhow::Result<(
                 )
                 .await;
             if !session.json() {
-                println!("Connected.");
+                out!("Connected.");
             }
             show(session, &connection);
             Ok(())

@@ -110,7 +110,7 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
                     page.events.iter().map(output::event_json).collect(),
                 ));
             } else {
-                println!("{}\n", output::run_summary(&found));
+                out!("{}\n", output::run_summary(&found));
                 output::print_events(&page.events);
             }
         }

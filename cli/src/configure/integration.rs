@@ -198,7 +198,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
             if session.json() {
                 output::print_json(&serde_json::json!({"id": id, "deleted": true}));
             } else {
-                println!("deleted integration {id}");
+                out!("deleted integration {id}");
             }
         }
         IntegrationCommand::Validate { id, .. } => {
@@ -263,7 +263,7 @@ fn print_validation(session: &Session, checked: &pb::ValidateIntegrationResponse
             })).collect::<Vec<_>>(),
         }));
     } else if checked.valid {
-        println!("valid");
+        out!("valid");
     } else {
         let mut table = output::Table::new(&["FIELD", "PROBLEM"]);
         for p in &checked.problems {

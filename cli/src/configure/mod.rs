@@ -2,6 +2,14 @@
 //! `import`, `history`): thin gRPC clients of a running stack. They live in one module so the
 //! binary's command list gains them with a single flattened variant.
 
+/// `println!` for command output: a closed stdout (`tandem … | head -1`) ends the command
+/// quietly instead of panicking, and any other write failure is one line on stderr.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::configure::emit(format_args!($($arg)*))
+    };
+}
+
 mod callback;
 mod client;
 mod connect;
@@ -47,6 +55,18 @@ pub async fn run(command: Command) -> ExitCode {
             eprintln!("tandem: {}", one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
+    }
+}
+
+pub fn emit(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("tandem: cannot write the output: {e}");
+        std::process::exit(1);
     }
 }
 

@@ -66,7 +66,7 @@ fn time_shown(t: Option<&prost_types::Timestamp>) -> String {
 /// Prints a JSON document on stdout.
 pub fn print_json(value: &Value) {
     // Serialising a `Value` cannot fail.
-    println!(
+    out!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
@@ -105,7 +105,12 @@ impl Table {
                 if i + 1 == cells.len() {
                     out.push_str(cell);
                 } else {
-                    let pad = widths[i].saturating_sub(cell.chars().count()) + 2;
+                    let pad = widths
+                        .get(i)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_sub(cell.chars().count())
+                        + 2;
                     out.push_str(cell);
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -120,7 +125,7 @@ impl Table {
     }
 
     pub fn print(&self) {
-        println!("{}", self.render());
+        out!("{}", self.render());
     }
 }
 
@@ -128,7 +133,7 @@ impl Table {
 pub fn print_pairs(pairs: &[(&str, String)]) {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (key, value) in pairs {
-        println!("{key:width$}  {value}");
+        out!("{key:width$}  {value}");
     }
 }
 
@@ -265,7 +270,7 @@ pub fn print_integration(i: &pb::Integration) {
     ]);
     print_pairs(&pairs);
     if !spec.mappings.is_empty() {
-        println!();
+        out!("");
         let mut table = Table::new(&["COLUMN", "FIELD", "DIRECTION"]);
         for m in &spec.mappings {
             table.row(vec![
@@ -475,19 +480,19 @@ pub fn print_events(events: &[pb::RecordEvent]) {
     let rendered = table.render();
     let mut lines = rendered.lines();
     if let Some(header) = lines.next() {
-        println!("{header}");
+        out!("{header}");
     }
     for (line, event) in lines.zip(events) {
-        println!("{line}");
+        out!("{line}");
         for error in &event.errors {
             let fields = if error.fields.is_empty() {
                 String::new()
             } else {
                 format!(" [{}]", error.fields.join(", "))
             };
-            println!("    {}{fields}: {}", or_dash(&error.code), error.message);
+            out!("    {}{fields}: {}", or_dash(&error.code), error.message);
             if !error.explanation.is_empty() {
-                println!("    fix: {}", error.explanation);
+                out!("    fix: {}", error.explanation);
             }
         }
     }
@@ -526,7 +531,7 @@ pub fn print_suggestions(s: &pb::SuggestMappingResponse) {
     }
     table.print();
     if !s.unmatched_required_fields.is_empty() {
-        println!(
+        out!(
             "\nrequired fields no column matched: {}",
             s.unmatched_required_fields.join(", ")
         );

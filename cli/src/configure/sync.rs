@@ -161,7 +161,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         .answer()?;
     report_run(&session, &run)?;
     if args.dry_run && !session.json() {
-        println!(
+        out!(
             "nothing was written; what would have happened: tandem history events {}",
             run.id
         );
@@ -183,9 +183,9 @@ fn report_run(session: &Session, run: &pb::Run) -> anyhow::Result<()> {
     if session.json() {
         output::print_json(&output::run_json(run));
     } else {
-        println!("{}", output::run_summary(run));
+        out!("{}", output::run_summary(run));
         if run.counters.as_ref().is_some_and(|c| c.failed > 0) {
-            println!("failures: tandem history events {} --errors", run.id);
+            out!("failures: tandem history events {} --errors", run.id);
         }
     }
     if run.status == pb::RunStatus::Failed as i32 {

@@ -423,6 +423,22 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
         text(&out.stdout)
     );
 
+    // A reader that stops early (`| head -1`) ends the command quietly, not with a panic.
+    let mut closed = command(env, &["history", "runs", &id]);
+    let out = tokio::task::spawn_blocking(move || {
+        let mut child = closed
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+
     let out = tandem(env, &["history", "events", &run, "--errors"]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
