@@ -1,5 +1,6 @@
 //! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
 
+mod configure;
 mod token;
 mod up;
 
@@ -21,6 +22,8 @@ enum Command {
     Up(Box<up::UpArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
     Token(token::TokenArgs),
+    #[command(flatten)]
+    Configure(configure::Command),
 }
 
 #[tokio::main]
@@ -40,5 +43,6 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Configure(command) => configure::run(command).await,
     }
 }

@@ -1,0 +1,226 @@
+//! `tandem sync now|pause|resume|status` and `tandem import`.
+
+use std::future::Future;
+use std::io::{IsTerminal as _, Write as _};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use tandem_proto::v1 as pb;
+
+use super::client::{Answer as _, ClientArgs, Session};
+use super::output;
+
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    #[command(subcommand)]
+    command: SyncCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum SyncCommand {
+    /// Run a sync cycle now and print its outcome.
+    Now {
+        /// The integration id.
+        id: String,
+    },
+    /// Stop syncing until resumed.
+    Pause {
+        /// The integration id.
+        id: String,
+        /// Why, shown to the account's users.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Sync again (both connections must be active).
+    Resume {
+        /// The integration id.
+        id: String,
+    },
+    /// State, last and next run, pending changes and API budget used.
+    Status {
+        /// The integration id.
+        id: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Source {
+    Salesforce,
+    Monday,
+}
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The integration id.
+    id: String,
+    /// Write nothing; the run history says what would have happened.
+    #[arg(long)]
+    dry_run: bool,
+    /// Which side's records to import into the other.
+    #[arg(long, value_enum, default_value = "salesforce")]
+    from: Source,
+    /// Re-link instead of create when a target has the same value in this monday column…
+    #[arg(long, value_name = "COLUMN", requires = "match_field")]
+    match_column: Option<String>,
+    /// …and this Salesforce field (e.g. --match-column email --match-field Email).
+    #[arg(long, value_name = "FIELD", requires = "match_column")]
+    match_field: Option<String>,
+}
+
+pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
+    let session = Session::new(&args.client)?;
+    match args.command {
+        SyncCommand::Now { id } => {
+            let mut history = session.run_history().await?;
+            let mut orchestrator = session.orchestrator().await?;
+            let started = with_progress("syncing", async {
+                orchestrator
+                    .sync_now(pb::SyncNowRequest { integration_id: id })
+                    .await
+                    .answer()
+            })
+            .await?;
+            let run = history
+                .get_run(pb::GetRunRequest {
+                    run_id: started.run_id,
+                })
+                .await
+                .answer()?;
+            report_run(&session, &run)
+        }
+        SyncCommand::Pause { id, reason } => {
+            let status = session
+                .orchestrator()
+                .await?
+                .pause_integration(pb::PauseIntegrationRequest {
+                    integration_id: id,
+                    reason: reason.unwrap_or_default(),
+                })
+                .await
+                .answer()?;
+            show_status(&session, &status);
+            Ok(())
+        }
+        SyncCommand::Resume { id } => {
+            let status = session
+                .orchestrator()
+                .await?
+                .resume_integration(pb::ResumeIntegrationRequest { integration_id: id })
+                .await
+                .answer()?;
+            show_status(&session, &status);
+            Ok(())
+        }
+        SyncCommand::Status { id } => {
+            let status = session
+                .orchestrator()
+                .await?
+                .get_integration_status(pb::GetIntegrationStatusRequest { integration_id: id })
+                .await
+                .answer()?;
+            show_status(&session, &status);
+            Ok(())
+        }
+    }
+}
+
+pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let session = Session::new(&args.client)?;
+    let mut history = session.run_history().await?;
+    let mut orchestrator = session.orchestrator().await?;
+    let what = if args.dry_run {
+        "importing (dry run)"
+    } else {
+        "importing"
+    };
+    let started = with_progress(what, async {
+        orchestrator
+            .import(pb::ImportRequest {
+                integration_id: args.id,
+                source: match args.from {
+                    Source::Salesforce => pb::Side::Salesforce,
+                    Source::Monday => pb::Side::Monday,
+                } as i32,
+                dry_run: args.dry_run,
+                match_monday_column_id: args.match_column.unwrap_or_default(),
+                match_salesforce_field: args.match_field.unwrap_or_default(),
+            })
+            .await
+            .answer()
+    })
+    .await?;
+    let run = history
+        .get_run(pb::GetRunRequest {
+            run_id: started.run_id,
+        })
+        .await
+        .answer()?;
+    report_run(&session, &run)?;
+    if args.dry_run && !session.json() {
+        out!(
+            "nothing was written; what would have happened: tandem history events {}",
+            run.id
+        );
+    }
+    Ok(())
+}
+
+fn show_status(session: &Session, status: &pb::IntegrationStatus) {
+    if session.json() {
+        output::print_json(&output::status_json(status));
+    } else {
+        output::print_status(status);
+    }
+}
+
+/// Prints a finished run; a run that failed as a whole is an error (records that failed
+/// are not: the run says how many, the history says why).
+fn report_run(session: &Session, run: &pb::Run) -> anyhow::Result<()> {
+    if session.json() {
+        output::print_json(&output::run_json(run));
+    } else {
+        out!("{}", output::run_summary(run));
+        if run.counters.as_ref().is_some_and(|c| c.failed > 0) {
+            out!("failures: tandem history events {} --errors", run.id);
+        }
+    }
+    if run.status == pb::RunStatus::Failed as i32 {
+        bail!("run {} failed: {}", run.id, run.error);
+    }
+    Ok(())
+}
+
+/// Awaits `work`, showing a spinner with the elapsed time on stderr when it is a terminal
+/// (the RPCs are unary, so elapsed time is the progress there is).
+async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work.await;
+    }
+    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(125));
+    tokio::pin!(work);
+    let mut frame = 0usize;
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            _ = tick.tick() => {
+                frame += 1;
+                eprint!(
+                    "\r{} {what}… {}s ",
+                    FRAMES[frame % FRAMES.len()],
+                    start.elapsed().as_secs()
+                );
+                let _ = std::io::stderr().flush();
+            }
+        }
+    };
+    // Clear the spinner line.
+    eprint!("\r\x1b[2K");
+    let _ = std::io::stderr().flush();
+    result
+}
