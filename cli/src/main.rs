@@ -1,5 +1,6 @@
 //! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
 
+mod demo;
 mod token;
 mod up;
 
@@ -21,6 +22,8 @@ enum Command {
     Up(Box<up::UpArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
     Token(token::TokenArgs),
+    /// The whole product on simulated monday and Salesforce accounts, step by step.
+    Demo(Box<demo::DemoArgs>),
 }
 
 #[tokio::main]
@@ -33,6 +36,13 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Demo(args) => match demo::run(*args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem demo: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Token(args) => match token::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
