@@ -67,6 +67,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let embedded = Embedded::start(config)
         .await
         .context("starting the simulators and services")?;
+    // The first Ctrl-C (or SIGTERM) ends the demo cleanly, a second one at once.
+    let stop = tandem_service::shutdown::on_signal();
     let outcome = async {
         let pool = sqlx::PgPool::connect(&infra.database_url)
             .await
@@ -79,13 +81,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         report::kv("database", &infra.described);
         report::kv("Salesforce sim", &embedded.salesforce_url);
         report::kv("monday sim", &embedded.monday_api_url);
-        let integration = setup::connect_and_map(&api, &sides).await?;
-        scenario::Scenario::new(&api, &sides, &integration, &pool)
-            .run()
-            .await?;
-        let verdict =
-            check::converged(&pool, &sides, &integration, &embedded.monday_api_url).await?;
-        verdict.print();
+        let scripted = async {
+            let integration = setup::connect_and_map(&api, &sides).await?;
+            scenario::Scenario::new(&api, &sides, &integration, &pool)
+                .run()
+                .await?;
+            let verdict =
+                check::converged(&pool, &sides, &integration, &embedded.monday_api_url).await?;
+            verdict.print();
+            anyhow::Ok((integration, verdict))
+        };
+        let (integration, verdict) = tokio::select! {
+            done = scripted => done?,
+            _ = stop.cancelled() => anyhow::bail!("interrupted before the scenario finished"),
+        };
         let result = if args.once {
             report::kv(
                 "finished in",
@@ -93,7 +102,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             );
             verdict.into_result()
         } else {
-            live::run(&api, &embedded, &sides, &integration, &pool, args.every).await
+            let live = live::Live {
+                api: &api,
+                embedded: &embedded,
+                sides: &sides,
+                integration: &integration,
+                pool: &pool,
+            };
+            live.run(args.every, &stop).await
         };
         pool.close().await;
         result

@@ -92,6 +92,12 @@ pub fn trigger(run: &pb::Run) -> &'static str {
 /// `read 55 · created 1 · updated 2 · failed 1` (zero counters left out, `read` kept).
 pub fn counters(run: &pb::Run) -> String {
     let c = run.counters.unwrap_or_default();
+    // A dry run counts what it would have written.
+    let would = if run.trigger == pb::Trigger::DryRun as i32 {
+        "would be "
+    } else {
+        ""
+    };
     let mut parts = vec![format!("read {}", c.read)];
     for (name, n) in [
         ("created", c.created),
@@ -101,6 +107,10 @@ pub fn counters(run: &pb::Run) -> String {
         ("failed", c.failed),
     ] {
         if n > 0 {
+            let name = match name {
+                "created" | "updated" => format!("{would}{name}"),
+                _ => name.to_owned(),
+            };
             parts.push(format!("{name} {n}"));
         }
     }
@@ -134,10 +144,7 @@ pub fn calls(calls: &Calls) -> String {
 /// The lines of a run's block: status and counters, what moved and why things did not.
 pub fn run_block(run: &pb::Run, events: &[pb::RecordEvent], before: &Values, sides: &Sides) {
     let took = duration_ms(run).map_or_else(String::new, |ms| format!(" in {ms} ms"));
-    kv(
-        "run",
-        &format!("{}{took} · {}", status(run), counters(run)),
-    );
+    kv("run", &format!("{}{took} · {}", status(run), counters(run)));
     if !run.error.is_empty() {
         kv("error", &run.error);
     }

@@ -69,7 +69,10 @@ impl<'a> Scenario<'a> {
         let (a, b) = (pick(&from_salesforce, 0)?, pick(&from_salesforce, 1)?);
         let (c, d) = (pick(&seeded, 1)?, pick(&seeded, 2)?);
         let mut edits = vec![
-            self.salesforce_edit(&a, json!({"Amount": 87_500, "StageName": "Negotiation/Review"}))?,
+            self.salesforce_edit(
+                &a,
+                json!({"Amount": 87_500, "StageName": "Negotiation/Review"}),
+            )?,
             self.salesforce_edit(&b, json!({"CloseDate": "2026-12-18"}))?,
         ];
         let renamed = format!("{} (renewal)", self.sides.item_name(&c.monday.to_string()));
@@ -94,7 +97,11 @@ impl<'a> Scenario<'a> {
 
         // A burst: many edits to one item between two cycles make one Salesforce write.
         let f = pick(&seeded, 4)?;
-        let stages = ["Qualification", "Proposal/Price Quote", "Negotiation/Review"];
+        let stages = [
+            "Qualification",
+            "Proposal/Price Quote",
+            "Negotiation/Review",
+        ];
         for i in 0..BURST {
             let values = if i % 2 == 0 {
                 json!({"deal_value": (40_000 + 500 * i).to_string()})
@@ -199,16 +206,19 @@ impl<'a> Scenario<'a> {
 
     /// Whether the import created this pair's opportunity (its name is the monday item's).
     fn created_on_salesforce(&self, pair: &Pair) -> bool {
-        self.sides
-            .record_name(&pair.salesforce)
-            .contains(" deal #")
+        self.sides.record_name(&pair.salesforce).contains(" deal #")
     }
 
     fn salesforce_edit(&self, pair: &Pair, fields: Value) -> anyhow::Result<String> {
         let name = self.sides.record_name(&pair.salesforce);
         self.sides
             .salesforce
-            .update_as(ORG, &pair.salesforce, fields.clone(), &self.sides.salesforce_user)
+            .update_as(
+                ORG,
+                &pair.salesforce,
+                fields.clone(),
+                &self.sides.salesforce_user,
+            )
             .map_err(|e| anyhow::anyhow!("editing opportunity {}: {e}", pair.salesforce))?;
         Ok(format!("Salesforce  \"{name}\": {}", describe(&fields)))
     }
@@ -305,11 +315,21 @@ impl<'a> Scenario<'a> {
                     failed.target_record_id
                 ),
             );
-            report::kv("reason", &failed.reason);
+            if failed.errors.is_empty() {
+                report::kv("reason", &failed.reason);
+            }
             for e in &failed.errors {
                 report::kv("error", &format!("{}: {}", e.code, e.message));
                 if !e.explanation.is_empty() {
                     report::kv("explained", &e.explanation);
+                } else if e.code == "CONVERSION" {
+                    report::kv(
+                        "explained",
+                        "Tandem checks values against what Salesforce describes (here the\n\
+                         restricted StageName picklist) before writing, so no doomed write was\n\
+                         sent. The record is retried each cycle and crossed once its value fit\n\
+                         (the fix above); the cycle's other records were not held up.",
+                    );
                 }
             }
         }

@@ -50,10 +50,9 @@ pub async fn connect_and_map(api: &Api, sides: &Sides) -> anyhow::Result<pb::Int
         .into_inner();
     let (code, state) = approve(&started.authorize_url).await?;
     let salesforce = config
-        .complete_salesforce_connection(api.req(pb::CompleteSalesforceConnectionRequest {
-            state,
-            code,
-        }))
+        .complete_salesforce_connection(
+            api.req(pb::CompleteSalesforceConnectionRequest { state, code }),
+        )
         .await
         .context("completing the Salesforce OAuth flow")?
         .into_inner();

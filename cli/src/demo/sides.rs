@@ -202,8 +202,9 @@ impl Sides {
             "email" => text(&value["email"]),
             "phone" => text(&value["phone"]),
             "link" => text(&value["url"]),
-            "checkbox" => (value["checked"] == json!(true) || value["checked"] == "true")
-                .to_string(),
+            "checkbox" => {
+                (value["checked"] == json!(true) || value["checked"] == "true").to_string()
+            }
             "people" => {
                 let mut emails: Vec<String> = value["personsAndTeams"]
                     .as_array()

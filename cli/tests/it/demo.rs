@@ -63,7 +63,9 @@ fn demo_without_postgres_fails_with_a_clear_reason() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("tandem demo: the demo needs Postgres at postgres://postgres@127.0.0.1:1/test"),
+        stderr.contains(
+            "tandem demo: the demo needs Postgres at postgres://postgres@127.0.0.1:1/test"
+        ),
         "{stderr}"
     );
 }
