@@ -79,8 +79,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         println!();
         report::title("Tandem demo");
         report::kv("database", &infra.described);
-        report::kv("Salesforce sim", &embedded.salesforce_url);
-        report::kv("monday sim", &embedded.monday_api_url);
+        report::kv(
+            "Salesforce sim",
+            &format!(
+                "{}\n{}",
+                embedded.salesforce_url,
+                sides.describe_salesforce()
+            ),
+        );
+        report::kv(
+            "monday sim",
+            &format!("{}\n{}", embedded.monday_api_url, sides.describe_monday()),
+        );
         let scripted = async {
             let integration = setup::connect_and_map(&api, &sides).await?;
             scenario::Scenario::new(&api, &sides, &integration, &pool)

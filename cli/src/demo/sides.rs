@@ -24,6 +24,8 @@ pub struct Sides {
     pub monday_token: String,
     pub board_id: i64,
     pub board_name: String,
+    /// Items on the board when the demo started.
+    pub board_items: usize,
     /// The monday user the token acts as (the account admin), who makes the demo's edits.
     pub monday_user: i64,
     pub columns: BTreeMap<String, Column>,
@@ -55,7 +57,7 @@ impl Sides {
         let data = graphql(
             &embedded.monday_api_url,
             &token,
-            "{ me { id } users { id name email } boards { id name columns { id title type settings_str } } }",
+            "{ me { id } users { id name email } boards { id name columns { id title type settings_str } items_page(limit: 500) { items { id } } } }",
         )
         .await?;
         let board = data["boards"]
@@ -98,11 +100,35 @@ impl Sides {
             monday_token: token,
             board_id: id_of(&board["id"]).context("the Deals board's id")?,
             board_name: board["name"].as_str().unwrap_or_default().to_owned(),
+            board_items: board["items_page"]["items"].as_array().map_or(0, Vec::len),
             monday_user: id_of(&data["me"]["id"]).context("the monday user's id")?,
             columns,
             people,
             salesforce_user: embedded.salesforce.admin_user_id(ORG),
         })
+    }
+
+    /// `board "Deals": 40 items; columns …`
+    pub fn describe_monday(&self) -> String {
+        let mut kinds: Vec<&str> = self.columns.values().map(|c| c.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        format!(
+            "board \"{}\": {} items, {} columns\n  of kinds {}",
+            self.board_name,
+            self.board_items,
+            self.columns.len(),
+            kinds.join(", ")
+        )
+    }
+
+    /// `org "demo": 15 Opportunity, …`
+    pub fn describe_salesforce(&self) -> String {
+        let counts: Vec<String> = ["Opportunity", "Account", "Contact", "User", "Project__c"]
+            .iter()
+            .map(|o| format!("{} {o}", self.salesforce.count(ORG, o)))
+            .collect();
+        format!("org \"{ORG}\": {}", counts.join(", "))
     }
 
     /// Marks the call logs now.
