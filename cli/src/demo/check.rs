@@ -227,3 +227,29 @@ pub async fn converged(
         problems,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Verdict;
+
+    fn verdict(problems: &[&str]) -> Verdict {
+        Verdict {
+            links: 2,
+            items: 2,
+            opportunities: 2,
+            fields_compared: 4,
+            fields_different: problems.len(),
+            problems: problems.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn converged_sides_pass_and_differences_fail_naming_them() {
+        assert!(verdict(&[]).into_result().is_ok());
+        let error = verdict(&["a", "b", "c", "d", "e"])
+            .into_result()
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "the sides did not converge: a; b; c (and 2 more)");
+    }
+}

@@ -2,6 +2,8 @@
 //! edits, a conflict, a burst of edits to one item, a value Salesforce refuses and its fix —
 //! one cycle each, each shown as a block; then the run history.
 
+use std::collections::BTreeSet;
+
 use anyhow::Context as _;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -51,8 +53,8 @@ impl<'a> Scenario<'a> {
     }
 
     pub async fn run(&mut self) -> anyhow::Result<()> {
-        self.import().await?;
-        let (seeded, from_salesforce) = self.pairs().await?;
+        let from_board = self.import().await?;
+        let (seeded, from_salesforce) = self.pairs(&from_board).await?;
         let pick = |list: &[Pair], i: usize| {
             list.get(i)
                 .cloned()
@@ -145,8 +147,9 @@ impl<'a> Scenario<'a> {
         self.history(&failed_run).await
     }
 
-    /// Dry run, then import monday → Salesforce and Salesforce → monday.
-    async fn import(&mut self) -> anyhow::Result<()> {
+    /// Dry run, then import monday → Salesforce and Salesforce → monday; the monday items the
+    /// first import created opportunities for.
+    async fn import(&mut self) -> anyhow::Result<BTreeSet<i64>> {
         let id = &self.integration.id;
         let before = check::snapshot(self.pool, self.sides, self.integration).await?;
         self.heading("Import, dry run first (monday → Salesforce)");
@@ -163,6 +166,7 @@ impl<'a> Scenario<'a> {
         );
         report::kv("API calls", &report::calls(&self.sides.calls_since(mark)));
 
+        let mut from_board = BTreeSet::new();
         for (source, title) in [
             (pb::Side::Monday, "Import monday → Salesforce"),
             (pb::Side::Salesforce, "Import Salesforce → monday"),
@@ -173,13 +177,21 @@ impl<'a> Scenario<'a> {
             let events = self.api.events(&run).await?;
             report::run_block(&run, &events, &before, self.sides);
             report::kv("API calls", &report::calls(&self.sides.calls_since(mark)));
+            if source == pb::Side::Monday {
+                from_board.extend(
+                    events
+                        .iter()
+                        .filter(|e| e.action == pb::EventAction::Created as i32)
+                        .filter_map(|e| e.source_record_id.parse::<i64>().ok()),
+                );
+            }
         }
-        Ok(())
+        Ok(from_board)
     }
 
-    /// Linked pairs: those of the seeded monday items (in board order) and those of the org's
+    /// Linked pairs: those of the board's own items (in board order) and those of the org's
     /// own opportunities.
-    async fn pairs(&self) -> anyhow::Result<(Vec<Pair>, Vec<Pair>)> {
+    async fn pairs(&self, from_board: &BTreeSet<i64>) -> anyhow::Result<(Vec<Pair>, Vec<Pair>)> {
         let mut pairs: Vec<Pair> = check::links(self.pool, &self.integration.id)
             .await?
             .into_iter()
@@ -190,23 +202,10 @@ impl<'a> Scenario<'a> {
                 })
             })
             .collect();
-        // Items the import made on monday are newer (higher ids) than the seeded ones.
         pairs.sort_by_key(|p| p.monday);
-        let seeded = pairs
-            .iter()
-            .filter(|p| self.created_on_salesforce(p))
-            .cloned()
-            .collect();
-        let from_salesforce = pairs
+        Ok(pairs
             .into_iter()
-            .filter(|p| !self.created_on_salesforce(p))
-            .collect();
-        Ok((seeded, from_salesforce))
-    }
-
-    /// Whether the import created this pair's opportunity (its name is the monday item's).
-    fn created_on_salesforce(&self, pair: &Pair) -> bool {
-        self.sides.record_name(&pair.salesforce).contains(" deal #")
+            .partition(|p| from_board.contains(&p.monday)))
     }
 
     fn salesforce_edit(&self, pair: &Pair, fields: Value) -> anyhow::Result<String> {
