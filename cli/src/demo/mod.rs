@@ -28,11 +28,11 @@ pub struct DemoArgs {
     /// Run the fixed scenario, check both sides converged and exit (0: converged).
     #[arg(long)]
     once: bool,
-    /// Use this database as it is. Without it the demo drops and recreates the database
-    /// `tandem_demo` on the server of DATABASE_URL (your own data is never touched).
-    #[arg(long, env = "TANDEM_DEMO_DATABASE_URL")]
+    /// Use this database as it is. Without it the demo drops and recreates its own database,
+    /// `tandem_demo`, on the Postgres server of --server-url.
+    #[arg(long, env = "TANDEM_DEMO_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
-    /// The Postgres server the `tandem_demo` database is created on.
+    /// Any database URL on the Postgres server where `tandem_demo` is created.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -40,6 +40,7 @@ pub struct DemoArgs {
         hide_env_values = true
     )]
     server_url: String,
+    /// Redis; the demo's keys get a prefix of their own.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
     /// Seconds between the cycles of the live demo (after the scenario, without --once).
