@@ -1,6 +1,7 @@
 //! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
 
 mod configure;
+mod demo;
 mod token;
 mod up;
 
@@ -24,6 +25,8 @@ enum Command {
     Token(token::TokenArgs),
     #[command(flatten)]
     Configure(configure::Command),
+    /// The whole product on simulated monday and Salesforce accounts, step by step.
+    Demo(Box<demo::DemoArgs>),
 }
 
 #[tokio::main]
@@ -36,6 +39,13 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Demo(args) => match demo::run(*args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem demo: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Token(args) => match token::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

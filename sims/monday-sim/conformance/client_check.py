@@ -36,14 +36,14 @@ items = client.boards.fetch_all_items_by_board_id(board, limit=15)
 check(len(items) == 40, f"all items through cursors: {len(items)}")
 done = client.boards.fetch_items_by_board_id(board, query_params={"rules": [{"column_id": "status", "compare_value": [1]}]}, limit=100)
 done_items = done["data"]["boards"][0]["items_page"]["items"]
-check(done_items and all(next(c for c in i["column_values"] if c["id"] == "status")["text"] == "Done" for i in done_items), "status filter")
+check(done_items and all(next(c for c in i["column_values"] if c["id"] == "status")["text"] == "Closed Won" for i in done_items), "status filter")
 
 group = cols["groups"][0]["id"]
-created = client.items.create_item(board, group, 'Client "check" item', {"status": {"label": "Stuck"}, "company": "Pyco", "deal_value": "12.5"})
+created = client.items.create_item(board, group, 'Client "check" item', {"status": {"label": "On hold"}, "company": "Pyco", "deal_value": "12.5"})
 item_id = created["data"]["create_item"]["id"]
-changed = client.items.change_multiple_column_values(board, item_id, {"status": {"label": "Done"}, "company": "Pyco Ltd"})
+changed = client.items.change_multiple_column_values(board, item_id, {"status": {"label": "Closed Won"}, "company": "Pyco Ltd"})
 texts = {c["id"]: c["text"] for c in changed["data"]["change_multiple_column_values"]["column_values"]}
-check(texts["status"] == "Done" and texts["company"] == "Pyco Ltd" and texts["deal_value"] == "12.5", f"change: {texts}")
+check(texts["status"] == "Closed Won" and texts["company"] == "Pyco Ltd" and texts["deal_value"] == "12.5", f"change: {texts}")
 one = client.items.change_item_value(board, item_id, "notes", {"text": "hello"})
 check(any(c["id"] == "notes" and c["text"] == "hello" for c in one["data"]["change_column_value"]["column_values"]), "change_column_value")
 fetched = client.items.fetch_items_by_id([int(item_id)])["data"]["items"][0]

@@ -1,5 +1,8 @@
 //! `--seed demo`: an account with a few users and a "Deals" board holding every column kind
-//! Tandem maps, with 40 items of realistic values.
+//! Tandem maps, with 40 items of realistic values. It fits the Salesforce simulator's demo org
+//! (`tandem demo` syncs the two): the Stage labels are Opportunity stages (plus "On hold",
+//! which Salesforce's restricted StageName picklist refuses) and the people are that org's
+//! users, under the same emails (the simulator's default org is `demo`).
 
 use serde_json::{Value, json};
 
@@ -45,11 +48,13 @@ const TIERS: [&str; 3] = ["Gold", "Silver", "Bronze"];
 
 pub fn demo(store: &mut Store) -> DemoInfo {
     let account_id = store.add_account("Demo Co");
+    // The Salesforce simulator's demo org users (`{first}@{org}.example.com`, org `demo`).
     let people = [
-        ("Ada Lovelace", "ada@demo.test"),
-        ("Grace Hopper", "grace@demo.test"),
-        ("Alan Turing", "alan@demo.test"),
-        ("Katherine Johnson", "katherine@demo.test"),
+        ("Ada Admin", "admin@demo.example.com"),
+        ("Ben Carter", "ben@demo.example.com"),
+        ("Chloe Diaz", "chloe@demo.example.com"),
+        ("Dev Patel", "dev@demo.example.com"),
+        ("Eva Müller", "eva@demo.example.com"),
     ];
     let user_ids: Vec<i64> = people
         .iter()
@@ -70,10 +75,18 @@ pub fn demo(store: &mut Store) -> DemoInfo {
             "status",
             "Stage",
             "status",
-            json!({"done_colors": [1], "labels": {"0": "Working on it", "1": "Done", "2": "Stuck"},
+            json!({"done_colors": [1],
+            "labels": {"0": "Prospecting", "1": "Closed Won", "2": "Closed Lost", "3": "Qualification",
+                       "4": "Needs Analysis", "6": "Proposal/Price Quote", "7": "Negotiation/Review",
+                       "8": "On hold"},
             "labels_colors": {"0": {"color": "#fdab3d", "border": "#e99729", "var_name": "orange"},
                               "1": {"color": "#00c875", "border": "#00b461", "var_name": "green-shadow"},
-                              "2": {"color": "#df2f4a", "border": "#ce3048", "var_name": "red-shadow"}}}),
+                              "2": {"color": "#df2f4a", "border": "#ce3048", "var_name": "red-shadow"},
+                              "3": {"color": "#579bfc", "border": "#4387e8", "var_name": "bright-blue"},
+                              "4": {"color": "#0086c0", "border": "#3db0df", "var_name": "dark-blue"},
+                              "6": {"color": "#a25ddc", "border": "#9238af", "var_name": "purple"},
+                              "7": {"color": "#037f4c", "border": "#006b38", "var_name": "grass-green"},
+                              "8": {"color": "#c4c4c4", "border": "#b0b0b0", "var_name": "grey"}}}),
         ),
         ("person", "Owner", "people", json!({})),
         (
@@ -126,13 +139,22 @@ pub fn demo(store: &mut Store) -> DemoInfo {
         g.title = "Open deals".into();
     }
     let industries = ["Technology", "Retail", "Finance", "Healthcare"];
-    let stages = ["Working on it", "Done", "Stuck"];
+    // Every stage but "On hold", so the whole board fits Salesforce at first.
+    let stages = [
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    ];
     for n in 0..40usize {
         let company = COMPANIES[n % COMPANIES.len()];
         let slug = company.to_lowercase().replace(' ', "");
         let amount = 5_000 + (n * 7_919) % 95_000;
         let values = json!({
-            "status": {"label": stages[n % 3]},
+            "status": {"label": stages[n % stages.len()]},
             "person": {"personsAndTeams": [{"id": user_ids[n % user_ids.len()], "kind": "person"}]},
             "deal_value": amount.to_string(),
             "close_date": {"date": format!("2026-{:02}-{:02}", 1 + n % 12, 1 + n % 28)},
@@ -167,7 +189,11 @@ pub fn demo(store: &mut Store) -> DemoInfo {
             "weighted".into(),
             json!({"display_value": format!("{}", amount / 2)}),
         );
-        let group = if n % 3 == 1 { won.as_deref() } else { None };
+        let group = if stages[n % stages.len()] == "Closed Won" {
+            won.as_deref()
+        } else {
+            None
+        };
         store.insert_item(
             board_id,
             group,
