@@ -321,14 +321,6 @@ impl<'a> Scenario<'a> {
                 report::kv("error", &format!("{}: {}", e.code, e.message));
                 if !e.explanation.is_empty() {
                     report::kv("explained", &e.explanation);
-                } else if e.code == "CONVERSION" {
-                    report::kv(
-                        "explained",
-                        "Tandem checks values against what Salesforce describes (here the\n\
-                         restricted StageName picklist) before writing, so no doomed write was\n\
-                         sent. The record is retried each cycle and crossed once its value fit\n\
-                         (the fix above); the cycle's other records were not held up.",
-                    );
                 }
             }
         }

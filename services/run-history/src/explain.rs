@@ -17,6 +17,11 @@ pub fn explain(code: &str, fields: &[String]) -> Option<String> {
             "The value sent to {named} is not one of its picklist's values, and the picklist is restricted. \
              Add the value to the picklist in Salesforce, or use a monday label that matches a picklist value."
         ),
+        "CONVERSION" => format!(
+            "Tandem did not send this value: it does not fit {named} on the other side (the message says which value and why), \
+             so writing it would only have been refused there. Change the value, or the target (for a picklist: add or \
+             activate the value in Salesforce), or map the column to a field of a compatible type."
+        ),
         "STRING_TOO_LONG" => format!(
             "The text is longer than {named} allows in Salesforce. Shorten it, or turn on truncation for this mapping."
         ),

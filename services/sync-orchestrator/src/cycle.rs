@@ -1143,23 +1143,34 @@ impl<'a> Cycle<'a> {
                             }
                             continue;
                         }
-                        let failures: Vec<String> = plan
+                        let failures: Vec<(String, String)> = plan
                             .failures()
-                            .map(|(d, e)| format!("{}: {e}", d.salesforce_field))
+                            .map(|(d, e)| {
+                                (
+                                    d.salesforce_field.clone(),
+                                    format!("{}: {e}", d.salesforce_field),
+                                )
+                            })
                             .collect();
                         if !failures.is_empty() {
+                            let reason = failures
+                                .iter()
+                                .map(|(_, m)| m.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ");
                             let e = outcome.event(
                                 CoreSide::Salesforce,
                                 s,
                                 m,
                                 pb::EventAction::Failed,
-                                failures.join("; "),
+                                reason,
                             );
                             e.errors = failures
                                 .into_iter()
-                                .map(|message| pb::RemoteError {
+                                .map(|(field, message)| pb::RemoteError {
                                     code: "CONVERSION".to_owned(),
                                     message,
+                                    fields: vec![field],
                                     ..Default::default()
                                 })
                                 .collect();
