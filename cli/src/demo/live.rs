@@ -98,7 +98,7 @@ impl Live<'_> {
             );
             let mo_token = &sides.monday_token;
             println!();
-            report::note("Try (cli/DEMO.md has more):");
+            report::note("Try (the README's demo section has more):");
             println!(
                 r#"  curl -X PATCH {sf_url}/services/data/v66.0/sobjects/Opportunity/{opportunity} \
     -H 'Authorization: Bearer {token}' \
