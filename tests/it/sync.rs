@@ -446,7 +446,15 @@ async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let runs = finished_runs(&stack, &integration).await;
+    // The write lands before its run is recorded as finished: wait for the record too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let runs = loop {
+        let runs = finished_runs(&stack, &integration).await;
+        if runs.len() >= 2 || std::time::Instant::now() > deadline {
+            break runs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(
         runs.len(),
         2,
