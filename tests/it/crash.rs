@@ -3,10 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::stack::{ORG, count, start_stack};
 use tandem_proto::v1 as pb;
-use tandem_testkit::authorized;
-
-use crate::stack::{ORG, start_stack};
 
 /// Names of the items on the board, read through monday's API.
 async fn item_names(stack: &crate::stack::Stack) -> Vec<String> {
@@ -50,23 +48,11 @@ async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
         latency_ms: 700,
         ..Default::default()
     });
-    let first = {
-        let mut orchestrator = stack.orchestrator.clone();
-        let request = authorized(
-            pb::SyncNowRequest {
-                integration_id: integration.id.clone(),
-            },
-            &stack.bearer,
-        );
-        tokio::spawn(async move { orchestrator.sync_now(request).await })
-    };
+    let first = stack.sync_in_background(&integration);
     // The create's intent is recorded just before the write is sent.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let intents = count(&pool, "sync.create_intents").await;
         if intents == 1 {
             break;
         }
@@ -91,10 +77,7 @@ async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
         ["Lambda"],
         "the create itself went through"
     );
-    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.links")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let links = count(&pool, "sync.links").await;
     assert_eq!(links, 0, "but its link did not");
 
     // The next cycle replays the change, finds the item by its idempotency key, and links it.
@@ -116,15 +99,9 @@ async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
         1,
         "and the adopted item did not come back to Salesforce as a new opportunity"
     );
-    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.links")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let links = count(&pool, "sync.links").await;
     assert_eq!(links, 1);
-    let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let intents = count(&pool, "sync.create_intents").await;
     assert_eq!(intents, 0, "the intent is closed with the link");
     pool.close().await;
 }
@@ -169,22 +146,10 @@ async fn salesforce_create_lost(forget_answer: bool) {
     let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
 
     stack.salesforce.set_latency(Duration::from_millis(700));
-    let first = {
-        let mut orchestrator = stack.orchestrator.clone();
-        let request = authorized(
-            pb::SyncNowRequest {
-                integration_id: integration.id.clone(),
-            },
-            &stack.bearer,
-        );
-        tokio::spawn(async move { orchestrator.sync_now(request).await })
-    };
+    let first = stack.sync_in_background(&integration);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let intents = count(&pool, "sync.create_intents").await;
         if intents == 2 {
             break;
         }
@@ -234,15 +199,9 @@ async fn salesforce_create_lost(forget_answer: bool) {
         ["Omega", "Sigma"],
         "and no item came back"
     );
-    let links: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.links")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let links = count(&pool, "sync.links").await;
     assert_eq!(links, 2);
-    let intents: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.create_intents")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let intents = count(&pool, "sync.create_intents").await;
     assert_eq!(intents, 0, "the intents are closed with the links");
     pool.close().await;
 }

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tandem_proto::v1 as pb;
-use tandem_testkit::authorized;
 
 use crate::stack::{ORG, stage_label, start_stack_with};
 
@@ -141,16 +140,7 @@ async fn redis_restarted_mid_cycle_loses_nothing_and_doubles_nothing() {
         ..Default::default()
     });
     let served_before = stack.monday.requests().len();
-    let cycle = {
-        let mut orchestrator = stack.orchestrator.clone();
-        let request = authorized(
-            pb::SyncNowRequest {
-                integration_id: integration.id.clone(),
-            },
-            &stack.bearer,
-        );
-        tokio::spawn(async move { orchestrator.sync_now(request).await })
-    };
+    let cycle = stack.sync_in_background(&integration);
     let deadline = Instant::now() + Duration::from_secs(20);
     while stack.monday.requests().len() == served_before {
         assert!(Instant::now() < deadline, "the cycle never reached monday");

@@ -223,6 +223,21 @@ impl Stack {
             .into_inner()
     }
 
+    /// Starts a cycle in the background (to interfere with it while it runs).
+    pub fn sync_in_background(
+        &self,
+        integration: &pb::Integration,
+    ) -> tokio::task::JoinHandle<Result<tonic::Response<pb::SyncNowResponse>, tonic::Status>> {
+        let mut orchestrator = self.orchestrator.clone();
+        let request = authorized(
+            pb::SyncNowRequest {
+                integration_id: integration.id.clone(),
+            },
+            &self.bearer,
+        );
+        tokio::spawn(async move { orchestrator.sync_now(request).await })
+    }
+
     /// The events of a run, oldest first.
     pub async fn events(&self, run: &pb::Run) -> Vec<pb::RecordEvent> {
         let mut events = self
@@ -242,4 +257,12 @@ impl Stack {
         events.reverse();
         events
     }
+}
+
+/// `SELECT count(*) FROM {table}` in the stack's database.
+pub async fn count(pool: &sqlx::PgPool, table: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }

@@ -277,15 +277,7 @@ impl SimHandle {
     }
 
     pub fn item(&self, item_id: i64) -> Option<ItemSnapshot> {
-        self.store().items.get(&item_id).map(|i| ItemSnapshot {
-            id: i.id,
-            board_id: i.board_id,
-            group_id: i.group_id.clone(),
-            name: i.name.clone(),
-            state: i.state.clone(),
-            updated_at: i.updated_at,
-            values: i.values.clone(),
-        })
+        self.store().items.get(&item_id).map(snapshot)
     }
 
     /// Every item of a board (any state), by id.
@@ -295,15 +287,7 @@ impl SimHandle {
             .items
             .values()
             .filter(|i| i.board_id == board_id)
-            .map(|i| ItemSnapshot {
-                id: i.id,
-                board_id: i.board_id,
-                group_id: i.group_id.clone(),
-                name: i.name.clone(),
-                state: i.state.clone(),
-                updated_at: i.updated_at,
-                values: i.values.clone(),
-            })
+            .map(snapshot)
             .collect();
         items.sort_by_key(|i| i.id);
         items
@@ -421,6 +405,18 @@ impl SimHandle {
     /// The secret webhook JWTs are signed with.
     pub fn webhook_signing_secret(&self) -> String {
         self.shared.config.webhook_signing_secret.clone()
+    }
+}
+
+fn snapshot(i: &crate::store::Item) -> ItemSnapshot {
+    ItemSnapshot {
+        id: i.id,
+        board_id: i.board_id,
+        group_id: i.group_id.clone(),
+        name: i.name.clone(),
+        state: i.state.clone(),
+        updated_at: i.updated_at,
+        values: i.values.clone(),
     }
 }
 
