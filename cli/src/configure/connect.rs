@@ -7,7 +7,9 @@ use anyhow::{anyhow, bail};
 use tandem_proto::v1 as pb;
 
 use super::callback::{Callback, Listener};
-use super::client::{Answer as _, ClientArgs, Session};
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+
+use super::client::{Answer as _, Authed, ClientArgs, Session};
 use super::output;
 
 #[derive(clap::Args)]
@@ -229,8 +231,10 @@ async fn monday(session: &Session, args: MondayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn list(session: &Session) -> anyhow::Result<()> {
-    let mut config = session.mapping_config().await?;
+/// Every connection the caller may see, through all pages.
+pub async fn all_connections(
+    config: &mut MappingConfigClient<Authed>,
+) -> anyhow::Result<Vec<pb::Connection>> {
     let mut all = Vec::new();
     let mut page_token = String::new();
     loop {
@@ -246,9 +250,14 @@ async fn list(session: &Session) -> anyhow::Result<()> {
         all.extend(page.connections);
         page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
         if page_token.is_empty() {
-            break;
+            return Ok(all);
         }
     }
+}
+
+async fn list(session: &Session) -> anyhow::Result<()> {
+    let mut config = session.mapping_config().await?;
+    let all = all_connections(&mut config).await?;
     if session.json() {
         output::print_json(&serde_json::Value::Array(
             all.iter().map(output::connection_json).collect(),

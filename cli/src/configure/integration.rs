@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use tandem_proto::v1 as pb;
 
-use super::client::{Answer as _, ClientArgs, Session};
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+
+use super::client::{Answer as _, Authed, ClientArgs, Session};
 use super::output;
 use super::spec_file;
 
@@ -174,16 +176,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
         IntegrationCommand::Update {
             id, expect_version, ..
         } => {
-            let version = match expect_version {
-                Some(v) => v,
-                None => {
-                    config
-                        .get_integration(pb::GetIntegrationRequest { id: id.clone() })
-                        .await
-                        .answer()?
-                        .version
-                }
-            };
+            let version = version_of(&mut config, &id, expect_version).await?;
             let updated = config
                 .update_integration(pb::UpdateIntegrationRequest { id, spec, version })
                 .await
@@ -229,16 +222,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
             to,
             expect_version,
         } => {
-            let version = match expect_version {
-                Some(v) => v,
-                None => {
-                    config
-                        .get_integration(pb::GetIntegrationRequest { id: id.clone() })
-                        .await
-                        .answer()?
-                        .version
-                }
-            };
+            let version = version_of(&mut config, &id, expect_version).await?;
             let moved = config
                 .transfer_ownership(pb::TransferOwnershipRequest {
                     id,
@@ -270,5 +254,21 @@ fn print_validation(session: &Session, checked: &pb::ValidateIntegrationResponse
             table.row(vec![p.field.clone(), p.message.clone()]);
         }
         table.print();
+    }
+}
+
+/// The version an update applies to: the one given, else the integration's current one.
+async fn version_of(
+    config: &mut MappingConfigClient<Authed>,
+    id: &str,
+    expected: Option<i64>,
+) -> anyhow::Result<i64> {
+    match expected {
+        Some(v) => Ok(v),
+        None => Ok(config
+            .get_integration(pb::GetIntegrationRequest { id: id.to_owned() })
+            .await
+            .answer()?
+            .version),
     }
 }

@@ -77,28 +77,11 @@ async fn only_connection(
         pb::ConnectionKind::Salesforce => ("Salesforce", "--salesforce-connection"),
         _ => ("monday", "--monday-connection"),
     };
-    let mut found = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = config
-            .list_connections(pb::ListConnectionsRequest {
-                page: Some(pb::PageRequest {
-                    page_size: None,
-                    page_token,
-                }),
-            })
-            .await
-            .answer()?;
-        found.extend(
-            page.connections
-                .into_iter()
-                .filter(|c| c.kind == kind as i32 && c.state == pb::ConnectionState::Active as i32),
-        );
-        page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-        if page_token.is_empty() {
-            break;
-        }
-    }
+    let found: Vec<pb::Connection> = super::connect::all_connections(config)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == kind as i32 && c.state == pb::ConnectionState::Active as i32)
+        .collect();
     match found.as_slice() {
         [one] => Ok(one.id.clone()),
         [] => bail!(
