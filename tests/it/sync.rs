@@ -665,3 +665,71 @@ async fn datetimes_become_dates_in_the_orgs_time_zone() {
         "the date in Los Angeles, not in UTC"
     );
 }
+
+/// A read-only monday column (a mirror of another board) reaches Salesforce as the text it
+/// shows: its `value` is null by design, so the connector carries its display text.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mirror_columns_shown_text_reaches_salesforce() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    stack
+        .monday
+        .add_column(
+            stack.board,
+            "tier",
+            "Account tier",
+            "mirror",
+            serde_json::json!({}),
+        )
+        .unwrap();
+    let item = stack
+        .monday
+        .create_item(
+            stack.board,
+            None,
+            "Theta",
+            serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-05-31"}, "tier": {"display_value": "Gold"}}),
+        )
+        .unwrap();
+    let integration = stack
+        .integration_with(|spec| {
+            spec.mappings.push(pb::FieldMapping {
+                monday_column_id: "tier".into(),
+                salesforce_field: "NextStep".into(),
+                direction: pb::Direction::MondayToSalesforce as i32,
+                options: None,
+            });
+        })
+        .await;
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.status,
+        pb::RunStatus::Succeeded as i32,
+        "{:#?}",
+        stack.events(&run).await
+    );
+    let created = stack.events(&run).await[0].target_record_id.clone();
+    assert_eq!(
+        stack.salesforce.record(ORG, &created).unwrap()["NextStep"],
+        "Gold"
+    );
+    // The mirrored value changes on its own board; the next cycle carries the new text.
+    stack
+        .monday
+        .set_values(
+            item,
+            serde_json::json!({"tier": {"display_value": "Platinum"}}),
+        )
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.counters.unwrap().updated,
+        1,
+        "{:#?}",
+        stack.events(&run).await
+    );
+    assert_eq!(
+        stack.salesforce.record(ORG, &created).unwrap()["NextStep"],
+        "Platinum"
+    );
+}

@@ -62,6 +62,7 @@ fn updated_at(item: &Value) -> Option<OffsetDateTime> {
 /// One item as a Record.
 pub fn record(item: &Value) -> Record {
     let mut fields = HashMap::new();
+    let mut texts = HashMap::new();
     let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
     fields.insert(
         "name".to_owned(),
@@ -74,12 +75,22 @@ pub fn record(item: &Value) -> Record {
         .flatten()
     {
         let id = id_text(cv.get("id"));
-        let text = match cv.get("value") {
+        let value = match cv.get("value") {
             Some(Value::String(s)) => s.clone(),
             None | Some(Value::Null) => "null".to_owned(),
             Some(other) => other.to_string(),
         };
-        fields.insert(id, text);
+        // A read-only column's value is null; what it shows is its (display) text.
+        if value == "null" {
+            let shown = ["display_value", "text"]
+                .iter()
+                .find_map(|k| cv.get(*k).and_then(Value::as_str))
+                .filter(|t| !t.is_empty());
+            if let Some(shown) = shown {
+                texts.insert(id.clone(), shown.to_owned());
+            }
+        }
+        fields.insert(id, value);
     }
     let state = item
         .get("state")
@@ -90,6 +101,7 @@ pub fn record(item: &Value) -> Record {
         modified_at: updated_at(item).map(to_timestamp),
         fields,
         deleted: matches!(state, "archived" | "deleted"),
+        texts,
     }
 }
 

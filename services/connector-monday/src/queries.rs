@@ -21,8 +21,7 @@ pub const BOARD: &str = "query Board($ids: [ID!]) { boards(ids: $ids) { id name 
 pub const USERS: &str = "query Users($limit: Int, $page: Int) { users(limit: $limit, page: $page) { id name email enabled } complexity { before after reset_in_x_seconds } }";
 
 /// The fields read of every item (`$cols` restricts the column values).
-const ITEM_FIELDS: &str =
-    "id name state updated_at board { id } column_values(ids: $cols) { id value }";
+const ITEM_FIELDS: &str = "id name state updated_at board { id } column_values(ids: $cols) { id value text ... on MirrorValue { display_value } ... on BoardRelationValue { display_value } ... on FormulaValue { display_value } }";
 
 /// First page of items updated since a time (`$qp` holds the `__last_updated__` rule).
 pub fn poll_first() -> String {

@@ -119,6 +119,7 @@ pub fn to_submission(event: &Value) -> Option<SubmitChangesRequest> {
             modified_at,
             fields: Default::default(),
             deleted,
+            texts: Default::default(),
         }],
     })
 }

@@ -147,6 +147,7 @@ pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
         modified_at,
         fields: values,
         deleted: raw.get("IsDeleted").is_some_and(|v| v.get() == "true"),
+        texts: Default::default(),
     })
 }
 

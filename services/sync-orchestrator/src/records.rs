@@ -44,7 +44,10 @@ pub fn read_monday(
             } else {
                 Json::String(v.clone())
             };
-            json!({"id": k, "value": value})
+            match record.texts.get(k) {
+                Some(text) => json!({"id": k, "value": value, "text": text}),
+                None => json!({"id": k, "value": value}),
+            }
         })
         .collect();
     let mut item = json!({"id": record.id, "column_values": column_values});
