@@ -733,3 +733,113 @@ async fn a_mirror_columns_shown_text_reaches_salesforce() {
         "Platinum"
     );
 }
+
+/// Runs until `integration` has `n` finished runs (with a deadline).
+async fn wait_for_runs(
+    stack: &crate::stack::Stack,
+    integration: &pb::Integration,
+    n: usize,
+) -> Vec<pb::Run> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let runs = finished_runs(stack, integration).await;
+        if runs.len() >= n {
+            return runs;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} has {} finished runs, not {n}",
+            integration.id,
+            runs.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The scheduler runs cycles of different integrations side by side: a slow one (here every
+/// Salesforce call takes 600 ms) holds up no other.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduler_runs_cycles_of_different_integrations_side_by_side() {
+    let stack = start_stack_with_scheduler(100).await;
+    stack.salesforce.ensure_org(ORG);
+    let second_board = stack
+        .monday
+        .create_board(stack.monday_account, "Deals West");
+    for (id, title, kind, settings) in [
+        (
+            "status",
+            "Stage",
+            "status",
+            serde_json::json!({"labels": {"0": "Prospecting", "1": "Closed Won", "5": "Closed Lost"}}),
+        ),
+        ("date4", "Expected Close", "date", serde_json::json!({})),
+    ] {
+        stack
+            .monday
+            .add_column(second_board, id, title, kind, settings)
+            .unwrap();
+    }
+    let mut integrations = Vec::new();
+    let mut items = Vec::new();
+    for board in [stack.board, second_board] {
+        items.push(
+            stack
+                .monday
+                .create_item(board, None, "Iota", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-06-30"}}))
+                .unwrap(),
+        );
+        let integration = stack
+            .integration_with(|spec| {
+                spec.board_id = board.to_string();
+                spec.poll_interval_seconds = 3_600;
+                spec.coalescing_mode = pb::CoalescingMode::LowLatency as i32;
+                spec.debounce_seconds = 1;
+            })
+            .await;
+        wait_for_runs(&stack, &integration, 1).await;
+        stack.monday.register_webhook(
+            stack.monday_account,
+            board,
+            &stack.webhook_url,
+            "change_column_value",
+            None,
+        );
+        integrations.push(integration);
+    }
+    // Both become due within the same second, and each cycle is slow.
+    stack
+        .salesforce
+        .set_latency(std::time::Duration::from_millis(600));
+    for item in &items {
+        stack
+            .monday
+            .edit_item_as(
+                stack.monday_user,
+                *item,
+                serde_json::json!({"status": {"label": "Closed Won"}}),
+            )
+            .unwrap();
+    }
+    let a = wait_for_runs(&stack, &integrations[0], 2).await;
+    let b = wait_for_runs(&stack, &integrations[1], 2).await;
+    let span = |runs: &[pb::Run]| {
+        let run = runs
+            .iter()
+            .max_by_key(|r| r.started_at.as_ref().map(|t| (t.seconds, t.nanos)))
+            .unwrap();
+        let at = |t: Option<(i64, i32)>| {
+            let (seconds, nanos) = t.unwrap();
+            seconds * 1_000 + i64::from(nanos) / 1_000_000
+        };
+        (
+            at(run.started_at.as_ref().map(|t| (t.seconds, t.nanos))),
+            at(run.finished_at.as_ref().map(|t| (t.seconds, t.nanos))),
+        )
+    };
+    let (a_start, a_end) = span(&a);
+    let (b_start, b_end) = span(&b);
+    assert!(
+        a_start < b_end && b_start < a_end,
+        "the two cycles ran one after the other: {a_start}..{a_end} and {b_start}..{b_end}"
+    );
+}

@@ -280,6 +280,7 @@ impl Embedded {
                 },
                 orchestrator: sync_orchestrator::Options {
                     scheduler_tick_ms: config.scheduler_tick_ms,
+                    ..Default::default()
                 },
                 history: Default::default(),
             },

@@ -17,12 +17,22 @@ pub struct Options {
         default_value_t = 5_000
     )]
     pub scheduler_tick_ms: u64,
+    /// How many integrations this replica runs cycles for at once; a long cycle (an import
+    /// of a large board) then holds up no other integration.
+    #[arg(
+        long = "scheduler-concurrency",
+        env = "TANDEM_SCHEDULER_CONCURRENCY",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub scheduler_concurrency: u16,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
             scheduler_tick_ms: 5_000,
+            scheduler_concurrency: 8,
         }
     }
 }

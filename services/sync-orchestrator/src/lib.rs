@@ -79,9 +79,10 @@ pub async fn bind_on(
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
     if config.options.scheduler_tick_ms > 0 {
         let tick = std::time::Duration::from_millis(config.options.scheduler_tick_ms);
+        let concurrency = usize::from(config.options.scheduler_concurrency.max(1));
         let deps = deps.clone();
         background.push(Box::new(move |shutdown| {
-            Box::pin(scheduler::run(deps, tick, shutdown))
+            Box::pin(scheduler::run(deps, tick, concurrency, shutdown))
         }));
     }
     let service = grpc::SyncOrchestratorService::new(deps);

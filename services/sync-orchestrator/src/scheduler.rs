@@ -2,12 +2,17 @@
 //! its last run (or that never ran), or whose buffer holds a record that is due (low-latency
 //! mode, webhook-borne changes), gets a cycle. Any number of replicas run this loop; the lease
 //! makes sure one of them works on an integration at a time, and the last run is shared in
-//! Postgres, so N replicas do not poll N times as often.
+//! Postgres, so N replicas do not poll N times as often. Cycles run in the background, several
+//! at once (`--scheduler-concurrency`), so one long cycle holds up no other integration.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tandem_proto::v1 as pb;
 use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::cycle::{CycleError, Deps};
@@ -15,21 +20,79 @@ use crate::cycle::{CycleError, Deps};
 /// The poll interval when an integration sets none (the original app's 3 minutes).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(180);
 
-pub async fn run(deps: Deps, tick: Duration, shutdown: CancellationToken) {
+pub async fn run(deps: Deps, tick: Duration, concurrency: usize, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut cycles = Cycles {
+        permits: Arc::new(Semaphore::new(concurrency)),
+        running: Arc::default(),
+        tasks: JoinSet::new(),
+    };
     loop {
         tokio::select! {
-            _ = shutdown.cancelled() => return,
+            _ = shutdown.cancelled() => break,
+            Some(_) = cycles.tasks.join_next(), if !cycles.tasks.is_empty() => continue,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = tick_once(&deps, &shutdown).await {
+        if let Err(error) = tick_once(&deps, &mut cycles, &shutdown).await {
             tracing::warn!(%error, "scheduler tick failed; trying again next tick");
         }
     }
+    // Cycles in flight finish (they hold leases and half-applied batches are replayed anyway,
+    // but finishing is cheaper than replaying).
+    while cycles.tasks.join_next().await.is_some() {}
 }
 
-async fn tick_once(deps: &Deps, shutdown: &CancellationToken) -> Result<(), CycleError> {
+/// The cycles this replica runs: at most `permits` at once, one per integration.
+struct Cycles {
+    permits: Arc<Semaphore>,
+    running: Arc<Mutex<HashSet<String>>>,
+    tasks: JoinSet<()>,
+}
+
+impl Cycles {
+    fn is_running(&self, id: &str) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
+    /// Starts a cycle of `id` in the background; false when every permit is taken.
+    fn start(&mut self, deps: &Deps, id: String) -> bool {
+        let Ok(permit) = self.permits.clone().try_acquire_owned() else {
+            return false;
+        };
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone());
+        let (deps, running) = (deps.clone(), self.running.clone());
+        self.tasks.spawn(async move {
+            match crate::cycle::sync(&deps, &id, pb::Trigger::Schedule).await {
+                Ok(run) => {
+                    tracing::info!(integration_id = %id, run_id = %run.id, "scheduled cycle done")
+                }
+                Err(CycleError::Busy(_)) => {}
+                Err(error) => {
+                    tracing::warn!(integration_id = %id, %error, "scheduled cycle failed")
+                }
+            }
+            running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            drop(permit);
+        });
+        true
+    }
+}
+
+async fn tick_once(
+    deps: &Deps,
+    cycles: &mut Cycles,
+    shutdown: &CancellationToken,
+) -> Result<(), CycleError> {
     let mut token = String::new();
     loop {
         let page = deps
@@ -47,21 +110,14 @@ async fn tick_once(deps: &Deps, shutdown: &CancellationToken) -> Result<(), Cycl
             .await?
             .into_inner();
         for integration in page.integrations {
-            if shutdown.is_cancelled() {
+            if shutdown.is_cancelled() || cycles.permits.available_permits() == 0 {
+                // The rest wait for the next tick.
                 return Ok(());
             }
-            if !is_due(deps, &integration).await? {
+            if cycles.is_running(&integration.id) || !is_due(deps, &integration).await? {
                 continue;
             }
-            match crate::cycle::sync(deps, &integration.id, pb::Trigger::Schedule).await {
-                Ok(run) => {
-                    tracing::info!(integration_id = %integration.id, run_id = %run.id, "scheduled cycle done")
-                }
-                Err(CycleError::Busy(_)) => {}
-                Err(error) => {
-                    tracing::warn!(integration_id = %integration.id, %error, "scheduled cycle failed")
-                }
-            }
+            cycles.start(deps, integration.id);
         }
         token = page.page.map(|p| p.next_page_token).unwrap_or_default();
         if token.is_empty() {
