@@ -3,8 +3,9 @@
 //! record links, shadows, intents and watermarks under the lease fence, and the outcome of
 //! every record in run history.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tandem_catalog::{Board, Object};
 use tandem_core::merge::{Action, Side as CoreSide};
@@ -45,6 +46,50 @@ pub struct Deps {
     pub store: Store,
     pub buffer: Buffer,
     pub leases: Leases,
+    /// What each integration's cycles read about both sides, reused for a while.
+    pub catalogs: Catalogs,
+}
+
+/// How long a cycle reuses the board, the object, the org's zone and the people directory it
+/// read: a quiet cycle then costs one poll per side, and a board or describe change is seen
+/// within this long (as Salesforce describes are cached by the connector).
+const CATALOG_TTL: Duration = Duration::from_secs(300);
+
+/// Per integration: what `Cycle::load` read from the remotes, with when and for which version
+/// of the integration's settings.
+#[derive(Clone, Default)]
+pub struct Catalogs(Arc<Mutex<HashMap<String, Arc<Catalog>>>>);
+
+struct Catalog {
+    read_at: Instant,
+    version: i64,
+    object: pb::DescribeObjectResponse,
+    board: pb::GetBoardResponse,
+    time_zone: String,
+    users: UserMap,
+}
+
+impl Catalogs {
+    fn fresh(&self, integration: &str, version: i64) -> Option<Arc<Catalog>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(integration)
+            .filter(|c| c.version == version && c.read_at.elapsed() < CATALOG_TTL)
+            .cloned()
+    }
+
+    fn put(&self, integration: &str, catalog: Arc<Catalog>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, c| c.read_at.elapsed() < CATALOG_TTL);
+        map.insert(integration.to_owned(), catalog);
+    }
+
+    /// Forgets an integration's catalog (its next cycle reads both sides again).
+    pub fn forget(&self, integration: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(integration);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,11 +182,19 @@ async fn run_locked(
             }
         })
     };
+    // An import reads both sides afresh; so does the cycle after one that did not fully
+    // succeed (a refused record may be the remote's schema having moved on).
+    if matches!(work, Work::Import { .. }) {
+        deps.catalogs.forget(integration_id);
+    }
     let result = match Cycle::load(deps, &lease).await {
         Ok(cycle) => cycle.run(trigger, work).await,
         Err(e) => Err(e),
     };
     keeper.abort();
+    if !matches!(&result, Ok(run) if run.status == pb::RunStatus::Succeeded as i32) {
+        deps.catalogs.forget(integration_id);
+    }
     // A cycle that failed counts as run too: the scheduler waits a whole interval before
     // trying again instead of hammering a remote that refuses.
     if matches!(
@@ -257,6 +310,47 @@ fn rules_of(
         },
         incoming: condition(&spec.incoming_conditions, "incoming_conditions")?,
         outgoing: condition(&spec.outgoing_conditions, "outgoing_conditions")?,
+    })
+}
+
+/// Reads what a cycle needs to know about both sides: the object's describe, the board, the
+/// org's time zone (the connectors cache the first and third), and the people directory.
+async fn read_catalog(
+    deps: &Deps,
+    id: &str,
+    spec: &pb::IntegrationSpec,
+) -> Result<Catalog, CycleError> {
+    let (mut salesforce, mut monday) = (deps.peers.salesforce.clone(), deps.peers.monday.clone());
+    let mut org = salesforce.clone();
+    let (object, board, org) = tokio::try_join!(
+        salesforce.describe_object(pb::DescribeObjectRequest {
+            connection_id: spec.salesforce_connection_id.clone(),
+            object: spec.salesforce_object.clone(),
+        }),
+        monday.get_board(pb::GetBoardRequest {
+            connection_id: spec.monday_connection_id.clone(),
+            board_id: spec.board_id.clone(),
+        }),
+        // Dates and datetimes convert in the org's default zone.
+        org.get_organization(pb::GetOrganizationRequest {
+            connection_id: spec.salesforce_connection_id.clone(),
+        }),
+    )?;
+    let (object, board) = (object.into_inner(), board.into_inner());
+    let rules = rules_of(
+        id,
+        spec,
+        &Object::from_proto(&object),
+        &Board::from_proto(&board),
+    )?;
+    let users = user_directory(deps, spec, &rules).await?;
+    Ok(Catalog {
+        read_at: Instant::now(),
+        version: 0,
+        object,
+        board,
+        time_zone: org.into_inner().time_zone,
+        users,
     })
 }
 
@@ -473,31 +567,24 @@ impl<'a> Cycle<'a> {
             .spec
             .clone()
             .ok_or_else(|| settings_error(id, "it has no settings"))?;
-        let (mut salesforce, mut monday) =
-            (deps.peers.salesforce.clone(), deps.peers.monday.clone());
-        let mut org = salesforce.clone();
-        let (object, board, org) = tokio::try_join!(
-            salesforce.describe_object(pb::DescribeObjectRequest {
-                connection_id: spec.salesforce_connection_id.clone(),
-                object: spec.salesforce_object.clone(),
-            }),
-            monday.get_board(pb::GetBoardRequest {
-                connection_id: spec.monday_connection_id.clone(),
-                board_id: spec.board_id.clone(),
-            }),
-            // Dates and datetimes convert in the org's default zone (cached by the connector).
-            org.get_organization(pb::GetOrganizationRequest {
-                connection_id: spec.salesforce_connection_id.clone(),
-            }),
-        )?;
-        let time_zone = org.into_inner().time_zone;
+        let catalog = match deps.catalogs.fresh(id, integration.version) {
+            Some(catalog) => catalog,
+            None => {
+                let mut catalog = read_catalog(deps, id, &spec).await?;
+                catalog.version = integration.version;
+                let catalog = Arc::new(catalog);
+                deps.catalogs.put(id, catalog.clone());
+                catalog
+            }
+        };
         let rules = rules_of(
             id,
             &spec,
-            &Object::from_proto(&object.into_inner()),
-            &Board::from_proto(&board.into_inner()),
+            &Object::from_proto(&catalog.object),
+            &Board::from_proto(&catalog.board),
         )?;
-        let users = user_directory(deps, &spec, &rules).await?;
+        let users = catalog.users.clone();
+        let time_zone = catalog.time_zone.clone();
         Ok(Cycle {
             deps,
             lease,

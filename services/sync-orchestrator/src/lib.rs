@@ -75,6 +75,7 @@ pub async fn bind_on(
         store: store::Store::new(pool.clone()),
         buffer: buffer::Buffer::new(redis.clone(), &config.infra.redis_prefix),
         leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
+        catalogs: Default::default(),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
     if config.options.scheduler_tick_ms > 0 {
