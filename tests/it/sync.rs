@@ -120,6 +120,20 @@ async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
         .filter(|r| r.query.contains("mutation"))
         .count();
     assert_eq!(mo_writes, 0, "no monday mutations after convergence");
+
+    // And a quiet cycle costs one poll per side: what it knows of both sides is reused.
+    stack.salesforce.clear_calls();
+    stack.monday.clear_requests();
+    stack.sync(&integration).await;
+    let sf_calls = stack.salesforce.calls();
+    assert_eq!(sf_calls.len(), 1, "{sf_calls:?}");
+    let mo_calls: Vec<String> = stack
+        .monday
+        .requests()
+        .into_iter()
+        .map(|r| r.query)
+        .collect();
+    assert_eq!(mo_calls.len(), 1, "{mo_calls:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -172,6 +186,11 @@ async fn fifty_edits_to_one_item_between_cycles_make_one_salesforce_write_with_t
         .collect();
     assert_eq!(writes.len(), 1, "one collection call: {writes:?}");
     assert!(writes[0].path.contains("composite/sobjects"), "{writes:?}");
+    assert_eq!(
+        stack.salesforce.calls().len(),
+        2,
+        "one poll and one write: the unchanged opportunity is not read"
+    );
     let events = stack.events(&run).await;
     let opportunity = &events
         .iter()

@@ -777,19 +777,35 @@ impl<'a> Cycle<'a> {
             }
             pairs.push(pair);
         }
-        // Latest values: polled records as they are; the rest (partners, webhook hints) read.
+        // Latest values: polled records as they are. A linked partner that was not polled has
+        // not changed since its side's watermark (both sides were just polled), so it stands
+        // as "unchanged since the shadow" without being read. The rest (webhook hints,
+        // replayed records, partners never agreed on) are read.
+        let claimed_sf: BTreeSet<String> = claimed_ids("sf:").into_iter().collect();
+        let claimed_mo: BTreeSet<String> = claimed_ids("mo:").into_iter().collect();
+        let unchanged = |id: &str| pb::Record {
+            id: id.to_owned(),
+            ..Default::default()
+        };
         let mut need_sf = Vec::new();
         let mut need_mo = Vec::new();
         for pair in &mut pairs {
+            let agreed = pair.shadow.is_some();
             if let Some(s) = &pair.salesforce_id {
                 match polled_sf.get(s.as_str()) {
                     Some(r) => pair.salesforce = Some((*r).clone()),
+                    None if agreed && !claimed_sf.contains(s) => {
+                        pair.salesforce = Some(unchanged(s));
+                    }
                     None => need_sf.push(s.clone()),
                 }
             }
             if let Some(m) = &pair.monday_id {
                 match polled_mo.get(m.as_str()) {
                     Some(r) => pair.monday = Some((*r).clone()),
+                    None if agreed && !claimed_mo.contains(m) => {
+                        pair.monday = Some(unchanged(m));
+                    }
                     None => need_mo.push(m.clone()),
                 }
             }
