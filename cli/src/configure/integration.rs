@@ -130,6 +130,19 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
     };
     match args.command {
         IntegrationCommand::Create(_) => {
+            // Warnings (e.g. polling that would spend the monday plan's daily calls) are
+            // shown on stderr; they do not stop the create.
+            if let Some(spec) = &spec {
+                let checked = config
+                    .validate_integration(pb::ValidateIntegrationRequest {
+                        spec: Some(spec.clone()),
+                    })
+                    .await
+                    .answer()?;
+                for w in &checked.warnings {
+                    eprintln!("warning: {}: {}", w.field, w.message);
+                }
+            }
             let created = config
                 .create_integration(pb::CreateIntegrationRequest { spec })
                 .await
@@ -238,20 +251,30 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
 }
 
 fn print_validation(session: &Session, checked: &pb::ValidateIntegrationResponse) {
+    let listed = |found: &[pb::ValidationProblem]| -> Vec<serde_json::Value> {
+        found
+            .iter()
+            .map(|p| serde_json::json!({"field": p.field, "message": p.message}))
+            .collect()
+    };
     if session.json() {
         output::print_json(&serde_json::json!({
             "valid": checked.valid,
-            "problems": checked.problems.iter().map(|p| serde_json::json!({
-                "field": p.field,
-                "message": p.message,
-            })).collect::<Vec<_>>(),
+            "problems": listed(&checked.problems),
+            "warnings": listed(&checked.warnings),
         }));
-    } else if checked.valid {
+        return;
+    }
+    if checked.valid {
         out!("valid");
-    } else {
+    }
+    if !checked.problems.is_empty() || !checked.warnings.is_empty() {
         let mut table = output::Table::new(&["FIELD", "PROBLEM"]);
         for p in &checked.problems {
             table.row(vec![p.field.clone(), p.message.clone()]);
+        }
+        for w in &checked.warnings {
+            table.row(vec![w.field.clone(), format!("warning: {}", w.message)]);
         }
         table.print();
     }

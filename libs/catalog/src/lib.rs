@@ -15,6 +15,8 @@ pub struct Board {
     /// Columns the connector reports read-only although their kind is writable.
     pub read_only: BTreeSet<String>,
     pub groups: BTreeSet<String>,
+    /// The monday plan tier of the board's account (empty when unknown).
+    pub account_tier: String,
 }
 
 /// A Salesforce object: its fields by API name, and which are external ids.
@@ -43,7 +45,10 @@ pub fn monday_kind(kind: &str, raw_type: &str) -> MondayKind {
 
 impl Board {
     pub fn from_proto(board: &pb::GetBoardResponse) -> Self {
-        let mut out = Board::default();
+        let mut out = Board {
+            account_tier: board.account_tier.clone(),
+            ..Board::default()
+        };
         for c in &board.columns {
             let column = MondayColumn {
                 id: c.id.clone(),

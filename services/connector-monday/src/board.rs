@@ -86,11 +86,18 @@ pub async fn get_board(
             title: str_of(g, "title"),
         })
         .collect();
+    let account_tier = reply
+        .data
+        .pointer("/account/tier")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     Ok(GetBoardResponse {
         board_id: id_text(board.get("id")),
         name: str_of(board, "name"),
         columns,
         groups,
+        account_tier,
     })
 }
 

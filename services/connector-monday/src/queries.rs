@@ -15,7 +15,7 @@ pub const ME: &str =
     "query Me { me { id account { id } } complexity { before after reset_in_x_seconds } }";
 
 /// A board's name, columns (with settings) and groups.
-pub const BOARD: &str = "query Board($ids: [ID!]) { boards(ids: $ids) { id name columns { id title type settings_str } groups { id title } } complexity { before after reset_in_x_seconds } }";
+pub const BOARD: &str = "query Board($ids: [ID!]) { boards(ids: $ids) { id name columns { id title type settings_str } groups { id title } } account { tier } complexity { before after reset_in_x_seconds } }";
 
 /// One page of the account's users.
 pub const USERS: &str = "query Users($limit: Int, $page: Int) { users(limit: $limit, page: $page) { id name email enabled } complexity { before after reset_in_x_seconds } }";

@@ -378,3 +378,72 @@ fn check_link_key(
 #[cfg(test)]
 #[path = "validate_tests.rs"]
 mod tests;
+
+/// The poll interval an integration that sets none gets (the original app's 3 minutes).
+pub const DEFAULT_POLL_SECONDS: u32 = 180;
+
+/// Daily API calls a monday plan tier allows (monday's published limits; Pro and Enterprise
+/// are soft limits). `None`: a tier Tandem does not know, so no projection is made.
+pub fn monday_daily_limit(tier: &str) -> Option<u64> {
+    match tier.trim().to_ascii_lowercase().as_str() {
+        "free" | "trial" => Some(200),
+        "basic" | "standard" => Some(1_000),
+        "pro" => Some(10_000),
+        "enterprise" => Some(25_000),
+        _ => None,
+    }
+}
+
+/// Cycles a day at `poll_interval_seconds`: each quiet cycle costs one monday call (a poll).
+pub fn polls_per_day(poll_interval_seconds: u32) -> u64 {
+    let interval = if poll_interval_seconds == 0 {
+        DEFAULT_POLL_SECONDS
+    } else {
+        poll_interval_seconds
+    };
+    86_400 / u64::from(interval.max(1))
+}
+
+/// A warning when polling this integration (with `others_per_day` calls of the account's
+/// other integrations on the same connection) would spend more than 80% of the monday plan's
+/// daily API calls before a single change crosses.
+pub fn budget_warnings(
+    spec: &pb::IntegrationSpec,
+    tier: &str,
+    others_per_day: u64,
+) -> Vec<Problem> {
+    let Some(limit) = monday_daily_limit(tier) else {
+        return Vec::new();
+    };
+    let own = polls_per_day(spec.poll_interval_seconds);
+    let total = own + others_per_day;
+    if total * 5 <= limit * 4 {
+        return Vec::new();
+    }
+    // The slowest polling that leaves half the plan for writes and people.
+    let room = (limit / 2).saturating_sub(others_per_day).max(1);
+    let suggested = (86_400u64.div_ceil(room)).div_ceil(60) * 60;
+    let interval = if spec.poll_interval_seconds == 0 {
+        DEFAULT_POLL_SECONDS
+    } else {
+        spec.poll_interval_seconds
+    };
+    let others = if others_per_day > 0 {
+        format!(" ({total} with the other integrations of this monday connection)")
+    } else {
+        String::new()
+    };
+    let advice = if suggested <= 86_400 {
+        format!("poll every {suggested} s or less often")
+    } else {
+        "poll less often or share fewer integrations on this account".to_owned()
+    };
+    vec![Problem::new(
+        "poll_interval_seconds",
+        format!(
+            "polling every {interval} s makes about {own} monday API calls a day{others}, over 80% of the \
+             {limit} a day the account's {tier} plan allows, before any change crosses: {advice}, \
+             and let monday webhooks bring changes sooner (coalescing_mode: low_latency)"
+        ),
+    )]
+}

@@ -259,3 +259,32 @@ fn one_way_scopes_force_the_direction_of_every_mapping() {
         assert_eq!(mapping_direction(scope as i32, direction as i32), expected);
     }
 }
+
+#[test]
+fn polling_that_would_spend_most_of_a_plans_daily_calls_is_warned_about() {
+    let spec = |poll: u32| pb::IntegrationSpec {
+        poll_interval_seconds: poll,
+        ..Default::default()
+    };
+    // 3-minute polling: 480 calls a day. Fine on Pro, too much for a Free plan's 200.
+    assert_eq!(polls_per_day(0), 480);
+    assert!(budget_warnings(&spec(0), "pro", 0).is_empty());
+    let warned = budget_warnings(&spec(0), "free", 0);
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0].field, "poll_interval_seconds");
+    assert!(
+        warned[0].message.contains("480 monday API calls a day"),
+        "{warned:?}"
+    );
+    assert!(warned[0].message.contains("200 a day"), "{warned:?}");
+    assert!(warned[0].message.contains("poll every 900 s"), "{warned:?}");
+    // Basic allows 1,000: one integration at 3 minutes is fine, a second one is not.
+    assert!(budget_warnings(&spec(0), "basic", 0).is_empty());
+    let shared = budget_warnings(&spec(0), "Basic", 480);
+    assert!(
+        shared[0].message.contains("960 with the other"),
+        "{shared:?}"
+    );
+    // Unknown tiers make no projection.
+    assert!(budget_warnings(&spec(30), "", 0).is_empty());
+}

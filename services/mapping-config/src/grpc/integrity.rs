@@ -145,9 +145,19 @@ pub async fn problems(
     who: &Identity,
     spec: &pb::IntegrationSpec,
 ) -> Result<Vec<Problem>, Status> {
+    Ok(check(state, who, spec).await?.0)
+}
+
+/// The problems of `spec` and, when it has none that stop it, its warnings (what would work
+/// but spend more of a remote's API budget than it should).
+pub async fn check(
+    state: &State,
+    who: &Identity,
+    spec: &pb::IntegrationSpec,
+) -> Result<(Vec<Problem>, Vec<Problem>), Status> {
     let mut out = validate::check_shape(spec, spec.encoded_len());
     if spec.encoded_len() > MAX_SPEC_BYTES || spec.mappings.len() > MAX_MAPPINGS {
-        return Ok(out);
+        return Ok((out, Vec::new()));
     }
     // Both sides are asked at once.
     let (monday, salesforce) = tokio::join!(
@@ -163,7 +173,37 @@ pub async fn problems(
         board_found.as_ref(),
         object_found.as_ref(),
     ));
-    Ok(out)
+    let warnings = match &board_found {
+        Some(board) if validate::monday_daily_limit(&board.account_tier).is_some() => {
+            let others = other_polls_per_day(state, spec).await?;
+            validate::budget_warnings(spec, &board.account_tier, others)
+        }
+        _ => Vec::new(),
+    };
+    Ok((out, warnings))
+}
+
+/// monday calls a day the other active integrations on `spec`'s monday connection poll with
+/// (an integration on the same board and object counts as this one, being re-validated).
+async fn other_polls_per_day(state: &State, spec: &pb::IntegrationSpec) -> Result<u64, Status> {
+    let Ok(connection) = spec.monday_connection_id.trim().parse::<Uuid>() else {
+        return Ok(0);
+    };
+    let specs: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT spec FROM integrations WHERE monday_connection_id = $1 AND state = 1",
+    )
+    .bind(connection)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(internal)?;
+    Ok(specs
+        .iter()
+        .filter_map(|bytes| pb::IntegrationSpec::decode(bytes.as_slice()).ok())
+        .filter(|other| {
+            !(other.board_id == spec.board_id && other.salesforce_object == spec.salesforce_object)
+        })
+        .map(|other| validate::polls_per_day(other.poll_interval_seconds))
+        .sum())
 }
 
 /// The board of the spec, if its connection is usable and it exists, and the problems found.

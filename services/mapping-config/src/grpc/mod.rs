@@ -230,16 +230,20 @@ impl MappingConfig for MappingConfigService {
     ) -> Result<Response<pb::ValidateIntegrationResponse>, Status> {
         let who = identity(&request)?;
         let spec = request.into_inner().spec.unwrap_or_default();
-        let problems = integrity::problems(&self.inner, &who, &spec).await?;
-        Ok(Response::new(pb::ValidateIntegrationResponse {
-            valid: problems.is_empty(),
-            problems: problems
+        let (problems, warnings) = integrity::check(&self.inner, &who, &spec).await?;
+        let to_proto = |found: Vec<crate::validate::Problem>| -> Vec<pb::ValidationProblem> {
+            found
                 .into_iter()
                 .map(|p| pb::ValidationProblem {
                     field: p.field,
                     message: p.message,
                 })
-                .collect(),
+                .collect()
+        };
+        Ok(Response::new(pb::ValidateIntegrationResponse {
+            valid: problems.is_empty(),
+            problems: to_proto(problems),
+            warnings: to_proto(warnings),
         }))
     }
 

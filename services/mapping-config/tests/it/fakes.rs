@@ -235,6 +235,8 @@ impl MondayConnector for FakeMonday {
                 id: "topics".into(),
                 title: "Deals".into(),
             }],
+            // A Free plan: 200 API calls a day.
+            account_tier: "free".into(),
         }))
     }
 

@@ -231,6 +231,52 @@ async fn validation_reports_every_problem_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn polling_that_would_spend_the_monday_plans_daily_calls_is_a_warning_not_a_problem() {
+    let stack = start_stack().await;
+    let mut spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let validate = |spec: &pb::IntegrationSpec| {
+        let request = authorized(
+            pb::ValidateIntegrationRequest {
+                spec: Some(spec.clone()),
+            },
+            &ada(),
+        );
+        let mut client = client.clone();
+        async move {
+            client
+                .validate_integration(request)
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    // The board's account is on a Free plan (200 calls a day); 3-minute polling is 480.
+    spec.poll_interval_seconds = 0;
+    let answer = validate(&spec).await;
+    assert!(answer.valid, "{:#?}", answer.problems);
+    assert_eq!(answer.warnings.len(), 1, "{:#?}", answer.warnings);
+    assert_eq!(answer.warnings[0].field, "poll_interval_seconds");
+    assert!(
+        answer.warnings[0]
+            .message
+            .contains("480 monday API calls a day"),
+        "{:#?}",
+        answer.warnings
+    );
+    // Hourly polling fits.
+    spec.poll_interval_seconds = 3_600;
+    let answer = validate(&spec).await;
+    assert!(answer.valid && answer.warnings.is_empty(), "{answer:#?}");
+    // A warning does not stop the integration from being saved.
+    spec.poll_interval_seconds = 0;
+    client
+        .create_integration(create(&spec, &ada()))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_invalid_argument_naming_the_field_and_writes_nothing() {
     let stack = start_stack().await;
     let good = stack.valid_spec(&ada()).await;
