@@ -1,5 +1,6 @@
 //! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
 
+mod bench;
 mod token;
 mod up;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the five services in one process (development and demos).
     Up(Box<up::UpArgs>),
+    /// Run the performance scenarios against the simulators, Postgres and Redis; print a table.
+    Bench(Box<bench::BenchArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
     Token(token::TokenArgs),
 }
@@ -33,6 +36,13 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::Bench(args) => match bench::run(*args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Token(args) => match token::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
