@@ -1,24 +1,16 @@
-//! The process's own CPU time and memory, read from `/proc/self` (Linux). The bench runs the
+//! The process's own CPU time and memory, from the process CPU clock and `/proc/self/status` (Linux). The bench runs the
 //! services and both simulators in one process, so these figures cover all of them; span
 //! timings (spans.rs) split the time between them.
 
 use std::time::Duration;
 
-/// User + system CPU time this process has used so far (`/proc/self/stat`, fields 14 and 15).
+/// CPU time this process has used so far, every thread (`CLOCK_PROCESS_CPUTIME_ID`).
 pub fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces: fields are counted after its closing parenthesis.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    let ticks = clock_ticks();
-    Some(Duration::from_secs_f64((utime + stime) as f64 / ticks))
-}
-
-/// `_SC_CLK_TCK`: 100 on every Linux this runs on (no libc call, `unsafe` is denied).
-fn clock_ticks() -> f64 {
-    100.0
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
 }
 
 /// A `VmXXX:` line of `/proc/self/status`, in bytes.

@@ -1,8 +1,10 @@
 //! Where the time goes: every gRPC request span (`grpc.request`, named by its method, e.g.
 //! `tandem.v1.SalesforceConnector/WriteRecords`) is timed twice: wall time from open to
-//! close, and busy time, the time its future was being polled (on-CPU work of that service:
-//! waiting for the network, Postgres or Redis is not busy time). The simulators serve
-//! plain HTTP without these spans; their share is the process CPU minus the spans' busy time.
+//! close, and busy time, the CPU time of the thread while it polled the request's future
+//! (`CLOCK_THREAD_CPUTIME_ID`): the service's own work, without waits for
+//! the network, Postgres or Redis, and without time the thread was preempted. The simulators
+//! serve plain HTTP without these spans; their share is the process CPU minus the spans' busy
+//! time.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -29,10 +31,16 @@ pub struct Spans {
     totals: Arc<Mutex<HashMap<String, Timing>>>,
 }
 
+/// CPU time of the calling thread, in nanoseconds.
+fn thread_cpu_ns() -> Option<u64> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Some(u64::try_from(t.tv_sec).ok()? * 1_000_000_000 + u64::try_from(t.tv_nsec).ok()?)
+}
+
 struct Open {
     method: String,
     created: Instant,
-    entered: Option<Instant>,
+    entered: Option<u64>,
     depth: u32,
     busy: Duration,
 }
@@ -94,7 +102,7 @@ where
             && let Some(open) = span.extensions_mut().get_mut::<Open>()
         {
             if open.depth == 0 {
-                open.entered = Some(Instant::now());
+                open.entered = thread_cpu_ns();
             }
             open.depth += 1;
         }
@@ -106,9 +114,9 @@ where
         {
             open.depth = open.depth.saturating_sub(1);
             if open.depth == 0
-                && let Some(at) = open.entered.take()
+                && let (Some(at), Some(now)) = (open.entered.take(), thread_cpu_ns())
             {
-                open.busy += at.elapsed();
+                open.busy += Duration::from_nanos(now.saturating_sub(at));
             }
         }
     }

@@ -1,4 +1,5 @@
 //! The `tandem` binary, run as a user runs it.
 
+mod bench;
 mod token;
 mod up;
