@@ -11,6 +11,9 @@ use sqlx::Connection as _;
 use tandem_proto::v1 as pb;
 use tandem_service::{Identity, TokenSigner};
 use tandem_stack::{Embedded, EmbeddedConfig};
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
 use tonic::transport::Channel;
 
 /// The Salesforce org (My Domain) the bench connects.
@@ -93,6 +96,23 @@ async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+impl Apart {
+    fn stop(&mut self) {
+        // The child was started by this stack: it is ended by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.sims.cancel();
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(apart) = self.apart.as_mut() {
+            apart.stop();
+        }
+    }
+}
+
 impl Drop for BenchDb {
     fn drop(&mut self) {
         if self.dropped {
@@ -119,6 +139,9 @@ pub struct StackOptions {
     pub scheduler_tick_ms: u64,
     /// Items the monday board may hold.
     pub max_items_per_board: usize,
+    /// Run the five services in a `tandem up` child process (the simulators stay in this
+    /// one), so that their memory and CPU can be told apart from the simulators'.
+    pub services_apart: bool,
 }
 
 impl Default for StackOptions {
@@ -126,6 +149,7 @@ impl Default for StackOptions {
         Self {
             scheduler_tick_ms: 0,
             max_items_per_board: 250_000,
+            services_apart: false,
         }
     }
 }
@@ -140,12 +164,19 @@ pub struct Stack {
     pub monday_user: i64,
     pub webhook_url: String,
     pub board: i64,
-    pub config: tandem_proto::v1::mapping_config_client::MappingConfigClient<Channel>,
-    pub orchestrator: tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient<Channel>,
-    pub history: tandem_proto::v1::run_history_client::RunHistoryClient<Channel>,
+    pub config: MappingConfigClient<Channel>,
+    pub orchestrator: SyncOrchestratorClient<Channel>,
+    pub history: RunHistoryClient<Channel>,
     bearer: String,
     embedded: Option<Embedded>,
+    apart: Option<Apart>,
     db: Option<BenchDb>,
+}
+
+/// The services in a child process and the simulators serving in this one.
+struct Apart {
+    child: std::process::Child,
+    sims: tokio_util::sync::CancellationToken,
 }
 
 /// The simulators' limits the bench runs with. monday's per-minute complexity budget (10M,
@@ -169,27 +200,125 @@ fn sim_configs(org: &str, options: StackOptions) -> (salesforce_sim::Config, mon
     (salesforce, monday)
 }
 
+/// A fixed key: the bench's database is dropped at the end, nothing outlives it.
 fn key_ring() -> anyhow::Result<mapping_config::KeyRing> {
-    // A fixed key: the bench's database is dropped at the end, nothing outlives it.
-    "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+    KEY_RING
         .parse()
         .map_err(|e| anyhow::anyhow!("bench key ring: {e}"))
 }
 
-/// A random secret for this run's tokens (never printed).
-fn signer() -> anyhow::Result<TokenSigner> {
-    let secret = format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    TokenSigner::new(secret.into()).map_err(|e| anyhow::anyhow!("bench signer: {e}"))
+/// The key ring in `TANDEM_ENCRYPTION_KEYS` form, for a child `tandem up`.
+const KEY_RING: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// What a started stack is made of, however its services run.
+struct Parts {
+    salesforce: salesforce_sim::SimHandle,
+    salesforce_url: String,
+    monday: monday_sim::SimHandle,
+    monday_api_url: String,
+    webhook_url: String,
+    peers: tandem_service::args::PeerArgs,
+    embedded: Option<Embedded>,
+    apart: Option<Apart>,
+}
+
+/// Both simulators here, the services in `tandem up` (this very binary) as a child process,
+/// configured through its environment (the secret never on a command line).
+async fn apart(
+    infra: tandem_service::args::Infra,
+    secret: String,
+    options: StackOptions,
+) -> anyhow::Result<Parts> {
+    let (sf_config, mo_config) = sim_configs(ORG, options);
+    let sims = tokio_util::sync::CancellationToken::new();
+    let sf_sim = salesforce_sim::bind(sf_config).await?;
+    let salesforce_url = sf_sim.base_url();
+    let salesforce = sf_sim.handle();
+    let token = sims.clone();
+    tokio::spawn(async move { sf_sim.serve(token).await });
+    let mo_sim = monday_sim::bind(mo_config).await?;
+    let monday = mo_sim.handle();
+    let monday_api_url = monday.api_url();
+    let token = sims.clone();
+    tokio::spawn(async move { mo_sim.serve(token).await });
+
+    let any = "127.0.0.1:0";
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .arg("up")
+        .args(["--connector-salesforce-listen", any])
+        .args(["--connector-monday-listen", any])
+        .args(["--mapping-config-listen", any])
+        .args(["--sync-orchestrator-listen", any])
+        .args(["--run-history-listen", any])
+        .args(["--monday-webhook-listen", any])
+        .args([
+            "--scheduler-tick-ms",
+            &options.scheduler_tick_ms.to_string(),
+        ])
+        .env("DATABASE_URL", &infra.database_url)
+        .env("REDIS_URL", &infra.redis_url)
+        .env("TANDEM_REDIS_PREFIX", &infra.redis_prefix)
+        .env("TANDEM_AUTH_SECRET", secret)
+        .env("TANDEM_ENCRYPTION_KEYS", KEY_RING)
+        .env("TANDEM_SALESFORCE_INSTANCE_URL", &salesforce_url)
+        .env("TANDEM_SALESFORCE_LOGIN_URL", &salesforce_url)
+        .env("TANDEM_MONDAY_API_URL", &monday_api_url)
+        .env("TANDEM_SALESFORCE_CLIENT_ID", tandem_stack::SIM_CLIENT_ID)
+        .env("TANDEM_SALESFORCE_CLIENT_SECRET", "embedded-simulator-secret")
+        .env("TANDEM_MONDAY_SIGNING_SECRET", monday.webhook_signing_secret())
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting `tandem up` for the services")?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(6)
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let url_of = |name: &str| -> anyhow::Result<String> {
+        let prefix = format!("{name} listening on ");
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_owned)
+            .with_context(|| format!("`tandem up` never announced {name}: {lines:?}"))
+    };
+    let peers = tandem_service::args::PeerArgs {
+        connector_salesforce_url: url_of("connector-salesforce")?,
+        connector_monday_url: url_of("connector-monday")?,
+        mapping_config_url: url_of("mapping-config")?,
+        sync_orchestrator_url: url_of("sync-orchestrator")?,
+        run_history_url: url_of("run-history")?,
+    };
+    let webhook_url = format!("{}/webhooks/monday", url_of("connector-monday webhooks")?);
+    Ok(Parts {
+        salesforce,
+        salesforce_url,
+        monday,
+        monday_api_url,
+        webhook_url,
+        peers,
+        embedded: None,
+        apart: Some(Apart { child, sims }),
+    })
 }
 
 impl Stack {
     pub async fn start(infra: &Infra, options: StackOptions) -> anyhow::Result<Self> {
         let db = BenchDb::create(&infra.database_url).await?;
-        let signer = signer()?;
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let signer = TokenSigner::new(secret.clone().into())
+            .map_err(|e| anyhow::anyhow!("bench signer: {e}"))?;
         let bearer = format!(
             "Bearer {}",
             signer.mint(
@@ -206,13 +335,27 @@ impl Stack {
             redis_prefix: format!("tandem-bench-{}", uuid::Uuid::new_v4().simple()),
             signer,
         };
-        let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
-        config.scheduler_tick_ms = options.scheduler_tick_ms;
-        let (sf, mo) = sim_configs(ORG, options);
-        config.salesforce_sim = sf;
-        config.monday_sim = mo;
-        let embedded = Embedded::start(config).await?;
-        let monday = embedded.monday.clone();
+        let parts = if options.services_apart {
+            apart(service_infra, secret, options).await?
+        } else {
+            let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
+            config.scheduler_tick_ms = options.scheduler_tick_ms;
+            let (sf, mo) = sim_configs(ORG, options);
+            config.salesforce_sim = sf;
+            config.monday_sim = mo;
+            let embedded = Embedded::start(config).await?;
+            Parts {
+                salesforce: embedded.salesforce.clone(),
+                salesforce_url: embedded.salesforce_url.clone(),
+                monday: embedded.monday.clone(),
+                monday_api_url: embedded.monday_api_url.clone(),
+                webhook_url: embedded.webhook_url.clone(),
+                peers: embedded.peers.clone(),
+                embedded: Some(embedded),
+                apart: None,
+            }
+        };
+        let monday = parts.monday.clone();
         let account = monday.create_account("Bench", "Ada Admin", "ada@bench.test");
         let board = monday.create_board(account.account_id, "Deals");
         for (id, title, kind, settings) in [
@@ -230,30 +373,49 @@ impl Stack {
                 .add_column(board, id, title, kind, settings)
                 .map_err(|e| anyhow::anyhow!("monday board column {id}: {e}"))?;
         }
-        embedded.salesforce.ensure_org(ORG);
+        parts.salesforce.ensure_org(ORG);
+        let channel = |url: &str| -> anyhow::Result<Channel> {
+            Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.connect_lazy())
+        };
         Ok(Stack {
-            salesforce: embedded.salesforce.clone(),
-            salesforce_url: embedded.salesforce_url.clone(),
-            monday_api_url: embedded.monday_api_url.clone(),
+            salesforce: parts.salesforce,
+            salesforce_url: parts.salesforce_url,
+            monday_api_url: parts.monday_api_url,
             monday,
             monday_token: account.token,
             monday_account: account.account_id,
             monday_user: account.user_id,
-            webhook_url: embedded.webhook_url.clone(),
+            webhook_url: parts.webhook_url,
             board,
-            config: embedded.mapping_config(),
-            orchestrator: embedded.orchestrator(),
-            history: embedded.run_history(),
+            config: MappingConfigClient::new(channel(&parts.peers.mapping_config_url)?),
+            orchestrator: SyncOrchestratorClient::new(channel(
+                &parts.peers.sync_orchestrator_url,
+            )?),
+            history: RunHistoryClient::new(channel(&parts.peers.run_history_url)?),
             bearer,
-            embedded: Some(embedded),
+            embedded: parts.embedded,
+            apart: parts.apart,
             db: Some(db),
         })
+    }
+
+    /// The stack's own database.
+    pub fn database_url(&self) -> &str {
+        self.db.as_ref().map_or("", |d| d.url())
+    }
+
+    /// The process the services run in when they run apart.
+    pub fn services_pid(&self) -> Option<u32> {
+        self.apart.as_ref().map(|a| a.child.id())
     }
 
     /// Stops the services and simulators, then drops the database.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(embedded) = self.embedded.take() {
             embedded.stop().await?;
+        }
+        if let Some(mut apart) = self.apart.take() {
+            apart.stop();
         }
         if let Some(db) = self.db.take() {
             db.drop_now().await?;

@@ -91,6 +91,30 @@ async fn one_way(
                 .note("report"),
         );
         let spans_busy: std::time::Duration = m.spans.values().map(|t| t.busy).sum();
+        // The import's own wall time less its CPU and the RPCs it waited for (called one after
+        // another during an import): what it spent waiting on Postgres and Redis.
+        let import = m
+            .spans
+            .get("tandem.v1.SyncOrchestrator/Import")
+            .copied()
+            .unwrap_or_default();
+        let called: std::time::Duration = m
+            .spans
+            .iter()
+            .filter(|(k, _)| !k.starts_with("tandem.v1.SyncOrchestrator/") && !k.starts_with("tandem.v1.RunHistory/GetRun"))
+            .map(|(_, t)| t.wall)
+            .sum();
+        let storage = import.wall.saturating_sub(import.busy).saturating_sub(called);
+        rows.push(
+            Row::new(S, params, "orchestrator: own CPU / waiting on RPCs / waiting on Postgres+Redis")
+                .text(format!(
+                    "{:.2} s / {:.2} s / {:.2} s of {:.2} s",
+                    import.busy.as_secs_f64(),
+                    called.as_secs_f64(),
+                    storage.as_secs_f64(),
+                    import.wall.as_secs_f64()
+                )),
+        );
         let breakdown: Vec<String> = m
             .breakdown()
             .into_iter()
