@@ -17,7 +17,10 @@ const MONDAY_PLANS: [(&str, u64); 4] = [
     ("Enterprise", 25_000),
 ];
 /// Salesforce daily API allocations: Developer Edition, and Enterprise Edition's base.
-const SALESFORCE_ALLOCATIONS: [(&str, u64); 2] = [("Developer Edition", 15_000), ("Enterprise Edition base", 100_000)];
+const SALESFORCE_ALLOCATIONS: [(&str, u64); 2] = [
+    ("Developer Edition", 15_000),
+    ("Enterprise Edition base", 100_000),
+];
 
 pub struct Params {
     pub poll_minutes: u32,
@@ -72,21 +75,30 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
         thousands(p.changes_per_day)
     );
     let mut rows = vec![
-        Row::new(S, &params, "measured: calls of an empty cycle (Salesforce / monday)").text(format!(
+        Row::new(
+            S,
+            &params,
+            "measured: calls of an empty cycle (Salesforce / monday)",
+        )
+        .text(format!(
             "{} / {} ({}; {})",
             empty.calls.salesforce(),
             empty.calls.monday(),
             empty.detail.0,
             empty.detail.1
         )),
-        Row::new(S, &params, "measured: calls of a cycle with its share of changes (Salesforce / monday)")
-            .text(format!(
-                "{} / {} ({}; {})",
-                busy.calls.salesforce(),
-                busy.calls.monday(),
-                busy.detail.0,
-                busy.detail.1
-            )),
+        Row::new(
+            S,
+            &params,
+            "measured: calls of a cycle with its share of changes (Salesforce / monday)",
+        )
+        .text(format!(
+            "{} / {} ({}; {})",
+            busy.calls.salesforce(),
+            busy.calls.monday(),
+            busy.detail.0,
+            busy.detail.1
+        )),
     ];
     let monday_quiet = quiet(empty.calls.monday());
     let monday_day = quiet(busy.calls.monday());
@@ -105,32 +117,40 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
         }
     };
     rows.push(
-        Row::new(S, &params, "projected monday calls per day (quiet day / with the changes)")
-            .value(
-                monday_day,
-                format!(
-                    "{} / {}",
-                    thousands(monday_quiet.round() as u64),
-                    thousands(monday_day.round() as u64)
-                ),
-            )
-            .note(fits(monday_day)),
+        Row::new(
+            S,
+            &params,
+            "projected monday calls per day (quiet day / with the changes)",
+        )
+        .value(
+            monday_day,
+            format!(
+                "{} / {}",
+                thousands(monday_quiet.round() as u64),
+                thousands(monday_day.round() as u64)
+            ),
+        )
+        .note(fits(monday_day)),
     );
     rows.push(
-        Row::new(S, &params, "projected Salesforce calls per day (quiet day / with the changes)")
-            .value(
-                salesforce_day,
-                format!(
-                    "{} / {}",
-                    thousands(salesforce_quiet.round() as u64),
-                    thousands(salesforce_day.round() as u64)
-                ),
-            )
-            .note(format!(
-                "{:.1}% of a Developer org's 15,000, {:.1}% of an Enterprise org's base 100,000",
-                salesforce_day * 100.0 / 15_000.0,
-                salesforce_day * 100.0 / 100_000.0
-            )),
+        Row::new(
+            S,
+            &params,
+            "projected Salesforce calls per day (quiet day / with the changes)",
+        )
+        .value(
+            salesforce_day,
+            format!(
+                "{} / {}",
+                thousands(salesforce_quiet.round() as u64),
+                thousands(salesforce_day.round() as u64)
+            ),
+        )
+        .note(format!(
+            "{:.1}% of a Developer org's 15,000, {:.1}% of an Enterprise org's base 100,000",
+            salesforce_day * 100.0 / 15_000.0,
+            salesforce_day * 100.0 / 100_000.0
+        )),
     );
     let warned = warnings(monday_day, salesforce_day, p.poll_minutes);
     rows.push(

@@ -11,6 +11,8 @@ use crate::bench::report::{Row, thousands};
 
 /// Records per sObject Collections call.
 pub const SALESFORCE_BATCH: usize = 200;
+/// Rounds of at least this many records also report calls per 1,000, cycle time and CPU.
+const EXTRAS_FROM: usize = 5_000;
 /// Records per SOQL query page.
 pub const SALESFORCE_PAGE: usize = 2_000;
 
@@ -135,7 +137,7 @@ impl Linked {
             self.stack.sync(&self.integration).await
         })
         .await?;
-        let counters = run.counters.clone().unwrap_or_default();
+        let counters = run.counters.unwrap_or_default();
         if counters.updated != n as u64 || counters.failed != 0 {
             bail!(
                 "the cycle updated {} and failed {} records, not {n} updated",
@@ -160,18 +162,28 @@ fn per_thousand(calls: usize, n: usize) -> f64 {
 /// figures for 10,000 changes).
 fn cycle_rows(scenario: &str, params: &str, n: usize, m: &Measure, rows: &mut Vec<Row>) {
     rows.push(
-        Row::new(scenario, params, "cycle time (SyncNow to finished run)")
-            .value(m.wall.as_secs_f64(), format!("{:.2} s", m.wall.as_secs_f64())),
+        Row::new(scenario, params, "cycle time (SyncNow to finished run)").value(
+            m.wall.as_secs_f64(),
+            format!("{:.2} s", m.wall.as_secs_f64()),
+        ),
     );
     let process = Measure::micros_per(m.cpu, n);
     rows.push(
-        Row::new(scenario, params, "process CPU per record (all services + both simulators)")
-            .value(process, format!("{process:.0} µs")),
+        Row::new(
+            scenario,
+            params,
+            "process CPU per record (all services + both simulators)",
+        )
+        .value(process, format!("{process:.0} µs")),
     );
     let own = Measure::micros_per(m.orchestrator_busy(), n);
     rows.push(
-        Row::new(scenario, params, "orchestrator CPU per record (its own RPC busy time)")
-            .value(own, format!("{own:.0} µs")),
+        Row::new(
+            scenario,
+            params,
+            "orchestrator CPU per record (its own RPC busy time)",
+        )
+        .value(own, format!("{own:.0} µs")),
     );
 }
 
@@ -195,22 +207,26 @@ pub async fn write(ctx: &Ctx, sizes: &[usize]) -> anyhow::Result<Vec<Row>> {
                         .value(writes as f64, writes.to_string())
                         .goal(format!("= ⌈N/200⌉ = {least}"), writes == least),
                 );
-                if n == max {
+                if n >= EXTRAS_FROM || n == max {
                     let sf_least = 1 + least;
                     rows.push(
-                        Row::new(S, &params, "Salesforce calls per 1,000 changed (reads+writes)")
-                            .value(
+                        Row::new(
+                            S,
+                            &params,
+                            "Salesforce calls per 1,000 changed (reads+writes)",
+                        )
+                        .value(
+                            per_thousand(m.calls.salesforce(), n),
+                            format!(
+                                "{:.1} ({})",
                                 per_thousand(m.calls.salesforce(), n),
-                                format!(
-                                    "{:.1} ({})",
-                                    per_thousand(m.calls.salesforce(), n),
-                                    m.detail.0
-                                ),
-                            )
-                            .note(format!(
-                                "least: 1 poll query + ⌈N/200⌉ writes = {:.1}",
-                                per_thousand(sf_least, n)
-                            )),
+                                m.detail.0
+                            ),
+                        )
+                        .note(format!(
+                            "least: 1 poll query + ⌈N/200⌉ writes = {:.1}",
+                            per_thousand(sf_least, n)
+                        )),
                     );
                     let mo_least = ceil_div(n, connector_monday_page());
                     rows.push(
@@ -252,7 +268,7 @@ pub async fn write(ctx: &Ctx, sizes: &[usize]) -> anyhow::Result<Vec<Row>> {
                             measured <= goal * 1.1 + 1e-9,
                         ),
                 );
-                if n == max {
+                if n >= EXTRAS_FROM || n == max {
                     let sf_least = ceil_div(n, SALESFORCE_PAGE);
                     rows.push(
                         Row::new(S, &params, "Salesforce calls per 1,000 changed (poll)")
@@ -270,19 +286,19 @@ pub async fn write(ctx: &Ctx, sizes: &[usize]) -> anyhow::Result<Vec<Row>> {
                             )),
                     );
                     rows.push(
-                        Row::new(S, &params, "monday requests per 1,000 changed (reads+writes)")
-                            .value(
-                                per_thousand(m.calls.monday(), n),
-                                format!(
-                                    "{:.1} ({})",
-                                    per_thousand(m.calls.monday(), n),
-                                    m.detail.1
-                                ),
-                            )
-                            .note(format!(
-                                "least: 1 poll + ⌈N/{best}⌉ writes = {:.1}",
-                                per_thousand(1 + least, n)
-                            )),
+                        Row::new(
+                            S,
+                            &params,
+                            "monday requests per 1,000 changed (reads+writes)",
+                        )
+                        .value(
+                            per_thousand(m.calls.monday(), n),
+                            format!("{:.1} ({})", per_thousand(m.calls.monday(), n), m.detail.1),
+                        )
+                        .note(format!(
+                            "least: 1 poll + ⌈N/{best}⌉ writes = {:.1}",
+                            per_thousand(1 + least, n)
+                        )),
                     );
                     cycle_rows(S, &params, n, &m, &mut rows);
                 }
@@ -314,7 +330,10 @@ pub async fn read(ctx: &Ctx, sizes: &[usize]) -> anyhow::Result<Vec<Row>> {
     let (sf_detail, mo_detail) = empty.detail.clone();
     rows.push(
         Row::new(S, "nothing changed", "Salesforce calls per cycle")
-            .value(c.salesforce() as f64, format!("{} ({sf_detail})", c.salesforce()))
+            .value(
+                c.salesforce() as f64,
+                format!("{} ({sf_detail})", c.salesforce()),
+            )
             .goal("1 query", c.salesforce() == 1 && c.salesforce_queries == 1),
     );
     rows.push(

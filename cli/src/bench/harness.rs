@@ -9,11 +9,11 @@ use anyhow::{Context as _, bail};
 use serde_json::json;
 use sqlx::Connection as _;
 use tandem_proto::v1 as pb;
-use tandem_service::{Identity, TokenSigner};
-use tandem_stack::{Embedded, EmbeddedConfig};
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
+use tandem_service::{Identity, TokenSigner};
+use tandem_stack::{Embedded, EmbeddedConfig};
 use tonic::transport::Channel;
 
 /// The Salesforce org (My Domain) the bench connects.
@@ -264,8 +264,14 @@ async fn apart(
         .env("TANDEM_SALESFORCE_LOGIN_URL", &salesforce_url)
         .env("TANDEM_MONDAY_API_URL", &monday_api_url)
         .env("TANDEM_SALESFORCE_CLIENT_ID", tandem_stack::SIM_CLIENT_ID)
-        .env("TANDEM_SALESFORCE_CLIENT_SECRET", "embedded-simulator-secret")
-        .env("TANDEM_MONDAY_SIGNING_SECRET", monday.webhook_signing_secret())
+        .env(
+            "TANDEM_SALESFORCE_CLIENT_SECRET",
+            "embedded-simulator-secret",
+        )
+        .env(
+            "TANDEM_MONDAY_SIGNING_SECRET",
+            monday.webhook_signing_secret(),
+        )
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -388,9 +394,7 @@ impl Stack {
             webhook_url: parts.webhook_url,
             board,
             config: MappingConfigClient::new(channel(&parts.peers.mapping_config_url)?),
-            orchestrator: SyncOrchestratorClient::new(channel(
-                &parts.peers.sync_orchestrator_url,
-            )?),
+            orchestrator: SyncOrchestratorClient::new(channel(&parts.peers.sync_orchestrator_url)?),
             history: RunHistoryClient::new(channel(&parts.peers.run_history_url)?),
             bearer,
             embedded: parts.embedded,
@@ -609,7 +613,7 @@ impl Stack {
         for r in self.monday.requests() {
             let op = r
                 .query
-                .split(|ch: char| ch == '(' || ch == '{')
+                .split(['(', '{'])
                 .next()
                 .unwrap_or_default()
                 .trim()

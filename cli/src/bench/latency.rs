@@ -35,7 +35,12 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
             p.debounce_s, TICK_MS, p.webhook_samples
         );
         match mode(ctx, p, true).await {
-            Ok(samples) => push(&mut rows, &params, &samples, "seconds (debounce + one cycle)"),
+            Ok(samples) => push(
+                &mut rows,
+                &params,
+                &samples,
+                "seconds (debounce + one cycle)",
+            ),
             Err(e) => rows.push(Row::failed(S, params, &e)),
         }
     }
@@ -49,9 +54,7 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
                 &mut rows,
                 &params,
                 &samples,
-                &format!(
-                    "≈ interval/2 + cycle for p50; with the default 180 s interval ≈ 90 s / 178 s"
-                ),
+                "≈ interval/2 + cycle for p50; with the default 180 s interval ≈ 90 s / 178 s",
             ),
             Err(e) => rows.push(Row::failed(S, params, &e)),
         }
@@ -123,7 +126,11 @@ async fn samples(stack: &Stack, p: &Params, webhooks: bool) -> anyhow::Result<Ve
     }
     let mut rng = Rng::new(5);
     let interval = Duration::from_secs(u64::from(p.poll_interval_s));
-    let count = if webhooks { p.webhook_samples } else { p.poll_samples };
+    let count = if webhooks {
+        p.webhook_samples
+    } else {
+        p.poll_samples
+    };
     let mut out = Vec::with_capacity(count);
     for k in 0..count {
         if !webhooks {
@@ -147,10 +154,11 @@ async fn samples(stack: &Stack, p: &Params, webhooks: bool) -> anyhow::Result<Ve
         }
         let deadline = started + interval * 2 + Duration::from_secs(60);
         loop {
-            let now = stack
-                .salesforce
-                .record(ORG, &opportunity)
-                .and_then(|r| r.get("CloseDate").and_then(|v| v.as_str()).map(str::to_owned));
+            let now = stack.salesforce.record(ORG, &opportunity).and_then(|r| {
+                r.get("CloseDate")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            });
             if now.as_deref() == Some(date.as_str()) {
                 break;
             }

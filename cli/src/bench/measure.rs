@@ -48,7 +48,7 @@ impl Measure {
     pub fn breakdown(&self) -> Vec<(String, Timing)> {
         let mut all: Vec<(String, Timing)> =
             self.spans.iter().map(|(k, t)| (k.clone(), *t)).collect();
-        all.sort_by(|a, b| b.1.busy.cmp(&a.1.busy));
+        all.sort_by_key(|t| std::cmp::Reverse(t.1.busy));
         all
     }
 }

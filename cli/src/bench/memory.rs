@@ -26,7 +26,12 @@ const BUDGET_MB_PER_100K: f64 = 64.0;
 pub async fn run(ctx: &Ctx, links: usize) -> anyhow::Result<Vec<Row>> {
     let params = format!("{} links", thousands(links as u64));
     let mut linked = linked(ctx, links).await?;
-    let of = Of::Pid(linked.stack.services_pid().context("the services' process")?);
+    let of = Of::Pid(
+        linked
+            .stack
+            .services_pid()
+            .context("the services' process")?,
+    );
     let mut rows = Vec::new();
     let rest = procstat::rss_of(of).unwrap_or_default();
     rows.push(
@@ -53,13 +58,16 @@ pub async fn run(ctx: &Ctx, links: usize) -> anyhow::Result<Vec<Row>> {
         .unwrap_or_default()
         .saturating_sub(cpu_before);
     let peak = procstat::peak_rss_of(of).unwrap_or_default();
-    let cycle_params = format!("{params}, a cycle with {} changed", thousands(changed as u64));
+    let cycle_params = format!(
+        "{params}, a cycle with {} changed",
+        thousands(changed as u64)
+    );
     match cycle {
         Ok((_, m)) if peak_resettable => {
-            rows.push(
-                Row::new(S, &cycle_params, "cycle time")
-                    .value(m.wall.as_secs_f64(), format!("{:.2} s", m.wall.as_secs_f64())),
-            );
+            rows.push(Row::new(S, &cycle_params, "cycle time").value(
+                m.wall.as_secs_f64(),
+                format!("{:.2} s", m.wall.as_secs_f64()),
+            ));
             let per = cpu.as_secs_f64() * 1e6 / changed as f64;
             rows.push(
                 Row::new(S, &cycle_params, "services' CPU per changed record (simulators excluded; the cycle and its echo read)")
@@ -68,15 +76,28 @@ pub async fn run(ctx: &Ctx, links: usize) -> anyhow::Result<Vec<Row>> {
             let growth = mib(peak.saturating_sub(start));
             let allowed = BUDGET_MB_PER_100K * links as f64 / 100_000.0;
             rows.push(
-                Row::new(S, &cycle_params, "services' RSS growth during the cycle (peak − rest)")
-                    .value(growth, format!("{growth:.1} MiB (peak {:.0} MiB)", mib(peak)))
-                    .goal(format!("< {allowed:.1} MiB (64 MB per 100,000 links)"), growth < allowed),
+                Row::new(
+                    S,
+                    &cycle_params,
+                    "services' RSS growth during the cycle (peak − rest)",
+                )
+                .value(
+                    growth,
+                    format!("{growth:.1} MiB (peak {:.0} MiB)", mib(peak)),
+                )
+                .goal(
+                    format!("< {allowed:.1} MiB (64 MB per 100,000 links)"),
+                    growth < allowed,
+                ),
             );
         }
-        Ok(_) => rows.push(
-            Row::new(S, &cycle_params, "peak RSS")
-                .value(mib(peak), format!("{:.0} MiB (lifetime peak: the kernel refused to reset it)", mib(peak))),
-        ),
+        Ok(_) => rows.push(Row::new(S, &cycle_params, "peak RSS").value(
+            mib(peak),
+            format!(
+                "{:.0} MiB (lifetime peak: the kernel refused to reset it)",
+                mib(peak)
+            ),
+        )),
         Err(e) => rows.push(Row::failed(S, cycle_params, &e)),
     }
     linked.stop().await?;
@@ -106,10 +127,16 @@ async fn linked(ctx: &Ctx, links: usize) -> anyhow::Result<Linked> {
         .await
         .context("the first pair's link")?;
     if linked_id != opportunities[0] {
-        anyhow::bail!("links hold Salesforce ids as {linked_id}, the simulator gave {}", opportunities[0]);
+        anyhow::bail!(
+            "links hold Salesforce ids as {linked_id}, the simulator gave {}",
+            opportunities[0]
+        );
     }
     let rest = links.saturating_sub(1);
-    let first = stack.salesforce.record(ORG, &opportunities[0]).context("the first Opportunity")?;
+    let first = stack
+        .salesforce
+        .record(ORG, &opportunities[0])
+        .context("the first Opportunity")?;
     let same = json!({"Name": first["Name"], "StageName": first["StageName"], "CloseDate": first["CloseDate"]});
     let more = stack
         .salesforce
@@ -117,7 +144,8 @@ async fn linked(ctx: &Ctx, links: usize) -> anyhow::Result<Linked> {
         .map_err(|e| anyhow::anyhow!("seeding opportunities: {e}"))?;
     let item = stack.monday.item(items[0]).context("the first item")?;
     for id in &more {
-        let mut values = json!({"status": {"label": harness::stage(0).0}, "date4": {"date": harness::date(0)}});
+        let mut values =
+            json!({"status": {"label": harness::stage(0).0}, "date4": {"date": harness::date(0)}});
         values["sfid"] = json!(id);
         let created = stack
             .monday

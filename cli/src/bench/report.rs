@@ -91,7 +91,14 @@ fn cell(s: &str) -> String {
 
 /// The rows as a Markdown table.
 pub fn table(rows: &[Row]) -> String {
-    let header = ["Scenario", "Parameters", "Figure", "Measured", "Goal", "Met"];
+    let header = [
+        "Scenario",
+        "Parameters",
+        "Figure",
+        "Measured",
+        "Goal",
+        "Met",
+    ];
     let body: Vec<[String; 6]> = rows
         .iter()
         .map(|r| {
@@ -132,7 +139,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -22,7 +22,9 @@ pub async fn run(ctx: &Ctx, sizes: &[usize]) -> anyhow::Result<Vec<Row>> {
     for &n in sizes {
         for source in [pb::Side::Salesforce, pb::Side::Monday] {
             let params = match source {
-                pb::Side::Salesforce => format!("import Salesforce → monday, N={}", thousands(n as u64)),
+                pb::Side::Salesforce => {
+                    format!("import Salesforce → monday, N={}", thousands(n as u64))
+                }
                 _ => format!("import monday → Salesforce, N={}", thousands(n as u64)),
             };
             if let Err(e) = one_way(ctx, n, source, &params, &mut rows).await {
@@ -151,8 +153,8 @@ async fn one_way(
 async fn monday_ceiling(stack: &Stack) -> anyhow::Result<f64> {
     let per_request = crate::bench::efficiency::monday_best_per_request();
     let http = reqwest::Client::new();
-    let values = json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-01-01"}})
-        .to_string();
+    let values =
+        json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-01-01"}}).to_string();
     let started = Instant::now();
     let mut sent = 0;
     while sent < CEILING_SAMPLE {
@@ -179,7 +181,10 @@ async fn monday_ceiling(stack: &Stack) -> anyhow::Result<f64> {
         let status = answer.status();
         let text = answer.text().await?;
         if !status.is_success() || text.contains("\"errors\"") {
-            bail!("monday-sim refused the ceiling batch ({status}): {}", &text[..text.len().min(300)]);
+            bail!(
+                "monday-sim refused the ceiling batch ({status}): {}",
+                &text[..text.len().min(300)]
+            );
         }
         sent += batch;
     }
@@ -215,7 +220,10 @@ async fn salesforce_ceiling(stack: &Stack) -> anyhow::Result<f64> {
         let status = answer.status();
         let text = answer.text().await?;
         if !status.is_success() || text.contains("\"success\":false") {
-            bail!("salesforce-sim refused the ceiling batch ({status}): {}", &text[..text.len().min(300)]);
+            bail!(
+                "salesforce-sim refused the ceiling batch ({status}): {}",
+                &text[..text.len().min(300)]
+            );
         }
         sent += batch;
     }

@@ -28,7 +28,10 @@ fn two_hundred_and_one_changes_take_two_salesforce_writes_and_the_table_says_so(
         .lines()
         .find(|l| l.starts_with("| Scenario"))
         .unwrap_or_else(|| panic!("no table: {out}"));
-    assert!(header.contains("| Parameters") && header.contains("| Goal"), "{header}");
+    assert!(
+        header.contains("| Parameters") && header.contains("| Goal"),
+        "{header}"
+    );
     let cells = |line: &str| -> Vec<String> {
         line.trim_matches('|')
             .split(" | ")
@@ -39,9 +42,7 @@ fn two_hundred_and_one_changes_take_two_salesforce_writes_and_the_table_says_so(
         .lines()
         .map(cells)
         .find(|c| {
-            c.len() == 6
-                && c[1] == "Salesforce-bound, N=201"
-                && c[2] == "Salesforce write calls"
+            c.len() == 6 && c[1] == "Salesforce-bound, N=201" && c[2] == "Salesforce write calls"
         })
         .unwrap_or_else(|| panic!("no N=201 row: {out}"));
     assert_eq!(row[3], "2", "{out}");
@@ -62,7 +63,9 @@ fn json_lines_carry_the_figures_for_machines() {
         .collect();
     let empty = rows
         .iter()
-        .find(|r| r["parameters"] == "nothing changed" && r["figure"] == "Salesforce calls per cycle")
+        .find(|r| {
+            r["parameters"] == "nothing changed" && r["figure"] == "Salesforce calls per cycle"
+        })
         .unwrap_or_else(|| panic!("no empty-cycle row: {out}"));
     assert_eq!(empty["value"], 1.0, "{empty}");
     assert_eq!(empty["verdict"], "met", "{empty}");
