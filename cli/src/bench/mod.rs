@@ -115,13 +115,13 @@ pub struct BenchArgs {
     #[arg(long)]
     poll_samples: Option<usize>,
     /// Scenario 5: the poll interval in seconds (30 is the shortest Tandem accepts).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(30..=86_400))]
     poll_interval: u32,
     /// Scenario 6: linked pairs.
     #[arg(long)]
     memory_links: Option<usize>,
     /// Scenario 7: the board's poll interval in minutes.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1_440))]
     budget_poll_minutes: u32,
     /// Scenario 7: record changes a day (both sides together).
     #[arg(long, default_value_t = 2_000)]
@@ -176,7 +176,37 @@ fn machine() -> String {
     format!("{cpus} CPUs ({model}){memory}, {build} build")
 }
 
+/// Sizes that cannot describe a scenario are refused before anything starts.
+fn check(args: &BenchArgs) -> anyhow::Result<()> {
+    let positive = |name: &str, values: &[usize]| {
+        if values.contains(&0) {
+            anyhow::bail!("--{name} must hold sizes of at least 1, not 0");
+        }
+        Ok(())
+    };
+    positive(
+        "import-records",
+        args.import_records.as_deref().unwrap_or_default(),
+    )?;
+    for (name, value) in [
+        ("memory-links", args.memory_links),
+        ("zipf-records", args.zipf_records),
+        ("zipf-bursts", args.zipf_bursts),
+        ("coalesce-edits", args.coalesce_edits),
+    ] {
+        positive(name, &value.into_iter().collect::<Vec<_>>())?;
+    }
+    if !(args.zipf_exponent.is_finite() && args.zipf_exponent >= 0.0) {
+        anyhow::bail!(
+            "--zipf-exponent must be a number ≥ 0, not {}",
+            args.zipf_exponent
+        );
+    }
+    Ok(())
+}
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    check(&args)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let spans = install_tracing();
     let ctx = Ctx {
