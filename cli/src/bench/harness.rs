@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use serde_json::json;
-use sqlx::Connection as _;
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
@@ -23,6 +22,9 @@ const REDIRECT: &str = "https://tandem.example/oauth/callback";
 const ACCOUNT: &str = "bench";
 const USER: &str = "bench@tandem.test";
 
+use super::apart::{Apart, Parts, apart};
+pub use super::db::BenchDb;
+
 /// Where the bench runs: the Postgres server (whose `postgres`-style URL names any database)
 /// and Redis.
 #[derive(Clone, Debug)]
@@ -31,104 +33,11 @@ pub struct Infra {
     pub redis_url: String,
 }
 
-/// A database created for one stack, dropped by [`BenchDb::drop_now`] (or, if the bench stops
-/// early, on a best-effort basis when this is dropped).
-pub struct BenchDb {
-    admin_url: String,
-    name: String,
-    url: String,
-    dropped: bool,
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let cut = match base.rfind('/') {
-        Some(i) if i > base.find("//").map_or(0, |j| j + 1) => i,
-        _ => base.len(),
-    };
-    let mut out = format!("{}/{name}", &base[..cut]);
-    if let Some(q) = query {
-        out.push('?');
-        out.push_str(q);
-    }
-    out
-}
-
-impl BenchDb {
-    pub async fn create(admin_url: &str) -> anyhow::Result<Self> {
-        let name = format!("tandem_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .with_context(|| "connecting to the Postgres server of DATABASE_URL")?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .execute(&mut conn)
-            .await
-            .with_context(|| format!("creating database {name}"))?;
-        let url = replace_database(admin_url, &name);
-        Ok(Self {
-            admin_url: admin_url.to_owned(),
-            name,
-            url,
-            dropped: false,
-        })
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub async fn drop_now(mut self) -> anyhow::Result<()> {
-        self.dropped = true;
-        drop_database(&self.admin_url, &self.name).await
-    }
-}
-
-async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
-    )))
-    .execute(&mut conn)
-    .await?;
-    Ok(())
-}
-
-impl Apart {
-    fn stop(&mut self) {
-        // The child was started by this stack: it is ended by its own handle.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.sims.cancel();
-    }
-}
-
 impl Drop for Stack {
     fn drop(&mut self) {
         if let Some(apart) = self.apart.as_mut() {
             apart.stop();
         }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if self.dropped {
-            return;
-        }
-        let (admin, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop is not async: a thread with its own runtime does the work.
-        let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                let _ = rt.block_on(drop_database(&admin, &name));
-            }
-        })
-        .join();
     }
 }
 
@@ -173,18 +82,15 @@ pub struct Stack {
     db: Option<BenchDb>,
 }
 
-/// The services in a child process and the simulators serving in this one.
-struct Apart {
-    child: std::process::Child,
-    sims: tokio_util::sync::CancellationToken,
-}
-
 /// The simulators' limits the bench runs with. monday's per-minute complexity budget (10M,
 /// about 1,000 item writes a minute) is raised so that scenarios finish in minutes: the
 /// per-request ceiling (5M complexity, at most ~500 mutations per request), which decides how
 /// many requests a batch takes, is left as monday has it. Salesforce's daily allocation is
 /// raised for the same reason; the calls are counted either way.
-fn sim_configs(org: &str, options: StackOptions) -> (salesforce_sim::Config, monday_sim::Config) {
+pub(super) fn sim_configs(
+    org: &str,
+    options: StackOptions,
+) -> (salesforce_sim::Config, monday_sim::Config) {
     let salesforce = salesforce_sim::Config {
         default_org: org.to_owned(),
         api_limit: 100_000_000,
@@ -202,117 +108,9 @@ fn sim_configs(org: &str, options: StackOptions) -> (salesforce_sim::Config, mon
 
 /// A fixed key: the bench's database is dropped at the end, nothing outlives it.
 fn key_ring() -> anyhow::Result<mapping_config::KeyRing> {
-    KEY_RING
+    super::apart::KEY_RING
         .parse()
         .map_err(|e| anyhow::anyhow!("bench key ring: {e}"))
-}
-
-/// The key ring in `TANDEM_ENCRYPTION_KEYS` form, for a child `tandem up`.
-const KEY_RING: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-/// What a started stack is made of, however its services run.
-struct Parts {
-    salesforce: salesforce_sim::SimHandle,
-    salesforce_url: String,
-    monday: monday_sim::SimHandle,
-    monday_api_url: String,
-    webhook_url: String,
-    peers: tandem_service::args::PeerArgs,
-    embedded: Option<Embedded>,
-    apart: Option<Apart>,
-}
-
-/// Both simulators here, the services in `tandem up` (this very binary) as a child process,
-/// configured through its environment (the secret never on a command line).
-async fn apart(
-    infra: tandem_service::args::Infra,
-    secret: String,
-    options: StackOptions,
-) -> anyhow::Result<Parts> {
-    let (sf_config, mo_config) = sim_configs(ORG, options);
-    let sims = tokio_util::sync::CancellationToken::new();
-    let sf_sim = salesforce_sim::bind(sf_config).await?;
-    let salesforce_url = sf_sim.base_url();
-    let salesforce = sf_sim.handle();
-    let token = sims.clone();
-    tokio::spawn(async move { sf_sim.serve(token).await });
-    let mo_sim = monday_sim::bind(mo_config).await?;
-    let monday = mo_sim.handle();
-    let monday_api_url = monday.api_url();
-    let token = sims.clone();
-    tokio::spawn(async move { mo_sim.serve(token).await });
-
-    let any = "127.0.0.1:0";
-    let mut child = std::process::Command::new(std::env::current_exe()?)
-        .arg("up")
-        .args(["--connector-salesforce-listen", any])
-        .args(["--connector-monday-listen", any])
-        .args(["--mapping-config-listen", any])
-        .args(["--sync-orchestrator-listen", any])
-        .args(["--run-history-listen", any])
-        .args(["--monday-webhook-listen", any])
-        .args([
-            "--scheduler-tick-ms",
-            &options.scheduler_tick_ms.to_string(),
-        ])
-        .env("DATABASE_URL", &infra.database_url)
-        .env("REDIS_URL", &infra.redis_url)
-        .env("TANDEM_REDIS_PREFIX", &infra.redis_prefix)
-        .env("TANDEM_AUTH_SECRET", secret)
-        .env("TANDEM_ENCRYPTION_KEYS", KEY_RING)
-        .env("TANDEM_SALESFORCE_INSTANCE_URL", &salesforce_url)
-        .env("TANDEM_SALESFORCE_LOGIN_URL", &salesforce_url)
-        .env("TANDEM_MONDAY_API_URL", &monday_api_url)
-        .env("TANDEM_SALESFORCE_CLIENT_ID", tandem_stack::SIM_CLIENT_ID)
-        .env(
-            "TANDEM_SALESFORCE_CLIENT_SECRET",
-            "embedded-simulator-secret",
-        )
-        .env(
-            "TANDEM_MONDAY_SIGNING_SECRET",
-            monday.webhook_signing_secret(),
-        )
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .context("starting `tandem up` for the services")?;
-    let stdout = child.stdout.take().context("the child's stdout")?;
-    let lines = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead as _;
-        std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .take(6)
-            .collect::<Vec<_>>()
-    })
-    .await?;
-    let url_of = |name: &str| -> anyhow::Result<String> {
-        let prefix = format!("{name} listening on ");
-        lines
-            .iter()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .map(str::to_owned)
-            .with_context(|| format!("`tandem up` never announced {name}: {lines:?}"))
-    };
-    let peers = tandem_service::args::PeerArgs {
-        connector_salesforce_url: url_of("connector-salesforce")?,
-        connector_monday_url: url_of("connector-monday")?,
-        mapping_config_url: url_of("mapping-config")?,
-        sync_orchestrator_url: url_of("sync-orchestrator")?,
-        run_history_url: url_of("run-history")?,
-    };
-    let webhook_url = format!("{}/webhooks/monday", url_of("connector-monday webhooks")?);
-    Ok(Parts {
-        salesforce,
-        salesforce_url,
-        monday,
-        monday_api_url,
-        webhook_url,
-        peers,
-        embedded: None,
-        apart: Some(Apart { child, sims }),
-    })
 }
 
 impl Stack {

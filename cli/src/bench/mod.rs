@@ -3,8 +3,10 @@
 //! figures with the parameters each was measured with (docs/performance.md explains them).
 //! Every scenario starts a stack of its own on a database of its own, dropped at the end.
 
+mod apart;
 mod budget;
 mod coalescing;
+mod db;
 mod efficiency;
 mod harness;
 mod latency;
