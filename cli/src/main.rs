@@ -1,5 +1,6 @@
 //! `tandem`: run the stack, mint tokens, and (as the product grows) configure and inspect.
 
+mod bench;
 mod configure;
 mod demo;
 mod token;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the five services in one process (development and demos).
     Up(Box<up::UpArgs>),
+    /// Run the performance scenarios against the simulators, Postgres and Redis; print a table.
+    Bench(Box<bench::BenchArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
     Token(token::TokenArgs),
     #[command(flatten)]
@@ -43,6 +46,13 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("tandem demo: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(args) => match bench::run(*args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem bench: {e:#}");
                 ExitCode::FAILURE
             }
         },

@@ -1,5 +1,6 @@
 //! The `tandem` binary, run as a user runs it.
 
+mod bench;
 mod configure;
 mod demo;
 mod token;

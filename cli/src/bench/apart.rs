@@ -1,0 +1,130 @@
+//! The five services in a `tandem up` child process, the simulators in this one: how the
+//! memory scenario tells the services' footprint from the simulators'.
+
+use anyhow::Context as _;
+use tandem_stack::Embedded;
+
+use super::harness::{ORG, StackOptions, sim_configs};
+
+/// The key ring in `TANDEM_ENCRYPTION_KEYS` form, for a child `tandem up`.
+pub(super) const KEY_RING: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// What a started stack is made of, however its services run.
+pub(super) struct Parts {
+    pub(super) salesforce: salesforce_sim::SimHandle,
+    pub(super) salesforce_url: String,
+    pub(super) monday: monday_sim::SimHandle,
+    pub(super) monday_api_url: String,
+    pub(super) webhook_url: String,
+    pub(super) peers: tandem_service::args::PeerArgs,
+    pub(super) embedded: Option<Embedded>,
+    pub(super) apart: Option<Apart>,
+}
+
+/// The services in a child process and the simulators serving in this one.
+pub(super) struct Apart {
+    pub(super) child: std::process::Child,
+    sims: tokio_util::sync::CancellationToken,
+}
+
+impl Apart {
+    pub(super) fn stop(&mut self) {
+        // The child was started by this stack: it is ended by its own handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.sims.cancel();
+    }
+}
+
+/// Both simulators here, the services in `tandem up` (this very binary) as a child process,
+/// configured through its environment (the secret never on a command line).
+pub(super) async fn apart(
+    infra: tandem_service::args::Infra,
+    secret: String,
+    options: StackOptions,
+) -> anyhow::Result<Parts> {
+    let (sf_config, mo_config) = sim_configs(ORG, options);
+    let sims = tokio_util::sync::CancellationToken::new();
+    let sf_sim = salesforce_sim::bind(sf_config).await?;
+    let salesforce_url = sf_sim.base_url();
+    let salesforce = sf_sim.handle();
+    let token = sims.clone();
+    tokio::spawn(async move { sf_sim.serve(token).await });
+    let mo_sim = monday_sim::bind(mo_config).await?;
+    let monday = mo_sim.handle();
+    let monday_api_url = monday.api_url();
+    let token = sims.clone();
+    tokio::spawn(async move { mo_sim.serve(token).await });
+
+    let any = "127.0.0.1:0";
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .arg("up")
+        .args(["--connector-salesforce-listen", any])
+        .args(["--connector-monday-listen", any])
+        .args(["--mapping-config-listen", any])
+        .args(["--sync-orchestrator-listen", any])
+        .args(["--run-history-listen", any])
+        .args(["--monday-webhook-listen", any])
+        .args([
+            "--scheduler-tick-ms",
+            &options.scheduler_tick_ms.to_string(),
+        ])
+        .env("DATABASE_URL", &infra.database_url)
+        .env("REDIS_URL", &infra.redis_url)
+        .env("TANDEM_REDIS_PREFIX", &infra.redis_prefix)
+        .env("TANDEM_AUTH_SECRET", secret)
+        .env("TANDEM_ENCRYPTION_KEYS", KEY_RING)
+        .env("TANDEM_SALESFORCE_INSTANCE_URL", &salesforce_url)
+        .env("TANDEM_SALESFORCE_LOGIN_URL", &salesforce_url)
+        .env("TANDEM_MONDAY_API_URL", &monday_api_url)
+        .env("TANDEM_SALESFORCE_CLIENT_ID", tandem_stack::SIM_CLIENT_ID)
+        .env(
+            "TANDEM_SALESFORCE_CLIENT_SECRET",
+            "embedded-simulator-secret",
+        )
+        .env(
+            "TANDEM_MONDAY_SIGNING_SECRET",
+            monday.webhook_signing_secret(),
+        )
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting `tandem up` for the services")?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .take(6)
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let url_of = |name: &str| -> anyhow::Result<String> {
+        let prefix = format!("{name} listening on ");
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_owned)
+            .with_context(|| format!("`tandem up` never announced {name}: {lines:?}"))
+    };
+    let peers = tandem_service::args::PeerArgs {
+        connector_salesforce_url: url_of("connector-salesforce")?,
+        connector_monday_url: url_of("connector-monday")?,
+        mapping_config_url: url_of("mapping-config")?,
+        sync_orchestrator_url: url_of("sync-orchestrator")?,
+        run_history_url: url_of("run-history")?,
+    };
+    let webhook_url = format!("{}/webhooks/monday", url_of("connector-monday webhooks")?);
+    Ok(Parts {
+        salesforce,
+        salesforce_url,
+        monday,
+        monday_api_url,
+        webhook_url,
+        peers,
+        embedded: None,
+        apart: Some(Apart { child, sims }),
+    })
+}
