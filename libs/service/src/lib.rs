@@ -11,3 +11,7 @@ pub mod shutdown;
 pub mod storage;
 
 pub use identity::{Identity, TokenSigner};
+
+/// The largest gRPC message the services exchange among themselves (both ways): a poll or an
+/// import answer of 100,000 records is some 20 MiB, far past tonic's default of 4 MiB.
+pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;

@@ -79,7 +79,11 @@ pub async fn bind_with_webhooks(
     );
     let service = grpc::MondayConnectorService::new(monday, writes);
     let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(MondayConnectorServer::new(service)),
+        Authenticate::new(config.infra.signer.clone()).wrap(
+            MondayConnectorServer::new(service)
+                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        ),
     );
 
     let hooks = tokio::net::TcpListener::bind(opts.webhook_listen)

@@ -81,8 +81,11 @@ pub async fn bind_on(
     });
     let service = grpc::SalesforceConnectorService::new(oauth, api);
     let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone())
-            .wrap(SalesforceConnectorServer::new(service)),
+        Authenticate::new(config.infra.signer.clone()).wrap(
+            SalesforceConnectorServer::new(service)
+                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        ),
     );
     Ok(GrpcServer {
         name: NAME,

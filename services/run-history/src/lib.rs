@@ -46,7 +46,11 @@ pub async fn bind_on(
     let every = std::time::Duration::from_secs(config.options.purge_interval_seconds.max(1));
     let service = grpc::RunHistoryService::new(store.clone(), retention);
     let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(RunHistoryServer::new(service)),
+        Authenticate::new(config.infra.signer.clone()).wrap(
+            RunHistoryServer::new(service)
+                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        ),
     );
     Ok(GrpcServer {
         name: NAME,

@@ -30,6 +30,10 @@ use crate::store::{Link, Side, Store};
 const LEASE_TTL: Duration = Duration::from_secs(300);
 /// Records claimed from the buffer per cycle.
 const CLAIM_LIMIT: usize = 50_000;
+/// Most writes one WriteRecords may carry (connector-salesforce's cap).
+const SALESFORCE_WRITES_PER_CALL: usize = 10_000;
+/// Most writes one WriteItems may carry (connector-monday's cap).
+const MONDAY_WRITES_PER_CALL: usize = 5_000;
 
 /// The clients a cycle calls, all as the orchestrator's service identity.
 #[derive(Clone)]
@@ -1479,10 +1483,10 @@ impl<'a> Cycle<'a> {
             tx.commit().await?;
         }
 
-        // 6. Write, batched by the connectors.
-        let sf_results = if sf_writes.is_empty() {
-            Vec::new()
-        } else {
+        // 6. Write, batched by the connectors (each call within the connector's cap; the
+        // connector batches further per its remote's limits).
+        let mut sf_results = Vec::with_capacity(sf_writes.len());
+        for chunk in sf_writes.chunks(SALESFORCE_WRITES_PER_CALL) {
             let response = self
                 .deps
                 .peers
@@ -1491,16 +1495,17 @@ impl<'a> Cycle<'a> {
                 .write_records(pb::WriteRecordsRequest {
                     connection_id: spec.salesforce_connection_id.clone(),
                     object: spec.salesforce_object.clone(),
-                    writes: sf_writes.iter().map(|(w, _, _)| w.clone()).collect(),
+                    writes: chunk.iter().map(|(w, _, _)| w.clone()).collect(),
                 })
                 .await?
                 .into_inner();
             outcome.counters.salesforce_api_calls += u64::from(response.api_calls);
-            response.results
-        };
-        let mo_results = if mo_writes.is_empty() {
-            Vec::new()
-        } else {
+            sf_results.extend(response.results);
+        }
+        // Only mappings that opted in let labels through that the board lacks.
+        let create_labels = self.rules.mappings.iter().any(|m| m.options.create_labels);
+        let mut mo_results = Vec::with_capacity(mo_writes.len());
+        for chunk in mo_writes.chunks(MONDAY_WRITES_PER_CALL) {
             let response = self
                 .deps
                 .peers
@@ -1510,19 +1515,14 @@ impl<'a> Cycle<'a> {
                     connection_id: spec.monday_connection_id.clone(),
                     board_id: spec.board_id.clone(),
                     group_id: spec.group_id.clone(),
-                    writes: mo_writes.iter().map(|(w, _, _)| w.clone()).collect(),
-                    // Only mappings that opted in let labels through that the board lacks.
-                    create_labels_if_missing: self
-                        .rules
-                        .mappings
-                        .iter()
-                        .any(|m| m.options.create_labels),
+                    writes: chunk.iter().map(|(w, _, _)| w.clone()).collect(),
+                    create_labels_if_missing: create_labels,
                 })
                 .await?
                 .into_inner();
             outcome.counters.monday_api_calls += u64::from(response.api_calls);
-            response.results
-        };
+            mo_results.extend(response.results);
+        }
 
         // What the creates made, noted at once (unfenced): should the fenced commit below be
         // refused or never happen, the next cycle links these records instead of duplicating.

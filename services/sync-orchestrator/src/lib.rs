@@ -59,9 +59,15 @@ pub async fn bind_on(
     };
     let peers = cycle::Peers {
         mapping_config: MappingConfigClient::new(peer(&config.peers.mapping_config_url)?),
-        salesforce: SalesforceConnectorClient::new(peer(&config.peers.connector_salesforce_url)?),
-        monday: MondayConnectorClient::new(peer(&config.peers.connector_monday_url)?),
-        history: RunHistoryClient::new(peer(&config.peers.run_history_url)?),
+        salesforce: SalesforceConnectorClient::new(peer(&config.peers.connector_salesforce_url)?)
+            .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        monday: MondayConnectorClient::new(peer(&config.peers.connector_monday_url)?)
+            .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        history: RunHistoryClient::new(peer(&config.peers.run_history_url)?)
+            .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
     };
     let replica = format!(
         "{NAME}@{}",
