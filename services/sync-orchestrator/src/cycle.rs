@@ -32,8 +32,10 @@ const LEASE_TTL: Duration = Duration::from_secs(300);
 const CLAIM_LIMIT: usize = 50_000;
 /// Most writes one WriteRecords may carry (connector-salesforce's cap).
 const SALESFORCE_WRITES_PER_CALL: usize = 10_000;
-/// Most writes one WriteItems may carry (connector-monday's cap).
-const MONDAY_WRITES_PER_CALL: usize = 5_000;
+/// Writes per WriteItems call: within connector-monday's cap of 5,000, and a multiple of the
+/// 499 mutations monday's per-request complexity cap allows, so splitting a cycle's writes
+/// into calls costs no extra request.
+const MONDAY_WRITES_PER_CALL: usize = 4_990;
 
 /// The clients a cycle calls, all as the orchestrator's service identity.
 #[derive(Clone)]

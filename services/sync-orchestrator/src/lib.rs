@@ -23,8 +23,12 @@ use tandem_service::client::{Outbound, connect_lazy};
 use tandem_service::server::{self, Authenticate, GrpcServer};
 use tokio_util::sync::CancellationToken;
 
-/// How long a call to a peer service may take.
+/// How long a call to mapping-config or run-history may take.
 const PEER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a call to a connector may take: a connector waits out its remote's budget
+/// (monday: about 1,000 item writes a minute on a standard token) and retries, so a batch of
+/// writes or a large poll legitimately takes minutes. It is a backstop, not a schedule.
+const CONNECTOR_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub const NAME: &str = "sync-orchestrator";
 /// The default listen port.
@@ -54,17 +58,24 @@ pub async fn bind_on(
     .await?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
     let outbound = Outbound::service(config.infra.signer.clone(), NAME);
-    let peer = |url: &str| {
-        connect_lazy(url, outbound.clone(), PEER_TIMEOUT).map_err(|e| Error::Config(e.to_string()))
+    let peer_within = |url: &str, timeout| {
+        connect_lazy(url, outbound.clone(), timeout).map_err(|e| Error::Config(e.to_string()))
     };
+    let peer = |url: &str| peer_within(url, PEER_TIMEOUT);
     let peers = cycle::Peers {
         mapping_config: MappingConfigClient::new(peer(&config.peers.mapping_config_url)?),
-        salesforce: SalesforceConnectorClient::new(peer(&config.peers.connector_salesforce_url)?)
-            .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
-        monday: MondayConnectorClient::new(peer(&config.peers.connector_monday_url)?)
-            .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        salesforce: SalesforceConnectorClient::new(peer_within(
+            &config.peers.connector_salesforce_url,
+            CONNECTOR_TIMEOUT,
+        )?)
+        .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+        monday: MondayConnectorClient::new(peer_within(
+            &config.peers.connector_monday_url,
+            CONNECTOR_TIMEOUT,
+        )?)
+        .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
         history: RunHistoryClient::new(peer(&config.peers.run_history_url)?)
             .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
             .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),

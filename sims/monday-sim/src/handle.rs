@@ -94,6 +94,14 @@ impl SimHandle {
         self.store().tokens.remove(token);
     }
 
+    /// Sets an account's plan tier (`free`, `basic`, `standard`, `pro`, `enterprise`), which
+    /// `account { tier }` answers (new accounts are `enterprise`).
+    pub fn set_account_tier(&self, account_id: i64, tier: &str) {
+        if let Some(a) = self.store().accounts.get_mut(&account_id) {
+            a.tier = tier.to_owned();
+        }
+    }
+
     pub fn set_user_enabled(&self, user_id: i64, enabled: bool) {
         if let Some(u) = self.store().users.get_mut(&user_id) {
             u.enabled = enabled;

@@ -72,9 +72,9 @@ pub fn run(
 
 /// `items_page_by_column_values`: items whose cell text equals one of the given values, for
 /// every listed column (AND across columns, OR within one column's values).
-pub fn by_column_values(
+pub fn by_column_values<'a>(
     board: &Board,
-    items: Vec<Item>,
+    items: impl IntoIterator<Item = &'a Item>,
     columns: &Value,
     user_name: &dyn Fn(i64) -> Option<String>,
 ) -> Result<Vec<i64>, ApiError> {
@@ -88,7 +88,7 @@ pub fn by_column_values(
         if col != "name" && board.column(&col).is_none() {
             return Err(ApiError::invalid_column(&col));
         }
-        let values: Vec<String> = c
+        let values: std::collections::HashSet<String> = c
             .get("column_values")
             .and_then(Value::as_array)
             .map(|a| {
@@ -103,12 +103,11 @@ pub fn by_column_values(
         .into_iter()
         .filter(|item| {
             wanted.iter().all(|(col, values)| {
-                let text = if col == "name" {
-                    item.name.clone()
+                if col == "name" {
+                    values.contains(&item.name)
                 } else {
-                    cell_text(board, item, col, user_name)
-                };
-                values.contains(&text)
+                    values.contains(&cell_text(board, item, col, user_name))
+                }
             })
         })
         .map(|i| i.id)

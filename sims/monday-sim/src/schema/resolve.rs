@@ -219,12 +219,7 @@ fn root(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Resolved {
                 .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
             let limit = int_arg(args, "limit").unwrap_or(25);
             check_limit(limit)?;
-            let candidates = ctx
-                .store
-                .board_items(board_id, None)
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>();
+            let candidates = ctx.store.board_items(board_id, None);
             let users = &ctx.store.users;
             let ids = items_query::by_column_values(
                 &board,
