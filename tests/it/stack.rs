@@ -1,8 +1,6 @@
 //! The whole product in one test process (`tandem_stack::Embedded`) against a database of the
 //! test's own, with a Deals board seeded at the monday simulator.
 
-use std::collections::HashMap;
-
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
@@ -11,7 +9,6 @@ use tandem_stack::{Embedded, EmbeddedConfig};
 use tandem_testkit::{TestDb, authorized, infra, user_bearer_in};
 use tonic::transport::Channel;
 
-pub const REDIRECT: &str = "https://tandem.example/oauth/callback";
 /// The Salesforce org (My Domain subdomain) the tests connect.
 pub const ORG: &str = "acme";
 
@@ -105,21 +102,6 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut EmbeddedConfig)) -> Stack
     }
 }
 
-/// Follows an authorize URL at the simulator (which approves at once): the callback's
-/// `code` and `state`.
-async fn approve(url: &str) -> (String, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let answer = http.get(url).send().await.unwrap();
-    assert_eq!(answer.status().as_u16(), 302, "{url}");
-    let location = answer.headers()["location"].to_str().unwrap().to_owned();
-    let callback = reqwest::Url::parse(&location).unwrap();
-    let pairs: HashMap<_, _> = callback.query_pairs().into_owned().collect();
-    (pairs["code"].clone(), pairs["state"].clone())
-}
-
 impl Stack {
     /// Connects both sides as the user and creates a two-way Deals ↔ Opportunity integration.
     pub async fn integration(&self) -> pb::Integration {
@@ -146,29 +128,9 @@ impl Stack {
             .into_inner()
             .connection
             .unwrap();
-        let started = config
-            .create_connection(authorized(
-                pb::CreateConnectionRequest {
-                    kind: pb::ConnectionKind::Salesforce as i32,
-                    subdomain: ORG.into(),
-                    environment: pb::SalesforceEnvironment::Production as i32,
-                    redirect_uri: REDIRECT.into(),
-                    ..Default::default()
-                },
-                &self.bearer,
-            ))
+        let salesforce = tandem_stack::connect_simulated_org(&mut config, &self.bearer, ORG)
             .await
-            .unwrap()
-            .into_inner();
-        let (code, state) = approve(&started.authorize_url).await;
-        let salesforce = config
-            .complete_salesforce_connection(authorized(
-                pb::CompleteSalesforceConnectionRequest { state, code },
-                &self.bearer,
-            ))
-            .await
-            .unwrap()
-            .into_inner();
+            .unwrap();
         let mapping = |column: &str, field: &str| pb::FieldMapping {
             monday_column_id: column.into(),
             salesforce_field: field.into(),

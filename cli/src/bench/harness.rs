@@ -2,7 +2,6 @@
 //! afterwards), a unique Redis prefix, both simulators sized for benchmarking, a Deals board,
 //! both connections made the way a user makes them, and one Deals ↔ Opportunity integration.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -17,7 +16,6 @@ use tonic::transport::Channel;
 
 /// The Salesforce org (My Domain) the bench connects.
 pub const ORG: &str = "bench";
-const REDIRECT: &str = "https://tandem.example/oauth/callback";
 /// The bench's account and user at Tandem.
 const ACCOUNT: &str = "bench";
 const USER: &str = "bench@tandem.test";
@@ -252,25 +250,9 @@ impl Stack {
             .into_inner()
             .connection
             .context("no monday connection returned")?;
-        let started = config
-            .create_connection(self.authorized(pb::CreateConnectionRequest {
-                kind: pb::ConnectionKind::Salesforce as i32,
-                subdomain: ORG.into(),
-                environment: pb::SalesforceEnvironment::Production as i32,
-                redirect_uri: REDIRECT.into(),
-                ..Default::default()
-            }))
+        let salesforce = tandem_stack::connect_simulated_org(&mut config, &self.bearer, ORG)
             .await
-            .context("starting the Salesforce connection")?
-            .into_inner();
-        let (code, state) = approve(&started.authorize_url).await?;
-        let salesforce = config
-            .complete_salesforce_connection(
-                self.authorized(pb::CompleteSalesforceConnectionRequest { state, code }),
-            )
-            .await
-            .context("completing the Salesforce connection")?
-            .into_inner();
+            .context("connecting Salesforce")?;
         let mapping = |column: &str, field: &str| pb::FieldMapping {
             monday_column_id: column.into(),
             salesforce_field: field.into(),
@@ -457,26 +439,6 @@ impl Calls {
 
     pub fn monday(&self) -> usize {
         self.monday_reads + self.monday_writes
-    }
-}
-
-/// Follows an authorize URL at the simulator (which approves at once): `code` and `state`.
-async fn approve(url: &str) -> anyhow::Result<(String, String)> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?;
-    let answer = http.get(url).send().await?;
-    let location = answer
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .context("the simulator's authorize page did not redirect")?
-        .to_owned();
-    let callback = reqwest::Url::parse(&location)?;
-    let pairs: HashMap<_, _> = callback.query_pairs().into_owned().collect();
-    match (pairs.get("code"), pairs.get("state")) {
-        (Some(c), Some(s)) => Ok((c.clone(), s.clone())),
-        _ => bail!("the OAuth callback carried no code/state"),
     }
 }
 

@@ -43,6 +43,11 @@ impl Api {
     }
 
     /// `message` with the demo user's credentials.
+    /// The `authorization` metadata value of the demo's user.
+    pub fn bearer(&self) -> &str {
+        &self.bearer
+    }
+
     pub fn req<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         if let Ok(value) = self.bearer.parse() {

@@ -2,8 +2,6 @@
 //! at the simulator, which approves at once) and create the integration from the suggested
 //! mapping.
 
-use std::collections::HashMap;
-
 use anyhow::Context as _;
 use tandem_proto::v1 as pb;
 
@@ -12,9 +10,8 @@ use super::api::Api;
 use super::report;
 use super::sides::Sides;
 
-/// Where the OAuth callback would land; the demo reads the code off the redirect instead.
-const REDIRECT: &str = "http://127.0.0.1/tandem/oauth/callback";
-
+/// Connects both sides as the demo's user and creates the integration from the suggested
+/// mapping.
 pub async fn connect_and_map(api: &Api, sides: &Sides) -> anyhow::Result<pb::Integration> {
     report::section("Connect both sides");
     let mut config = api.config.clone();
@@ -37,25 +34,9 @@ pub async fn connect_and_map(api: &Api, sides: &Sides) -> anyhow::Result<pb::Int
             connection_state(monday.state)
         ),
     );
-    let started = config
-        .create_connection(api.req(pb::CreateConnectionRequest {
-            kind: pb::ConnectionKind::Salesforce as i32,
-            subdomain: ORG.into(),
-            environment: pb::SalesforceEnvironment::Production as i32,
-            redirect_uri: REDIRECT.into(),
-            ..Default::default()
-        }))
+    let salesforce = tandem_stack::connect_simulated_org(&mut config, api.bearer(), ORG)
         .await
-        .context("starting the Salesforce OAuth flow")?
-        .into_inner();
-    let (code, state) = approve(&started.authorize_url).await?;
-    let salesforce = config
-        .complete_salesforce_connection(
-            api.req(pb::CompleteSalesforceConnectionRequest { state, code }),
-        )
-        .await
-        .context("completing the Salesforce OAuth flow")?
-        .into_inner();
+        .context("connecting the Salesforce org through OAuth")?;
     report::kv(
         "Salesforce",
         &format!(
@@ -176,35 +157,5 @@ pub fn direction(d: i32) -> &'static str {
         Ok(pb::Direction::MondayToSalesforce) => "monday → SF",
         Ok(pb::Direction::SalesforceToMonday) => "SF → monday",
         _ => "?",
-    }
-}
-
-/// Follows the authorize URL at the simulator (which approves at once): the callback's code
-/// and state.
-async fn approve(url: &str) -> anyhow::Result<(String, String)> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("an HTTP client")?;
-    let answer = http
-        .get(url)
-        .send()
-        .await
-        .context("the Salesforce simulator's authorize page")?;
-    let location = answer
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .with_context(|| {
-            format!(
-                "the authorize page answered {} without a redirect",
-                answer.status()
-            )
-        })?;
-    let callback = reqwest::Url::parse(location).context("the OAuth callback URL")?;
-    let pairs: HashMap<_, _> = callback.query_pairs().into_owned().collect();
-    match (pairs.get("code"), pairs.get("state")) {
-        (Some(code), Some(state)) => Ok((code.clone(), state.clone())),
-        _ => anyhow::bail!("the OAuth callback carries no code and state: {location}"),
     }
 }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
+use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
@@ -348,4 +349,82 @@ impl Drop for Embedded {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// Where the simulator's OAuth flow sends the browser back (nothing listens there: the code
+/// and state are read off the redirect).
+pub const SIM_REDIRECT: &str = "https://tandem.example/oauth/callback";
+
+/// Connects the simulated org through the real OAuth web-server flow, as the user whose
+/// `authorization` metadata value is `bearer`: CreateConnection, the simulator's authorize
+/// page (which approves at once and redirects with `code` and `state`), then
+/// CompleteSalesforceConnection.
+pub async fn connect_simulated_org(
+    config: &mut MappingConfigClient<Channel>,
+    bearer: &str,
+    org: &str,
+) -> anyhow::Result<pb::Connection> {
+    let authorized = |request: &mut tonic::metadata::MetadataMap| -> anyhow::Result<()> {
+        request.insert(
+            "authorization",
+            bearer.parse().context("a bearer is ASCII")?,
+        );
+        Ok(())
+    };
+    let mut start = tonic::Request::new(pb::CreateConnectionRequest {
+        kind: pb::ConnectionKind::Salesforce as i32,
+        subdomain: org.to_owned(),
+        environment: pb::SalesforceEnvironment::Production as i32,
+        redirect_uri: SIM_REDIRECT.to_owned(),
+        ..Default::default()
+    });
+    authorized(start.metadata_mut())?;
+    let started = config
+        .create_connection(start)
+        .await
+        .context("starting the Salesforce OAuth flow")?
+        .into_inner();
+    let (code, state) = approve(&started.authorize_url).await?;
+    let mut complete = tonic::Request::new(pb::CompleteSalesforceConnectionRequest { state, code });
+    authorized(complete.metadata_mut())?;
+    Ok(config
+        .complete_salesforce_connection(complete)
+        .await
+        .context("completing the Salesforce OAuth flow")?
+        .into_inner())
+}
+
+/// Follows an authorize URL at the simulator: the callback's `code` and `state`.
+async fn approve(url: &str) -> anyhow::Result<(String, String)> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("an HTTP client")?;
+    let answer = http
+        .get(url)
+        .send()
+        .await
+        .context("the Salesforce simulator's authorize page")?;
+    let location = answer
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .with_context(|| {
+            format!(
+                "the authorize page answered {} without a redirect",
+                answer.status()
+            )
+        })?;
+    let callback = reqwest::Url::parse(location).context("the OAuth callback URL")?;
+    let mut code = None;
+    let mut state = None;
+    for (key, value) in callback.query_pairs() {
+        match key.as_ref() {
+            "code" => code = Some(value.into_owned()),
+            "state" => state = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    code.zip(state)
+        .context("the OAuth callback carried no code and state")
 }
