@@ -785,8 +785,10 @@ impl<'a> Cycle<'a> {
         }
         // Latest values: polled records as they are. A linked partner that was not polled has
         // not changed since its side's watermark (both sides were just polled), so it stands
-        // as "unchanged since the shadow" without being read. The rest (webhook hints,
-        // replayed records, partners never agreed on) are read.
+        // as "unchanged since the shadow" without being read — unless the claim was cut at
+        // its limit, when a change of the partner may still wait in the buffer. The rest
+        // (webhook hints, replayed records, partners never agreed on) are read.
+        let whole_claim = claimed.len() < CLAIM_LIMIT;
         let claimed_sf: BTreeSet<String> = claimed_ids("sf:").into_iter().collect();
         let claimed_mo: BTreeSet<String> = claimed_ids("mo:").into_iter().collect();
         let unchanged = |id: &str| pb::Record {
@@ -796,7 +798,7 @@ impl<'a> Cycle<'a> {
         let mut need_sf = Vec::new();
         let mut need_mo = Vec::new();
         for pair in &mut pairs {
-            let agreed = pair.shadow.is_some();
+            let agreed = whole_claim && pair.shadow.is_some();
             if let Some(s) = &pair.salesforce_id {
                 match polled_sf.get(s.as_str()) {
                     Some(r) => pair.salesforce = Some((*r).clone()),
