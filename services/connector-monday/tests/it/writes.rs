@@ -441,7 +441,13 @@ async fn a_spent_budget_is_waited_out_and_the_write_then_succeeds() {
     write(&mut h, vec![update(ids[0], &[("text", json!("warm"))])])
         .await
         .unwrap();
-    h.sim.exhaust_complexity_budget(h.account.account_id);
+    // monday refuses the next call as over budget, to be retried in 2 s (the real window is
+    // a minute; the injected refusal carries the same body and status).
+    h.sim.set_faults(monday_sim::Faults {
+        exhaust_budget_next: 1,
+        retry_in_seconds: Some(2),
+        ..Default::default()
+    });
     h.sim.clear_requests();
     let started = std::time::Instant::now();
     let resp = write(
@@ -456,7 +462,7 @@ async fn a_spent_budget_is_waited_out_and_the_write_then_succeeds() {
     assert_eq!(log[0].http_status, 429);
     assert_eq!(log[0].error_codes, ["ComplexityException"]);
     assert!(
-        started.elapsed() >= std::time::Duration::from_secs(50),
+        started.elapsed() >= std::time::Duration::from_secs(2),
         "waited retry_in_seconds"
     );
     assert_eq!(
