@@ -223,11 +223,7 @@ impl Monday {
                 Err(error) => {
                     let error = error.without_url();
                     tracing::warn!(%error, attempt = server_failures + 1, "monday unreachable");
-                    if retry == Retry::NoServerRetry || server_failures >= SERVER_RETRIES {
-                        return Err(Error::Unavailable(error.to_string()));
-                    }
-                    server_failures += 1;
-                    tokio::time::sleep(backoff(server_failures)).await;
+                    retry_server_failure(retry, &mut server_failures, error.to_string()).await?;
                     continue;
                 }
             };
@@ -257,11 +253,8 @@ impl Monday {
             }
             if status >= 500 || status == 423 {
                 tracing::warn!(status, attempt = server_failures + 1, "monday server error");
-                if retry == Retry::NoServerRetry || server_failures >= SERVER_RETRIES {
-                    return Err(Error::Unavailable(format!("monday answered HTTP {status}")));
-                }
-                server_failures += 1;
-                tokio::time::sleep(backoff(server_failures)).await;
+                let reason = format!("monday answered HTTP {status}");
+                retry_server_failure(retry, &mut server_failures, reason).await?;
                 continue;
             }
             if let Some(code) = parsed.get("error_code").and_then(Value::as_str) {
@@ -330,6 +323,21 @@ impl Monday {
 pub struct Session {
     pub token: Token,
     pub account: String,
+}
+
+/// After a transport error or a 5xx/423: backs off before the next try, or gives up with
+/// `Unavailable(reason)` when `retry` forbids server retries or they are used up.
+async fn retry_server_failure(
+    retry: Retry,
+    failures: &mut u32,
+    reason: String,
+) -> Result<(), Error> {
+    if retry == Retry::NoServerRetry || *failures >= SERVER_RETRIES {
+        return Err(Error::Unavailable(reason));
+    }
+    *failures += 1;
+    tokio::time::sleep(backoff(*failures)).await;
+    Ok(())
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -124,7 +124,7 @@ impl OAuth {
         form.push(("code", code.to_owned()));
         form.push(("redirect_uri", redirect_uri.to_owned()));
         let reply = self
-            .token_call(org, form, "authorization code exchange")
+            .token_call(org, form, "authorization code exchange", false)
             .await?;
         let mut tokens = token_response(&reply.json()?)?;
         if tokens.refresh_token.is_empty() {
@@ -148,7 +148,7 @@ impl OAuth {
         let mut form = vec![("grant_type", "refresh_token".to_owned())];
         form.extend(self.client_form()?);
         form.push(("refresh_token", refresh_token.to_owned()));
-        let reply = self.token_call(org, form, "token refresh").await?;
+        let reply = self.token_call(org, form, "token refresh", true).await?;
         token_response(&reply.json()?)
     }
 
@@ -188,6 +188,7 @@ impl OAuth {
         org: &Org,
         form: Vec<(&'static str, String)>,
         during: &'static str,
+        idempotent: bool,
     ) -> Result<Reply, Error> {
         let request = Request {
             method: Method::POST,
@@ -195,7 +196,7 @@ impl OAuth {
             bearer: None,
             body: Body::Form(form),
             // A code is single-use; a refresh twice is harmless but a code exchange is not.
-            idempotent: during != "authorization code exchange",
+            idempotent,
         };
         let reply = self.transport.send(&request).await?;
         if reply.ok() {

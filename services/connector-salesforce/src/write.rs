@@ -239,6 +239,15 @@ impl Api {
         results: &mut [Option<WriteResult>],
     ) -> Result<(), Error> {
         let retry = self.transport.retry();
+        let (method, tail, idempotent) = match (op, key_field) {
+            (Op::Update, _) => (Method::PATCH, "composite/sobjects".to_owned(), true),
+            (Op::Upsert, Some(field)) => (
+                Method::PATCH,
+                format!("composite/sobjects/{object}/{field}"),
+                true,
+            ),
+            _ => (Method::POST, "composite/sobjects".to_owned(), false),
+        };
         let mut pending: Vec<usize> = chunk.to_vec();
         let mut attempt = 1;
         loop {
@@ -250,17 +259,8 @@ impl Api {
                 "{{\"allOrNone\":false,\"records\":[{}]}}",
                 records.join(",")
             );
-            let (method, tail, idempotent) = match (op, key_field) {
-                (Op::Update, _) => (Method::PATCH, "composite/sobjects".to_owned(), true),
-                (Op::Upsert, Some(field)) => (
-                    Method::PATCH,
-                    format!("composite/sobjects/{object}/{field}"),
-                    true,
-                ),
-                _ => (Method::POST, "composite/sobjects".to_owned(), false),
-            };
             let reply = session
-                .send(method, &tail, Body::Text(body), idempotent)
+                .send(method.clone(), &tail, Body::Text(body), idempotent)
                 .await?;
             if !reply.ok() {
                 return Err(remote_error(&reply));
