@@ -138,9 +138,9 @@ fn summary(o: &Json) -> SObjectSummary {
     }
 }
 
-fn field(entry: &Json) -> Result<SalesforceField, Error> {
+fn field(object: &str, entry: &Json) -> Result<SalesforceField, Error> {
     let core = tandem_core::SalesforceField::from_describe(entry)
-        .map_err(|e| Error::Protocol(format!("describe field: {e}")))?;
+        .map_err(|e| Error::Protocol(format!("describe of {object}: field: {e}")))?;
     let s = |k: &str| {
         entry
             .get(k)
@@ -210,11 +210,15 @@ fn idempotency_field(entries: &[Json]) -> Option<String> {
 
 /// Reads a describe body into a [`Described`].
 pub fn parse_describe(body: &Json) -> Result<Described, Error> {
+    let object = body.get("name").and_then(Json::as_str).unwrap_or("?");
     let entries = body
         .get("fields")
         .and_then(Json::as_array)
-        .ok_or_else(|| Error::Protocol("describe answer has no fields".to_owned()))?;
-    let fields = entries.iter().map(field).collect::<Result<Vec<_>, _>>()?;
+        .ok_or_else(|| Error::Protocol(format!("describe of {object} has no fields")))?;
+    let fields = entries
+        .iter()
+        .map(|entry| field(object, entry))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Described {
         summary: summary(body),
         fields,
