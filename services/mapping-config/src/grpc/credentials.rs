@@ -304,21 +304,9 @@ async fn needs_reauthentication(
     )
     .await
     .map_err(internal)?;
-    for (integration, account) in &paused {
-        audit::append(
-            &mut *tx,
-            &Entry {
-                subject_id: *integration,
-                subject_kind: "integration",
-                account,
-                actor: &actor,
-                action: "paused",
-                changes: vec![pause_reason.clone()],
-            },
-        )
+    audit::append_cascade(&mut tx, &paused, &actor, "paused", &pause_reason)
         .await
         .map_err(internal)?;
-    }
     tx.commit().await.map_err(internal)?;
     tracing::warn!(connection_id = %row.id, paused = paused.len(), "connection needs re-authentication");
     Ok(())
