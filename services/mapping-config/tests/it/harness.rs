@@ -210,3 +210,16 @@ pub fn spec(monday: &str, salesforce: &str) -> pb::IntegrationSpec {
         ..Default::default()
     }
 }
+
+/// A CreateIntegration request for `spec`, as `bearer`.
+pub fn create(
+    spec: &pb::IntegrationSpec,
+    bearer: &str,
+) -> tonic::Request<pb::CreateIntegrationRequest> {
+    authorized(
+        pb::CreateIntegrationRequest {
+            spec: Some(spec.clone()),
+        },
+        bearer,
+    )
+}

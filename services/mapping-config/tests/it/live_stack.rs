@@ -229,10 +229,10 @@ impl LiveStack {
         spec
     }
 
-    /// Runs the whole OAuth flow for `bearer` through the connector and the simulator.
-    pub async fn connect_salesforce(&self, bearer: &str) -> pb::Connection {
-        let mut client = self.client.clone();
-        let started = client
+    /// Starts a production Salesforce connection for `bearer`: the authorize URL and state.
+    pub async fn start_salesforce(&self, bearer: &str) -> pb::CreateConnectionResponse {
+        self.client
+            .clone()
             .create_connection(authorized(
                 pb::CreateConnectionRequest {
                     kind: pb::ConnectionKind::Salesforce as i32,
@@ -245,10 +245,16 @@ impl LiveStack {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+    }
+
+    /// Runs the whole OAuth flow for `bearer` through the connector and the simulator.
+    pub async fn connect_salesforce(&self, bearer: &str) -> pb::Connection {
+        let started = self.start_salesforce(bearer).await;
         let (code, state) = approve(&started.authorize_url).await;
         assert_eq!(state, started.state, "the state travels through Salesforce");
-        client
+        self.client
+            .clone()
             .complete_salesforce_connection(authorized(
                 pb::CompleteSalesforceConnectionRequest { state, code },
                 bearer,
