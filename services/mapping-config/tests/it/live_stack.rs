@@ -131,16 +131,7 @@ pub async fn start_live() -> LiveStack {
         .unwrap(),
     );
     let client = MappingConfigClient::new(service.channel().await);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(
-            db.url()
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .unwrap()
-                .options([("search_path", "config")]),
-        )
-        .await
-        .unwrap();
+    let pool = crate::harness::config_pool(&db).await;
     LiveStack {
         client,
         pool,
