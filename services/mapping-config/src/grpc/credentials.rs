@@ -12,6 +12,7 @@ use tandem_service::Identity;
 use tonic::Status;
 use uuid::Uuid;
 
+use super::connections::load;
 use super::convert::{MONDAY, NEEDS_REAUTH, PENDING, SALESFORCE};
 use super::{State, actor};
 use crate::crypto::Purpose;
@@ -77,10 +78,6 @@ fn credentials(row: &ConnectionRow, access: &SecretString) -> pb::Credentials {
         subdomain: row.subdomain.clone(),
         environment: i32::from(row.environment),
     }
-}
-
-async fn load(state: &State, id: Uuid) -> Result<ConnectionRow, Status> {
-    super::connections::load(state, id).await
 }
 
 #[tracing::instrument(skip_all, fields(connection_id = %id))]
