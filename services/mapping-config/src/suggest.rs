@@ -193,18 +193,21 @@ fn name_score(column: &MondayColumn, field: &SalesforceField) -> (f64, &'static 
     } else {
         column.title.as_str()
     };
-    let titles = [title];
     let names = [field.label.as_str(), field.name.as_str()];
     let lookup = matches!(field.kind, SalesforceKind::Reference | SalesforceKind::User);
-    let exact = |a: &str, b: &str| words(a) == words(b) && !words(a).is_empty();
-    if titles.iter().any(|t| names.iter().any(|n| exact(t, n))) {
+    // Each side is tokenised once here, not again for every comparison below (this runs for
+    // every column × field pair).
+    let title_words = words(title);
+    if !title_words.is_empty() && names.iter().any(|n| words(n) == title_words) {
         return (1.0, "same name");
     }
-    if titles.iter().any(|t| {
-        names
-            .iter()
-            .any(|n| canonical_with(t, false) == canonical_with(n, lookup) && !n.is_empty())
-    }) {
+    let title_phrase = canonical_with(title, false);
+    let phrases = names.map(|n| canonical_with(n, lookup));
+    if names
+        .iter()
+        .zip(&phrases)
+        .any(|(n, p)| !n.is_empty() && *p == title_phrase)
+    {
         return (0.85, "synonymous names");
     }
     let related = |a: &str, b: &str| {
@@ -212,25 +215,19 @@ fn name_score(column: &MondayColumn, field: &SalesforceField) -> (f64, &'static 
             .iter()
             .any(|(x, y)| (a == *x && b == *y) || (a == *y && b == *x))
     };
-    if titles.iter().any(|t| {
-        names
-            .iter()
-            .any(|n| related(&canonical_with(t, false), &canonical_with(n, lookup)))
-    }) {
+    if phrases.iter().any(|p| related(&title_phrase, p)) {
         return (0.7, "related names");
     }
     let mut best: f64 = 0.0;
-    for t in titles {
-        for n in names {
-            let a = canonical_words(t, false);
-            let b = canonical_words(n, lookup);
-            if a.is_empty() || b.is_empty() {
-                continue;
-            }
-            let common = a.intersection(&b).count() as f64;
-            let jaccard = common / a.union(&b).count() as f64;
-            best = best.max(jaccard);
+    let a = canonical_words(title, false);
+    for n in names {
+        let b = canonical_words(n, lookup);
+        if a.is_empty() || b.is_empty() {
+            continue;
         }
+        let common = a.intersection(&b).count() as f64;
+        let jaccard = common / a.union(&b).count() as f64;
+        best = best.max(jaccard);
     }
     if best > 0.0 {
         (0.3 + 0.5 * best, "similar names")

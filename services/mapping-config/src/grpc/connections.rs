@@ -205,21 +205,9 @@ pub async fn delete(
     )
     .await
     .map_err(internal)?;
-    for (integration, account) in &paused {
-        audit::append(
-            &mut *tx,
-            &Entry {
-                subject_id: *integration,
-                subject_kind: "integration",
-                account,
-                actor: &user.email,
-                action: "paused",
-                changes: vec![reason.clone()],
-            },
-        )
+    audit::append_cascade(&mut tx, &paused, &user.email, "paused", &reason)
         .await
         .map_err(internal)?;
-    }
     tx.commit().await.map_err(internal)?;
     tracing::info!(connection_id = %id, paused = paused.len(), "connection deleted");
     Ok(pb::DeleteConnectionResponse {

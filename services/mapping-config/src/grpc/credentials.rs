@@ -12,6 +12,7 @@ use tandem_service::Identity;
 use tonic::Status;
 use uuid::Uuid;
 
+use super::connections::load;
 use super::convert::{MONDAY, NEEDS_REAUTH, PENDING, SALESFORCE};
 use super::{State, actor};
 use crate::crypto::Purpose;
@@ -77,10 +78,6 @@ fn credentials(row: &ConnectionRow, access: &SecretString) -> pb::Credentials {
         subdomain: row.subdomain.clone(),
         environment: i32::from(row.environment),
     }
-}
-
-async fn load(state: &State, id: Uuid) -> Result<ConnectionRow, Status> {
-    super::connections::load(state, id).await
 }
 
 #[tracing::instrument(skip_all, fields(connection_id = %id))]
@@ -304,21 +301,9 @@ async fn needs_reauthentication(
     )
     .await
     .map_err(internal)?;
-    for (integration, account) in &paused {
-        audit::append(
-            &mut *tx,
-            &Entry {
-                subject_id: *integration,
-                subject_kind: "integration",
-                account,
-                actor: &actor,
-                action: "paused",
-                changes: vec![pause_reason.clone()],
-            },
-        )
+    audit::append_cascade(&mut tx, &paused, &actor, "paused", &pause_reason)
         .await
         .map_err(internal)?;
-    }
     tx.commit().await.map_err(internal)?;
     tracing::warn!(connection_id = %row.id, paused = paused.len(), "connection needs re-authentication");
     Ok(())

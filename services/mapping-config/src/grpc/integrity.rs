@@ -140,12 +140,13 @@ async fn object(
 }
 
 /// Every problem of `spec`, for `who`. Oversized specs are refused before anyone is asked.
+/// Create and update need only these, so the budget warnings (a database read) are left out.
 pub async fn problems(
     state: &State,
     who: &Identity,
     spec: &pb::IntegrationSpec,
 ) -> Result<Vec<Problem>, Status> {
-    Ok(check(state, who, spec).await?.0)
+    Ok(examine(state, who, spec).await?.0)
 }
 
 /// The problems of `spec` and, when it has none that stop it, its warnings (what would work
@@ -155,9 +156,27 @@ pub async fn check(
     who: &Identity,
     spec: &pb::IntegrationSpec,
 ) -> Result<(Vec<Problem>, Vec<Problem>), Status> {
-    let mut out = validate::check_shape(spec, spec.encoded_len());
-    if spec.encoded_len() > MAX_SPEC_BYTES || spec.mappings.len() > MAX_MAPPINGS {
-        return Ok((out, Vec::new()));
+    let (out, board_found) = examine(state, who, spec).await?;
+    let warnings = match &board_found {
+        Some(board) if validate::monday_daily_limit(&board.account_tier).is_some() => {
+            let others = other_polls_per_day(state, spec).await?;
+            validate::budget_warnings(spec, &board.account_tier, others)
+        }
+        _ => Vec::new(),
+    };
+    Ok((out, warnings))
+}
+
+/// The problems of `spec`, and its board when monday described it.
+async fn examine(
+    state: &State,
+    who: &Identity,
+    spec: &pb::IntegrationSpec,
+) -> Result<(Vec<Problem>, Option<Board>), Status> {
+    let size = spec.encoded_len();
+    let mut out = validate::check_shape(spec, size);
+    if size > MAX_SPEC_BYTES || spec.mappings.len() > MAX_MAPPINGS {
+        return Ok((out, None));
     }
     // Both sides are asked at once.
     let (monday, salesforce) = tokio::join!(
@@ -173,14 +192,7 @@ pub async fn check(
         board_found.as_ref(),
         object_found.as_ref(),
     ));
-    let warnings = match &board_found {
-        Some(board) if validate::monday_daily_limit(&board.account_tier).is_some() => {
-            let others = other_polls_per_day(state, spec).await?;
-            validate::budget_warnings(spec, &board.account_tier, others)
-        }
-        _ => Vec::new(),
-    };
-    Ok((out, warnings))
+    Ok((out, board_found))
 }
 
 /// monday calls a day the other active integrations on `spec`'s monday connection poll with

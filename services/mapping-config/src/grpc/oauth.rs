@@ -293,21 +293,15 @@ pub async fn complete(
     )
     .await
     .map_err(internal)?;
-    for (integration, account) in &resumed {
-        audit::append(
-            &mut *tx,
-            &Entry {
-                subject_id: *integration,
-                subject_kind: "integration",
-                account,
-                actor: &user.email,
-                action: "resumed",
-                changes: vec![format!("connection {id} re-authenticated")],
-            },
-        )
-        .await
-        .map_err(internal)?;
-    }
+    audit::append_cascade(
+        &mut tx,
+        &resumed,
+        &user.email,
+        "resumed",
+        &format!("connection {id} re-authenticated"),
+    )
+    .await
+    .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     tracing::info!(connection_id = %id, org_id = %tokens.org_id, resumed = resumed.len(), "salesforce connection completed");
     Ok(convert::connection(

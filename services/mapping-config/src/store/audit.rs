@@ -41,6 +41,32 @@ pub async fn append(db: impl PgExecutor<'_>, e: &Entry<'_>) -> Result<(), sqlx::
     Ok(())
 }
 
+/// One entry per integration a connection change cascaded to (paused or resumed), each in the
+/// account it belongs to; `integrations` is what `pause_using` / `resume_paused` return.
+pub async fn append_cascade(
+    db: &mut sqlx::PgConnection,
+    integrations: &[(Uuid, String)],
+    actor: &str,
+    action: &str,
+    change: &str,
+) -> Result<(), sqlx::Error> {
+    for (integration, account) in integrations {
+        append(
+            &mut *db,
+            &Entry {
+                subject_id: *integration,
+                subject_kind: "integration",
+                account,
+                actor,
+                action,
+                changes: vec![change.to_owned()],
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The subject's entries, newest first, before sequence number `before`.
 pub async fn list(
     db: &PgPool,

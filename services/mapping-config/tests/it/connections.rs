@@ -7,7 +7,7 @@ use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
 use crate::fakes::GOOD_CODE;
-use crate::harness::{ADA, ada, bob, start_stack};
+use crate::harness::{ADA, ada, bob, create, start_stack};
 
 fn start_request() -> pb::CreateConnectionRequest {
     pb::CreateConnectionRequest {
@@ -275,12 +275,7 @@ async fn deleting_a_connection_revokes_its_token_and_pauses_its_integrations() {
     let spec = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
     let integration = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(spec.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&spec, &ada()))
         .await
         .unwrap()
         .into_inner();

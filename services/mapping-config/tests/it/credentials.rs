@@ -8,7 +8,7 @@ use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
 use crate::fakes::{GOOD_CODE, OTHER_ORG_CODE};
-use crate::harness::{ada, bob, start_stack};
+use crate::harness::{ada, bob, create, start_stack};
 
 fn refresh(id: &str, stale: &str) -> tonic::Request<pb::RefreshCredentialsRequest> {
     authorized(
@@ -83,12 +83,7 @@ async fn a_permanent_refresh_failure_needs_reauthentication_and_pauses_integrati
     let spec = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
     let integration = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(spec.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&spec, &ada()))
         .await
         .unwrap()
         .into_inner();
@@ -187,12 +182,7 @@ async fn reauthenticating_the_same_org_reactivates_the_connection_and_resumes_it
     let spec = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
     let integration = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(spec.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&spec, &ada()))
         .await
         .unwrap()
         .into_inner();

@@ -70,16 +70,7 @@ pub async fn start_stack() -> Stack {
     .unwrap();
     let service = start(server);
     let client = MappingConfigClient::new(service.channel().await);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(
-            db.url()
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .unwrap()
-                .options([("search_path", "config")]),
-        )
-        .await
-        .unwrap();
+    let pool = config_pool(&db).await;
     Stack {
         client,
         peers,
@@ -209,4 +200,32 @@ pub fn spec(monday: &str, salesforce: &str) -> pb::IntegrationSpec {
         link_salesforce_field: "Id".into(),
         ..Default::default()
     }
+}
+
+/// A CreateIntegration request for `spec`, as `bearer`.
+pub fn create(
+    spec: &pb::IntegrationSpec,
+    bearer: &str,
+) -> tonic::Request<pb::CreateIntegrationRequest> {
+    authorized(
+        pb::CreateIntegrationRequest {
+            spec: Some(spec.clone()),
+        },
+        bearer,
+    )
+}
+
+/// A small pool on the test's database with `search_path` at the service's schema, for
+/// reading what the service stored.
+pub async fn config_pool(db: &TestDb) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(
+            db.url()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .unwrap()
+                .options([("search_path", mapping_config::SCHEMA)]),
+        )
+        .await
+        .unwrap()
 }

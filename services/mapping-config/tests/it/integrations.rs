@@ -4,19 +4,7 @@ use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
-use crate::harness::{ADA, BOB, ada, bob, eve, mapping, start_stack};
-
-fn create(
-    spec: &pb::IntegrationSpec,
-    bearer: &str,
-) -> tonic::Request<pb::CreateIntegrationRequest> {
-    authorized(
-        pb::CreateIntegrationRequest {
-            spec: Some(spec.clone()),
-        },
-        bearer,
-    )
-}
+use crate::harness::{ADA, BOB, ada, bob, create, eve, mapping, start_stack};
 
 fn get(id: &str, bearer: &str) -> tonic::Request<pb::GetIntegrationRequest> {
     authorized(pb::GetIntegrationRequest { id: id.into() }, bearer)

@@ -4,7 +4,7 @@ use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
-use crate::harness::{ada, mapping, spec};
+use crate::harness::{ada, create, mapping, spec};
 use crate::live_stack::{approve, start_live};
 
 fn credentials(id: &str) -> tonic::Request<pb::GetCredentialsRequest> {
@@ -49,20 +49,7 @@ async fn salesforce_oauth_through_the_connector_stores_tokens_encrypted_and_refu
 
     // A second callback with the same state (a replayed redirect) is refused.
     let mut client = stack.client.clone();
-    let started = client
-        .create_connection(authorized(
-            pb::CreateConnectionRequest {
-                kind: pb::ConnectionKind::Salesforce as i32,
-                subdomain: "acme".into(),
-                environment: pb::SalesforceEnvironment::Production as i32,
-                redirect_uri: crate::live_stack::REDIRECT.into(),
-                ..Default::default()
-            },
-            &ada(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let started = stack.start_salesforce(&ada()).await;
     let (code, state) = approve(&started.authorize_url).await;
     let complete = |code: String| {
         authorized(
@@ -85,20 +72,7 @@ async fn salesforce_oauth_through_the_connector_stores_tokens_encrypted_and_refu
     assert!(replay.message().contains("state was already used"));
 
     // A callback arriving after the state's 10 minutes is refused before any exchange.
-    let late = client
-        .create_connection(authorized(
-            pb::CreateConnectionRequest {
-                kind: pb::ConnectionKind::Salesforce as i32,
-                subdomain: "acme".into(),
-                environment: pb::SalesforceEnvironment::Production as i32,
-                redirect_uri: crate::live_stack::REDIRECT.into(),
-                ..Default::default()
-            },
-            &ada(),
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let late = stack.start_salesforce(&ada()).await;
     let (code, state) = approve(&late.authorize_url).await;
     sqlx::query(
         "UPDATE oauth_states SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL",
@@ -197,12 +171,7 @@ async fn live_describe_validates_fields_and_objects_naming_each_problem() {
     let mut client = stack.client.clone();
 
     let created = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(good.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&good, &ada()))
         .await
         .unwrap()
         .into_inner();
@@ -340,12 +309,7 @@ async fn create_get_list_update_stale_and_delete_against_both_simulators() {
     let spec = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
     let created = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(spec.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&spec, &ada()))
         .await
         .unwrap()
         .into_inner();
@@ -613,12 +577,7 @@ async fn a_revoked_refresh_token_needs_reauthentication_and_signing_in_again_res
     let spec = stack.valid_spec(&ada()).await;
     let mut client = stack.client.clone();
     let integration = client
-        .create_integration(authorized(
-            pb::CreateIntegrationRequest {
-                spec: Some(spec.clone()),
-            },
-            &ada(),
-        ))
+        .create_integration(create(&spec, &ada()))
         .await
         .unwrap()
         .into_inner();

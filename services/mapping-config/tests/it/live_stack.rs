@@ -131,16 +131,7 @@ pub async fn start_live() -> LiveStack {
         .unwrap(),
     );
     let client = MappingConfigClient::new(service.channel().await);
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(
-            db.url()
-                .parse::<sqlx::postgres::PgConnectOptions>()
-                .unwrap()
-                .options([("search_path", "config")]),
-        )
-        .await
-        .unwrap();
+    let pool = crate::harness::config_pool(&db).await;
     LiveStack {
         client,
         pool,
@@ -229,10 +220,10 @@ impl LiveStack {
         spec
     }
 
-    /// Runs the whole OAuth flow for `bearer` through the connector and the simulator.
-    pub async fn connect_salesforce(&self, bearer: &str) -> pb::Connection {
-        let mut client = self.client.clone();
-        let started = client
+    /// Starts a production Salesforce connection for `bearer`: the authorize URL and state.
+    pub async fn start_salesforce(&self, bearer: &str) -> pb::CreateConnectionResponse {
+        self.client
+            .clone()
             .create_connection(authorized(
                 pb::CreateConnectionRequest {
                     kind: pb::ConnectionKind::Salesforce as i32,
@@ -245,10 +236,16 @@ impl LiveStack {
             ))
             .await
             .unwrap()
-            .into_inner();
+            .into_inner()
+    }
+
+    /// Runs the whole OAuth flow for `bearer` through the connector and the simulator.
+    pub async fn connect_salesforce(&self, bearer: &str) -> pb::Connection {
+        let started = self.start_salesforce(bearer).await;
         let (code, state) = approve(&started.authorize_url).await;
         assert_eq!(state, started.state, "the state travels through Salesforce");
-        client
+        self.client
+            .clone()
             .complete_salesforce_connection(authorized(
                 pb::CompleteSalesforceConnectionRequest { state, code },
                 bearer,
