@@ -456,6 +456,14 @@ impl Pair {
             },
         }
     }
+
+    /// This pair's record id on `side`, if it has one there.
+    fn id_on(&self, side: CoreSide) -> Option<&str> {
+        match side {
+            CoreSide::Salesforce => self.salesforce_id.as_deref(),
+            CoreSide::Monday => self.monday_id.as_deref(),
+        }
+    }
 }
 
 /// Counters and events of the run being recorded.
@@ -998,11 +1006,7 @@ impl<'a> Cycle<'a> {
             (CoreSide::Monday, monday_records),
         ] {
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-            let store_side = match side {
-                CoreSide::Salesforce => Side::Salesforce,
-                CoreSide::Monday => Side::Monday,
-            };
-            let linked = self.deps.store.linked_ids(&id, store_side, &ids).await?;
+            let linked = self.deps.store.linked_ids(&id, side.into(), &ids).await?;
             for record in records.into_iter().filter(|r| !r.deleted) {
                 if linked.contains(&record.id) {
                     if side == source {
@@ -1023,13 +1027,7 @@ impl<'a> Cycle<'a> {
         // An import reads every record: the lost creates are among the pairs already.
         self.adopt_lost_creates(&mut pairs, &[], outcome).await?;
         // One direction: target records nobody paired stay where they are.
-        pairs.retain(|p| {
-            p.relink
-                || match source {
-                    CoreSide::Salesforce => p.salesforce_id.is_some(),
-                    CoreSide::Monday => p.monday_id.is_some(),
-                }
-        });
+        pairs.retain(|p| p.relink || p.id_on(source).is_some());
         let source_wins = match source {
             CoreSide::Salesforce => ConflictPolicy::SalesforceWins,
             CoreSide::Monday => ConflictPolicy::MondayWins,
@@ -1066,13 +1064,7 @@ impl<'a> Cycle<'a> {
         // leave again (their own turn comes with the buffer's next claim).
         let first_extra = pairs.len();
         for (side, records) in polled {
-            let in_pairs: BTreeSet<&str> = pairs
-                .iter()
-                .filter_map(|p| match side {
-                    CoreSide::Salesforce => p.salesforce_id.as_deref(),
-                    CoreSide::Monday => p.monday_id.as_deref(),
-                })
-                .collect();
+            let in_pairs: BTreeSet<&str> = pairs.iter().filter_map(|p| p.id_on(*side)).collect();
             let fresh: Vec<&pb::Record> = records
                 .iter()
                 .filter(|r| !r.deleted && !in_pairs.contains(r.id.as_str()))
@@ -1080,15 +1072,11 @@ impl<'a> Cycle<'a> {
             if fresh.is_empty() {
                 continue;
             }
-            let store_side = match side {
-                CoreSide::Salesforce => Side::Salesforce,
-                CoreSide::Monday => Side::Monday,
-            };
             let ids: Vec<String> = fresh.iter().map(|r| r.id.clone()).collect();
             let linked = self
                 .deps
                 .store
-                .linked_ids(self.id(), store_side, &ids)
+                .linked_ids(self.id(), (*side).into(), &ids)
                 .await?;
             pairs.extend(
                 fresh
@@ -1114,25 +1102,22 @@ impl<'a> Cycle<'a> {
                         CoreSide::Monday => p.salesforce_id.is_none() && p.monday.is_some(),
                     }
             };
-            let id_on = |p: &Pair, side: CoreSide| match side {
-                CoreSide::Salesforce => p.salesforce_id.clone(),
-                CoreSide::Monday => p.monday_id.clone(),
-            };
             let source_side = match target {
                 CoreSide::Salesforce => CoreSide::Monday,
                 CoreSide::Monday => CoreSide::Salesforce,
             };
             let Some(source) = pairs.iter().position(|p| {
                 only(p, source_side)
-                    && id_on(p, source_side).as_deref() == Some(intent.source_record_id.as_str())
+                    && p.id_on(source_side) == Some(intent.source_record_id.as_str())
             }) else {
                 continue;
             };
             let candidates = |i: usize, p: &Pair| !taken.contains(&i) && only(p, target);
             let found = match (&intent.target_record_id, target) {
-                (Some(made), _) => pairs.iter().enumerate().position(|(i, p)| {
-                    candidates(i, p) && id_on(p, target).as_deref() == Some(made.as_str())
-                }),
+                (Some(made), _) => pairs
+                    .iter()
+                    .enumerate()
+                    .position(|(i, p)| candidates(i, p) && p.id_on(target) == Some(made.as_str())),
                 (None, CoreSide::Salesforce) => {
                     let Some(item) = &pairs[source].monday else {
                         continue;
