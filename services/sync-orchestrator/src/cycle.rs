@@ -664,7 +664,8 @@ impl<'a> Cycle<'a> {
     async fn cycle(&self, outcome: &mut Outcome) -> Result<(), CycleError> {
         let id = self.id().to_owned();
         let spec = &self.spec;
-        let (sf_fields, mo_columns) = self.fields_to_read(self.link_key(None).as_ref());
+        let link_key = self.link_key(None);
+        let (sf_fields, mo_columns) = self.fields_to_read(link_key.as_ref());
 
         // 1. Poll both sides since their watermarks.
         let sf_mark = self.deps.store.watermark(&id, Side::Salesforce).await?;
@@ -746,10 +747,11 @@ impl<'a> Cycle<'a> {
                 .filter_map(|p| p.record.strip_prefix(prefix).map(str::to_owned))
                 .collect()
         };
+        let (claimed_sf, claimed_mo) = (claimed_ids("sf:"), claimed_ids("mo:"));
         let sf_links: BTreeMap<String, Link> = self
             .deps
             .store
-            .links_of(&id, Side::Salesforce, &claimed_ids("sf:"))
+            .links_of(&id, Side::Salesforce, &claimed_sf)
             .await?
             .into_iter()
             .map(|l| (l.salesforce_id.clone(), l))
@@ -757,7 +759,7 @@ impl<'a> Cycle<'a> {
         let mo_links: BTreeMap<String, Link> = self
             .deps
             .store
-            .links_of(&id, Side::Monday, &claimed_ids("mo:"))
+            .links_of(&id, Side::Monday, &claimed_mo)
             .await?
             .into_iter()
             .map(|l| (l.monday_item_id.clone(), l))
@@ -797,8 +799,8 @@ impl<'a> Cycle<'a> {
         // its limit, when a change of the partner may still wait in the buffer. The rest
         // (webhook hints, replayed records, partners never agreed on) are read.
         let whole_claim = claimed.len() < CLAIM_LIMIT;
-        let claimed_sf: BTreeSet<String> = claimed_ids("sf:").into_iter().collect();
-        let claimed_mo: BTreeSet<String> = claimed_ids("mo:").into_iter().collect();
+        let claimed_sf: BTreeSet<&str> = claimed_sf.iter().map(String::as_str).collect();
+        let claimed_mo: BTreeSet<&str> = claimed_mo.iter().map(String::as_str).collect();
         let unchanged = |id: &str| pb::Record {
             id: id.to_owned(),
             ..Default::default()
@@ -810,7 +812,7 @@ impl<'a> Cycle<'a> {
             if let Some(s) = &pair.salesforce_id {
                 match polled_sf.get(s.as_str()) {
                     Some(r) => pair.salesforce = Some((*r).clone()),
-                    None if agreed && !claimed_sf.contains(s) => {
+                    None if agreed && !claimed_sf.contains(s.as_str()) => {
                         pair.salesforce = Some(unchanged(s));
                     }
                     None => need_sf.push(s.clone()),
@@ -819,7 +821,7 @@ impl<'a> Cycle<'a> {
             if let Some(m) = &pair.monday_id {
                 match polled_mo.get(m.as_str()) {
                     Some(r) => pair.monday = Some((*r).clone()),
-                    None if agreed && !claimed_mo.contains(m) => {
+                    None if agreed && !claimed_mo.contains(m.as_str()) => {
                         pair.monday = Some(unchanged(m));
                     }
                     None => need_mo.push(m.clone()),
@@ -870,7 +872,6 @@ impl<'a> Cycle<'a> {
         }
 
         // Records never linked that share the link key are paired, not duplicated.
-        let link_key = self.link_key(None);
         relink_by_key(&mut pairs, link_key.as_ref());
         let polled = [
             (CoreSide::Salesforce, sf_poll.records.as_slice()),
