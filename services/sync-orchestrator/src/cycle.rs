@@ -456,6 +456,14 @@ impl Pair {
             },
         }
     }
+
+    /// This pair's record id on `side`, if it has one there.
+    fn id_on(&self, side: CoreSide) -> Option<&str> {
+        match side {
+            CoreSide::Salesforce => self.salesforce_id.as_deref(),
+            CoreSide::Monday => self.monday_id.as_deref(),
+        }
+    }
 }
 
 /// Counters and events of the run being recorded.
@@ -656,7 +664,8 @@ impl<'a> Cycle<'a> {
     async fn cycle(&self, outcome: &mut Outcome) -> Result<(), CycleError> {
         let id = self.id().to_owned();
         let spec = &self.spec;
-        let (sf_fields, mo_columns) = self.fields_to_read(self.link_key(None).as_ref());
+        let link_key = self.link_key(None);
+        let (sf_fields, mo_columns) = self.fields_to_read(link_key.as_ref());
 
         // 1. Poll both sides since their watermarks.
         let sf_mark = self.deps.store.watermark(&id, Side::Salesforce).await?;
@@ -738,10 +747,11 @@ impl<'a> Cycle<'a> {
                 .filter_map(|p| p.record.strip_prefix(prefix).map(str::to_owned))
                 .collect()
         };
+        let (claimed_sf, claimed_mo) = (claimed_ids("sf:"), claimed_ids("mo:"));
         let sf_links: BTreeMap<String, Link> = self
             .deps
             .store
-            .links_of(&id, Side::Salesforce, &claimed_ids("sf:"))
+            .links_of(&id, Side::Salesforce, &claimed_sf)
             .await?
             .into_iter()
             .map(|l| (l.salesforce_id.clone(), l))
@@ -749,7 +759,7 @@ impl<'a> Cycle<'a> {
         let mo_links: BTreeMap<String, Link> = self
             .deps
             .store
-            .links_of(&id, Side::Monday, &claimed_ids("mo:"))
+            .links_of(&id, Side::Monday, &claimed_mo)
             .await?
             .into_iter()
             .map(|l| (l.monday_item_id.clone(), l))
@@ -789,8 +799,8 @@ impl<'a> Cycle<'a> {
         // its limit, when a change of the partner may still wait in the buffer. The rest
         // (webhook hints, replayed records, partners never agreed on) are read.
         let whole_claim = claimed.len() < CLAIM_LIMIT;
-        let claimed_sf: BTreeSet<String> = claimed_ids("sf:").into_iter().collect();
-        let claimed_mo: BTreeSet<String> = claimed_ids("mo:").into_iter().collect();
+        let claimed_sf: BTreeSet<&str> = claimed_sf.iter().map(String::as_str).collect();
+        let claimed_mo: BTreeSet<&str> = claimed_mo.iter().map(String::as_str).collect();
         let unchanged = |id: &str| pb::Record {
             id: id.to_owned(),
             ..Default::default()
@@ -802,7 +812,7 @@ impl<'a> Cycle<'a> {
             if let Some(s) = &pair.salesforce_id {
                 match polled_sf.get(s.as_str()) {
                     Some(r) => pair.salesforce = Some((*r).clone()),
-                    None if agreed && !claimed_sf.contains(s) => {
+                    None if agreed && !claimed_sf.contains(s.as_str()) => {
                         pair.salesforce = Some(unchanged(s));
                     }
                     None => need_sf.push(s.clone()),
@@ -811,7 +821,7 @@ impl<'a> Cycle<'a> {
             if let Some(m) = &pair.monday_id {
                 match polled_mo.get(m.as_str()) {
                     Some(r) => pair.monday = Some((*r).clone()),
-                    None if agreed && !claimed_mo.contains(m) => {
+                    None if agreed && !claimed_mo.contains(m.as_str()) => {
                         pair.monday = Some(unchanged(m));
                     }
                     None => need_mo.push(m.clone()),
@@ -862,7 +872,6 @@ impl<'a> Cycle<'a> {
         }
 
         // Records never linked that share the link key are paired, not duplicated.
-        let link_key = self.link_key(None);
         relink_by_key(&mut pairs, link_key.as_ref());
         let polled = [
             (CoreSide::Salesforce, sf_poll.records.as_slice()),
@@ -998,11 +1007,7 @@ impl<'a> Cycle<'a> {
             (CoreSide::Monday, monday_records),
         ] {
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-            let store_side = match side {
-                CoreSide::Salesforce => Side::Salesforce,
-                CoreSide::Monday => Side::Monday,
-            };
-            let linked = self.deps.store.linked_ids(&id, store_side, &ids).await?;
+            let linked = self.deps.store.linked_ids(&id, side.into(), &ids).await?;
             for record in records.into_iter().filter(|r| !r.deleted) {
                 if linked.contains(&record.id) {
                     if side == source {
@@ -1023,13 +1028,7 @@ impl<'a> Cycle<'a> {
         // An import reads every record: the lost creates are among the pairs already.
         self.adopt_lost_creates(&mut pairs, &[], outcome).await?;
         // One direction: target records nobody paired stay where they are.
-        pairs.retain(|p| {
-            p.relink
-                || match source {
-                    CoreSide::Salesforce => p.salesforce_id.is_some(),
-                    CoreSide::Monday => p.monday_id.is_some(),
-                }
-        });
+        pairs.retain(|p| p.relink || p.id_on(source).is_some());
         let source_wins = match source {
             CoreSide::Salesforce => ConflictPolicy::SalesforceWins,
             CoreSide::Monday => ConflictPolicy::MondayWins,
@@ -1066,13 +1065,7 @@ impl<'a> Cycle<'a> {
         // leave again (their own turn comes with the buffer's next claim).
         let first_extra = pairs.len();
         for (side, records) in polled {
-            let in_pairs: BTreeSet<&str> = pairs
-                .iter()
-                .filter_map(|p| match side {
-                    CoreSide::Salesforce => p.salesforce_id.as_deref(),
-                    CoreSide::Monday => p.monday_id.as_deref(),
-                })
-                .collect();
+            let in_pairs: BTreeSet<&str> = pairs.iter().filter_map(|p| p.id_on(*side)).collect();
             let fresh: Vec<&pb::Record> = records
                 .iter()
                 .filter(|r| !r.deleted && !in_pairs.contains(r.id.as_str()))
@@ -1080,15 +1073,11 @@ impl<'a> Cycle<'a> {
             if fresh.is_empty() {
                 continue;
             }
-            let store_side = match side {
-                CoreSide::Salesforce => Side::Salesforce,
-                CoreSide::Monday => Side::Monday,
-            };
             let ids: Vec<String> = fresh.iter().map(|r| r.id.clone()).collect();
             let linked = self
                 .deps
                 .store
-                .linked_ids(self.id(), store_side, &ids)
+                .linked_ids(self.id(), (*side).into(), &ids)
                 .await?;
             pairs.extend(
                 fresh
@@ -1114,25 +1103,22 @@ impl<'a> Cycle<'a> {
                         CoreSide::Monday => p.salesforce_id.is_none() && p.monday.is_some(),
                     }
             };
-            let id_on = |p: &Pair, side: CoreSide| match side {
-                CoreSide::Salesforce => p.salesforce_id.clone(),
-                CoreSide::Monday => p.monday_id.clone(),
-            };
             let source_side = match target {
                 CoreSide::Salesforce => CoreSide::Monday,
                 CoreSide::Monday => CoreSide::Salesforce,
             };
             let Some(source) = pairs.iter().position(|p| {
                 only(p, source_side)
-                    && id_on(p, source_side).as_deref() == Some(intent.source_record_id.as_str())
+                    && p.id_on(source_side) == Some(intent.source_record_id.as_str())
             }) else {
                 continue;
             };
             let candidates = |i: usize, p: &Pair| !taken.contains(&i) && only(p, target);
             let found = match (&intent.target_record_id, target) {
-                (Some(made), _) => pairs.iter().enumerate().position(|(i, p)| {
-                    candidates(i, p) && id_on(p, target).as_deref() == Some(made.as_str())
-                }),
+                (Some(made), _) => pairs
+                    .iter()
+                    .enumerate()
+                    .position(|(i, p)| candidates(i, p) && p.id_on(target) == Some(made.as_str())),
                 (None, CoreSide::Salesforce) => {
                     let Some(item) = &pairs[source].monday else {
                         continue;

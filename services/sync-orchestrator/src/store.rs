@@ -15,6 +15,15 @@ pub enum Side {
     Monday = 2,
 }
 
+impl From<tandem_core::merge::Side> for Side {
+    fn from(side: tandem_core::merge::Side) -> Self {
+        match side {
+            tandem_core::merge::Side::Salesforce => Side::Salesforce,
+            tandem_core::merge::Side::Monday => Side::Monday,
+        }
+    }
+}
+
 /// A linked pair and the values both sides last agreed on.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Link {

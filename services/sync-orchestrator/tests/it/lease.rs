@@ -5,23 +5,18 @@ use std::time::{Duration, Instant};
 use sync_orchestrator::lease::{LeaseError, Leases};
 use sync_orchestrator::store::{Side, Store};
 
-use crate::infra;
+use crate::{Infra, infra};
+
+/// A replica's lease handle on the test's Redis prefix and Postgres.
+fn replica(infra: &Infra, name: &str) -> Leases {
+    Leases::new(infra.redis.clone(), infra.pool.clone(), &infra.prefix, name)
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_held_lease_is_not_taken_and_release_frees_it() {
     let infra = infra().await;
-    let a = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-a",
-    );
-    let b = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-b",
-    );
+    let a = replica(&infra, "replica-a");
+    let b = replica(&infra, "replica-b");
     let held = a
         .acquire("int-1", Duration::from_secs(30))
         .await
@@ -54,18 +49,8 @@ async fn a_held_lease_is_not_taken_and_release_frees_it() {
 async fn a_holder_paused_past_its_lease_commits_nothing_after_a_takeover() {
     let infra = infra().await;
     let store = Store::new(infra.pool.clone());
-    let a = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-a",
-    );
-    let b = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-b",
-    );
+    let a = replica(&infra, "replica-a");
+    let b = replica(&infra, "replica-b");
     let stale = a
         .acquire("int-1", Duration::from_millis(300))
         .await
@@ -92,12 +77,7 @@ async fn a_holder_paused_past_its_lease_commits_nothing_after_a_takeover() {
     }
     // a's release does not free b's lease.
     a.release(&stale).await.unwrap();
-    let c = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-c",
-    );
+    let c = replica(&infra, "replica-c");
     assert!(
         c.acquire("int-1", Duration::from_secs(30))
             .await
@@ -125,12 +105,7 @@ async fn a_holder_paused_past_its_lease_commits_nothing_after_a_takeover() {
 async fn a_write_in_flight_finishes_before_a_takeover_bumps_the_epoch() {
     let infra = infra().await;
     let store = Store::new(infra.pool.clone());
-    let a = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-a",
-    );
+    let a = replica(&infra, "replica-a");
     let lease = a
         .acquire("int-1", Duration::from_millis(200))
         .await
@@ -142,12 +117,7 @@ async fn a_write_in_flight_finishes_before_a_takeover_bumps_the_epoch() {
         .unwrap();
 
     // The Redis lock expires; b's take-over waits on the fenced row until a commits.
-    let b = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-b",
-    );
+    let b = replica(&infra, "replica-b");
     let takeover = tokio::spawn(async move {
         loop {
             if let Some(lease) = b.acquire("int-1", Duration::from_secs(30)).await.unwrap() {
@@ -192,12 +162,7 @@ async fn a_write_in_flight_finishes_before_a_takeover_bumps_the_epoch() {
 #[tokio::test(flavor = "multi_thread")]
 async fn renewing_a_held_lease_extends_it_in_redis_and_postgres() {
     let infra = infra().await;
-    let a = Leases::new(
-        infra.redis.clone(),
-        infra.pool.clone(),
-        &infra.prefix,
-        "replica-a",
-    );
+    let a = replica(&infra, "replica-a");
     let lease = a
         .acquire("int-1", Duration::from_millis(500))
         .await
