@@ -356,24 +356,7 @@ async fn the_scheduler_runs_a_new_integration_without_being_asked() {
     let integration = stack.integration().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let run = loop {
-        let runs = stack
-            .history
-            .clone()
-            .list_runs(tandem_testkit::authorized(
-                pb::ListRunsRequest {
-                    integration_id: integration.id.clone(),
-                    ..Default::default()
-                },
-                &stack.bearer,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-            .runs;
-        if let Some(run) = runs
-            .into_iter()
-            .find(|r| r.status != pb::RunStatus::Running as i32)
-        {
+        if let Some(run) = finished_runs(&stack, &integration).await.into_iter().next() {
             break run;
         }
         assert!(

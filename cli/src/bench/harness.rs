@@ -223,12 +223,9 @@ impl Stack {
         Ok(())
     }
 
+    /// `message` with the bench user's credentials.
     pub fn authorized<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Ok(value) = self.bearer.parse() {
-            request.metadata_mut().insert("authorization", value);
-        }
-        request
+        tandem_stack::authorized(message, &self.bearer)
     }
 
     /// Connects both sides and creates a two-way Deals ↔ Opportunity integration (Name,

@@ -73,10 +73,11 @@ pub struct ImportArgs {
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     let session = Session::new(&args.client)?;
-    match args.command {
+    let mut orchestrator = session.orchestrator().await?;
+    // Pause, resume and status all answer the integration's status, shown alike.
+    let status = match args.command {
         SyncCommand::Now { id } => {
             let mut history = session.run_history().await?;
-            let mut orchestrator = session.orchestrator().await?;
             let started = with_progress("syncing", async {
                 orchestrator
                     .sync_now(pb::SyncNowRequest { integration_id: id })
@@ -90,42 +91,30 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
                 })
                 .await
                 .answer()?;
-            report_run(&session, &run)
+            return report_run(&session, &run);
         }
         SyncCommand::Pause { id, reason } => {
-            let status = session
-                .orchestrator()
-                .await?
+            orchestrator
                 .pause_integration(pb::PauseIntegrationRequest {
                     integration_id: id,
                     reason: reason.unwrap_or_default(),
                 })
                 .await
-                .answer()?;
-            show_status(&session, &status);
-            Ok(())
         }
         SyncCommand::Resume { id } => {
-            let status = session
-                .orchestrator()
-                .await?
+            orchestrator
                 .resume_integration(pb::ResumeIntegrationRequest { integration_id: id })
                 .await
-                .answer()?;
-            show_status(&session, &status);
-            Ok(())
         }
         SyncCommand::Status { id } => {
-            let status = session
-                .orchestrator()
-                .await?
+            orchestrator
                 .get_integration_status(pb::GetIntegrationStatusRequest { integration_id: id })
                 .await
-                .answer()?;
-            show_status(&session, &status);
-            Ok(())
         }
     }
+    .answer()?;
+    show_status(&session, &status);
+    Ok(())
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {

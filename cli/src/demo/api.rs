@@ -42,18 +42,14 @@ impl Api {
         }
     }
 
-    /// `message` with the demo user's credentials.
     /// The `authorization` metadata value of the demo's user.
     pub fn bearer(&self) -> &str {
         &self.bearer
     }
 
+    /// `message` with the demo user's credentials.
     pub fn req<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Ok(value) = self.bearer.parse() {
-            request.metadata_mut().insert("authorization", value);
-        }
-        request
+        tandem_stack::authorized(message, &self.bearer)
     }
 
     /// Runs a cycle now; its finished run.

@@ -355,6 +355,16 @@ impl Drop for Embedded {
 /// and state are read off the redirect).
 pub const SIM_REDIRECT: &str = "https://tandem.example/oauth/callback";
 
+/// `message` with `bearer` (e.g. `Bearer <jwt>`) as its `authorization` metadata; a bearer
+/// that is not valid metadata is left off, so the service refuses the call as unauthenticated.
+pub fn authorized<T>(message: T, bearer: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = bearer.parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
 /// Connects the simulated org through the real OAuth web-server flow, as the user whose
 /// `authorization` metadata value is `bearer`: CreateConnection, the simulator's authorize
 /// page (which approves at once and redirects with `code` and `state`), then
