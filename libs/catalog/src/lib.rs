@@ -1,7 +1,11 @@
 //! A board's columns and an object's fields as the connectors describe them, turned into the
 //! tandem-core types validation and suggestions work on.
 
+mod rules;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use rules::{RuleError, Rules, Scope, mapping_direction, mapping_options, parse_conditions};
 
 use tandem_core::{
     ColumnLabel, MondayColumn, MondayKind, PicklistValue, SalesforceField, SalesforceKind,

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use tandem_core::condition::ValueClass;
-use tandem_core::{
-    Condition, Direction, MappingOptions, MondayKind, SalesforceKind, validate_mapping,
-};
+use tandem_core::{MondayKind, SalesforceKind, validate_mapping};
 use tandem_proto::v1 as pb;
 
-use tandem_catalog::{Board, Object};
+use tandem_catalog::{Board, Object, mapping_options};
+pub use tandem_catalog::{mapping_direction, parse_conditions};
 
 /// The most mappings one integration may have.
 pub const MAX_MAPPINGS: usize = 500;
@@ -129,47 +128,6 @@ pub fn check_shape(spec: &pb::IntegrationSpec, encoded_len: usize) -> Vec<Proble
     out
 }
 
-/// The condition tree of `conditions` (empty means any record).
-pub fn parse_conditions(conditions: Option<&pb::Conditions>) -> Result<Condition, String> {
-    let text = conditions.map(|c| c.json.trim()).unwrap_or_default();
-    if text.is_empty() {
-        return Ok(Condition::Any);
-    }
-    serde_json::from_str(text).map_err(|e| format!("is not a valid condition JSON: {e}"))
-}
-
-/// The direction one mapping flows in under `scope`.
-pub fn mapping_direction(scope: i32, direction: i32) -> Direction {
-    match pb::Scope::try_from(scope).unwrap_or_default() {
-        pb::Scope::MondayToSalesforce => Direction::MondayToSalesforce,
-        pb::Scope::SalesforceToMonday => Direction::SalesforceToMonday,
-        pb::Scope::TwoWay | pb::Scope::Unspecified => {
-            match pb::Direction::try_from(direction).unwrap_or_default() {
-                pb::Direction::MondayToSalesforce => Direction::MondayToSalesforce,
-                pb::Direction::SalesforceToMonday => Direction::SalesforceToMonday,
-                pb::Direction::Both | pb::Direction::Unspecified => Direction::Both,
-            }
-        }
-    }
-}
-
-fn core_options(o: Option<&pb::ConversionOptions>) -> MappingOptions {
-    let Some(o) = o else {
-        return MappingOptions::default();
-    };
-    MappingOptions {
-        create_labels: o.create_missing_labels,
-        truncate_text: o.truncate,
-        bool_labels: (!o.true_label.is_empty() || !o.false_label.is_empty()).then(|| {
-            tandem_core::BoolLabels {
-                true_label: o.true_label.clone(),
-                false_label: o.false_label.clone(),
-            }
-        }),
-        ..MappingOptions::default()
-    }
-}
-
 /// Problems of the mappings, the conditions, the group and the link key against the live
 /// `board` and `object` (skipped for a side that could not be described; that side's problem
 /// is reported by the caller).
@@ -245,9 +203,12 @@ pub fn check_against(
                 format!("column `{}` is read-only and cannot be written", column.id),
             ));
         }
-        if let Err(e) =
-            validate_mapping(field, column, direction, &core_options(m.options.as_ref()))
-        {
+        if let Err(e) = validate_mapping(
+            field,
+            column,
+            direction,
+            &mapping_options(m.options.as_ref()),
+        ) {
             out.push(Problem::new(format!("mappings[{i}]"), e.to_string()));
         }
     }

@@ -1,4 +1,6 @@
-use tandem_core::{MondayColumn, MondayKind, PicklistValue, SalesforceField, SalesforceKind};
+use tandem_core::{
+    Direction, MondayColumn, MondayKind, PicklistValue, SalesforceField, SalesforceKind,
+};
 
 use super::*;
 

@@ -1,30 +1,25 @@
 //! The `tandem.v1.SyncOrchestrator` gRPC service.
 
-use std::time::Duration;
-
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
-    CoalescingMode, GetIntegrationRequest, GetIntegrationStatusRequest, ImportRequest,
-    ImportResponse, Integration, IntegrationState, IntegrationStatus, ListIntegrationsRequest,
-    PageRequest, PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest,
-    Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
+    GetIntegrationRequest, GetIntegrationStatusRequest, ImportRequest, ImportResponse, Integration,
+    IntegrationState, IntegrationStatus, ListIntegrationsRequest, PageRequest,
+    PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest, Side,
+    SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
 use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
 use tonic::{Request, Response, Status};
 
-use crate::buffer::{Buffer, Window};
-use crate::cycle::{CycleError, Deps};
+use crate::buffer::Buffer;
+use crate::run::{CycleError, Deps};
+use crate::settings::interval_of;
+use crate::settings::window_of;
 use crate::store::Store;
 
 /// The most changes one SubmitChanges call may carry.
 pub const MAX_SUBMITTED_CHANGES: usize = 10_000;
-/// The fixed coalescing window when an integration sets none (the original app's 3 minutes).
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(180);
-/// The low-latency debounce when an integration sets none.
-pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(5);
-
 /// Handlers of the SyncOrchestrator RPCs; those not yet written answer UNIMPLEMENTED.
 #[derive(Clone)]
 pub struct SyncOrchestratorService {
@@ -85,14 +80,7 @@ impl SyncOrchestratorService {
             .last_run(&id)
             .await
             .map_err(|e| internal("sync state", e))?;
-        let interval = match integration
-            .spec
-            .as_ref()
-            .map_or(0, |s| s.poll_interval_seconds)
-        {
-            0 => crate::scheduler::DEFAULT_INTERVAL,
-            s => Duration::from_secs(u64::from(s)),
-        };
+        let interval = interval_of(&integration);
         let timestamp = |t: time::OffsetDateTime| prost_types::Timestamp {
             seconds: t.unix_timestamp(),
             nanos: t.nanosecond() as i32,
@@ -179,23 +167,6 @@ impl SyncOrchestratorService {
     }
 }
 
-/// The coalescing window an integration asked for.
-pub fn window_of(integration: &Integration) -> Window {
-    let spec = integration.spec.clone().unwrap_or_default();
-    let window = match spec.coalescing_window_seconds {
-        0 => DEFAULT_WINDOW,
-        s => Duration::from_secs(u64::from(s)),
-    };
-    let debounce = match spec.coalescing_mode() {
-        CoalescingMode::LowLatency => Some(match spec.debounce_seconds {
-            0 => DEFAULT_DEBOUNCE,
-            s => Duration::from_secs(u64::from(s)),
-        }),
-        CoalescingMode::FixedWindow | CoalescingMode::Unspecified => None,
-    };
-    Window { window, debounce }
-}
-
 fn internal(what: &str, error: impl std::fmt::Display) -> Status {
     tracing::error!(%error, what, "orchestrator storage error");
     Status::unavailable(format!("{what} is unavailable; retry later"))
@@ -260,8 +231,8 @@ impl SyncOrchestrator for SyncOrchestratorService {
             }
         };
         self.integration_for(&identity, &r.integration_id).await?;
-        let run = crate::cycle::import(&self.deps, &r.integration_id, source, r.dry_run, link_key)
-            .await?;
+        let run =
+            crate::run::import(&self.deps, &r.integration_id, source, r.dry_run, link_key).await?;
         Ok(Response::new(ImportResponse { run_id: run.id }))
     }
 
@@ -274,7 +245,7 @@ impl SyncOrchestrator for SyncOrchestratorService {
         let id = request.into_inner().integration_id;
         tracing::Span::current().record("integration_id", id.as_str());
         self.integration_for(&identity, &id).await?;
-        let run = crate::cycle::sync(&self.deps, &id, Trigger::Manual).await?;
+        let run = crate::run::sync(&self.deps, &id, Trigger::Manual).await?;
         Ok(Response::new(SyncNowResponse { run_id: run.id }))
     }
 

@@ -130,6 +130,32 @@ impl Leases {
         Ok(updated.rows_affected() == 1)
     }
 
+    /// Fails with [`LeaseError::Fenced`] unless `lease` is still this holder's: its Redis token
+    /// still set and the Postgres epoch still its own. Called before every batch of remote
+    /// writes, which the fence cannot guard (Salesforce and monday don't know our epoch).
+    pub async fn check(&self, lease: &Lease) -> Result<(), LeaseError> {
+        let token: Option<String> = redis::cmd("GET")
+            .arg(self.key(&lease.integration))
+            .query_async(&mut self.redis.clone())
+            .await?;
+        let current: Option<i64> =
+            sqlx::query_scalar("SELECT epoch FROM leases WHERE integration_id = $1")
+                .bind(&lease.integration)
+                .fetch_optional(&self.pool)
+                .await?;
+        if token.as_deref() == Some(lease.token.as_str()) && current == Some(lease.epoch) {
+            return Ok(());
+        }
+        Err(LeaseError::Fenced {
+            integration: lease.integration.clone(),
+            held: lease.epoch,
+            // A lost Redis token with the epoch unchanged is reported as the epoch to come.
+            current: current
+                .filter(|c| *c != lease.epoch)
+                .unwrap_or(lease.epoch + 1),
+        })
+    }
+
     /// Gives the lease back (only if still ours).
     pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
         let _: i64 = redis::Script::new(RELEASE)

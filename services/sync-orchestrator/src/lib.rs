@@ -1,15 +1,35 @@
 //! sync-orchestrator: scheduling, locks, coalescing, links, merge and writes. Postgres schema `sync`.
+//!
+//! The path of one change, a module per step: `settings` (what the integration asks for),
+//! `detect` (poll, coalesce into the `buffer`, claim), `pairs` (links and latest values,
+//! re-linking by key), `adopt` (creates whose link was lost), `merge` (filter, three-way
+//! merge and conversion of one record) and `plan` (every pair's writes), `write` (intents and
+//! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
+//! `history` (run-history events). `cycle` is the recipe that calls them in order, `import`
+//! the backfill, `run` what wraps either (lease, settings, run history); `grpc` and
+//! `scheduler` start runs.
 
+mod adopt;
 pub mod buffer;
+mod commit;
 mod config;
-pub mod cycle;
+mod cycle;
+mod deps;
+mod detect;
 mod error;
 mod grpc;
+mod history;
+mod import;
 pub mod lease;
-pub mod plan;
+mod merge;
+mod pairs;
+mod plan;
 mod records;
+pub mod run;
 pub mod scheduler;
+mod settings;
 pub mod store;
+mod write;
 
 pub use config::{Config, Options};
 pub use error::Error;
@@ -62,7 +82,7 @@ pub async fn bind_on(
         connect_lazy(url, outbound.clone(), timeout).map_err(|e| Error::Config(e.to_string()))
     };
     let peer = |url: &str| peer_within(url, PEER_TIMEOUT);
-    let peers = cycle::Peers {
+    let peers = deps::Peers {
         mapping_config: MappingConfigClient::new(peer(&config.peers.mapping_config_url)?),
         salesforce: SalesforceConnectorClient::new(peer_within(
             &config.peers.connector_salesforce_url,
@@ -87,7 +107,7 @@ pub async fn bind_on(
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
-    let deps = cycle::Deps {
+    let deps = deps::Deps {
         peers,
         store: store::Store::new(pool.clone()),
         buffer: buffer::Buffer::new(redis.clone(), &config.infra.redis_prefix),

@@ -1,422 +1,254 @@
-//! What one cycle does with one record — pure, so every rule is tested without a network:
-//! given what both sides hold now, the link's shadow and the integration's rules, decide the
-//! writes. The IO around it (reads, writes, links, run history) lives in the cycle.
+//! Steps 4–6 for a whole run: from its pairs, the writes of each side (with the pair they
+//! belong to and the shadow to store once they succeed), the creates to record as intents,
+//! the pairs to unlink or to link without a write, and a note of every record's outcome.
+//! Pure: no IO and no run-history calls; the notes become events in the history step.
 
-use serde_json::{Map, Value as Json};
-use sha2::{Digest, Sha256};
-use tandem_core::merge::Side as CoreSide;
-use tandem_core::{
-    Condition, ConflictPolicy, ConvertContext, FieldMapping, MergePlan, Shadow, SideState, merge,
-};
+use tandem_catalog::Rules;
+use tandem_core::merge::{Action, Side as CoreSide};
+use tandem_core::{ConvertContext, Shadow, UserDirectory};
+use tandem_proto::v1 as pb;
 
-/// Which way records may be created and changed, for the whole integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    TwoWay,
-    MondayToSalesforce,
-    SalesforceToMonday,
-}
+use crate::history::Note;
+use crate::merge::{self, Decision};
+use crate::pairs::Pair;
+use crate::records;
+use crate::store::Side;
 
-impl Scope {
-    fn allows_from(self, source: CoreSide) -> bool {
-        matches!(
-            (self, source),
-            (Scope::TwoWay, _)
-                | (Scope::SalesforceToMonday, CoreSide::Salesforce)
-                | (Scope::MondayToSalesforce, CoreSide::Monday)
-        )
-    }
-}
-
-/// An integration's rules, as the cycle applies them. In a one-way scope every mapping's
-/// direction is already the scope's (mapping-config ignores per-field directions there).
+/// One write to a remote, for the pair at `pair`; `shadow` is stored with the link once it
+/// succeeded.
 #[derive(Debug, Clone)]
-pub struct Rules {
-    pub mappings: Vec<FieldMapping>,
-    pub scope: Scope,
-    pub policy: ConflictPolicy,
-    /// Which Salesforce records go to monday.
-    pub incoming: Condition,
-    /// Which monday items go to Salesforce.
-    pub outgoing: Condition,
+pub struct Write<W> {
+    pub write: W,
+    pub pair: usize,
+    pub shadow: Shadow,
 }
 
-/// The decision for a record that has no partner yet.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Create {
-    /// Create it on `target` with `payload` (Salesforce sObject fields, or monday
-    /// `column_values`); store `shadow` with the link once the create succeeded.
-    Create {
-        target: CoreSide,
-        payload: Map<String, Json>,
-        shadow: Shadow,
-    },
-    /// Leave it alone, and say why (recorded in run history).
-    Skip { reason: String },
-    /// Values that cannot be converted, by field (recorded as a per-record failure).
-    Fail { errors: Vec<(String, String)> },
+/// A create, recorded as an intent before it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub key: String,
+    pub target: Side,
+    pub source_id: String,
 }
 
-/// A linked pair: the three-way merge, where a side whose record no longer matches its
-/// conditions is left out — its changes do not move (and stay un-agreed in the shadow, so
-/// they move once it matches again), but the other side's still can. Nothing is deleted.
-pub fn plan_linked(
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub salesforce: Vec<Write<pb::RecordWrite>>,
+    pub monday: Vec<Write<pb::ItemWrite>>,
+    /// Links to end: (Salesforce id, reason).
+    pub unlink: Vec<(String, String)>,
+    pub intents: Vec<Intent>,
+    /// Pairs to link that need no write (re-linked or adopted, already equal).
+    pub relinks: Vec<(usize, Shadow)>,
+    pub notes: Vec<Note>,
+}
+
+/// The decision for every pair. `rules.policy` may be forced by the caller (an import's source
+/// side wins).
+pub fn plan(
+    integration: &str,
     rules: &Rules,
-    shadow: &Shadow,
-    salesforce: SideState,
-    monday: SideState,
+    pairs: &[Pair],
+    users: &dyn UserDirectory,
     ctx: &ConvertContext<'_>,
-) -> MergePlan {
-    let salesforce = if rules.scope.allows_from(CoreSide::Salesforce)
-        && rules.incoming.evaluate(&salesforce.values)
-    {
-        salesforce
-    } else {
-        SideState::default()
-    };
-    let monday =
-        if rules.scope.allows_from(CoreSide::Monday) && rules.outgoing.evaluate(&monday.values) {
-            monday
+) -> Planned {
+    let mut planned = Planned::default();
+    for (index, pair) in pairs.iter().enumerate() {
+        match (&pair.salesforce_id, &pair.monday_id) {
+            (Some(s), Some(m)) => plan_linked(&mut planned, rules, index, pair, (s, m), users, ctx),
+            (Some(_), None) | (None, Some(_)) => {
+                plan_unlinked(&mut planned, integration, rules, index, pair, users, ctx)
+            }
+            (None, None) => {}
+        }
+    }
+    planned
+}
+
+fn plan_linked(
+    planned: &mut Planned,
+    rules: &Rules,
+    index: usize,
+    pair: &Pair,
+    (s, m): (&String, &String),
+    users: &dyn UserDirectory,
+    ctx: &ConvertContext<'_>,
+) {
+    let sf_deleted = pair.salesforce.as_ref().is_none_or(|r| r.deleted);
+    let mo_deleted = pair.monday.as_ref().is_none_or(|r| r.deleted);
+    if sf_deleted || mo_deleted {
+        let (side, source, target) = if sf_deleted {
+            (CoreSide::Salesforce, s, m)
         } else {
-            SideState::default()
+            (CoreSide::Monday, m, s)
         };
-    merge(
-        shadow,
-        &salesforce,
-        &monday,
-        &rules.mappings,
-        rules.policy,
-        ctx,
-    )
-}
-
-/// A record seen on `source` with no partner: create it on the other side if the scope and
-/// the conditions let it go.
-pub fn plan_unlinked(
-    rules: &Rules,
-    source: CoreSide,
-    state: SideState,
-    ctx: &ConvertContext<'_>,
-) -> Create {
-    if !rules.scope.allows_from(source) {
-        return Create::Skip {
-            reason: "the integration's scope does not create records from this side".to_owned(),
-        };
+        let reason = "the record was deleted or archived; deletions are not propagated, the pair is unlinked";
+        planned.notes.push(Note::new(
+            side,
+            source,
+            target,
+            pb::EventAction::Unlinked,
+            reason,
+        ));
+        planned.unlink.push((s.clone(), reason.to_owned()));
+        return;
     }
-    let (condition, which) = match source {
-        CoreSide::Salesforce => (&rules.incoming, "incoming"),
-        CoreSide::Monday => (&rules.outgoing, "outgoing"),
+    let (Some(sf), Some(mo)) = (&pair.salesforce, &pair.monday) else {
+        return;
     };
-    if !condition.evaluate(&state.values) {
-        return Create::Skip {
-            reason: format!("does not match the {which} conditions"),
-        };
+    let sf_read = records::read_salesforce(&rules.mappings, sf);
+    let mo_read = records::read_monday(&rules.mappings, mo, users);
+    let shadow = pair.shadow.clone().unwrap_or_default();
+    let plan = merge::plan_linked(rules, &shadow, sf_read.state, mo_read.state, ctx);
+    if plan.is_noop() {
+        if pair.relink {
+            planned.relinks.push((index, plan.next_shadow));
+        }
+        return;
     }
-    let empty = SideState::default();
-    let (salesforce, monday, policy, target) = match source {
-        CoreSide::Salesforce => (
-            &state,
-            &empty,
-            ConflictPolicy::SalesforceWins,
-            CoreSide::Monday,
-        ),
-        CoreSide::Monday => (
-            &empty,
-            &state,
-            ConflictPolicy::MondayWins,
-            CoreSide::Salesforce,
-        ),
-    };
-    let plan = merge(
-        &Shadow::default(),
-        salesforce,
-        monday,
-        &rules.mappings,
-        policy,
-        ctx,
-    );
-    let errors: Vec<(String, String)> = plan
+    let failures: Vec<(String, String)> = plan
         .failures()
-        .map(|(decision, error)| {
-            let field = match source {
-                CoreSide::Salesforce => &decision.salesforce_field,
-                CoreSide::Monday => &decision.monday_column,
-            };
-            (field.clone(), error.to_string())
+        .map(|(d, e)| {
+            (
+                d.salesforce_field.clone(),
+                format!("{}: {e}", d.salesforce_field),
+            )
         })
         .collect();
-    if !errors.is_empty() {
-        return Create::Fail { errors };
+    if !failures.is_empty() {
+        let reason = failures
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        planned.notes.push(
+            Note::new(CoreSide::Salesforce, s, m, pb::EventAction::Failed, reason)
+                .with_conversion_errors(failures),
+        );
+        return;
     }
-    let payload = match target {
-        CoreSide::Monday => plan.monday_column_values(),
-        CoreSide::Salesforce => plan.salesforce_payload(),
-    };
-    if payload.is_empty() {
-        return Create::Skip {
-            reason: "no mapped field has a value to create it with".to_owned(),
+    for d in plan.fields.iter().filter(|d| d.conflict.is_some()) {
+        let winner = match d.conflict {
+            Some(CoreSide::Salesforce) => "Salesforce",
+            _ => "monday",
         };
+        planned.notes.push(Note::new(
+            CoreSide::Salesforce,
+            s,
+            m,
+            pb::EventAction::Conflict,
+            format!(
+                "{} ↔ {} changed on both sides; {winner} won ({:?} policy)",
+                d.salesforce_field, d.monday_column, rules.policy
+            ),
+        ));
     }
-    Create::Create {
-        target,
-        payload,
-        shadow: plan.next_shadow,
+    let sf_payload = plan.salesforce_payload();
+    let mo_payload = plan.monday_column_values();
+    if !sf_payload.is_empty() {
+        planned.salesforce.push(Write {
+            write: pb::RecordWrite {
+                id: s.clone(),
+                fields: records::as_json_text(&sf_payload),
+                idempotency_key: String::new(),
+            },
+            pair: index,
+            shadow: plan.next_shadow.clone(),
+        });
     }
+    if !mo_payload.is_empty() {
+        planned.monday.push(Write {
+            write: pb::ItemWrite {
+                id: m.clone(),
+                columns: records::as_json_text(&mo_payload),
+                idempotency_key: String::new(),
+            },
+            pair: index,
+            shadow: plan.next_shadow.clone(),
+        });
+    }
+    let changes = plan
+        .fields
+        .iter()
+        .filter(|d| !matches!(d.action, Action::NoOp))
+        .count();
+    tracing::debug!(salesforce_id = %s, monday_id = %m, changes, "pair planned");
 }
 
-/// The idempotency key of the create of `source_id` from `source` in `integration`: the same
-/// on every retry and after a crash, so the connectors' idempotent creates never make a
-/// second record for one source.
-pub fn idempotency_key(integration: &str, source: CoreSide, source_id: &str) -> String {
-    let side = match source {
-        CoreSide::Salesforce => "sf",
-        CoreSide::Monday => "mo",
+fn plan_unlinked(
+    planned: &mut Planned,
+    integration: &str,
+    rules: &Rules,
+    index: usize,
+    pair: &Pair,
+    users: &dyn UserDirectory,
+    ctx: &ConvertContext<'_>,
+) {
+    let source = if pair.salesforce_id.is_some() {
+        CoreSide::Salesforce
+    } else {
+        CoreSide::Monday
     };
-    let digest = Sha256::digest(format!("{integration}\u{1f}{side}\u{1f}{source_id}").as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("tdm-{hex}")
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-    use tandem_core::merge::Action;
-    use tandem_core::{
-        Direction, MappingOptions, MondayColumn, Operator, SalesforceField, UserMap, Value,
+    let source_id = pair.id_on(source).unwrap_or_default();
+    let Some(record) = pair.record_on(source).filter(|r| !r.deleted) else {
+        return;
     };
-
-    use super::*;
-
-    fn mappings() -> Vec<FieldMapping> {
-        let stage = SalesforceField::from_describe(&json!({
-            "name": "StageName", "type": "picklist", "updateable": true, "createable": true, "restrictedPicklist": true,
-            "picklistValues": [
-                {"value": "Prospecting", "label": "Prospecting", "active": true},
-                {"value": "Closed Won", "label": "Closed Won", "active": true}]}))
-        .unwrap();
-        let status = MondayColumn::from_api(
-            "status",
-            "Stage",
-            "status",
-            Some(&json!(r#"{"labels":{"0":"Prospecting","1":"Closed Won"}}"#)),
-        );
-        let name = SalesforceField::from_describe(&json!({
-            "name": "Name", "type": "string", "length": 120, "updateable": true, "createable": true}))
-        .unwrap();
-        let item_name = MondayColumn::from_api("name", "Name", "name", None);
-        vec![
-            FieldMapping::validated(stage, status, Direction::Both, MappingOptions::default())
-                .unwrap(),
-            FieldMapping::validated(name, item_name, Direction::Both, MappingOptions::default())
-                .unwrap(),
-        ]
-    }
-
-    fn rules(scope: Scope) -> Rules {
-        Rules {
-            mappings: mappings(),
-            scope,
-            policy: ConflictPolicy::NewestWins,
-            incoming: Condition::Any,
-            outgoing: Condition::Any,
+    let read = match source {
+        CoreSide::Salesforce => records::read_salesforce(&rules.mappings, record),
+        CoreSide::Monday => records::read_monday(&rules.mappings, record, users),
+    };
+    let key = merge::idempotency_key(integration, source, source_id);
+    match merge::plan_unlinked(rules, source, read.state, ctx) {
+        Decision::Skip { reason } => {
+            planned.notes.push(Note::new(
+                source,
+                source_id,
+                "",
+                pb::EventAction::Skipped,
+                reason,
+            ));
         }
-    }
-
-    fn sf(stage: &str, name: &str) -> SideState {
-        SideState::new(
-            [
-                ("StageName".to_owned(), Value::labels([stage])),
-                ("Name".to_owned(), Value::text(name)),
-            ]
-            .into(),
-            None,
-        )
-    }
-
-    fn mo(stage: &str, name: &str) -> SideState {
-        SideState::new(
-            [
-                ("status".to_owned(), Value::labels([stage])),
-                ("name".to_owned(), Value::text(name)),
-            ]
-            .into(),
-            None,
-        )
-    }
-
-    fn agreed(stage: &str, name: &str) -> Shadow {
-        Shadow {
-            salesforce: sf(stage, name).values,
-            monday: mo(stage, name).values,
-        }
-    }
-
-    #[test]
-    fn a_salesforce_edit_moves_to_monday_and_its_echo_moves_nothing() {
-        let users = UserMap::new();
-        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
-        let r = rules(Scope::TwoWay);
-        let shadow = agreed("Prospecting", "Acme");
-        let plan = plan_linked(
-            &r,
-            &shadow,
-            sf("Closed Won", "Acme"),
-            mo("Prospecting", "Acme"),
-            &ctx,
-        );
-        assert_eq!(
-            Json::Object(plan.monday_column_values()),
-            json!({"status": {"label": "Closed Won"}})
-        );
-        assert!(plan.salesforce_payload().is_empty());
-        // Our own write comes back on the next poll equal to the new shadow.
-        let echo = plan_linked(
-            &r,
-            &plan.next_shadow,
-            sf("Closed Won", "Acme"),
-            mo("Closed Won", "Acme"),
-            &ctx,
-        );
-        assert!(echo.is_noop(), "{echo:?}");
-    }
-
-    #[test]
-    fn a_record_that_stops_matching_keeps_its_changes_but_the_other_side_still_moves() {
-        let users = UserMap::new();
-        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
-        let mut r = rules(Scope::TwoWay);
-        r.incoming = Condition::rule(
-            "StageName",
-            Operator::Equals,
-            Value::labels(["Prospecting"]),
-        );
-        let shadow = agreed("Prospecting", "Acme");
-        // Salesforce moved out of the condition and renamed; monday renamed too (newer).
-        let mut monday = mo("Prospecting", "Acme Corp");
-        monday.record_changed_at =
-            Some(tandem_core::jiff::Timestamp::from_second(2_000_000_000).unwrap());
-        let plan = plan_linked(&r, &shadow, sf("Closed Won", "Acme Inc"), monday, &ctx);
-        assert!(
-            plan.monday_column_values().is_empty(),
-            "nothing goes to monday"
-        );
-        assert_eq!(
-            Json::Object(plan.salesforce_payload()),
-            json!({"Name": "Acme Corp"})
-        );
-        // The Salesforce stage was not agreed on: it moves once the record matches again.
-        assert_eq!(
-            plan.next_shadow.salesforce["StageName"],
-            Value::labels(["Prospecting"])
-        );
-    }
-
-    #[test]
-    fn one_way_scope_never_pushes_against_it() {
-        let users = UserMap::new();
-        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
-        let r = rules(Scope::SalesforceToMonday);
-        let shadow = agreed("Prospecting", "Acme");
-        let plan = plan_linked(
-            &r,
-            &shadow,
-            sf("Prospecting", "Acme"),
-            mo("Closed Won", "Acme Corp"),
-            &ctx,
-        );
-        assert!(plan.salesforce_payload().is_empty());
-        assert!(
-            plan.fields
-                .iter()
-                .all(|f| !matches!(f.action, Action::PushToSalesforce { .. }))
-        );
-    }
-
-    #[test]
-    fn an_unlinked_record_is_created_on_the_other_side_when_scope_and_conditions_allow() {
-        let users = UserMap::new();
-        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
-        match plan_unlinked(
-            &rules(Scope::TwoWay),
-            CoreSide::Salesforce,
-            sf("Closed Won", "Acme"),
-            &ctx,
-        ) {
-            Create::Create {
-                target,
-                payload,
-                shadow,
-            } => {
-                assert_eq!(target, CoreSide::Monday);
-                assert_eq!(
-                    Json::Object(payload),
-                    json!({"status": {"label": "Closed Won"}, "name": "Acme"})
-                );
-                assert_eq!(shadow.monday["name"], Value::text("Acme"));
+        Decision::Fail { errors } => planned.notes.push(
+            Note::new(
+                source,
+                source_id,
+                "",
+                pb::EventAction::Failed,
+                "values could not be converted",
+            )
+            .with_conversion_errors(errors),
+        ),
+        Decision::Create {
+            target,
+            payload,
+            shadow,
+        } => {
+            let target_side = Side::from(target);
+            planned.intents.push(Intent {
+                key: key.clone(),
+                target: target_side,
+                source_id: source_id.to_owned(),
+            });
+            match target_side {
+                Side::Monday => planned.monday.push(Write {
+                    write: pb::ItemWrite {
+                        id: String::new(),
+                        columns: records::as_json_text(&payload),
+                        idempotency_key: key,
+                    },
+                    pair: index,
+                    shadow,
+                }),
+                Side::Salesforce => planned.salesforce.push(Write {
+                    write: pb::RecordWrite {
+                        id: String::new(),
+                        fields: records::as_json_text(&payload),
+                        idempotency_key: key,
+                    },
+                    pair: index,
+                    shadow,
+                }),
             }
-            other => panic!("expected a create, got {other:?}"),
         }
-        match plan_unlinked(
-            &rules(Scope::TwoWay),
-            CoreSide::Monday,
-            mo("Prospecting", "Beta"),
-            &ctx,
-        ) {
-            Create::Create {
-                target, payload, ..
-            } => {
-                assert_eq!(target, CoreSide::Salesforce);
-                assert_eq!(
-                    Json::Object(payload),
-                    json!({"StageName": "Prospecting", "Name": "Beta"})
-                );
-            }
-            other => panic!("expected a create, got {other:?}"),
-        }
-        let skipped = plan_unlinked(
-            &rules(Scope::MondayToSalesforce),
-            CoreSide::Salesforce,
-            sf("Closed Won", "Acme"),
-            &ctx,
-        );
-        assert!(
-            matches!(skipped, Create::Skip { ref reason } if reason.contains("scope")),
-            "{skipped:?}"
-        );
-        let mut r = rules(Scope::TwoWay);
-        r.outgoing = Condition::rule("status", Operator::Equals, Value::labels(["Closed Won"]));
-        let skipped = plan_unlinked(&r, CoreSide::Monday, mo("Prospecting", "Beta"), &ctx);
-        assert!(
-            matches!(skipped, Create::Skip { ref reason } if reason.contains("outgoing")),
-            "{skipped:?}"
-        );
-    }
-
-    #[test]
-    fn an_unconvertible_value_fails_the_record_naming_the_field() {
-        let users = UserMap::new();
-        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
-        let created = plan_unlinked(
-            &rules(Scope::TwoWay),
-            CoreSide::Monday,
-            mo("Lost", "Gamma"),
-            &ctx,
-        );
-        match created {
-            Create::Fail { errors } => {
-                assert_eq!(errors.len(), 1, "{errors:?}");
-                assert_eq!(errors[0].0, "status");
-            }
-            other => panic!("expected a failure, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn idempotency_keys_are_stable_and_distinct() {
-        let a = idempotency_key("int-1", CoreSide::Salesforce, "006A");
-        assert_eq!(a, idempotency_key("int-1", CoreSide::Salesforce, "006A"));
-        assert_ne!(a, idempotency_key("int-2", CoreSide::Salesforce, "006A"));
-        assert_ne!(a, idempotency_key("int-1", CoreSide::Monday, "006A"));
-        assert!(a.starts_with("tdm-") && a.len() == 36);
     }
 }

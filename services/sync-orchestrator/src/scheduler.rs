@@ -15,10 +15,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::cycle::{CycleError, Deps};
-
-/// The poll interval when an integration sets none (the original app's 3 minutes).
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(180);
+use crate::run::{CycleError, Deps};
+use crate::settings::interval_of;
 
 pub async fn run(deps: Deps, tick: Duration, concurrency: usize, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(tick);
@@ -69,7 +67,7 @@ impl Cycles {
             .insert(id.clone());
         let (deps, running) = (deps.clone(), self.running.clone());
         self.tasks.spawn(async move {
-            match crate::cycle::sync(&deps, &id, pb::Trigger::Schedule).await {
+            match crate::run::sync(&deps, &id, pb::Trigger::Schedule).await {
                 Ok(run) => {
                     tracing::info!(integration_id = %id, run_id = %run.id, "scheduled cycle done")
                 }
@@ -127,14 +125,7 @@ async fn tick_once(
 }
 
 async fn is_due(deps: &Deps, integration: &pb::Integration) -> Result<bool, CycleError> {
-    let interval = match integration
-        .spec
-        .as_ref()
-        .map_or(0, |s| s.poll_interval_seconds)
-    {
-        0 => DEFAULT_INTERVAL,
-        s => Duration::from_secs(u64::from(s)),
-    };
+    let interval = interval_of(integration);
     let now = OffsetDateTime::now_utc();
     let polled_due = match deps.store.last_run(&integration.id).await? {
         None => true,

@@ -24,6 +24,43 @@ impl From<tandem_core::merge::Side> for Side {
     }
 }
 
+impl From<Side> for tandem_core::merge::Side {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Salesforce => tandem_core::merge::Side::Salesforce,
+            Side::Monday => tandem_core::merge::Side::Monday,
+        }
+    }
+}
+
+impl From<Side> for tandem_proto::v1::Side {
+    fn from(side: Side) -> Self {
+        match side {
+            Side::Salesforce => tandem_proto::v1::Side::Salesforce,
+            Side::Monday => tandem_proto::v1::Side::Monday,
+        }
+    }
+}
+
+impl Side {
+    /// The side of a stored code (`target_side`), if it is one.
+    pub fn from_code(code: i16) -> Option<Side> {
+        match code {
+            1 => Some(Side::Salesforce),
+            2 => Some(Side::Monday),
+            _ => None,
+        }
+    }
+
+    /// The buffer's record-key prefix of this side (`sf:…`, `mo:…`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Side::Salesforce => "sf",
+            Side::Monday => "mo",
+        }
+    }
+}
+
 /// A linked pair and the values both sides last agreed on.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Link {

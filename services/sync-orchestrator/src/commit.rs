@@ -1,0 +1,119 @@
+//! Step 8 of a run: record. Links and shadows of what succeeded, ended links, and the
+//! watermarks, in one transaction under the lease fence (a holder whose lease was taken over
+//! commits nothing). A pair whose write failed on either side keeps its old shadow, so what
+//! did move is seen again and what did not is retried; a create is linked whatever else
+//! happened.
+
+use std::collections::BTreeSet;
+
+use tandem_core::merge::Side as CoreSide;
+use tandem_proto::timestamp::to_offset;
+use tandem_proto::v1 as pb;
+
+use crate::deps::Deps;
+use crate::detect::{Polled, modified_ms};
+use crate::history::{Note, Outcome};
+use crate::lease::Lease;
+use crate::pairs::Pair;
+use crate::plan::Planned;
+use crate::run::CycleError;
+use crate::store::{Fenced, Side};
+use crate::write::Done;
+
+/// Records the outcome of every write, the ended links and the re-links in a fenced
+/// transaction, returned open for the caller to add its watermarks and commit.
+pub async fn record(
+    deps: &Deps,
+    lease: &Lease,
+    pairs: &[Pair],
+    planned: &Planned,
+    done: &[Done],
+    outcome: &mut Outcome,
+) -> Result<Fenced<'static>, CycleError> {
+    let mut failed: BTreeSet<usize> = BTreeSet::new();
+    for d in done.iter().filter(|d| !d.success) {
+        failed.insert(d.pair);
+        let remote = match d.source {
+            CoreSide::Monday => "Salesforce",
+            CoreSide::Salesforce => "monday",
+        };
+        let source_id = pairs[d.pair].id_on(d.source).unwrap_or_default();
+        let mut note = Note::new(
+            d.source,
+            source_id,
+            &d.target_id,
+            pb::EventAction::Failed,
+            format!("{remote} refused the write"),
+        );
+        note.errors = d.errors.clone();
+        outcome.note(note);
+    }
+    let mut tx = deps.store.begin(lease).await?;
+    for d in done.iter().filter(|d| d.success) {
+        let pair = &pairs[d.pair];
+        let source_id = pair.id_on(d.source).unwrap_or_default().to_owned();
+        let (sf_id, mo_id) = match d.source {
+            CoreSide::Monday => (d.target_id.clone(), source_id.clone()),
+            CoreSide::Salesforce => (source_id.clone(), d.target_id.clone()),
+        };
+        let shadow = serde_json::to_value(&d.shadow).unwrap_or_default();
+        let action = if d.is_create() {
+            tx.upsert_link(&sf_id, &mo_id, &shadow).await?;
+            tx.close_intent(&d.key).await?;
+            pb::EventAction::Created
+        } else {
+            if !failed.contains(&d.pair) {
+                tx.upsert_link(&sf_id, &mo_id, &shadow).await?;
+                if let Some(key) = &pair.adopted_intent {
+                    tx.close_intent(key).await?;
+                }
+            }
+            pb::EventAction::Updated
+        };
+        outcome.note(Note::new(
+            d.source,
+            &source_id,
+            &d.target_id,
+            action,
+            String::new(),
+        ));
+    }
+    for (sf_id, reason) in &planned.unlink {
+        tx.unlink(sf_id, reason).await?;
+    }
+    for (index, shadow) in &planned.relinks {
+        let pair = &pairs[*index];
+        if let (Some(s), Some(m)) = (&pair.salesforce_id, &pair.monday_id) {
+            tx.upsert_link(s, m, &serde_json::to_value(shadow).unwrap_or_default())
+                .await?;
+            if let Some(key) = &pair.adopted_intent {
+                tx.close_intent(key).await?;
+            }
+        }
+    }
+    Ok(tx)
+}
+
+/// Moves both watermarks to where the polls ended (Salesforce with the records seen at its
+/// watermark, to skip them next time).
+pub async fn set_watermarks(tx: &mut Fenced<'_>, polled: &Polled) -> Result<(), CycleError> {
+    if let Some(mark) = polled.salesforce.watermark.as_ref().and_then(to_offset) {
+        let seen: Vec<(String, i64)> = polled
+            .salesforce
+            .records
+            .iter()
+            .map(|r| (r.id.clone(), modified_ms(r)))
+            .collect();
+        tx.set_watermark(
+            Side::Salesforce,
+            mark,
+            &serde_json::to_value(seen).unwrap_or_default(),
+        )
+        .await?;
+    }
+    if let Some(mark) = polled.monday.watermark.as_ref().and_then(to_offset) {
+        tx.set_watermark(Side::Monday, mark, &serde_json::json!([]))
+            .await?;
+    }
+    Ok(())
+}

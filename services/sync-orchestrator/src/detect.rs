@@ -1,0 +1,118 @@
+//! Steps 1–2 of a cycle: detect and coalesce. Poll both sides since their watermarks, put what
+//! changed into the coalescing buffer beside what webhooks brought, and claim every record
+//! that is pending.
+
+use tandem_proto::timestamp::{from_millis, from_offset, now_millis, to_millis};
+use tandem_proto::v1 as pb;
+
+use crate::buffer::Pending;
+use crate::deps::Deps;
+use crate::history::Outcome;
+use crate::run::CycleError;
+use crate::settings::Settings;
+use crate::store::Side;
+
+/// Records claimed from the buffer per cycle.
+pub const CLAIM_LIMIT: usize = 50_000;
+
+/// What both polls returned.
+pub struct Polled {
+    pub salesforce: pb::SalesforcePollResponse,
+    pub monday: pb::MondayPollResponse,
+}
+
+impl Polled {
+    pub fn records(&self, side: Side) -> &[pb::Record] {
+        match side {
+            Side::Salesforce => &self.salesforce.records,
+            Side::Monday => &self.monday.items,
+        }
+    }
+}
+
+/// Polls both sides since their watermarks (Salesforce with the records it saw at its
+/// watermark, so the overlap is not read twice).
+pub async fn poll(
+    deps: &Deps,
+    settings: &Settings,
+    (fields, columns): (&[String], &[String]),
+    outcome: &mut Outcome,
+) -> Result<Polled, CycleError> {
+    let (id, spec) = (settings.id(), &settings.spec);
+    let sf_mark = deps.store.watermark(id, Side::Salesforce).await?;
+    let mo_mark = deps.store.watermark(id, Side::Monday).await?;
+    let seen: Vec<pb::SeenRecord> = sf_mark
+        .as_ref()
+        .and_then(|w| serde_json::from_value::<Vec<(String, i64)>>(w.seen.0.clone()).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(id, ms)| pb::SeenRecord {
+            id,
+            modified_at: Some(from_millis(ms)),
+        })
+        .collect();
+    let (mut salesforce, mut monday) = (deps.peers.salesforce.clone(), deps.peers.monday.clone());
+    let (sf_poll, mo_poll) = tokio::try_join!(
+        salesforce.poll_changes(pb::SalesforcePollRequest {
+            connection_id: spec.salesforce_connection_id.clone(),
+            object: spec.salesforce_object.clone(),
+            fields: fields.to_vec(),
+            watermark: sf_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+            seen,
+            max_records: 0,
+        }),
+        monday.poll_changes(pb::MondayPollRequest {
+            connection_id: spec.monday_connection_id.clone(),
+            board_id: spec.board_id.clone(),
+            columns: columns.to_vec(),
+            watermark: mo_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+            max_items: 0,
+        }),
+    )?;
+    let polled = Polled {
+        salesforce: sf_poll.into_inner(),
+        monday: mo_poll.into_inner(),
+    };
+    outcome.counters.read += (polled.salesforce.records.len() + polled.monday.items.len()) as u64;
+    outcome.counters.salesforce_api_calls += u64::from(polled.salesforce.api_calls);
+    outcome.counters.monday_api_calls += u64::from(polled.monday.api_calls);
+    Ok(polled)
+}
+
+/// When a record changed (ms), or now when the remote did not say.
+pub fn modified_ms(record: &pb::Record) -> i64 {
+    record
+        .modified_at
+        .as_ref()
+        .map_or_else(now_millis, to_millis)
+}
+
+/// Coalesces the polled records with what webhooks brought.
+pub async fn submit(deps: &Deps, settings: &Settings, polled: &Polled) -> Result<(), CycleError> {
+    let now = now_millis();
+    let window = settings.window();
+    for side in [Side::Salesforce, Side::Monday] {
+        for r in polled.records(side) {
+            let at = modified_ms(r);
+            let fields: Vec<(String, String, i64)> = r
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone(), at))
+                .collect();
+            let record = format!("{}:{}", side.prefix(), r.id);
+            deps.buffer
+                .submit(settings.id(), &record, &fields, now, window)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Claims everything pending (a cycle ends the window of whatever it reads), or replays an
+/// unfinished earlier claim.
+pub async fn claim(deps: &Deps, settings: &Settings) -> Result<Vec<Pending>, CycleError> {
+    Ok(deps
+        .buffer
+        .claim(settings.id(), i64::MAX / 2, CLAIM_LIMIT)
+        .await?)
+}

@@ -1,0 +1,163 @@
+//! Step 7 of a run: write. Creates are recorded as intents first (so a crash between the
+//! write and the link never duplicates); then the writes go to the connectors in batches
+//! within their caps (each connector batches further per its remote's limits); what a create
+//! made is noted at once.
+
+use tandem_core::Shadow;
+use tandem_core::merge::Side as CoreSide;
+use tandem_proto::v1 as pb;
+
+use crate::deps::Deps;
+use crate::history::Outcome;
+use crate::lease::Lease;
+use crate::plan::{Intent, Planned, Write};
+use crate::run::CycleError;
+use crate::settings::Settings;
+
+/// Most writes one WriteRecords may carry (connector-salesforce's cap).
+const SALESFORCE_WRITES_PER_CALL: usize = 10_000;
+/// Writes per WriteItems call: within connector-monday's cap of 5,000, and a multiple of the
+/// 499 mutations monday's per-request complexity cap allows, so splitting a run's writes
+/// into calls costs no extra request.
+const MONDAY_WRITES_PER_CALL: usize = 4_990;
+
+/// What became of one write.
+#[derive(Debug, Clone)]
+pub struct Done {
+    /// The side the change came from (the write went to the other).
+    pub source: CoreSide,
+    pub pair: usize,
+    /// The written record: the one updated, or the one a create made (empty if it failed).
+    pub target_id: String,
+    /// The create's idempotency key; empty for an update.
+    pub key: String,
+    pub success: bool,
+    pub errors: Vec<pb::RemoteError>,
+    pub shadow: Shadow,
+}
+
+impl Done {
+    pub fn is_create(&self) -> bool {
+        !self.key.is_empty()
+    }
+
+    fn of<W>(
+        source: CoreSide,
+        w: &Write<W>,
+        id: &str,
+        key: &str,
+        r: (String, bool, Vec<pb::RemoteError>),
+    ) -> Done {
+        let (result_id, success, errors) = r;
+        Done {
+            source,
+            pair: w.pair,
+            target_id: if id.is_empty() {
+                result_id
+            } else {
+                id.to_owned()
+            },
+            key: key.to_owned(),
+            success,
+            errors,
+            shadow: w.shadow.clone(),
+        }
+    }
+}
+
+/// Records the creates as intents, under the lease fence.
+pub async fn record_intents(
+    deps: &Deps,
+    lease: &Lease,
+    intents: &[Intent],
+) -> Result<(), CycleError> {
+    if intents.is_empty() {
+        return Ok(());
+    }
+    let mut tx = deps.store.begin(lease).await?;
+    for intent in intents {
+        tx.record_intent(&intent.key, intent.target, &intent.source_id)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends the planned writes and notes what the creates made (unfenced: should the fenced
+/// commit be refused or never happen, the next run links these records instead of
+/// duplicating them).
+/// Before every batch the lease is checked: a holder that lost it stops before writing
+/// anything more to a remote (which cannot check our fence).
+pub async fn send(
+    deps: &Deps,
+    lease: &Lease,
+    settings: &Settings,
+    planned: &Planned,
+    outcome: &mut Outcome,
+) -> Result<Vec<Done>, CycleError> {
+    let spec = &settings.spec;
+    let mut done = Vec::with_capacity(planned.salesforce.len() + planned.monday.len());
+    for chunk in planned.salesforce.chunks(SALESFORCE_WRITES_PER_CALL) {
+        deps.leases.check(lease).await?;
+        let response = deps
+            .peers
+            .salesforce
+            .clone()
+            .write_records(pb::WriteRecordsRequest {
+                connection_id: spec.salesforce_connection_id.clone(),
+                object: spec.salesforce_object.clone(),
+                writes: chunk.iter().map(|w| w.write.clone()).collect(),
+            })
+            .await?
+            .into_inner();
+        outcome.counters.salesforce_api_calls += u64::from(response.api_calls);
+        done.extend(chunk.iter().zip(response.results).map(|(w, r)| {
+            Done::of(
+                CoreSide::Monday,
+                w,
+                &w.write.id,
+                &w.write.idempotency_key,
+                (r.id, r.success, r.errors),
+            )
+        }));
+    }
+    // Only mappings that opted in let labels through that the board lacks.
+    let create_labels = settings
+        .rules
+        .mappings
+        .iter()
+        .any(|m| m.options.create_labels);
+    for chunk in planned.monday.chunks(MONDAY_WRITES_PER_CALL) {
+        deps.leases.check(lease).await?;
+        let response = deps
+            .peers
+            .monday
+            .clone()
+            .write_items(pb::WriteItemsRequest {
+                connection_id: spec.monday_connection_id.clone(),
+                board_id: spec.board_id.clone(),
+                group_id: spec.group_id.clone(),
+                writes: chunk.iter().map(|w| w.write.clone()).collect(),
+                create_labels_if_missing: create_labels,
+            })
+            .await?
+            .into_inner();
+        outcome.counters.monday_api_calls += u64::from(response.api_calls);
+        done.extend(chunk.iter().zip(response.results).map(|(w, r)| {
+            Done::of(
+                CoreSide::Salesforce,
+                w,
+                &w.write.id,
+                &w.write.idempotency_key,
+                (r.id, r.success, r.errors),
+            )
+        }));
+    }
+    let created: Vec<(String, String)> = done
+        .iter()
+        .filter(|d| d.is_create() && d.success && !d.target_id.is_empty())
+        .map(|d| (d.key.clone(), d.target_id.clone()))
+        .collect();
+    deps.store.note_created(settings.id(), &created).await?;
+    Ok(done)
+}
