@@ -36,11 +36,12 @@ async fn item_names(stack: &crate::stack::Stack) -> Vec<String> {
 async fn a_create_whose_link_never_committed_is_adopted_not_duplicated() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     stack
         .salesforce
         .insert(ORG, "Opportunity", serde_json::json!({"Name": "Lambda", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
         .unwrap();
-    let integration = stack.integration().await;
     let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
 
     // monday answers slowly, so the take-over lands while the create is in flight.
@@ -124,6 +125,8 @@ async fn a_salesforce_create_whose_answer_was_never_noted_is_adopted_by_its_valu
 async fn salesforce_create_lost(forget_answer: bool) {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     stack
         .monday
         .create_item(
@@ -142,7 +145,6 @@ async fn salesforce_create_lost(forget_answer: bool) {
             serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-04-30"}}),
         )
         .unwrap();
-    let integration = stack.integration().await;
     let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
 
     stack.salesforce.set_latency(Duration::from_millis(700));

@@ -70,6 +70,8 @@ async fn redis_restarted_mid_cycle_loses_nothing_and_doubles_nothing() {
     let url = redis.url();
     let stack = start_stack_with(|config| config.infra.redis_url = url).await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     for i in 0..5 {
         stack
             .salesforce
@@ -85,7 +87,6 @@ async fn redis_restarted_mid_cycle_loses_nothing_and_doubles_nothing() {
             )
             .unwrap();
     }
-    let integration = stack.integration().await;
     let first = stack.sync(&integration).await;
     assert_eq!(
         first.status,

@@ -6,6 +6,7 @@ mod crash;
 mod faults;
 mod import;
 mod migrations;
+mod safety;
 mod services;
 mod stack;
 mod sync;

@@ -185,6 +185,89 @@ impl Stack {
             .into_inner()
     }
 
+    /// Imports from `source` (optionally as a dry run, optionally matching by a monday column
+    /// and a Salesforce field) and returns its run.
+    pub async fn import(
+        &self,
+        integration: &pb::Integration,
+        source: pb::Side,
+        dry_run: bool,
+        matching: Option<(&str, &str)>,
+    ) -> pb::Run {
+        let (column, field) = matching.unwrap_or_default();
+        let run_id = self
+            .orchestrator
+            .clone()
+            .import(authorized(
+                pb::ImportRequest {
+                    integration_id: integration.id.clone(),
+                    source: source as i32,
+                    dry_run,
+                    match_monday_column_id: column.to_owned(),
+                    match_salesforce_field: field.to_owned(),
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .run_id;
+        self.run(&run_id).await
+    }
+
+    /// A run by its id.
+    pub async fn run(&self, run_id: &str) -> pb::Run {
+        self.history
+            .clone()
+            .get_run(authorized(
+                pb::GetRunRequest {
+                    run_id: run_id.to_owned(),
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// Changes the integration's settings as its owner would.
+    pub async fn update(
+        &self,
+        integration: &pb::Integration,
+        adjust: impl FnOnce(&mut pb::IntegrationSpec),
+    ) -> pb::Integration {
+        let mut spec = integration.spec.clone().unwrap();
+        adjust(&mut spec);
+        self.config
+            .clone()
+            .update_integration(authorized(
+                pb::UpdateIntegrationRequest {
+                    id: integration.id.clone(),
+                    spec: Some(spec),
+                    version: integration.version,
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    /// What `sync status` shows.
+    pub async fn status(&self, integration: &pb::Integration) -> pb::IntegrationStatus {
+        self.orchestrator
+            .clone()
+            .get_integration_status(authorized(
+                pb::GetIntegrationStatusRequest {
+                    integration_id: integration.id.clone(),
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
     /// Starts a cycle in the background (to interfere with it while it runs).
     pub fn sync_in_background(
         &self,

@@ -8,6 +8,8 @@ use crate::stack::{ORG, start_stack, start_stack_with_scheduler};
 async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     let opportunity = stack
         .salesforce
         .insert(
@@ -25,7 +27,6 @@ async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
             serde_json::json!({"status": {"label": "Closed Won"}, "date4": {"date": "2027-01-15"}}),
         )
         .unwrap();
-    let integration = stack.integration().await;
 
     // First cycle: each record is created on the other side.
     let run = stack.sync(&integration).await;
@@ -140,11 +141,12 @@ async fn edits_cross_both_ways_in_one_cycle_and_echoes_move_nothing() {
 async fn fifty_edits_to_one_item_between_cycles_make_one_salesforce_write_with_the_final_values() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     let item = stack
         .monday
         .create_item(stack.board, None, "Gamma", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-02-01"}}))
         .unwrap();
-    let integration = stack.integration().await;
     let run = stack.sync(&integration).await;
     assert_eq!(run.counters.unwrap().created, 1);
     let status = stack
@@ -209,11 +211,12 @@ async fn fifty_edits_to_one_item_between_cycles_make_one_salesforce_write_with_t
 async fn a_field_edited_on_both_sides_goes_to_the_newer_edit_and_is_recorded_as_a_conflict() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     let opportunity = stack
         .salesforce
         .insert(ORG, "Opportunity", serde_json::json!({"Name": "Delta", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
         .unwrap();
-    let integration = stack.integration().await;
     let run = stack.sync(&integration).await;
     let events = stack.events(&run).await;
     let item: i64 = events[0].target_record_id.parse().unwrap();
@@ -303,11 +306,12 @@ async fn a_second_sync_while_one_runs_is_refused_not_doubled() {
 async fn a_deleted_record_is_unlinked_and_reported_never_deleted_on_the_other_side() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     let opportunity = stack
         .salesforce
         .insert(ORG, "Opportunity", serde_json::json!({"Name": "Epsilon", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
         .unwrap();
-    let integration = stack.integration().await;
     let run = stack.sync(&integration).await;
     let item: i64 = stack.events(&run).await[0]
         .target_record_id
@@ -349,9 +353,18 @@ async fn a_deleted_record_is_unlinked_and_reported_never_deleted_on_the_other_si
 async fn the_scheduler_runs_a_new_integration_without_being_asked() {
     let stack = start_stack_with_scheduler(100).await;
     stack.salesforce.ensure_org(ORG);
-    let opportunity = stack
+    let zeta = stack
         .salesforce
         .insert(ORG, "Opportunity", serde_json::json!({"Name": "Zeta", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
+    // Made long before the integration.
+    stack
+        .salesforce
+        .force_fields(
+            ORG,
+            &zeta,
+            serde_json::json!({"SystemModstamp": "2020-01-01T00:00:00.000+0000"}),
+        )
         .unwrap();
     let integration = stack.integration().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
@@ -367,9 +380,10 @@ async fn the_scheduler_runs_a_new_integration_without_being_asked() {
     };
     assert_eq!(run.trigger, pb::Trigger::Schedule as i32);
     assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{run:?}");
-    let events = stack.events(&run).await;
-    assert_eq!(events[0].source_record_id, opportunity);
-    assert_eq!(events[0].action, pb::EventAction::Created as i32);
+    // The opportunity existed before the integration: only an import moves it.
+    let counters = run.counters.unwrap();
+    assert_eq!((counters.created, counters.updated), (0, 0), "{counters:?}");
+    assert!(stack.monday.items(stack.board).is_empty());
 }
 
 /// Runs of `integration` that finished, newest first.
@@ -397,10 +411,6 @@ async fn finished_runs(stack: &crate::stack::Stack, integration: &pb::Integratio
 async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
     let stack = start_stack_with_scheduler(100).await;
     stack.salesforce.ensure_org(ORG);
-    let item = stack
-        .monday
-        .create_item(stack.board, None, "Eta", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-04-01"}}))
-        .unwrap();
     // Polling hourly: within this test only the webhook can bring the edit across.
     let integration = stack
         .integration_with(|spec| {
@@ -410,18 +420,17 @@ async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
         })
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let first = loop {
-        if let Some(run) = finished_runs(&stack, &integration).await.pop() {
-            break run;
-        }
+    while finished_runs(&stack, &integration).await.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
             "the first scheduled cycle never ran"
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
-    let opportunity = stack.events(&first).await[0].target_record_id.clone();
-
+    }
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Eta", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-04-01"}}))
+        .unwrap();
     stack.monday.register_webhook(
         stack.monday_account,
         stack.board,
@@ -437,30 +446,35 @@ async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
             serde_json::json!({"status": {"label": "Closed Won"}}),
         )
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        if stack.salesforce.record(ORG, &opportunity).unwrap()["StageName"] == "Closed Won" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the webhook-borne edit never reached Salesforce"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    // The write lands before its run is recorded as finished: wait for the record too.
+    // The write lands before its run is recorded as finished: wait for the record of it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let runs = loop {
         let runs = finished_runs(&stack, &integration).await;
-        if runs.len() >= 2 || std::time::Instant::now() > deadline {
+        if runs.len() >= 2 {
             break runs;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook-borne edit never started a cycle"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
     assert_eq!(
         runs.len(),
         2,
-        "one cycle for the import, one for the webhook: {runs:?}"
+        "one first cycle, one for the webhook: {runs:?}"
+    );
+    let events = stack.events(&runs[0]).await;
+    let created = events
+        .iter()
+        .find(|e| e.source_record_id == item.to_string())
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(
+        stack
+            .salesforce
+            .record(ORG, &created.target_record_id)
+            .unwrap()["StageName"],
+        "Closed Won"
     );
 }
 
@@ -468,11 +482,12 @@ async fn a_webhook_borne_edit_crosses_in_seconds_in_low_latency_mode() {
 async fn a_paused_integration_moves_nothing_until_its_owner_resumes_it() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    // The integration first: records made before it cross only through an import.
+    let integration = stack.integration().await;
     stack
         .salesforce
         .insert(ORG, "Opportunity", serde_json::json!({"Name": "Mu", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
         .unwrap();
-    let integration = stack.integration().await;
     let id = integration.id.clone();
     let mut orchestrator = stack.orchestrator.clone();
     let bob = tandem_testkit::user_bearer_in("acme", "bob@acme.test");
@@ -555,16 +570,7 @@ async fn a_paused_integration_moves_nothing_until_its_owner_resumes_it() {
 async fn a_salesforce_owner_becomes_the_monday_person_with_the_same_email() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
-    // The org's admin (every simulated org has one) also works on monday, under the same email.
-    let person = stack.monday.add_user(
-        stack.monday_account,
-        "Ada Admin",
-        &format!("admin@{ORG}.example.com"),
-    );
-    stack
-        .salesforce
-        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Nu", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
-        .unwrap();
+    // The integration first: records made before it cross only through an import.
     let integration = stack
         .integration_with(|spec| {
             spec.mappings.push(pb::FieldMapping {
@@ -575,6 +581,16 @@ async fn a_salesforce_owner_becomes_the_monday_person_with_the_same_email() {
             });
         })
         .await;
+    // The org's admin (every simulated org has one) also works on monday, under the same email.
+    let person = stack.monday.add_user(
+        stack.monday_account,
+        "Ada Admin",
+        &format!("admin@{ORG}.example.com"),
+    );
+    stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": "Nu", "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap();
     let run = stack.sync(&integration).await;
     let events = stack.events(&run).await;
     assert_eq!(run.counters.unwrap().created, 1, "{events:#?}");
@@ -628,6 +644,20 @@ async fn integrations_are_listed_by_board_for_webhook_routing() {
 async fn datetimes_become_dates_in_the_orgs_time_zone() {
     let stack = start_stack().await;
     stack.salesforce.ensure_org(ORG);
+    let one_way = |column: &str, field: &str| pb::FieldMapping {
+        monday_column_id: column.into(),
+        salesforce_field: field.into(),
+        direction: pb::Direction::SalesforceToMonday as i32,
+        options: None,
+    };
+    // The integration first: records made before it cross only through an import.
+    let integration = stack
+        .integration_with(|spec| {
+            spec.salesforce_object = "Project__c".into();
+            spec.scope = pb::Scope::SalesforceToMonday as i32;
+            spec.mappings = vec![one_way("name", "Name"), one_way("date4", "Kickoff_At__c")];
+        })
+        .await;
     stack
         .salesforce
         .set_org_time_zone(ORG, "America/Los_Angeles");
@@ -639,19 +669,6 @@ async fn datetimes_become_dates_in_the_orgs_time_zone() {
             serde_json::json!({"Name": "Kickoff", "Summary__c": "late-night kickoff", "Kickoff_At__c": "2027-03-31T03:00:00.000+0000"}),
         )
         .unwrap();
-    let one_way = |column: &str, field: &str| pb::FieldMapping {
-        monday_column_id: column.into(),
-        salesforce_field: field.into(),
-        direction: pb::Direction::SalesforceToMonday as i32,
-        options: None,
-    };
-    let integration = stack
-        .integration_with(|spec| {
-            spec.salesforce_object = "Project__c".into();
-            spec.scope = pb::Scope::SalesforceToMonday as i32;
-            spec.mappings = vec![one_way("name", "Name"), one_way("date4", "Kickoff_At__c")];
-        })
-        .await;
     let run = stack.sync(&integration).await;
     assert_eq!(
         run.status,
@@ -684,15 +701,7 @@ async fn a_mirror_columns_shown_text_reaches_salesforce() {
             serde_json::json!({}),
         )
         .unwrap();
-    let item = stack
-        .monday
-        .create_item(
-            stack.board,
-            None,
-            "Theta",
-            serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-05-31"}, "tier": {"display_value": "Gold"}}),
-        )
-        .unwrap();
+    // The integration first: records made before it cross only through an import.
     let integration = stack
         .integration_with(|spec| {
             spec.mappings.push(pb::FieldMapping {
@@ -703,6 +712,15 @@ async fn a_mirror_columns_shown_text_reaches_salesforce() {
             });
         })
         .await;
+    let item = stack
+        .monday
+        .create_item(
+            stack.board,
+            None,
+            "Theta",
+            serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-05-31"}, "tier": {"display_value": "Gold"}}),
+        )
+        .unwrap();
     let run = stack.sync(&integration).await;
     assert_eq!(
         run.status,
@@ -784,12 +802,6 @@ async fn the_scheduler_runs_cycles_of_different_integrations_side_by_side() {
     let mut integrations = Vec::new();
     let mut items = Vec::new();
     for board in [stack.board, second_board] {
-        items.push(
-            stack
-                .monday
-                .create_item(board, None, "Iota", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-06-30"}}))
-                .unwrap(),
-        );
         let integration = stack
             .integration_with(|spec| {
                 spec.board_id = board.to_string();
@@ -799,6 +811,12 @@ async fn the_scheduler_runs_cycles_of_different_integrations_side_by_side() {
             })
             .await;
         wait_for_runs(&stack, &integration, 1).await;
+        items.push(
+            stack
+                .monday
+                .create_item(board, None, "Iota", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-06-30"}}))
+                .unwrap(),
+        );
         stack.monday.register_webhook(
             stack.monday_account,
             board,

@@ -313,6 +313,7 @@ pub fn status_json(s: &pb::IntegrationStatus) -> Value {
         "next_run_at": time(s.next_run_at.as_ref()),
         "pending_changes": s.pending_changes,
         "linked_records": s.linked_records,
+        "failing_records": s.failing_records,
         "salesforce_usage": usage(s.salesforce_usage.as_ref()),
         "monday_usage": usage(s.monday_usage.as_ref()),
     })
@@ -347,6 +348,7 @@ pub fn print_status(s: &pb::IntegrationStatus) {
         ("next run", time_shown(s.next_run_at.as_ref())),
         ("pending changes", s.pending_changes.to_string()),
         ("linked records", s.linked_records.to_string()),
+        ("failing records", s.failing_records.to_string()),
         ("salesforce API calls", usage(s.salesforce_usage.as_ref())),
         ("monday complexity", usage(s.monday_usage.as_ref())),
     ]);

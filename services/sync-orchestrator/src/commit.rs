@@ -94,6 +94,43 @@ pub async fn record(
     Ok(tx)
 }
 
+/// Notes the records that failed in this run for a retry, and forgets those of `pairs` that
+/// did not fail (they crossed, were skipped on purpose, or needed nothing).
+pub async fn record_failing(
+    tx: &mut Fenced<'_>,
+    version: i64,
+    pairs: &[Pair],
+    outcome: &Outcome,
+) -> Result<(), CycleError> {
+    let mut failed: Vec<(Side, String, String)> = Vec::new();
+    let mut failed_ids: BTreeSet<(Side, String)> = BTreeSet::new();
+    for e in outcome
+        .events
+        .iter()
+        .filter(|e| e.action == pb::EventAction::Failed as i32)
+    {
+        let side = match pb::Side::try_from(e.source_side) {
+            Ok(pb::Side::Salesforce) => Side::Salesforce,
+            Ok(pb::Side::Monday) => Side::Monday,
+            _ => continue,
+        };
+        failed_ids.insert((side, e.source_record_id.clone()));
+        failed.push((side, e.source_record_id.clone(), e.reason.clone()));
+    }
+    let resolved: Vec<(Side, String)> = pairs
+        .iter()
+        .flat_map(|p| {
+            [Side::Salesforce, Side::Monday]
+                .into_iter()
+                .filter_map(|side| p.id_on(side.into()).map(|id| (side, id.to_owned())))
+        })
+        .filter(|record| !failed_ids.contains(record))
+        .collect();
+    tx.clear_failing(&resolved).await?;
+    tx.mark_failing(&failed, version).await?;
+    Ok(())
+}
+
 /// Moves both watermarks to where the polls ended (Salesforce with the records seen at its
 /// watermark, to skip them next time).
 pub async fn set_watermarks(tx: &mut Fenced<'_>, polled: &Polled) -> Result<(), CycleError> {

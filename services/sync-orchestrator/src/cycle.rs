@@ -20,7 +20,8 @@ pub async fn cycle(
     let (fields, columns) = settings.fields_to_read(link_key.as_ref());
     let read = (fields.as_slice(), columns.as_slice());
 
-    // 1–2. Detect and coalesce: poll both sides, buffer with what webhooks brought, claim.
+    // 1–2. Detect and coalesce: poll both sides, buffer with what webhooks brought, claim
+    // (with the records that failed before and are due for another attempt).
     let polled = detect::poll(deps, settings, read, outcome).await?;
     detect::submit(deps, settings, &polled).await?;
     let claimed = detect::claim(deps, settings).await?;
@@ -28,9 +29,19 @@ pub async fn cycle(
     // 3. Pair every claimed record with its link and the latest values of both sides;
     // records never linked that share the link key are paired, not duplicated; creates an
     // earlier run lost are adopted, not made again.
-    let (sf_links, mo_links) = pairs::links_of_claimed(deps, settings, &claimed).await?;
-    let mut pairs = pairs::pair_claimed(&claimed, &sf_links, &mo_links);
-    pairs::read_latest(deps, settings, &mut pairs, &polled, &claimed, read, outcome).await?;
+    let (sf_links, mo_links) = pairs::links_of_claimed(deps, settings, &claimed.records).await?;
+    let mut pairs = pairs::pair_claimed(&claimed.records, &sf_links, &mo_links);
+    pairs::mark_retries(&mut pairs, &claimed.retries);
+    pairs::read_latest(
+        deps,
+        settings,
+        &mut pairs,
+        &polled,
+        &claimed.records,
+        read,
+        outcome,
+    )
+    .await?;
     pairs::relink_by_key(&mut pairs, link_key.as_ref());
     let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, Some(&polled)).await?;
     outcome.notes(adopted);
@@ -49,14 +60,15 @@ pub async fn cycle(
     outcome.notes(std::mem::take(&mut planned.notes));
 
     // 7. Write: intents first, then batches through the connectors.
-    write::record_intents(deps, lease, &planned.intents).await?;
+    write::record_before_sending(deps, lease, &planned).await?;
     let done = write::send(deps, lease, settings, &planned, outcome).await?;
 
     // 8. Record links, shadows and watermarks under the fence; then forget the claim.
     let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+    commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
     tx.commit().await?;
-    let records: Vec<String> = claimed.into_iter().map(|p| p.record).collect();
+    let records: Vec<String> = claimed.records.into_iter().map(|p| p.record).collect();
     deps.buffer.complete(settings.id(), &records).await?;
     Ok(())
 }

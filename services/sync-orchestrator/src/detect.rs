@@ -2,6 +2,8 @@
 //! changed into the coalescing buffer beside what webhooks brought, and claim every record
 //! that is pending.
 
+use std::collections::BTreeSet;
+
 use tandem_proto::timestamp::{from_millis, from_offset, now_millis, to_millis};
 use tandem_proto::v1 as pb;
 
@@ -31,7 +33,11 @@ impl Polled {
 }
 
 /// Polls both sides since their watermarks (Salesforce with the records it saw at its
-/// watermark, so the overlap is not read twice).
+/// watermark, so the overlap is not read twice). A side that has none yet is polled since the
+/// integration was created: like the original app, an integration syncs the changes made
+/// from then on, and records that existed before cross only through an import (which links
+/// existing pairs by key, or creates them, as the user asked — a first cycle that created
+/// every record would leave the import nothing to link, only duplicates).
 pub async fn poll(
     deps: &Deps,
     settings: &Settings,
@@ -51,13 +57,18 @@ pub async fn poll(
             modified_at: Some(from_millis(ms)),
         })
         .collect();
+    let since =
+        |mark: &Option<crate::store::Watermark>| match mark.as_ref().and_then(|w| w.watermark) {
+            Some(at) => Some(from_offset(at)),
+            None => settings.integration.created_at,
+        };
     let (mut salesforce, mut monday) = (deps.peers.salesforce.clone(), deps.peers.monday.clone());
     let (sf_poll, mo_poll) = tokio::try_join!(
         salesforce.poll_changes(pb::SalesforcePollRequest {
             connection_id: spec.salesforce_connection_id.clone(),
             object: spec.salesforce_object.clone(),
             fields: fields.to_vec(),
-            watermark: sf_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+            watermark: since(&sf_mark),
             seen,
             max_records: 0,
         }),
@@ -65,14 +76,33 @@ pub async fn poll(
             connection_id: spec.monday_connection_id.clone(),
             board_id: spec.board_id.clone(),
             columns: columns.to_vec(),
-            watermark: mo_mark.as_ref().and_then(|w| w.watermark).map(from_offset),
+            watermark: since(&mo_mark),
             max_items: 0,
         }),
     )?;
-    let polled = Polled {
+    let mut polled = Polled {
         salesforce: sf_poll.into_inner(),
         monday: mo_poll.into_inner(),
     };
+    // A connector reads a little before its watermark (an overlap against clock skew); before
+    // the integration existed, nothing is a change to sync. Both remotes keep change times to
+    // the second, so the creation time is too.
+    if let Some(created) = settings
+        .integration
+        .created_at
+        .as_ref()
+        .map(|t| t.seconds * 1_000)
+    {
+        if sf_mark.is_none() {
+            polled
+                .salesforce
+                .records
+                .retain(|r| modified_ms(r) >= created);
+        }
+        if mo_mark.is_none() {
+            polled.monday.items.retain(|r| modified_ms(r) >= created);
+        }
+    }
     outcome.counters.read += (polled.salesforce.records.len() + polled.monday.items.len()) as u64;
     outcome.counters.salesforce_api_calls += u64::from(polled.salesforce.api_calls);
     outcome.counters.monday_api_calls += u64::from(polled.monday.api_calls);
@@ -108,11 +138,41 @@ pub async fn submit(deps: &Deps, settings: &Settings, polled: &Polled) -> Result
     Ok(())
 }
 
-/// Claims everything pending (a cycle ends the window of whatever it reads), or replays an
-/// unfinished earlier claim.
-pub async fn claim(deps: &Deps, settings: &Settings) -> Result<Vec<Pending>, CycleError> {
-    Ok(deps
+/// Records that failed earlier retried per cycle, at most.
+const RETRY_LIMIT: i64 = 5_000;
+
+/// What a cycle works on: the claimed records, and the failing records due for a retry.
+pub struct Claimed {
+    /// Everything pending in the buffer (a cycle ends the window of whatever it reads), or an
+    /// unfinished earlier claim replayed; then the due retries not among them.
+    pub records: Vec<Pending>,
+    pub retries: BTreeSet<(Side, String)>,
+}
+
+/// Claims everything pending and adds the failing records that are due.
+pub async fn claim(deps: &Deps, settings: &Settings) -> Result<Claimed, CycleError> {
+    let mut records = deps
         .buffer
         .claim(settings.id(), i64::MAX / 2, CLAIM_LIMIT)
-        .await?)
+        .await?;
+    let due = deps
+        .store
+        .due_failing(settings.id(), settings.integration.version, RETRY_LIMIT)
+        .await?;
+    let claimed: BTreeSet<String> = records.iter().map(|p| p.record.clone()).collect();
+    for (side, id) in &due {
+        let record = format!("{}:{id}", side.prefix());
+        if !claimed.contains(&record) {
+            records.push(Pending {
+                record,
+                fields: Default::default(),
+                first_ms: 0,
+                last_ms: 0,
+            });
+        }
+    }
+    Ok(Claimed {
+        records,
+        retries: due.into_iter().collect(),
+    })
 }

@@ -75,6 +75,11 @@ impl SyncOrchestratorService {
             .link_count(&id)
             .await
             .map_err(|e| internal("sync state", e))?;
+        let failing = self
+            .store
+            .failing_count(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
         let last = self
             .store
             .last_run(&id)
@@ -91,6 +96,7 @@ impl SyncOrchestratorService {
             state_reason: integration.state_reason,
             pending_changes: pending,
             linked_records: links as u64,
+            failing_records: failing as u64,
             last_run_id: last
                 .as_ref()
                 .map(|(_, run, _)| run.clone())

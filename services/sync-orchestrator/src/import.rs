@@ -96,9 +96,10 @@ pub async fn import(
         report_dry_run(&pairs, &planned, outcome);
         return Ok(());
     }
-    write::record_intents(deps, lease, &planned.intents).await?;
+    write::record_before_sending(deps, lease, &planned).await?;
     let done = write::send(deps, lease, settings, &planned, outcome).await?;
-    let tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+    let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+    commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     tx.commit().await?;
     Ok(())
 }

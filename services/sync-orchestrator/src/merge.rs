@@ -2,25 +2,89 @@
 //! shadow) and convert — pure, so every rule is tested without a network: given what both
 //! sides hold now, the link's shadow and the integration's rules, decide the writes.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value as Json};
 use sha2::{Digest, Sha256};
 use tandem_catalog::Rules;
 use tandem_core::merge::Side as CoreSide;
 use tandem_core::{ConflictPolicy, ConvertContext, MergePlan, Shadow, SideState, merge};
 
+/// What a run was about to store for a linked pair when it sent writes to it: the shadow,
+/// and which fields it wrote on each side. Recorded before the writes go out; read back by
+/// the next run when the first did not commit.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PendingWrite {
+    pub shadow: Shadow,
+    /// Salesforce fields written.
+    pub salesforce: BTreeSet<String>,
+    /// monday columns written.
+    pub monday: BTreeSet<String>,
+}
+
+/// The shadow, corrected for the writes of an earlier run that did not commit: where the
+/// side that run wrote now holds exactly what it sent, the write landed, and the field counts
+/// as agreed on what that run would have stored — so the run's own write is not mistaken for
+/// a newer change (and a user's edit of the other side since still moves). Where the side
+/// holds anything else, the old shadow stands.
+pub fn with_landed_writes(
+    shadow: &Shadow,
+    pending: &PendingWrite,
+    salesforce: &SideState,
+    monday: &SideState,
+    rules: &Rules,
+) -> Shadow {
+    let mut out = shadow.clone();
+    for m in &rules.mappings {
+        let (sk, mk) = (m.salesforce_key(), m.monday_key());
+        let sent = |written: &BTreeSet<String>, key: &str, now: &SideState, sent: &Shadow, side| {
+            let value = match side {
+                CoreSide::Salesforce => sent.salesforce.get(key),
+                CoreSide::Monday => sent.monday.get(key),
+            };
+            written.contains(key) && value.is_some() && now.values.get(key) == value
+        };
+        let landed = sent(
+            &pending.salesforce,
+            sk,
+            salesforce,
+            &pending.shadow,
+            CoreSide::Salesforce,
+        ) || sent(
+            &pending.monday,
+            mk,
+            monday,
+            &pending.shadow,
+            CoreSide::Monday,
+        );
+        if landed {
+            if let Some(v) = pending.shadow.salesforce.get(sk) {
+                out.salesforce.insert(sk.to_owned(), v.clone());
+            }
+            if let Some(v) = pending.shadow.monday.get(mk) {
+                out.monday.insert(mk.to_owned(), v.clone());
+            }
+        }
+    }
+    out
+}
+
 /// The decision for a record that has no partner yet.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Create it on `target` with `payload` (Salesforce sObject fields, or monday
-    /// `column_values`); store `shadow` with the link once the create succeeded.
+    /// `column_values`); store `shadow` with the link once the create succeeded. `errors`
+    /// are the fields that could not be converted, left out of the payload (a failed field
+    /// fails that field, not the record; it is retried later).
     Create {
         target: CoreSide,
         payload: Map<String, Json>,
         shadow: Shadow,
+        errors: Vec<(String, String)>,
     },
     /// Leave it alone, and say why (recorded in run history).
     Skip { reason: String },
-    /// Values that cannot be converted, by field (recorded as a per-record failure).
+    /// No field could be converted, by field (recorded as a per-record failure).
     Fail { errors: Vec<(String, String)> },
 }
 
@@ -112,13 +176,13 @@ pub fn plan_unlinked(
             (field.clone(), error.to_string())
         })
         .collect();
-    if !errors.is_empty() {
-        return Decision::Fail { errors };
-    }
     let payload = match target {
         CoreSide::Monday => plan.monday_column_values(),
         CoreSide::Salesforce => plan.salesforce_payload(),
     };
+    if payload.is_empty() && !errors.is_empty() {
+        return Decision::Fail { errors };
+    }
     if payload.is_empty() {
         return Decision::Skip {
             reason: "no mapped field has a value to create it with".to_owned(),
@@ -128,6 +192,7 @@ pub fn plan_unlinked(
         target,
         payload,
         shadow: plan.next_shadow,
+        errors,
     }
 }
 
@@ -316,7 +381,9 @@ mod tests {
                 target,
                 payload,
                 shadow,
+                errors,
             } => {
+                assert!(errors.is_empty(), "{errors:?}");
                 assert_eq!(target, CoreSide::Monday);
                 assert_eq!(
                     Json::Object(payload),
@@ -363,7 +430,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unconvertible_value_fails_the_record_naming_the_field() {
+    fn an_unconvertible_value_fails_its_field_and_the_others_still_cross() {
         let users = UserMap::new();
         let ctx = ConvertContext::for_org("UTC", &users).unwrap();
         let created = plan_unlinked(
@@ -373,12 +440,92 @@ mod tests {
             &ctx,
         );
         match created {
-            Decision::Fail { errors } => {
+            Decision::Create {
+                payload,
+                errors,
+                shadow,
+                ..
+            } => {
                 assert_eq!(errors.len(), 1, "{errors:?}");
                 assert_eq!(errors[0].0, "status");
+                assert_eq!(Json::Object(payload), json!({"Name": "Gamma"}));
+                assert!(
+                    !shadow.monday.contains_key("status"),
+                    "the failed field is not agreed, so it is tried again"
+                );
             }
-            other => panic!("expected a failure, got {other:?}"),
+            other => panic!("expected a create without the failed field, got {other:?}"),
         }
+        let mut only_status = rules(Scope::TwoWay);
+        only_status.mappings.retain(|m| m.monday.id == "status");
+        let failed = plan_unlinked(&only_status, CoreSide::Monday, mo("Lost", "Gamma"), &ctx);
+        assert!(
+            matches!(failed, Decision::Fail { ref errors } if errors[0].0 == "status"),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn a_linked_pair_with_one_unconvertible_field_still_moves_the_others() {
+        let users = UserMap::new();
+        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
+        let shadow = agreed("Prospecting", "Acme");
+        let plan = plan_linked(
+            &rules(Scope::TwoWay),
+            &shadow,
+            sf("Prospecting", "Acme"),
+            mo("Lost", "Acme Corp"),
+            &ctx,
+        );
+        assert_eq!(plan.failures().count(), 1);
+        assert_eq!(
+            Json::Object(plan.salesforce_payload()),
+            json!({"Name": "Acme Corp"})
+        );
+        assert_eq!(
+            plan.next_shadow.monday["status"],
+            Value::labels(["Prospecting"]),
+            "the failed field keeps its old shadow"
+        );
+    }
+
+    #[test]
+    fn an_earlier_runs_landed_write_is_its_own_not_a_newer_change() {
+        let users = UserMap::new();
+        let ctx = ConvertContext::for_org("UTC", &users).unwrap();
+        let r = rules(Scope::TwoWay);
+        // Agreed on Acme; the user renamed it on monday to "Acme 1"; a run wrote "Acme 1" to
+        // Salesforce and failed before committing; then the user renamed it to "Acme 2".
+        let shadow = agreed("Prospecting", "Acme");
+        let pending = PendingWrite {
+            shadow: agreed("Prospecting", "Acme 1"),
+            salesforce: ["Name".to_owned()].into(),
+            monday: BTreeSet::new(),
+        };
+        let (sf_now, mo_now) = (sf("Prospecting", "Acme 1"), mo("Prospecting", "Acme 2"));
+        let corrected = with_landed_writes(&shadow, &pending, &sf_now, &mo_now, &r);
+        let plan = plan_linked(&r, &corrected, sf_now.clone(), mo_now.clone(), &ctx);
+        assert_eq!(
+            Json::Object(plan.salesforce_payload()),
+            json!({"Name": "Acme 2"}),
+            "the user's newer edit moves"
+        );
+        assert!(
+            plan.monday_column_values().is_empty(),
+            "nothing goes back to monday"
+        );
+        // Without the correction, both sides look changed and the older write could win.
+        let naive = plan_linked(&r, &shadow, sf_now, mo_now, &ctx);
+        assert!(naive.fields.iter().any(|d| d.conflict.is_some()));
+        // A write that never landed leaves the old shadow.
+        let not_landed = with_landed_writes(
+            &shadow,
+            &pending,
+            &sf("Prospecting", "Acme"),
+            &mo("Prospecting", "Acme 2"),
+            &r,
+        );
+        assert_eq!(not_landed, shadow);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::buffer::Pending;
 use crate::deps::Deps;
 use crate::detect::{CLAIM_LIMIT, Polled};
 use crate::history::Outcome;
+use crate::merge::PendingWrite;
 use crate::run::CycleError;
 use crate::settings::{LinkKey, Settings};
 use crate::store::{Link, Side};
@@ -27,6 +28,11 @@ pub struct Pair {
     pub relink: bool,
     /// The open create intent whose record this pair adopted; closed with the pair's link.
     pub adopted_intent: Option<String>,
+    /// A record of this pair failed earlier and is retried: both sides are read afresh.
+    pub retry: bool,
+    /// The shadow an earlier run was about to store when its writes went out and it did not
+    /// commit: a value read back equal to it is that run's own write, not a user's change.
+    pub pending: Option<PendingWrite>,
 }
 
 impl Pair {
@@ -106,6 +112,10 @@ pub fn pair_claimed(
                 pair.salesforce_id = Some(l.salesforce_id.clone());
                 pair.monday_id = Some(l.monday_item_id.clone());
                 pair.shadow = serde_json::from_value(l.shadow.0.clone()).ok();
+                pair.pending = l
+                    .pending_shadow
+                    .as_ref()
+                    .and_then(|p| serde_json::from_value(p.0.clone()).ok());
             }
             (None, "sf") => pair.salesforce_id = Some(record_id.to_owned()),
             (None, _) => pair.monday_id = Some(record_id.to_owned()),
@@ -119,6 +129,20 @@ pub fn pair_claimed(
         pairs.push(pair);
     }
     pairs
+}
+
+/// Marks the pairs holding one of `retries` (records that failed before) for a fresh read of
+/// both sides.
+pub fn mark_retries(pairs: &mut [Pair], retries: &BTreeSet<(Side, String)>) {
+    if retries.is_empty() {
+        return;
+    }
+    for pair in pairs {
+        pair.retry = [Side::Salesforce, Side::Monday].into_iter().any(|side| {
+            pair.id_on(side.into())
+                .is_some_and(|id| retries.contains(&(side, id.to_owned())))
+        });
+    }
 }
 
 /// The links of the claimed records, in one query per side, by record id.
@@ -241,7 +265,7 @@ fn latest_from_polls(
     };
     let (mut need_sf, mut need_mo) = (Vec::new(), Vec::new());
     for pair in pairs {
-        let agreed = whole_claim && pair.shadow.is_some();
+        let agreed = whole_claim && pair.shadow.is_some() && !pair.retry && pair.pending.is_none();
         if let Some(s) = &pair.salesforce_id {
             match polled_sf.get(s) {
                 Some(r) => pair.salesforce = Some(r.clone()),
@@ -376,6 +400,7 @@ mod tests {
             monday_item_id: mo.into(),
             shadow: sqlx::types::Json(serde_json::json!({"salesforce": {}, "monday": {}})),
             unlinked_at: ended.then(time::OffsetDateTime::now_utc),
+            pending_shadow: None,
         }
     }
 

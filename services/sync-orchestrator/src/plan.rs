@@ -9,7 +9,7 @@ use tandem_core::{ConvertContext, Shadow, UserDirectory};
 use tandem_proto::v1 as pb;
 
 use crate::history::Note;
-use crate::merge::{self, Decision};
+use crate::merge::{self, Decision, PendingWrite};
 use crate::pairs::Pair;
 use crate::records;
 use crate::store::Side;
@@ -40,6 +40,9 @@ pub struct Planned {
     pub intents: Vec<Intent>,
     /// Pairs to link that need no write (re-linked or adopted, already equal).
     pub relinks: Vec<(usize, Shadow)>,
+    /// What the writes to linked pairs will lead to, by Salesforce id: recorded before they
+    /// are sent.
+    pub pending: Vec<(String, PendingWrite)>,
     pub notes: Vec<Note>,
 }
 
@@ -98,14 +101,20 @@ fn plan_linked(
     };
     let sf_read = records::read_salesforce(&rules.mappings, sf);
     let mo_read = records::read_monday(&rules.mappings, mo, users);
-    let shadow = pair.shadow.clone().unwrap_or_default();
+    let mut shadow = pair.shadow.clone().unwrap_or_default();
+    if let Some(pending) = &pair.pending {
+        shadow = merge::with_landed_writes(&shadow, pending, &sf_read.state, &mo_read.state, rules);
+    }
     let plan = merge::plan_linked(rules, &shadow, sf_read.state, mo_read.state, ctx);
     if plan.is_noop() {
-        if pair.relink {
+        // A pair re-linked, adopted or corrected for an earlier run's writes is stored.
+        if pair.relink || pair.pending.is_some() {
             planned.relinks.push((index, plan.next_shadow));
         }
         return;
     }
+    // A field that cannot be converted fails that field, not the record: the others still
+    // move, and the failed one keeps its old shadow so it is tried again.
     let failures: Vec<(String, String)> = plan
         .failures()
         .map(|(d, e)| {
@@ -125,7 +134,6 @@ fn plan_linked(
             Note::new(CoreSide::Salesforce, s, m, pb::EventAction::Failed, reason)
                 .with_conversion_errors(failures),
         );
-        return;
     }
     for d in plan.fields.iter().filter(|d| d.conflict.is_some()) {
         let winner = match d.conflict {
@@ -145,6 +153,20 @@ fn plan_linked(
     }
     let sf_payload = plan.salesforce_payload();
     let mo_payload = plan.monday_column_values();
+    if sf_payload.is_empty() && mo_payload.is_empty() {
+        if pair.relink || pair.pending.is_some() {
+            planned.relinks.push((index, plan.next_shadow));
+        }
+        return;
+    }
+    planned.pending.push((
+        s.clone(),
+        PendingWrite {
+            shadow: plan.next_shadow.clone(),
+            salesforce: sf_payload.keys().cloned().collect(),
+            monday: mo_payload.keys().cloned().collect(),
+        },
+    ));
     if !sf_payload.is_empty() {
         planned.salesforce.push(Write {
             write: pb::RecordWrite {
@@ -222,7 +244,19 @@ fn plan_unlinked(
             target,
             payload,
             shadow,
+            errors,
         } => {
+            if !errors.is_empty() {
+                let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
+                let reason = format!(
+                    "created without {} (could not be converted); retried later",
+                    fields.join(", ")
+                );
+                planned.notes.push(
+                    Note::new(source, source_id, "", pb::EventAction::Failed, reason)
+                        .with_conversion_errors(errors),
+                );
+            }
             let target_side = Side::from(target);
             planned.intents.push(Intent {
                 key: key.clone(),

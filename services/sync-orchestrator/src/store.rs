@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::lease::{Lease, LeaseError, fence};
 
 /// Which side a watermark or a create targets (the numbers of `tandem.v1.Side`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(i16)]
 pub enum Side {
     Salesforce = 1,
@@ -68,6 +68,9 @@ pub struct Link {
     pub monday_item_id: String,
     pub shadow: Json<serde_json::Value>,
     pub unlinked_at: Option<OffsetDateTime>,
+    /// The shadow a run was about to store when it sent writes to this pair and did not
+    /// commit (see migration 0004).
+    pub pending_shadow: Option<Json<serde_json::Value>>,
 }
 
 /// A create recorded as an intent and not yet linked.
@@ -143,7 +146,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<Link>, sqlx::Error> {
         sqlx::query_as(
-            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at, pending_shadow FROM links
              WHERE integration_id = $1 AND salesforce_id = $2",
         )
         .bind(integration)
@@ -161,11 +164,11 @@ impl Store {
     ) -> Result<Vec<Link>, sqlx::Error> {
         let query = match side {
             Side::Salesforce => {
-                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at, pending_shadow FROM links
                  WHERE integration_id = $1 AND salesforce_id = ANY($2)"
             }
             Side::Monday => {
-                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at FROM links
+                "SELECT salesforce_id, monday_item_id, shadow, unlinked_at, pending_shadow FROM links
                  WHERE integration_id = $1 AND monday_item_id = ANY($2)"
             }
         };
@@ -248,6 +251,38 @@ impl Store {
         .await
     }
 
+    /// Failing records of `integration` due for another attempt: their backoff has passed, or
+    /// the settings changed since they failed (`version`).
+    pub async fn due_failing(
+        &self,
+        integration: &str,
+        version: i64,
+        limit: i64,
+    ) -> Result<Vec<(Side, String)>, sqlx::Error> {
+        let rows: Vec<(i16, String)> = sqlx::query_as(
+            "SELECT side, record_id FROM failing_records
+             WHERE integration_id = $1 AND (next_attempt_at <= now() OR settings_version <> $2)
+             ORDER BY next_attempt_at LIMIT $3",
+        )
+        .bind(integration)
+        .bind(version)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(side, id)| Side::from_code(side).map(|s| (s, id)))
+            .collect())
+    }
+
+    /// How many records of `integration` are failing.
+    pub async fn failing_count(&self, integration: &str) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT count(*) FROM failing_records WHERE integration_id = $1")
+            .bind(integration)
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// When the integration last ran, its run id and status.
     pub async fn last_run(
         &self,
@@ -307,7 +342,8 @@ impl Fenced<'_> {
                 "INSERT INTO links (integration_id, salesforce_id, monday_item_id, shadow, lease_epoch)
                  SELECT $1, s, m, sh, $5 FROM unnest($2::text[], $3::text[], $4::jsonb[]) AS l(s, m, sh)
                  ON CONFLICT (integration_id, salesforce_id) DO UPDATE
-                    SET shadow = EXCLUDED.shadow, lease_epoch = EXCLUDED.lease_epoch, updated_at = now()
+                    SET shadow = EXCLUDED.shadow, pending_shadow = NULL,
+                        lease_epoch = EXCLUDED.lease_epoch, updated_at = now()
                     WHERE links.monday_item_id = EXCLUDED.monday_item_id",
             )
             .bind(&self.integration)
@@ -374,6 +410,31 @@ impl Fenced<'_> {
         Ok(())
     }
 
+    /// Notes the shadows writes to linked pairs (by Salesforce id) will lead to, before they
+    /// are sent.
+    pub async fn set_pending(
+        &mut self,
+        pending: &[(String, serde_json::Value)],
+    ) -> Result<(), sqlx::Error> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = pending.iter().map(|(id, _)| id.as_str()).collect();
+        let shadows: Vec<Json<&serde_json::Value>> = pending.iter().map(|(_, s)| Json(s)).collect();
+        sqlx::query(
+            "UPDATE links l SET pending_shadow = p.shadow, lease_epoch = $4
+             FROM unnest($2::text[], $3::jsonb[]) AS p(id, shadow)
+             WHERE l.integration_id = $1 AND l.salesforce_id = p.id AND l.unlinked_at IS NULL",
+        )
+        .bind(&self.integration)
+        .bind(ids)
+        .bind(shadows)
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// Marks a link as ended (a side deleted or archived its record); nothing is deleted.
     pub async fn unlink(&mut self, salesforce_id: &str, reason: &str) -> Result<(), sqlx::Error> {
         self.flush().await?;
@@ -385,6 +446,59 @@ impl Fenced<'_> {
         .bind(salesforce_id)
         .bind(reason)
         .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Notes records that failed in this run: each is retried after a backoff that grows
+    /// with its attempts (the next two cycles, then 1, 2, 4 … minutes, at most an hour).
+    pub async fn mark_failing(
+        &mut self,
+        failed: &[(Side, String, String)],
+        version: i64,
+    ) -> Result<(), sqlx::Error> {
+        if failed.is_empty() {
+            return Ok(());
+        }
+        let sides: Vec<i16> = failed.iter().map(|(s, _, _)| *s as i16).collect();
+        let ids: Vec<&str> = failed.iter().map(|(_, id, _)| id.as_str()).collect();
+        let errors: Vec<&str> = failed.iter().map(|(_, _, e)| e.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO failing_records AS f (integration_id, side, record_id, attempts, next_attempt_at, last_error, settings_version, lease_epoch)
+             SELECT DISTINCT ON (s, r) $1, s, r, 1, now(), e, $5, $6 FROM unnest($2::smallint[], $3::text[], $4::text[]) AS x(s, r, e)
+             ON CONFLICT (integration_id, side, record_id) DO UPDATE
+                SET attempts = f.attempts + 1,
+                    next_attempt_at = now() + CASE WHEN f.attempts < 2 THEN interval '0'
+                        ELSE least(interval '1 minute' * power(2, f.attempts - 2), interval '1 hour') END,
+                    last_error = EXCLUDED.last_error, settings_version = EXCLUDED.settings_version,
+                    lease_epoch = EXCLUDED.lease_epoch",
+        )
+        .bind(&self.integration)
+        .bind(sides)
+        .bind(ids)
+        .bind(errors)
+        .bind(version)
+        .bind(self.epoch)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets records that no longer fail (they crossed, or no longer need to).
+    pub async fn clear_failing(&mut self, records: &[(Side, String)]) -> Result<(), sqlx::Error> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let sides: Vec<i16> = records.iter().map(|(s, _)| *s as i16).collect();
+        let ids: Vec<&str> = records.iter().map(|(_, id)| id.as_str()).collect();
+        sqlx::query(
+            "DELETE FROM failing_records f USING unnest($2::smallint[], $3::text[]) AS x(s, r)
+             WHERE f.integration_id = $1 AND f.side = x.s AND f.record_id = x.r",
+        )
+        .bind(&self.integration)
+        .bind(sides)
+        .bind(ids)
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -10,7 +10,7 @@ use tandem_proto::v1 as pb;
 use crate::deps::Deps;
 use crate::history::Outcome;
 use crate::lease::Lease;
-use crate::plan::{Intent, Planned, Write};
+use crate::plan::{Planned, Write};
 use crate::run::CycleError;
 use crate::settings::Settings;
 
@@ -65,20 +65,28 @@ impl Done {
     }
 }
 
-/// Records the creates as intents, under the lease fence.
-pub async fn record_intents(
+/// Records, under the lease fence and before anything is sent, the creates as intents and
+/// what the writes to linked pairs will lead to: a run that fails after its writes went out
+/// leaves the next one enough to recognise them.
+pub async fn record_before_sending(
     deps: &Deps,
     lease: &Lease,
-    intents: &[Intent],
+    planned: &Planned,
 ) -> Result<(), CycleError> {
-    if intents.is_empty() {
+    if planned.intents.is_empty() && planned.pending.is_empty() {
         return Ok(());
     }
     let mut tx = deps.store.begin(lease).await?;
-    for intent in intents {
+    for intent in &planned.intents {
         tx.record_intent(&intent.key, intent.target, &intent.source_id)
             .await?;
     }
+    let pending: Vec<(String, serde_json::Value)> = planned
+        .pending
+        .iter()
+        .map(|(id, p)| (id.clone(), serde_json::to_value(p).unwrap_or_default()))
+        .collect();
+    tx.set_pending(&pending).await?;
     tx.commit().await?;
     Ok(())
 }

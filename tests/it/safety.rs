@@ -1,0 +1,343 @@
+//! Never a duplicate, never a lost change: the paths a new user takes that once duplicated
+//! records, dropped failed ones or reverted a newer edit, each end to end.
+
+use tandem_proto::v1 as pb;
+
+use crate::stack::{ORG, start_stack};
+
+fn opportunity(stack: &crate::stack::Stack, name: &str) -> String {
+    stack
+        .salesforce
+        .insert(ORG, "Opportunity", serde_json::json!({"Name": name, "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .unwrap()
+}
+
+fn item(stack: &crate::stack::Stack, name: &str) -> i64 {
+    stack
+        .monday
+        .create_item(stack.board, None, name, serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2026-12-31"}}))
+        .unwrap()
+}
+
+/// Records on both sides from before the integration: its cycles leave them alone, and an
+/// import matching them by name links every pair and creates only what has no partner.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_matching_by_name_links_what_existed_before_and_duplicates_nothing() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let both = ["Acme renewal", "Beta expansion", "Gamma pilot"];
+    let mut pairs = Vec::new();
+    for name in both {
+        pairs.push((
+            opportunity(&stack, name),
+            item(&stack, &name.to_uppercase()),
+        ));
+    }
+    let only_in_salesforce = opportunity(&stack, "Delta upsell");
+    // Made well before the integration, as existing data is.
+    for (opportunity, item) in &pairs {
+        stack
+            .salesforce
+            .force_fields(
+                ORG,
+                opportunity,
+                serde_json::json!({"SystemModstamp": "2020-01-01T00:00:00.000+0000"}),
+            )
+            .unwrap();
+        stack
+            .monday
+            .set_updated_at(*item, time::OffsetDateTime::UNIX_EPOCH);
+    }
+    stack
+        .salesforce
+        .force_fields(
+            ORG,
+            &only_in_salesforce,
+            serde_json::json!({"SystemModstamp": "2020-01-01T00:00:00.000+0000"}),
+        )
+        .unwrap();
+    let integration = stack.integration().await;
+
+    // The first cycles create nothing for records that existed before the integration.
+    for _ in 0..2 {
+        let run = stack.sync(&integration).await;
+        let c = run.counters.unwrap();
+        assert_eq!((c.created, c.updated), (0, 0), "{c:?}");
+    }
+    assert_eq!(stack.monday.items(stack.board).len(), 3);
+
+    // A dry run says what the import would do, and does nothing.
+    let dry = stack
+        .import(
+            &integration,
+            pb::Side::Salesforce,
+            true,
+            Some(("name", "Name")),
+        )
+        .await;
+    let events = stack.events(&dry).await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.reason.contains("would create on monday"))
+            .count(),
+        1,
+        "{events:#?}"
+    );
+    assert_eq!(stack.monday.items(stack.board).len(), 3);
+
+    let run = stack
+        .import(
+            &integration,
+            pb::Side::Salesforce,
+            false,
+            Some(("name", "Name")),
+        )
+        .await;
+    let c = run.counters.unwrap();
+    assert_eq!(
+        (c.created, c.failed),
+        (1, 0),
+        "{:#?}",
+        stack.events(&run).await
+    );
+    assert_eq!(
+        stack.monday.items(stack.board).len(),
+        4,
+        "one item for Delta only"
+    );
+    assert_eq!(stack.status(&integration).await.linked_records, 4);
+    for (_, item) in &pairs {
+        let name = stack.monday.item(*item).unwrap().name;
+        assert!(
+            both.contains(&name.as_str()),
+            "the existing item took Salesforce's name: {name}"
+        );
+    }
+    // Again, from the other side: everything is linked already, nothing is made.
+    let again = stack
+        .import(
+            &integration,
+            pb::Side::Monday,
+            false,
+            Some(("name", "Name")),
+        )
+        .await;
+    assert_eq!(again.counters.unwrap().created, 0);
+    let sync = stack.sync(&integration).await.counters.unwrap();
+    assert_eq!((sync.created, sync.updated), (0, 0));
+}
+
+/// A value that cannot be converted fails its field, not the record; the record is retried
+/// on every following cycle, and once the user fixes the mapping it crosses on the next cycle
+/// without an import or an edit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_field_is_retried_and_crosses_once_the_mapping_is_fixed() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack
+        .integration_with(|spec| {
+            spec.mappings.push(pb::FieldMapping {
+                monday_column_id: "sfid".into(),
+                salesforce_field: "Amount".into(),
+                direction: pb::Direction::MondayToSalesforce as i32,
+                options: None,
+            });
+        })
+        .await;
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Omega", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2027-02-28"}, "sfid": "twelve hundred"}))
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    assert_eq!(
+        run.status,
+        pb::RunStatus::PartiallyFailed as i32,
+        "{events:#?}"
+    );
+    let created = events
+        .iter()
+        .find(|e| e.action == pb::EventAction::Created as i32)
+        .unwrap_or_else(|| panic!("the other fields crossed: {events:#?}"));
+    let failed = events
+        .iter()
+        .find(|e| e.action == pb::EventAction::Failed as i32)
+        .unwrap_or_else(|| panic!("{events:#?}"));
+    assert_eq!(failed.source_record_id, item.to_string());
+    assert!(
+        failed
+            .errors
+            .iter()
+            .any(|e| e.fields.contains(&"sfid".to_owned())),
+        "the failure names the field: {failed:#?}"
+    );
+    let opportunity = created.target_record_id.clone();
+    let record = stack.salesforce.record(ORG, &opportunity).unwrap();
+    assert_eq!(record["Name"], "Omega");
+    assert!(record["Amount"].is_null());
+    assert_eq!(stack.status(&integration).await.failing_records, 1);
+
+    // Retried on the next cycle (still failing: nothing was fixed).
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.counters.unwrap().failed,
+        1,
+        "{:#?}",
+        stack.events(&run).await
+    );
+
+    // The user maps the column to a text field instead: the next cycle carries it.
+    let integration = stack
+        .update(&integration, |spec| {
+            spec.mappings.last_mut().unwrap().salesforce_field = "NextStep".into();
+        })
+        .await;
+    let run = stack.sync(&integration).await;
+    let c = run.counters.unwrap();
+    assert_eq!(
+        (c.updated, c.failed),
+        (1, 0),
+        "{:#?}",
+        stack.events(&run).await
+    );
+    assert_eq!(
+        stack.salesforce.record(ORG, &opportunity).unwrap()["NextStep"],
+        "twelve hundred"
+    );
+    assert_eq!(stack.status(&integration).await.failing_records, 0);
+    let quiet = stack.sync(&integration).await.counters.unwrap();
+    assert_eq!((quiet.created, quiet.updated, quiet.failed), (0, 0, 0));
+}
+
+/// A run that wrote to Salesforce and then failed before committing: its write comes back on
+/// the next poll, and it is recognised as the run's own — the user's newer edit on monday
+/// still wins, even when the conflict policy favours Salesforce.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_runs_own_write_is_not_taken_for_a_newer_change() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack
+        .integration_with(|spec| spec.conflict_policy = pb::ConflictPolicy::SalesforceWins as i32)
+        .await;
+    let first = item(&stack, "First");
+    let second = opportunity(&stack, "Second");
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 2);
+    let events = stack.events(&run).await;
+    let partner_of_first = events
+        .iter()
+        .find(|e| e.source_record_id == first.to_string())
+        .unwrap()
+        .target_record_id
+        .clone();
+    let partner_of_second: i64 = events
+        .iter()
+        .find(|e| e.source_record_id == second)
+        .unwrap()
+        .target_record_id
+        .parse()
+        .unwrap();
+
+    // The user renames First on monday and Second in Salesforce. The next run writes First
+    // to Salesforce; while its monday write is slow, another replica takes the lease over, so
+    // the run commits nothing.
+    stack
+        .monday
+        .set_values(first, serde_json::json!({"name": "First, renamed"}))
+        .unwrap();
+    let admin = stack.salesforce.admin_user_id(ORG);
+    stack
+        .salesforce
+        .update_as(
+            ORG,
+            &second,
+            serde_json::json!({"Name": "Second, renamed"}),
+            &admin,
+        )
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
+    stack.monday.set_faults(monday_sim::Faults {
+        latency_ms: 1_500,
+        ..Default::default()
+    });
+    let running = stack.sync_in_background(&integration);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while stack.salesforce.record(ORG, &partner_of_first).unwrap()["Name"] != "First, renamed" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the Salesforce write never landed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sqlx::query("UPDATE sync.leases SET epoch = epoch + 1")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = running.await.unwrap().expect_err("the run lost its lease");
+    assert_eq!(refused.code(), tonic::Code::Aborted, "{refused:?}");
+    stack.monday.set_faults(monday_sim::Faults::default());
+
+    // The user renames First again; the next run must carry that, not revert it.
+    stack
+        .monday
+        .set_values(first, serde_json::json!({"name": "First, final"}))
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{events:#?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.action != pb::EventAction::Conflict as i32),
+        "{events:#?}"
+    );
+    assert_eq!(stack.monday.item(first).unwrap().name, "First, final");
+    assert_eq!(
+        stack.salesforce.record(ORG, &partner_of_first).unwrap()["Name"],
+        "First, final"
+    );
+    assert_eq!(
+        stack.monday.item(partner_of_second).unwrap().name,
+        "Second, renamed"
+    );
+}
+
+/// A remote that refuses while the run reads what it needs (the describe, the people) leaves
+/// a failed run in history with the remote's message, not nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_fails_before_it_starts_is_in_the_history() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    stack.salesforce.fail_next(50, 503);
+    let refused = stack
+        .orchestrator
+        .clone()
+        .sync_now(tandem_testkit::authorized(
+            pb::SyncNowRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    stack.salesforce.clear_faults();
+    let runs = stack
+        .history
+        .clone()
+        .list_runs(tandem_testkit::authorized(
+            pb::ListRunsRequest {
+                integration_id: integration.id.clone(),
+                ..Default::default()
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .runs;
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].status, pb::RunStatus::Failed as i32);
+    assert!(!runs[0].error.is_empty(), "{runs:#?}");
+}
