@@ -239,12 +239,15 @@ async fn a_failed_runs_own_write_is_not_taken_for_a_newer_change() {
         .parse()
         .unwrap();
 
-    // The user renames First on monday and Second in Salesforce. The next run writes First
-    // to Salesforce; while its monday write is slow, another replica takes the lease over, so
-    // the run commits nothing.
+    // The user moves First's stage on monday and renames Second in Salesforce. The next run
+    // writes First to Salesforce; while its monday write is slow, another replica takes the
+    // lease over, so the run commits nothing.
     stack
         .monday
-        .set_values(first, serde_json::json!({"name": "First, renamed"}))
+        .set_values(
+            first,
+            serde_json::json!({"status": {"label": "Closed Won"}}),
+        )
         .unwrap();
     let admin = stack.salesforce.admin_user_id(ORG);
     stack
@@ -263,7 +266,7 @@ async fn a_failed_runs_own_write_is_not_taken_for_a_newer_change() {
     });
     let running = stack.sync_in_background(&integration);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while stack.salesforce.record(ORG, &partner_of_first).unwrap()["Name"] != "First, renamed" {
+    while stack.salesforce.record(ORG, &partner_of_first).unwrap()["StageName"] != "Closed Won" {
         assert!(
             std::time::Instant::now() < deadline,
             "the Salesforce write never landed"
@@ -278,10 +281,13 @@ async fn a_failed_runs_own_write_is_not_taken_for_a_newer_change() {
     assert_eq!(refused.code(), tonic::Code::Aborted, "{refused:?}");
     stack.monday.set_faults(monday_sim::Faults::default());
 
-    // The user renames First again; the next run must carry that, not revert it.
+    // The user moves First's stage again; the next run must carry that, not revert it.
     stack
         .monday
-        .set_values(first, serde_json::json!({"name": "First, final"}))
+        .set_values(
+            first,
+            serde_json::json!({"status": {"label": "Closed Lost"}}),
+        )
         .unwrap();
     let run = stack.sync(&integration).await;
     let events = stack.events(&run).await;
@@ -292,10 +298,13 @@ async fn a_failed_runs_own_write_is_not_taken_for_a_newer_change() {
             .all(|e| e.action != pb::EventAction::Conflict as i32),
         "{events:#?}"
     );
-    assert_eq!(stack.monday.item(first).unwrap().name, "First, final");
     assert_eq!(
-        stack.salesforce.record(ORG, &partner_of_first).unwrap()["Name"],
-        "First, final"
+        stack.monday.item(first).unwrap().values["status"]["index"],
+        5
+    );
+    assert_eq!(
+        stack.salesforce.record(ORG, &partner_of_first).unwrap()["StageName"],
+        "Closed Lost"
     );
     assert_eq!(
         stack.monday.item(partner_of_second).unwrap().name,
@@ -340,4 +349,74 @@ async fn a_run_that_fails_before_it_starts_is_in_the_history() {
     assert_eq!(runs.len(), 1, "{runs:#?}");
     assert_eq!(runs[0].status, pb::RunStatus::Failed as i32);
     assert!(!runs[0].error.is_empty(), "{runs:#?}");
+}
+
+/// A monday item deleted or archived by a user, with no webhook to say so: the next write
+/// into it finds out, the link ends with an event, and nothing is written to it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deleted_or_archived_partner_is_unlinked_and_never_written_again() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    let deleted = opportunity(&stack, "Sigma");
+    let archived = opportunity(&stack, "Tau");
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 2);
+    let events = stack.events(&run).await;
+    let partner = |id: &str| -> i64 {
+        events
+            .iter()
+            .find(|e| e.source_record_id == id)
+            .unwrap()
+            .target_record_id
+            .parse()
+            .unwrap()
+    };
+    stack.monday.set_item_state(partner(&deleted), "deleted");
+    stack.monday.set_item_state(partner(&archived), "archived");
+
+    let admin = stack.salesforce.admin_user_id(ORG);
+    let edit = |id: &str, stage: &str| {
+        stack
+            .salesforce
+            .update_as(ORG, id, serde_json::json!({"StageName": stage}), &admin)
+            .unwrap();
+    };
+    edit(&deleted, "Closed Won");
+    edit(&archived, "Closed Won");
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let unlinked: Vec<&pb::RecordEvent> = events
+        .iter()
+        .filter(|e| e.action == pb::EventAction::Unlinked as i32)
+        .collect();
+    assert_eq!(unlinked.len(), 2, "{events:#?}");
+    assert_eq!(run.counters.unwrap().failed, 0, "{events:#?}");
+    assert_eq!(stack.status(&integration).await.linked_records, 0);
+    assert_eq!(stack.status(&integration).await.failing_records, 0);
+
+    // Later edits write nothing to monday.
+    edit(&deleted, "Closed Lost");
+    edit(&archived, "Closed Lost");
+    stack.monday.clear_requests();
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().failed, 0);
+    assert!(
+        stack
+            .monday
+            .requests()
+            .iter()
+            .all(|r| !r.query.contains("mutation")),
+        "nothing is written to a partner that is gone"
+    );
+    assert_eq!(
+        stack.monday.item(partner(&archived)).unwrap().values["status"]["index"],
+        1,
+        "the archived item kept what it had when it was found archived"
+    );
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        2,
+        "deletions are never propagated"
+    );
 }

@@ -75,7 +75,7 @@ pub fn write_batch(kinds: &[WriteKind]) -> String {
                 let _ = write!(vars, ", $i{n}: ID!, $v{n}: JSON!");
                 let _ = write!(
                     body,
-                    " w{n}: change_multiple_column_values(board_id: $board, item_id: $i{n}, column_values: $v{n}, create_labels_if_missing: $labels) {{ id updated_at }}"
+                    " w{n}: change_multiple_column_values(board_id: $board, item_id: $i{n}, column_values: $v{n}, create_labels_if_missing: $labels) {{ id updated_at state }}"
                 );
             }
         }

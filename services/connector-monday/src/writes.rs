@@ -331,11 +331,17 @@ fn apply(reply: &Reply, chunk: &[Op], results: &mut [Option<ItemWriteResult>]) {
                 success: true,
                 created: op.item_id.is_none(),
                 errors: vec![],
+                gone: matches!(
+                    item.get("state").and_then(Value::as_str),
+                    Some("archived" | "deleted")
+                ),
             },
             None => ItemWriteResult {
                 id: op.item_id.clone().unwrap_or_default(),
                 success: false,
                 created: false,
+                gone: op.item_id.is_some()
+                    && errors.iter().any(|e| e.code == "ResourceNotFoundException"),
                 errors: if errors.is_empty() {
                     vec![remote_error("Unknown", "monday returned no item", vec![])]
                 } else {

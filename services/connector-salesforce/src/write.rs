@@ -134,7 +134,16 @@ fn prepare(i: usize, w: &RecordWrite, key_field: Option<&str>) -> Result<Prepare
 }
 
 fn to_result(op: Op, o: Outcome) -> WriteResult {
+    let gone = !o.success
+        && op == Op::Update
+        && o.errors.iter().any(|e| {
+            matches!(
+                e.code.as_str(),
+                "ENTITY_IS_DELETED" | "INVALID_CROSS_REFERENCE_KEY"
+            )
+        });
     WriteResult {
+        gone,
         id: o.id.unwrap_or_default(),
         success: o.success,
         created: o.success

@@ -14,7 +14,7 @@ use crate::deps::Deps;
 use crate::detect::{Polled, modified_ms};
 use crate::history::{Note, Outcome};
 use crate::lease::Lease;
-use crate::pairs::Pair;
+use crate::pairs::{Pair, other};
 use crate::plan::Planned;
 use crate::run::CycleError;
 use crate::store::{Fenced, Side};
@@ -30,8 +30,39 @@ pub async fn record(
     done: &[Done],
     outcome: &mut Outcome,
 ) -> Result<Fenced<'static>, CycleError> {
+    // A partner found deleted or archived by the write itself: the link ends (deletions are
+    // not propagated), and nothing is written to it again.
+    let mut gone: BTreeSet<usize> = BTreeSet::new();
+    let mut unlink: Vec<(String, String)> = Vec::new();
+    for d in done.iter().filter(|d| d.gone) {
+        if !gone.insert(d.pair) {
+            continue;
+        }
+        let pair = &pairs[d.pair];
+        let remote = match d.source {
+            CoreSide::Monday => "Salesforce",
+            CoreSide::Salesforce => "monday",
+        };
+        let reason = format!(
+            "the partner was deleted or archived in {remote}; deletions are not propagated, the pair is unlinked"
+        );
+        let source_id = pair.id_on(d.source).unwrap_or_default();
+        outcome.note(Note::new(
+            other(d.source),
+            &d.target_id,
+            source_id,
+            pb::EventAction::Unlinked,
+            reason.clone(),
+        ));
+        if let Some(sf) = &pair.salesforce_id {
+            unlink.push((sf.clone(), reason));
+        }
+    }
     let mut failed: BTreeSet<usize> = BTreeSet::new();
-    for d in done.iter().filter(|d| !d.success) {
+    for d in done
+        .iter()
+        .filter(|d| !d.success && !gone.contains(&d.pair))
+    {
         failed.insert(d.pair);
         let remote = match d.source {
             CoreSide::Monday => "Salesforce",
@@ -49,7 +80,7 @@ pub async fn record(
         outcome.note(note);
     }
     let mut tx = deps.store.begin(lease).await?;
-    for d in done.iter().filter(|d| d.success) {
+    for d in done.iter().filter(|d| d.success && !gone.contains(&d.pair)) {
         let pair = &pairs[d.pair];
         let source_id = pair.id_on(d.source).unwrap_or_default().to_owned();
         let (sf_id, mo_id) = match d.source {
@@ -78,7 +109,7 @@ pub async fn record(
             String::new(),
         ));
     }
-    for (sf_id, reason) in &planned.unlink {
+    for (sf_id, reason) in planned.unlink.iter().chain(&unlink) {
         tx.unlink(sf_id, reason).await?;
     }
     for (index, shadow) in &planned.relinks {

@@ -32,8 +32,18 @@ pub struct Done {
     /// The create's idempotency key; empty for an update.
     pub key: String,
     pub success: bool,
+    /// The updated record is deleted or archived on its remote: its link ends.
+    pub gone: bool,
     pub errors: Vec<pb::RemoteError>,
     pub shadow: Shadow,
+}
+
+/// What a connector answered for one write.
+struct Answer {
+    id: String,
+    success: bool,
+    gone: bool,
+    errors: Vec<pb::RemoteError>,
 }
 
 impl Done {
@@ -41,25 +51,19 @@ impl Done {
         !self.key.is_empty()
     }
 
-    fn of<W>(
-        source: CoreSide,
-        w: &Write<W>,
-        id: &str,
-        key: &str,
-        r: (String, bool, Vec<pb::RemoteError>),
-    ) -> Done {
-        let (result_id, success, errors) = r;
+    fn of<W>(source: CoreSide, w: &Write<W>, id: &str, key: &str, answer: Answer) -> Done {
         Done {
             source,
             pair: w.pair,
             target_id: if id.is_empty() {
-                result_id
+                answer.id
             } else {
                 id.to_owned()
             },
             key: key.to_owned(),
-            success,
-            errors,
+            success: answer.success,
+            gone: answer.gone && !id.is_empty(),
+            errors: answer.errors,
             shadow: w.shadow.clone(),
         }
     }
@@ -125,7 +129,12 @@ pub async fn send(
                 w,
                 &w.write.id,
                 &w.write.idempotency_key,
-                (r.id, r.success, r.errors),
+                Answer {
+                    id: r.id,
+                    success: r.success,
+                    gone: r.gone,
+                    errors: r.errors,
+                },
             )
         }));
     }
@@ -157,7 +166,12 @@ pub async fn send(
                 w,
                 &w.write.id,
                 &w.write.idempotency_key,
-                (r.id, r.success, r.errors),
+                Answer {
+                    id: r.id,
+                    success: r.success,
+                    gone: r.gone,
+                    errors: r.errors,
+                },
             )
         }));
     }
