@@ -5,6 +5,7 @@ mod converge;
 mod crash;
 mod faults;
 mod import;
+mod journey;
 mod migrations;
 mod safety;
 mod services;

@@ -200,6 +200,25 @@ impl SimHandle {
         })
     }
 
+    /// Live records of an object, with their stored fields (for tests that look at a whole
+    /// object, as a `SELECT … FROM object` would).
+    pub fn records(&self, org: &str, object: &str) -> Vec<Map<String, Value>> {
+        self.shared.with_org(org, |o, schema| {
+            let name = schema
+                .object(object)
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
+            o.table(&name)
+                .map(|t| {
+                    t.values()
+                        .filter(|r| !r.deleted())
+                        .map(|r| r.fields.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
     /// Writes every org (records, refresh tokens) to a JSON file `Config::state_file` can load.
     pub fn save_state(&self, path: &std::path::Path) -> Result<(), Error> {
         crate::persist::save(&self.shared.state(), path)
