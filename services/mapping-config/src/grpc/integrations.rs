@@ -16,6 +16,9 @@ use crate::store::connections;
 use crate::store::integrations::{self as rows, Change, IntegrationRow, NewIntegration, Scope};
 
 const INTEGRATIONS_PAGE: (u32, u32) = (50, 500);
+/// The state reason of an integration created with `paused` set. UpdateIntegration keeps such
+/// an integration paused: only its owner's resume starts it.
+pub const CREATED_PAUSED: &str = "created paused";
 const AUDIT_PAGE: (u32, u32) = (50, 500);
 
 fn connection_ids(spec: &pb::IntegrationSpec) -> (Option<Uuid>, Option<Uuid>) {
@@ -78,6 +81,11 @@ pub async fn create(
         return Err(refuse(&found));
     }
     let (monday, salesforce) = connection_ids(&spec);
+    let (initial, reason) = if request.paused {
+        (INTEGRATION_PAUSED, CREATED_PAUSED)
+    } else {
+        (INTEGRATION_ACTIVE, "")
+    };
     let id = Uuid::new_v4();
     let encoded = spec.encode_to_vec();
     let mut tx = state.pool.begin().await.map_err(internal)?;
@@ -90,12 +98,16 @@ pub async fn create(
             spec: &encoded,
             monday_connection_id: monday,
             salesforce_connection_id: salesforce,
-            state: INTEGRATION_ACTIVE,
-            state_reason: "",
+            state: initial,
+            state_reason: reason,
         },
     )
     .await
     .map_err(internal)?;
+    let mut changes = convert::changes(&pb::IntegrationSpec::default(), &spec);
+    if request.paused {
+        changes.push(format!("state: paused ({CREATED_PAUSED})"));
+    }
     audit::append(
         &mut *tx,
         &Entry {
@@ -104,13 +116,13 @@ pub async fn create(
             account: &user.account,
             actor: &user.email,
             action: "created",
-            changes: convert::changes(&pb::IntegrationSpec::default(), &spec),
+            changes,
         },
     )
     .await
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    tracing::info!(integration_id = %id, "integration created");
+    tracing::info!(integration_id = %id, paused = request.paused, "integration created");
     Ok(convert::integration(&row, true))
 }
 
@@ -212,8 +224,14 @@ pub async fn update(
     let old = convert::spec(&row);
     let (monday, salesforce) = connection_ids(&spec);
     let encoded = spec.encode_to_vec();
+    // Valid settings on usable connections: an integration paused for its connections or a
+    // transfer resumes; one created paused waits for its owner's resume.
+    let (new_state, new_reason) = if row.state_reason == CREATED_PAUSED {
+        (row.state, row.state_reason.as_str())
+    } else {
+        (INTEGRATION_ACTIVE, "")
+    };
     let mut tx = state.pool.begin().await.map_err(internal)?;
-    // Valid settings on usable connections: a paused integration resumes.
     let updated = rows::update(
         &mut *tx,
         id,
@@ -223,8 +241,8 @@ pub async fn update(
             spec: &encoded,
             monday_connection_id: monday,
             salesforce_connection_id: salesforce,
-            state: INTEGRATION_ACTIVE,
-            state_reason: "",
+            state: new_state,
+            state_reason: new_reason,
         },
     )
     .await
@@ -236,7 +254,7 @@ pub async fn update(
         ))
     })?;
     let mut changes = convert::changes(&old, &spec);
-    if row.state != INTEGRATION_ACTIVE {
+    if row.state != new_state {
         changes.push("state: paused -> active".to_owned());
     }
     audit::append(
