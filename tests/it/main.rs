@@ -6,6 +6,7 @@ mod crash;
 mod faults;
 mod import;
 mod migrations;
+mod ownership;
 mod services;
 mod stack;
 mod sync;

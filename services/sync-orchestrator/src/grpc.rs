@@ -128,13 +128,8 @@ impl SyncOrchestratorService {
         reason: String,
     ) -> Result<IntegrationStatus, Status> {
         let integration = self.integration_for(identity, id).await?;
+        require_owner(identity, &integration, "pause or resume it")?;
         let on_behalf_of = match identity {
-            Identity::User { email, .. } if *email != integration.owner => {
-                return Err(Status::permission_denied(format!(
-                    "integration {id} belongs to {}; only its owner may pause or resume it",
-                    integration.owner
-                )));
-            }
             Identity::User { email, .. } => email.clone(),
             Identity::Service { .. } => String::new(),
         };
@@ -176,6 +171,21 @@ impl SyncOrchestratorService {
                 return Ok(found);
             }
         }
+    }
+}
+
+/// Refuses a user other than the integration's owner with PERMISSION_DENIED: what syncs,
+/// writes or changes state runs on the owner's connections, so only they (or a service) may
+/// start it. `what` completes "only its owner may …".
+fn require_owner(identity: &Identity, integration: &Integration, what: &str) -> Result<(), Status> {
+    match identity {
+        Identity::User { email, .. } if *email != integration.owner => {
+            Err(Status::permission_denied(format!(
+                "integration {} belongs to {}; only its owner may {what}",
+                integration.id, integration.owner
+            )))
+        }
+        Identity::User { .. } | Identity::Service { .. } => Ok(()),
     }
 }
 
@@ -259,7 +269,15 @@ impl SyncOrchestrator for SyncOrchestratorService {
                 ));
             }
         };
-        self.integration_for(&identity, &r.integration_id).await?;
+        let integration = self.integration_for(&identity, &r.integration_id).await?;
+        // A dry run writes nothing: any member of the account may preview one.
+        if !r.dry_run {
+            require_owner(
+                &identity,
+                &integration,
+                "import into it (a dry run is open to the account)",
+            )?;
+        }
         let run = crate::cycle::import(&self.deps, &r.integration_id, source, r.dry_run, link_key)
             .await?;
         Ok(Response::new(ImportResponse { run_id: run.id }))
@@ -273,7 +291,8 @@ impl SyncOrchestrator for SyncOrchestratorService {
         let identity = Identity::of(&request)?.clone();
         let id = request.into_inner().integration_id;
         tracing::Span::current().record("integration_id", id.as_str());
-        self.integration_for(&identity, &id).await?;
+        let integration = self.integration_for(&identity, &id).await?;
+        require_owner(&identity, &integration, "sync it")?;
         let run = crate::cycle::sync(&self.deps, &id, Trigger::Manual).await?;
         Ok(Response::new(SyncNowResponse { run_id: run.id }))
     }
