@@ -332,23 +332,7 @@ pub async fn set_state(
     };
     let spec = convert::spec(&row);
     if target == INTEGRATION_ACTIVE {
-        for (field, conn) in [
-            ("monday_connection_id", &spec.monday_connection_id),
-            ("salesforce_connection_id", &spec.salesforce_connection_id),
-        ] {
-            let usable = match conn.parse::<Uuid>() {
-                Ok(cid) => connections::get(&state.pool, cid)
-                    .await
-                    .map_err(internal)?
-                    .filter(|c| c.state == convert::ACTIVE),
-                Err(_) => None,
-            };
-            if usable.is_none() {
-                return Err(Status::failed_precondition(format!(
-                    "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
-                )));
-            }
-        }
+        check_resumable(state, &row, &spec).await?;
     }
     let reason = if target == INTEGRATION_PAUSED {
         match request.reason.trim() {
@@ -399,6 +383,41 @@ pub async fn set_state(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(convert::integration(&updated, true))
+}
+
+/// Refuses with FAILED_PRECONDITION, naming the setting, unless both connections of `spec` are
+/// active and belong to the integration's current owner: after a transfer the new owner must
+/// first point it at their own connections (UpdateIntegration), or a resume would sync with
+/// the previous owner's credentials. Connections are never shared between users.
+async fn check_resumable(
+    state: &State,
+    row: &IntegrationRow,
+    spec: &pb::IntegrationSpec,
+) -> Result<(), Status> {
+    for (field, conn) in [
+        ("monday_connection_id", &spec.monday_connection_id),
+        ("salesforce_connection_id", &spec.salesforce_connection_id),
+    ] {
+        let found = match conn.parse::<Uuid>() {
+            Ok(cid) => connections::get(&state.pool, cid)
+                .await
+                .map_err(internal)?
+                .filter(|c| c.state == convert::ACTIVE),
+            Err(_) => None,
+        };
+        let Some(found) = found else {
+            return Err(Status::failed_precondition(format!(
+                "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
+            )));
+        };
+        if found.owner != row.owner || found.account != row.account {
+            return Err(Status::failed_precondition(format!(
+                "{field} `{conn}` belongs to {}, not to the integration's owner {}; the owner must point the integration at their own connection (UpdateIntegration) before resuming",
+                found.owner, row.owner
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[tracing::instrument(skip_all, fields(integration_id = %request.id))]

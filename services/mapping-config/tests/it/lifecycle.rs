@@ -1,11 +1,11 @@
-//! An integration's state over its life: created paused (to preview before anything syncs)
-//! and resumed by its owner.
+//! An integration's state over its life: created paused (to preview before anything syncs),
+//! resumed by its owner, and resumed after a transfer only on the new owner's connections.
 
 use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, service_bearer};
 use tonic::Code;
 
-use crate::harness::{Stack, ada, create, mapping, start_stack};
+use crate::harness::{ADA, BOB, Stack, ada, bob, create, mapping, start_stack};
 
 fn create_paused(
     spec: &pb::IntegrationSpec,
@@ -167,4 +167,138 @@ async fn client_create_err(
         .create_integration(request)
         .await
         .unwrap_err()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_transfer_resume_waits_for_the_new_owners_own_connections() {
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let created = client
+        .create_integration(create(&spec, &ada()))
+        .await
+        .unwrap()
+        .into_inner();
+    let moved = client
+        .transfer_ownership(authorized(
+            pb::TransferOwnershipRequest {
+                id: created.id.clone(),
+                new_owner: BOB.into(),
+                version: created.version,
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(moved.state, pb::IntegrationState::Paused as i32);
+
+    // Bob resumes on Ada's connections: refused, naming the setting and whose it is.
+    let refused = client
+        .set_integration_state(set_state(&created.id, pb::IntegrationState::Active, &bob()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("monday_connection_id")
+            && refused.message().contains("belongs to ada@acme.test"),
+        "{}",
+        refused.message()
+    );
+    // Nor may a service resume it for him (the orchestrator's ResumeIntegration).
+    let via_service = client
+        .set_integration_state(authorized(
+            pb::SetIntegrationStateRequest {
+                id: created.id.clone(),
+                state: pb::IntegrationState::Active as i32,
+                on_behalf_of: BOB.into(),
+                ..Default::default()
+            },
+            &service_bearer("sync-orchestrator"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(via_service.code(), Code::FailedPrecondition);
+    // Nothing changed: still paused, same version, not scheduled.
+    let still = client
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: created.id.clone(),
+            },
+            &bob(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(still.state, pb::IntegrationState::Paused as i32);
+    assert_eq!(still.version, moved.version);
+    assert!(scheduled(&stack).await.is_empty());
+
+    // Bob connects his own accounts and points the integration at them; then it runs.
+    let mine = stack.valid_spec(&bob()).await;
+    let updated = client
+        .update_integration(authorized(
+            pb::UpdateIntegrationRequest {
+                id: created.id.clone(),
+                spec: Some(mine),
+                version: still.version,
+            },
+            &bob(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let resumed = client
+        .set_integration_state(set_state(&created.id, pb::IntegrationState::Active, &bob()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resumed.state, pb::IntegrationState::Active as i32);
+    assert!(resumed.version >= updated.version);
+    assert_eq!(scheduled(&stack).await, vec![created.id.clone()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_paused_integration_on_its_owners_connections_resumes_after_a_transfer_back() {
+    // Ada pauses her integration, hands it to Bob and Bob hands it back: resuming on her own
+    // connections works again, so the owner check does not lock out a legitimate owner.
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let created = client
+        .create_integration(create_paused(&spec, &ada()))
+        .await
+        .unwrap()
+        .into_inner();
+    let to_bob = client
+        .transfer_ownership(authorized(
+            pb::TransferOwnershipRequest {
+                id: created.id.clone(),
+                new_owner: BOB.into(),
+                version: created.version,
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let back = client
+        .transfer_ownership(authorized(
+            pb::TransferOwnershipRequest {
+                id: created.id.clone(),
+                new_owner: ADA.into(),
+                version: to_bob.version,
+            },
+            &bob(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(back.owner, ADA);
+    let resumed = client
+        .set_integration_state(set_state(&created.id, pb::IntegrationState::Active, &ada()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resumed.state, pb::IntegrationState::Active as i32);
 }
