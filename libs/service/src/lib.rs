@@ -10,7 +10,7 @@ pub mod server;
 pub mod shutdown;
 pub mod storage;
 
-pub use identity::{Identity, TokenSigner};
+pub use identity::{Identity, TokenSigner, require_service};
 
 /// The largest gRPC message the services exchange among themselves (both ways): a poll or an
 /// import answer of 100,000 records is some 20 MiB, far past tonic's default of 4 MiB.

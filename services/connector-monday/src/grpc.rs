@@ -7,7 +7,7 @@ use tandem_proto::v1::{
     ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
     WriteItemsResponse,
 };
-use tandem_service::Identity;
+use tandem_service::require_service;
 use tonic::{Request, Response, Status};
 
 use crate::api::{Calls, Monday};
@@ -58,16 +58,6 @@ impl From<Error> for Status {
                 Status::internal("connector-monday internal error")
             }
         }
-    }
-}
-
-fn require_service<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "{rpc} is for Tandem services, not users"
-        )))
     }
 }
 

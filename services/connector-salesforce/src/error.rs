@@ -18,8 +18,6 @@ pub enum Error {
     #[error("{field}: {reason}")]
     InvalidArgument { field: String, reason: String },
     /// The caller is a user, not a Tandem service.
-    #[error("{0} is for Tandem services, not users")]
-    NotAService(&'static str),
     /// Something the connector itself lacks (e.g. the OAuth client id).
     #[error("{0}")]
     NotConfigured(String),

@@ -1,11 +1,12 @@
-//! The `tandem.v1.SalesforceConnector` gRPC service: caller checks, and the one mapping from
-//! the connector's [`Error`] to a gRPC status.
+//! The `tandem.v1.SalesforceConnector` gRPC service: every RPC is for Tandem services
+//! (mapping-config, the orchestrator), never users; and the one mapping from the connector's
+//! [`Error`] to a gRPC status.
 
 use std::sync::Arc;
 
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnector;
 use tandem_proto::v1::*;
-use tandem_service::Identity;
+use tandem_service::require_service;
 use tonic::{Code, Request, Response, Status};
 
 use crate::api::Api;
@@ -25,21 +26,11 @@ impl SalesforceConnectorService {
     }
 }
 
-/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users.
-fn require_service<T>(request: &Request<T>, rpc: &'static str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Error::NotAService(rpc).into())
-    }
-}
-
 impl From<Error> for Status {
     fn from(e: Error) -> Self {
         let message = e.to_string();
         match e {
             Error::InvalidArgument { .. } => Status::invalid_argument(message),
-            Error::NotAService(_) => Status::permission_denied(message),
             Error::NotConfigured(_) | Error::NeedsReauthentication { .. } => {
                 Status::failed_precondition(message)
             }

@@ -10,7 +10,7 @@ use tandem_proto::v1::{
     PageResponse, PurgeExpiredRequest, PurgeExpiredResponse, RecordEvent, RemoteError, Run,
     RunCounters, RunStatus, Side, StartRunRequest, Trigger,
 };
-use tandem_service::Identity;
+use tandem_service::{Identity, require_service};
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -38,16 +38,6 @@ pub struct RunHistoryService {
 impl RunHistoryService {
     pub fn new(store: Store, retention: Duration) -> Self {
         Self { store, retention }
-    }
-}
-
-fn require_service<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "{rpc} is for Tandem services, not users"
-        )))
     }
 }
 

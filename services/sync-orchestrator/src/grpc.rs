@@ -10,8 +10,8 @@ use tandem_proto::v1::{
     PageRequest, PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest,
     Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
-use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
+use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 
 use crate::buffer::{Buffer, Window};
@@ -350,11 +350,7 @@ impl SyncOrchestrator for SyncOrchestratorService {
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
-        if !Identity::of(&request)?.is_service() {
-            return Err(Status::permission_denied(
-                "SubmitChanges is for Tandem services, not users",
-            ));
-        }
+        require_service(&request, "SubmitChanges")?;
         let r = request.into_inner();
         tracing::Span::current().record("board_id", r.board_id.as_str());
         tracing::Span::current().record("changes", r.changes.len());
