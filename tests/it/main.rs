@@ -5,6 +5,7 @@ mod converge;
 mod crash;
 mod faults;
 mod import;
+mod limits;
 mod migrations;
 mod ownership;
 mod services;

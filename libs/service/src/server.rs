@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::identity::TokenSigner;
+pub use crate::caller::{ByCaller, ServiceOnly, USER_MESSAGE_BYTES};
+use crate::identity::{Identity, TokenSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -47,6 +48,47 @@ impl Authenticate {
     pub fn wrap<S>(&self, service: S) -> InterceptedService<S, Authenticate> {
         InterceptedService::new(service, self.clone())
     }
+
+    /// Serves `for_users` (built with a decoding limit of [`USER_MESSAGE_BYTES`]) to users and
+    /// `for_services` (built with [`crate::MAX_MESSAGE_BYTES`]) to Tandem services, choosing
+    /// by the verified token before the body is read; the RPCs `service_only` names refuse
+    /// users with PERMISSION_DENIED before their body is read. The two are normally the same
+    /// generated server (one service value) with different limits.
+    pub fn by_caller<U, S>(
+        &self,
+        for_users: U,
+        for_services: S,
+        service_only: ServiceOnly,
+    ) -> ByCaller<U, S> {
+        ByCaller {
+            signer: self.signer.clone(),
+            users: for_users,
+            services: for_services,
+            service_only,
+        }
+    }
+}
+
+/// The identity the `authorization: Bearer <token>` metadata names, or UNAUTHENTICATED.
+pub(crate) fn identify(
+    signer: &TokenSigner,
+    metadata: &tonic::metadata::MetadataMap,
+) -> Result<Identity, tonic::Status> {
+    let header = metadata.get("authorization").ok_or_else(|| {
+        tonic::Status::unauthenticated(
+            "missing `authorization` metadata: send `authorization: Bearer <token>`",
+        )
+    })?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
+        })?;
+    signer
+        .verify(token.trim())
+        .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))
 }
 
 impl tonic::service::Interceptor for Authenticate {
@@ -54,22 +96,7 @@ impl tonic::service::Interceptor for Authenticate {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        let header = request.metadata().get("authorization").ok_or_else(|| {
-            tonic::Status::unauthenticated(
-                "missing `authorization` metadata: send `authorization: Bearer <token>`",
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
-            })?;
-        let identity = self
-            .signer
-            .verify(token.trim())
-            .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))?;
+        let identity = identify(&self.signer, request.metadata())?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }

@@ -8,6 +8,7 @@ use tandem_proto::v1::{
     WriteItemsResponse,
 };
 use tandem_service::require_service;
+use tandem_service::server::ServiceOnly;
 use tonic::{Request, Response, Status};
 
 use crate::api::{Calls, Monday};
@@ -19,6 +20,16 @@ pub struct MondayConnectorService {
     monday: Monday,
     writes: writes::Settings,
 }
+
+/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users:
+/// users are refused before their message is read, and again by each handler.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    "GetBoard",
+    "PollChanges",
+    "GetItems",
+    "WriteItems",
+    "ListUsers",
+]);
 
 impl MondayConnectorService {
     pub fn new(monday: Monday, writes: writes::Settings) -> Self {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnector;
 use tandem_proto::v1::*;
 use tandem_service::require_service;
+use tandem_service::server::ServiceOnly;
 use tonic::{Code, Request, Response, Status};
 
 use crate::api::Api;
@@ -19,6 +20,21 @@ pub struct SalesforceConnectorService {
     oauth: OAuth,
     api: Arc<Api>,
 }
+
+/// Users are refused every RPC here before their message is read, and again by each handler.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    "AuthorizeUrl",
+    "ExchangeCode",
+    "RefreshToken",
+    "RevokeToken",
+    "DescribeGlobal",
+    "DescribeObject",
+    "PollChanges",
+    "GetRecords",
+    "WriteRecords",
+    "FindUsers",
+    "GetOrganization",
+]);
 
 impl SalesforceConnectorService {
     pub fn new(oauth: OAuth, api: Arc<Api>) -> Self {

@@ -10,6 +10,7 @@ use tandem_proto::v1::{
     PageResponse, PurgeExpiredRequest, PurgeExpiredResponse, RecordEvent, RemoteError, Run,
     RunCounters, RunStatus, Side, StartRunRequest, Trigger,
 };
+use tandem_service::server::ServiceOnly;
 use tandem_service::{Identity, require_service};
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
@@ -40,6 +41,11 @@ impl RunHistoryService {
         Self { store, retention }
     }
 }
+
+/// The RPCs only Tandem services call (the orchestrator records runs, the purge job expires
+/// them): users are refused before their message is read.
+pub const SERVICE_ONLY: ServiceOnly =
+    ServiceOnly(&["StartRun", "AppendEvents", "FinishRun", "PurgeExpired"]);
 
 fn parse_run_id(text: &str, field: &str) -> Result<Uuid, Status> {
     if text.is_empty() {
