@@ -109,7 +109,8 @@ pub type Background =
 
 /// One service ready to serve: its name (for logs and the listening line), its bound
 /// listener, the routes of its own (already authenticated) gRPC services, the fully
-/// qualified names those services report to health checks, and its background jobs.
+/// qualified names of those services (reported to health checks and listed by reflection),
+/// and its background jobs.
 pub struct GrpcServer {
     pub name: &'static str,
     pub listener: TcpListener,
@@ -150,14 +151,8 @@ impl GrpcServer {
         health_reporter
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
+        let reflection_v1 = reflection(&health_names).build_v1()?;
+        let reflection_v1alpha = reflection(&health_names).build_v1alpha()?;
         let routes = routes
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -189,6 +184,25 @@ impl GrpcServer {
         tracing::info!(service = name, "stopped");
         Ok(())
     }
+}
+
+/// The services every server runs beside its own: health and both reflection versions.
+pub const COMMON_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// A reflection builder that describes every Tandem type (so clients can decode any message)
+/// but lists only the services this server answers: `own` and [`COMMON_SERVICES`]. Listing
+/// all five would show `grpcurl list` methods that answer UNIMPLEMENTED here.
+fn reflection<'b>(own: &[&'static str]) -> tonic_reflection::server::Builder<'b> {
+    own.iter().chain(COMMON_SERVICES.iter()).fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(*name),
+    )
 }
 
 /// Accepted connections with Nagle's algorithm off: small gRPC responses would otherwise wait
