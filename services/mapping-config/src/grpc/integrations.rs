@@ -13,12 +13,11 @@ use super::{State, User, parse_id};
 use crate::error::internal;
 use crate::store::audit::{self, Entry};
 use crate::store::connections;
-use crate::store::integrations::{self as rows, Change, IntegrationRow, NewIntegration, Scope};
+use crate::store::integrations::{
+    self as rows, CREATED_PAUSED, Change, IntegrationRow, NewIntegration, Scope,
+};
 
 const INTEGRATIONS_PAGE: (u32, u32) = (50, 500);
-/// The state reason of an integration created with `paused` set. UpdateIntegration keeps such
-/// an integration paused: only its owner's resume starts it.
-pub const CREATED_PAUSED: &str = "created paused";
 const AUDIT_PAGE: (u32, u32) = (50, 500);
 
 fn connection_ids(spec: &pb::IntegrationSpec) -> (Option<Uuid>, Option<Uuid>) {
