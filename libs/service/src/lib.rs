@@ -9,6 +9,7 @@ pub mod identity;
 pub mod process;
 pub mod server;
 pub mod shutdown;
+pub mod status;
 pub mod storage;
 
 pub use identity::{Identity, TokenSigner, require_service};

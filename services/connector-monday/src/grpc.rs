@@ -9,7 +9,8 @@ use tandem_proto::v1::{
 };
 use tandem_service::require_service;
 use tandem_service::server::ServiceOnly;
-use tonic::{Request, Response, Status};
+use tandem_service::status::{self, GrpcError};
+use tonic::{Code, Request, Response, Status};
 
 use crate::api::{Calls, Monday};
 use crate::error::Error;
@@ -37,38 +38,45 @@ impl MondayConnectorService {
     }
 }
 
-impl From<Error> for Status {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidArgument(m) => Status::invalid_argument(m),
-            Error::NotFound(m) => Status::not_found(m),
-            e @ Error::Reauthenticate { .. } => Status::failed_precondition(e.to_string()),
+/// The one table from the connector's errors to gRPC codes.
+impl GrpcError for Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Reauthenticate { .. } => Code::FailedPrecondition,
+            Error::Credentials { status, .. } => status.code(),
+            Error::RateLimited { .. } => Code::ResourceExhausted,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Remote { code, .. } if code == "UserUnauthorizedException" => {
+                Code::PermissionDenied
+            }
+            Error::Remote { .. } => Code::FailedPrecondition,
+            Error::Storage(_) | Error::Serve(_) | Error::Config(_) | Error::WebhookBind { .. } => {
+                Code::Internal
+            }
+        }
+    }
+
+    /// mapping-config's and monday's own messages, without our wrapping.
+    fn message(&self) -> String {
+        match self {
             Error::Credentials {
                 connection_id,
                 status,
-            } => Status::new(
-                status.code(),
-                format!(
-                    "credentials of monday connection {connection_id}: {}",
-                    status.message()
-                ),
+            } => format!(
+                "credentials of monday connection {connection_id}: {}",
+                status.message()
             ),
-            e @ Error::RateLimited { .. } => Status::resource_exhausted(e.to_string()),
-            e @ Error::Unavailable(_) => Status::unavailable(e.to_string()),
-            Error::Remote { code, message } => match code.as_str() {
-                "UserUnauthorizedException" => {
-                    Status::permission_denied(format!("monday {code}: {message}"))
-                }
-                _ => Status::failed_precondition(format!("monday {code}: {message}")),
-            },
-            e @ (Error::Storage(_)
-            | Error::Serve(_)
-            | Error::Config(_)
-            | Error::WebhookBind { .. }) => {
-                tracing::error!(error = %e, "connector-monday internal error");
-                Status::internal("connector-monday internal error")
-            }
+            Error::Remote { code, message } => format!("monday {code}: {message}"),
+            other => other.to_string(),
         }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        status::status(crate::NAME, &e)
     }
 }
 

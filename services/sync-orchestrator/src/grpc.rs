@@ -206,9 +206,9 @@ pub fn window_of(integration: &Integration) -> Window {
     Window { window, debounce }
 }
 
+/// Storage the request needed is down: logged once, UNAVAILABLE without internals.
 fn internal(what: &str, error: impl std::fmt::Display) -> Status {
-    tracing::error!(%error, what, "orchestrator storage error");
-    Status::unavailable(format!("{what} is unavailable; retry later"))
+    tandem_service::status::unavailable(what, error)
 }
 
 fn now_ms() -> i64 {
