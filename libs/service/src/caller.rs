@@ -72,8 +72,8 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let metadata = tonic::metadata::MetadataMap::from_headers(request.headers().clone());
-        let identity = match crate::server::identify(&self.signer, &metadata) {
+        let header = request.headers().get("authorization").map(|v| v.as_bytes());
+        let identity = match crate::server::identify(&self.signer, header) {
             Ok(identity) => identity,
             Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
         };

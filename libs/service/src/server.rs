@@ -69,18 +69,18 @@ impl Authenticate {
     }
 }
 
-/// The identity the `authorization: Bearer <token>` metadata names, or UNAUTHENTICATED.
+/// The identity the `authorization: Bearer <token>` metadata (its raw value, if present)
+/// names, or UNAUTHENTICATED.
 pub(crate) fn identify(
     signer: &TokenSigner,
-    metadata: &tonic::metadata::MetadataMap,
+    authorization: Option<&[u8]>,
 ) -> Result<Identity, tonic::Status> {
-    let header = metadata.get("authorization").ok_or_else(|| {
+    let header = authorization.ok_or_else(|| {
         tonic::Status::unauthenticated(
             "missing `authorization` metadata: send `authorization: Bearer <token>`",
         )
     })?;
-    let token = header
-        .to_str()
+    let token = std::str::from_utf8(header)
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| {
@@ -96,7 +96,8 @@ impl tonic::service::Interceptor for Authenticate {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        let identity = identify(&self.signer, request.metadata())?;
+        let header = request.metadata().get("authorization");
+        let identity = identify(&self.signer, header.map(|v| v.as_encoded_bytes()))?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }
