@@ -35,8 +35,9 @@ async fn a_user_cannot_make_a_service_read_a_large_service_only_message() {
     let ada = user_bearer_in("acme", "ada@acme.test");
     let eve = user_bearer_in("globex", "eve@globex.test");
     // 0xFF is not UTF-8: had the server decoded these, it would answer INTERNAL (a decode
-    // error), not PERMISSION_DENIED.
-    let garbage = vec![0xFF_u8; 64 * MIB];
+    // error); had it read them under the user limit, OUT_OF_RANGE (16 MiB > 4 MiB). Only a
+    // refusal from the headers answers PERMISSION_DENIED.
+    let garbage = vec![0xFF_u8; 16 * MIB];
     // Every RPC of both connectors (read from the contract, so a new one is covered) and the
     // writing RPCs of run-history.
     let mut cases: Vec<(&str, String)> = ["StartRun", "AppendEvents", "FinishRun", "PurgeExpired"]
