@@ -150,44 +150,85 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reflection_v1_and_v1alpha_list_the_service() {
+/// The services a server's reflection lists (v1 or v1alpha), sorted.
+async fn listed_services(channel: Channel, alpha: bool) -> Vec<String> {
     use tokio_stream::StreamExt as _;
     use tonic_reflection::pb::{v1 as r1, v1alpha as r1a};
 
+    let mut names: Vec<String> = if alpha {
+        let request = r1a::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                r1a::server_reflection_request::MessageRequest::ListServices(String::new()),
+            ),
+        };
+        let mut stream = r1a::server_reflection_client::ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection v1alpha")
+            .into_inner();
+        let response = stream.next().await.expect("one response").expect("ok");
+        let Some(r1a::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+            response.message_response
+        else {
+            panic!("expected a service list: {response:?}");
+        };
+        list.service.into_iter().map(|s| s.name).collect()
+    } else {
+        let request = r1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(r1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            )),
+        };
+        let mut stream = r1::server_reflection_client::ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect("reflection v1")
+            .into_inner();
+        let response = stream.next().await.expect("one response").expect("ok");
+        let Some(r1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+            response.message_response
+        else {
+            panic!("expected a service list: {response:?}");
+        };
+        list.service.into_iter().map(|s| s.name).collect()
+    };
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_lists_exactly_the_services_each_server_answers() {
+    let db = TestDb::create().await;
+    for service in ALL {
+        let running = start_service(service, &db, no_peers()).await;
+        let mut expected: Vec<String> = [
+            grpc_name(service),
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        expected.sort();
+        for alpha in [false, true] {
+            assert_eq!(
+                listed_services(running.channel().await, alpha).await,
+                expected,
+                "{service} (v1alpha: {alpha})"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_v1alpha_describes_the_service() {
+    use tokio_stream::StreamExt as _;
+    use tonic_reflection::pb::v1alpha as r1a;
+
     let db = TestDb::create().await;
     let running = start_service("run-history", &db, no_peers()).await;
-
-    let mut client =
-        r1::server_reflection_client::ServerReflectionClient::new(running.channel().await);
-    let request = r1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(r1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    };
-    let mut stream = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection v1")
-        .into_inner();
-    let response = stream.next().await.expect("one response").expect("ok");
-    let Some(r1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        response.message_response
-    else {
-        panic!("expected a service list");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in [
-        "tandem.v1.RunHistory",
-        "tandem.v1.MappingConfig",
-        "grpc.health.v1.Health",
-    ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "v1 reflection lacks {expected}: {names:?}"
-        );
-    }
 
     let mut client =
         r1a::server_reflection_client::ServerReflectionClient::new(running.channel().await);

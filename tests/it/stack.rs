@@ -154,7 +154,10 @@ impl Stack {
         adjust(&mut spec);
         config
             .create_integration(authorized(
-                pb::CreateIntegrationRequest { spec: Some(spec) },
+                pb::CreateIntegrationRequest {
+                    spec: Some(spec),
+                    paused: false,
+                },
                 &self.bearer,
             ))
             .await

@@ -274,7 +274,10 @@ impl Stack {
         };
         adjust(&mut spec);
         Ok(config
-            .create_integration(self.authorized(pb::CreateIntegrationRequest { spec: Some(spec) }))
+            .create_integration(self.authorized(pb::CreateIntegrationRequest {
+                spec: Some(spec),
+                paused: false,
+            }))
             .await
             .context("creating the integration")?
             .into_inner())

@@ -47,7 +47,14 @@ impl FileArgs {
 #[derive(clap::Subcommand)]
 enum IntegrationCommand {
     /// Create an integration from a file; prints it with its new id.
-    Create(FileArgs),
+    Create {
+        #[command(flatten)]
+        file: FileArgs,
+        /// Create it paused: nothing syncs until `tandem sync resume ID`, so you can preview
+        /// the initial import first (`tandem import ID --dry-run`).
+        #[arg(long)]
+        paused: bool,
+    },
     /// Show one integration.
     Get {
         /// The integration id.
@@ -104,7 +111,7 @@ enum IntegrationCommand {
 pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
     // A bad file is reported before anything is contacted.
     let spec = match &args.command {
-        IntegrationCommand::Create(file) | IntegrationCommand::Update { file, .. } => {
+        IntegrationCommand::Create { file, .. } | IntegrationCommand::Update { file, .. } => {
             Some(file.spec()?)
         }
         IntegrationCommand::Validate {
@@ -129,7 +136,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
         }
     };
     match args.command {
-        IntegrationCommand::Create(_) => {
+        IntegrationCommand::Create { paused, .. } => {
             // Warnings (e.g. polling that would spend the monday plan's daily calls) are
             // shown on stderr; they do not stop the create.
             if let Some(spec) = &spec {
@@ -144,7 +151,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
                 }
             }
             let created = config
-                .create_integration(pb::CreateIntegrationRequest { spec })
+                .create_integration(pb::CreateIntegrationRequest { spec, paused })
                 .await
                 .answer()?;
             show(&created);

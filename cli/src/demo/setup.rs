@@ -128,7 +128,10 @@ pub async fn connect_and_map(api: &Api, sides: &Sides) -> anyhow::Result<pb::Int
         ..Default::default()
     };
     let integration = config
-        .create_integration(api.req(pb::CreateIntegrationRequest { spec: Some(spec) }))
+        .create_integration(api.req(pb::CreateIntegrationRequest {
+            spec: Some(spec),
+            paused: false,
+        }))
         .await
         .context("creating the integration")?
         .into_inner();

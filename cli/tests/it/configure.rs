@@ -531,6 +531,62 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_integration_created_paused_waits_for_resume() {
+    let setup = setup().await;
+    let env = &setup.env;
+    let mut with_token = env.clone();
+    with_token.push(("MY_MONDAY_TOKEN", setup.monday_token.clone()));
+    let monday = json_of(
+        &tandem(
+            &with_token,
+            &[
+                "connect",
+                "monday",
+                "--token-env",
+                "MY_MONDAY_TOKEN",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    let monday_id = monday["id"].as_str().unwrap().to_owned();
+    let salesforce_id = setup.connect_salesforce().await;
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/integration.yaml");
+    let created = json_of(
+        &tandem(
+            env,
+            &[
+                "integration",
+                "create",
+                "--paused",
+                "--file",
+                example,
+                "--monday-connection",
+                &monday_id,
+                "--salesforce-connection",
+                &salesforce_id,
+                "--json",
+            ],
+        )
+        .await,
+    );
+    assert_eq!(created["state"], "paused", "{created}");
+    assert_eq!(created["state_reason"], "created paused", "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // The human form says so too.
+    let shown = text(&tandem(env, &["integration", "get", &id]).await.stdout);
+    assert!(shown.contains("paused"), "{shown}");
+    assert!(shown.contains("created paused"), "{shown}");
+
+    // `sync resume` starts it.
+    let out = tandem(env, &["sync", "resume", &id]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = json_of(&tandem(env, &["integration", "get", &id, "--json"]).await);
+    assert_eq!(got["state"], "active", "{got}");
+    assert_eq!(got["state_reason"], "", "{got}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn errors_are_one_line_and_every_command_has_help() {
     let env = vec![
         ("TANDEM_MAPPING_CONFIG_URL", "http://127.0.0.1:1".to_owned()),

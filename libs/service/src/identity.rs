@@ -37,6 +37,21 @@ impl Identity {
     }
 }
 
+/// Refuses a request from a user with PERMISSION_DENIED: `rpc` is for Tandem services only.
+/// The one service-only check every service's handlers use.
+pub fn require_service<T>(request: &tonic::Request<T>, rpc: &str) -> Result<(), tonic::Status> {
+    if Identity::of(request)?.is_service() {
+        Ok(())
+    } else {
+        Err(not_for_users(rpc))
+    }
+}
+
+/// The PERMISSION_DENIED a user gets from a service-only RPC.
+pub fn not_for_users(rpc: &str) -> tonic::Status {
+    tonic::Status::permission_denied(format!("{rpc} is for Tandem services, not users"))
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     /// The user's email, or `service:<name>`.

@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 use tonic::service::interceptor::InterceptedService;
 
-use crate::identity::TokenSigner;
+pub use crate::caller::{ByCaller, ServiceOnly, USER_MESSAGE_BYTES};
+use crate::identity::{Identity, TokenSigner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -47,6 +48,47 @@ impl Authenticate {
     pub fn wrap<S>(&self, service: S) -> InterceptedService<S, Authenticate> {
         InterceptedService::new(service, self.clone())
     }
+
+    /// Serves `for_users` (built with a decoding limit of [`USER_MESSAGE_BYTES`]) to users and
+    /// `for_services` (built with [`crate::MAX_MESSAGE_BYTES`]) to Tandem services, choosing
+    /// by the verified token before the body is read; the RPCs `service_only` names refuse
+    /// users with PERMISSION_DENIED before their body is read. The two are normally the same
+    /// generated server (one service value) with different limits.
+    pub fn by_caller<U, S>(
+        &self,
+        for_users: U,
+        for_services: S,
+        service_only: ServiceOnly,
+    ) -> ByCaller<U, S> {
+        ByCaller {
+            signer: self.signer.clone(),
+            users: for_users,
+            services: for_services,
+            service_only,
+        }
+    }
+}
+
+/// The identity the `authorization: Bearer <token>` metadata (its raw value, if present)
+/// names, or UNAUTHENTICATED.
+pub(crate) fn identify(
+    signer: &TokenSigner,
+    authorization: Option<&[u8]>,
+) -> Result<Identity, tonic::Status> {
+    let header = authorization.ok_or_else(|| {
+        tonic::Status::unauthenticated(
+            "missing `authorization` metadata: send `authorization: Bearer <token>`",
+        )
+    })?;
+    let token = std::str::from_utf8(header)
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
+        })?;
+    signer
+        .verify(token.trim())
+        .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))
 }
 
 impl tonic::service::Interceptor for Authenticate {
@@ -54,22 +96,8 @@ impl tonic::service::Interceptor for Authenticate {
         &mut self,
         mut request: tonic::Request<()>,
     ) -> Result<tonic::Request<()>, tonic::Status> {
-        let header = request.metadata().get("authorization").ok_or_else(|| {
-            tonic::Status::unauthenticated(
-                "missing `authorization` metadata: send `authorization: Bearer <token>`",
-            )
-        })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
-            })?;
-        let identity = self
-            .signer
-            .verify(token.trim())
-            .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))?;
+        let header = request.metadata().get("authorization");
+        let identity = identify(&self.signer, header.map(|v| v.as_encoded_bytes()))?;
         request.extensions_mut().insert(identity);
         Ok(request)
     }
@@ -82,7 +110,8 @@ pub type Background =
 
 /// One service ready to serve: its name (for logs and the listening line), its bound
 /// listener, the routes of its own (already authenticated) gRPC services, the fully
-/// qualified names those services report to health checks, and its background jobs.
+/// qualified names of those services (reported to health checks and listed by reflection),
+/// and its background jobs.
 pub struct GrpcServer {
     pub name: &'static str,
     pub listener: TcpListener,
@@ -123,14 +152,8 @@ impl GrpcServer {
         health_reporter
             .set_service_status("", tonic_health::ServingStatus::Serving)
             .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
-        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1alpha()?;
+        let reflection_v1 = reflection(&health_names).build_v1()?;
+        let reflection_v1alpha = reflection(&health_names).build_v1alpha()?;
         let routes = routes
             .add_service(health_service)
             .add_service(reflection_v1)
@@ -162,6 +185,25 @@ impl GrpcServer {
         tracing::info!(service = name, "stopped");
         Ok(())
     }
+}
+
+/// The services every server runs beside its own: health and both reflection versions.
+pub const COMMON_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// A reflection builder that describes every Tandem type (so clients can decode any message)
+/// but lists only the services this server answers: `own` and [`COMMON_SERVICES`]. Listing
+/// all five would show `grpcurl list` methods that answer UNIMPLEMENTED here.
+fn reflection<'b>(own: &[&'static str]) -> tonic_reflection::server::Builder<'b> {
+    own.iter().chain(COMMON_SERVICES.iter()).fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tandem_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET),
+        |builder, name| builder.with_service_name(*name),
+    )
 }
 
 /// Accepted connections with Nagle's algorithm off: small gRPC responses would otherwise wait

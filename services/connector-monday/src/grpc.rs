@@ -7,8 +7,10 @@ use tandem_proto::v1::{
     ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
     WriteItemsResponse,
 };
-use tandem_service::Identity;
-use tonic::{Request, Response, Status};
+use tandem_service::require_service;
+use tandem_service::server::ServiceOnly;
+use tandem_service::status::{self, GrpcError};
+use tonic::{Code, Request, Response, Status};
 
 use crate::api::{Calls, Monday};
 use crate::error::Error;
@@ -20,54 +22,61 @@ pub struct MondayConnectorService {
     writes: writes::Settings,
 }
 
+/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users:
+/// users are refused before their message is read, and again by each handler.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    "GetBoard",
+    "PollChanges",
+    "GetItems",
+    "WriteItems",
+    "ListUsers",
+]);
+
 impl MondayConnectorService {
     pub fn new(monday: Monday, writes: writes::Settings) -> Self {
         Self { monday, writes }
     }
 }
 
-impl From<Error> for Status {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::InvalidArgument(m) => Status::invalid_argument(m),
-            Error::NotFound(m) => Status::not_found(m),
-            e @ Error::Reauthenticate { .. } => Status::failed_precondition(e.to_string()),
+/// The one table from the connector's errors to gRPC codes.
+impl GrpcError for Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Reauthenticate { .. } => Code::FailedPrecondition,
+            Error::Credentials { status, .. } => status.code(),
+            Error::RateLimited { .. } => Code::ResourceExhausted,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Remote { code, .. } if code == "UserUnauthorizedException" => {
+                Code::PermissionDenied
+            }
+            Error::Remote { .. } => Code::FailedPrecondition,
+            Error::Storage(_) | Error::Serve(_) | Error::Config(_) | Error::WebhookBind { .. } => {
+                Code::Internal
+            }
+        }
+    }
+
+    /// mapping-config's and monday's own messages, without our wrapping.
+    fn message(&self) -> String {
+        match self {
             Error::Credentials {
                 connection_id,
                 status,
-            } => Status::new(
-                status.code(),
-                format!(
-                    "credentials of monday connection {connection_id}: {}",
-                    status.message()
-                ),
+            } => format!(
+                "credentials of monday connection {connection_id}: {}",
+                status.message()
             ),
-            e @ Error::RateLimited { .. } => Status::resource_exhausted(e.to_string()),
-            e @ Error::Unavailable(_) => Status::unavailable(e.to_string()),
-            Error::Remote { code, message } => match code.as_str() {
-                "UserUnauthorizedException" => {
-                    Status::permission_denied(format!("monday {code}: {message}"))
-                }
-                _ => Status::failed_precondition(format!("monday {code}: {message}")),
-            },
-            e @ (Error::Storage(_)
-            | Error::Serve(_)
-            | Error::Config(_)
-            | Error::WebhookBind { .. }) => {
-                tracing::error!(error = %e, "connector-monday internal error");
-                Status::internal("connector-monday internal error")
-            }
+            Error::Remote { code, message } => format!("monday {code}: {message}"),
+            other => other.to_string(),
         }
     }
 }
 
-fn require_service<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "{rpc} is for Tandem services, not users"
-        )))
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        status::status(crate::NAME, &e)
     }
 }
 

@@ -27,7 +27,7 @@ pub use webhook::PATH as WEBHOOK_PATH;
 
 use tandem_proto::v1::monday_connector_server::MondayConnectorServer;
 use tandem_service::client::{Outbound, connect_lazy};
-use tandem_service::server::{self, Authenticate, Background, GrpcServer};
+use tandem_service::server::{self, Authenticate, Background, GrpcServer, USER_MESSAGE_BYTES};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "connector-monday";
@@ -78,13 +78,16 @@ pub async fn bind_with_webhooks(
         opts.max_mutations_per_request,
     );
     let service = grpc::MondayConnectorService::new(monday, writes);
-    let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(
-            MondayConnectorServer::new(service)
-                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
-        ),
-    );
+    // Users get a small decoding limit, services the large one; users are told apart from
+    // services by their token before the body is read.
+    let server = MondayConnectorServer::new(service)
+        .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
+    let routes =
+        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+            server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
+            server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+            grpc::SERVICE_ONLY,
+        ));
 
     let hooks = tokio::net::TcpListener::bind(opts.webhook_listen)
         .await

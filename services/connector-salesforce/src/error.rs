@@ -17,9 +17,6 @@ pub enum Error {
     /// Bad input from the caller; `field` names it (`subdomain`, `writes[3].fields.Name`).
     #[error("{field}: {reason}")]
     InvalidArgument { field: String, reason: String },
-    /// The caller is a user, not a Tandem service.
-    #[error("{0} is for Tandem services, not users")]
-    NotAService(&'static str),
     /// Something the connector itself lacks (e.g. the OAuth client id).
     #[error("{0}")]
     NotConfigured(String),

@@ -1,11 +1,14 @@
-//! The `tandem.v1.SalesforceConnector` gRPC service: caller checks, and the one mapping from
-//! the connector's [`Error`] to a gRPC status.
+//! The `tandem.v1.SalesforceConnector` gRPC service: every RPC is for Tandem services
+//! (mapping-config, the orchestrator), never users; and the one mapping from the connector's
+//! [`Error`] to a gRPC status.
 
 use std::sync::Arc;
 
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnector;
 use tandem_proto::v1::*;
-use tandem_service::Identity;
+use tandem_service::require_service;
+use tandem_service::server::ServiceOnly;
+use tandem_service::status::{self, GrpcError};
 use tonic::{Code, Request, Response, Status};
 
 use crate::api::Api;
@@ -19,80 +22,76 @@ pub struct SalesforceConnectorService {
     api: Arc<Api>,
 }
 
+/// Users are refused every RPC here before their message is read, and again by each handler.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    "AuthorizeUrl",
+    "ExchangeCode",
+    "RefreshToken",
+    "RevokeToken",
+    "DescribeGlobal",
+    "DescribeObject",
+    "PollChanges",
+    "GetRecords",
+    "WriteRecords",
+    "FindUsers",
+    "GetOrganization",
+]);
+
 impl SalesforceConnectorService {
     pub fn new(oauth: OAuth, api: Arc<Api>) -> Self {
         Self { oauth, api }
     }
 }
 
-/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users.
-fn require_service<T>(request: &Request<T>, rpc: &'static str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Error::NotAService(rpc).into())
-    }
-}
-
-impl From<Error> for Status {
-    fn from(e: Error) -> Self {
-        let message = e.to_string();
-        match e {
-            Error::InvalidArgument { .. } => Status::invalid_argument(message),
-            Error::NotAService(_) => Status::permission_denied(message),
+/// The one table from the connector's errors to gRPC codes.
+impl GrpcError for Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument { .. } => Code::InvalidArgument,
             Error::NotConfigured(_) | Error::NeedsReauthentication { .. } => {
-                Status::failed_precondition(message)
+                Code::FailedPrecondition
             }
-            Error::OAuth {
-                during, ref error, ..
-            } => {
-                let caller_input = during == "authorization code exchange"
+            Error::OAuth { during, error, .. } => {
+                let caller_input = *during == "authorization code exchange"
                     && matches!(
                         error.as_str(),
                         "invalid_grant" | "invalid_request" | "redirect_uri_mismatch"
                     );
                 if caller_input {
-                    Status::invalid_argument(message)
+                    Code::InvalidArgument
                 } else {
-                    Status::failed_precondition(message)
+                    Code::FailedPrecondition
                 }
             }
-            Error::Credentials { ref status, .. } => match status.code() {
-                Code::NotFound => Status::not_found(message),
-                Code::InvalidArgument => Status::invalid_argument(message),
-                Code::FailedPrecondition => Status::failed_precondition(message),
+            Error::Credentials { status, .. } => match status.code() {
+                code @ (Code::NotFound | Code::InvalidArgument | Code::FailedPrecondition) => code,
                 Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
-                    Status::unavailable(message)
+                    Code::Unavailable
                 }
-                _ => {
-                    tracing::error!(error = %message, "mapping-config refused credentials");
-                    Status::internal(
-                        "could not obtain the connection's credentials from mapping-config",
-                    )
-                }
+                _ => Code::Internal,
             },
             Error::Remote { status, .. } => match status {
-                400 => Status::invalid_argument(message),
-                401 => Status::failed_precondition(message),
-                403 => Status::permission_denied(message),
-                404 => Status::not_found(message),
-                409 => Status::aborted(message),
-                500..=599 => Status::unavailable(message),
-                _ => Status::failed_precondition(message),
+                400 => Code::InvalidArgument,
+                401 => Code::FailedPrecondition,
+                403 => Code::PermissionDenied,
+                404 => Code::NotFound,
+                409 => Code::Aborted,
+                500..=599 => Code::Unavailable,
+                _ => Code::FailedPrecondition,
             },
-            Error::RequestLimit { .. } | Error::BudgetSpent { .. } => {
-                Status::resource_exhausted(message)
-            }
-            Error::Unavailable(_) => Status::unavailable(message),
-            Error::Protocol(_) => {
-                tracing::error!(error = %message, "unexpected salesforce response");
-                Status::unavailable(message)
-            }
-            Error::Storage(_) | Error::Serve(_) | Error::Config(_) => {
-                tracing::error!(error = %message, "connector internal error");
-                Status::internal("internal error in connector-salesforce")
-            }
+            Error::RequestLimit { .. } | Error::BudgetSpent { .. } => Code::ResourceExhausted,
+            Error::Unavailable(_) | Error::Protocol(_) => Code::Unavailable,
+            Error::Storage(_) | Error::Serve(_) | Error::Config(_) => Code::Internal,
         }
+    }
+}
+
+impl From<Error> for Status {
+    fn from(e: Error) -> Self {
+        if let Error::Protocol(_) = e {
+            tracing::error!(error = %e, "unexpected salesforce response");
+        }
+        status::status(crate::NAME, &e)
     }
 }
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnectorServer;
 use tandem_service::client::{Outbound, connect_lazy};
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::server::{self, Authenticate, GrpcServer, USER_MESSAGE_BYTES};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "connector-salesforce";
@@ -80,13 +80,16 @@ pub async fn bind_on(
         overlap: Duration::from_secs(options.poll_overlap_seconds),
     });
     let service = grpc::SalesforceConnectorService::new(oauth, api);
-    let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(
-            SalesforceConnectorServer::new(service)
-                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
-        ),
-    );
+    // Users get a small decoding limit, services the large one; users are told apart from
+    // services by their token before the body is read.
+    let server = SalesforceConnectorServer::new(service)
+        .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
+    let routes =
+        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+            server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
+            server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+            grpc::SERVICE_ONLY,
+        ));
     Ok(GrpcServer {
         name: NAME,
         listener,

@@ -16,30 +16,15 @@ pub enum Error {
     Config(String),
 }
 
-/// A database error reaching a caller: logged once here, reported without internals.
+/// A connector call that failed: retryable classes keep their code, the message names the peer.
+pub(crate) use tandem_service::status::peer;
+
+/// A database error reaching a caller: logged once, reported without internals.
 pub(crate) fn internal(error: sqlx::Error) -> tonic::Status {
-    tracing::error!(%error, "config database error");
-    tonic::Status::unavailable("mapping-config storage is unavailable; retry later")
+    tandem_service::status::unavailable("mapping-config storage", error)
 }
 
 /// A Redis error reaching a caller.
 pub(crate) fn redis_down(error: redis::RedisError) -> tonic::Status {
-    tracing::error!(%error, "config redis error");
-    tonic::Status::unavailable("mapping-config lock storage is unavailable; retry later")
-}
-
-/// A connector call that failed: retryable classes keep their code, the message names the peer.
-pub(crate) fn peer(peer: &str, status: tonic::Status) -> tonic::Status {
-    use tonic::Code;
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-            tracing::warn!(peer, code = ?status.code(), "peer call failed");
-            tonic::Status::unavailable(format!("{peer} is unavailable: {}", status.message()))
-        }
-        Code::ResourceExhausted => tonic::Status::resource_exhausted(format!(
-            "{peer}: remote rate limit: {}",
-            status.message()
-        )),
-        code => tonic::Status::new(code, format!("{peer}: {}", status.message())),
-    }
+    tandem_service::status::unavailable("mapping-config lock storage", error)
 }

@@ -9,8 +9,7 @@ pub enum Error {
     Serve(#[from] ServeError),
 }
 
-/// A database error reaching a caller: logged once here, reported without internals.
+/// A database error reaching a caller: logged once, reported without internals.
 pub(crate) fn internal(error: sqlx::Error) -> tonic::Status {
-    tracing::error!(%error, "history database error");
-    tonic::Status::unavailable("run history storage is unavailable; retry later")
+    tandem_service::status::unavailable("run history storage", error)
 }

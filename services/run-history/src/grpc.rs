@@ -10,7 +10,8 @@ use tandem_proto::v1::{
     PageResponse, PurgeExpiredRequest, PurgeExpiredResponse, RecordEvent, RemoteError, Run,
     RunCounters, RunStatus, Side, StartRunRequest, Trigger,
 };
-use tandem_service::Identity;
+use tandem_service::server::ServiceOnly;
+use tandem_service::{Identity, require_service};
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -41,15 +42,10 @@ impl RunHistoryService {
     }
 }
 
-fn require_service<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "{rpc} is for Tandem services, not users"
-        )))
-    }
-}
+/// The RPCs only Tandem services call (the orchestrator records runs, the purge job expires
+/// them): users are refused before their message is read.
+pub const SERVICE_ONLY: ServiceOnly =
+    ServiceOnly(&["StartRun", "AppendEvents", "FinishRun", "PurgeExpired"]);
 
 fn parse_run_id(text: &str, field: &str) -> Result<Uuid, Status> {
     if text.is_empty() {

@@ -12,7 +12,7 @@ pub use config::{Config, Options};
 pub use error::Error;
 
 use tandem_proto::v1::run_history_server::RunHistoryServer;
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::server::{self, Authenticate, GrpcServer, USER_MESSAGE_BYTES};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "run-history";
@@ -45,13 +45,16 @@ pub async fn bind_on(
     let retention = config.options.retention();
     let every = std::time::Duration::from_secs(config.options.purge_interval_seconds.max(1));
     let service = grpc::RunHistoryService::new(store.clone(), retention);
-    let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(
-            RunHistoryServer::new(service)
-                .max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES)
-                .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
-        ),
-    );
+    // Users get a small decoding limit, services the large one; users are told apart from
+    // services by their token before the body is read.
+    let server =
+        RunHistoryServer::new(service).max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
+    let routes =
+        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+            server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
+            server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+            grpc::SERVICE_ONLY,
+        ));
     Ok(GrpcServer {
         name: NAME,
         listener,

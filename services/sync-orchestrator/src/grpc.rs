@@ -8,8 +8,8 @@ use tandem_proto::v1::{
     PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest, Side,
     SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
-use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
+use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 
 use crate::buffer::Buffer;
@@ -122,13 +122,8 @@ impl SyncOrchestratorService {
         reason: String,
     ) -> Result<IntegrationStatus, Status> {
         let integration = self.integration_for(identity, id).await?;
+        require_owner(identity, &integration, "pause or resume it")?;
         let on_behalf_of = match identity {
-            Identity::User { email, .. } if *email != integration.owner => {
-                return Err(Status::permission_denied(format!(
-                    "integration {id} belongs to {}; only its owner may pause or resume it",
-                    integration.owner
-                )));
-            }
             Identity::User { email, .. } => email.clone(),
             Identity::Service { .. } => String::new(),
         };
@@ -173,9 +168,24 @@ impl SyncOrchestratorService {
     }
 }
 
+/// Refuses a user other than the integration's owner with PERMISSION_DENIED: what syncs,
+/// writes or changes state runs on the owner's connections, so only they (or a service) may
+/// start it. `what` completes "only its owner may …".
+fn require_owner(identity: &Identity, integration: &Integration, what: &str) -> Result<(), Status> {
+    match identity {
+        Identity::User { email, .. } if *email != integration.owner => {
+            Err(Status::permission_denied(format!(
+                "integration {} belongs to {}; only its owner may {what}",
+                integration.id, integration.owner
+            )))
+        }
+        Identity::User { .. } | Identity::Service { .. } => Ok(()),
+    }
+}
+
+/// Storage the request needed is down: logged once, UNAVAILABLE without internals.
 fn internal(what: &str, error: impl std::fmt::Display) -> Status {
-    tracing::error!(%error, what, "orchestrator storage error");
-    Status::unavailable(format!("{what} is unavailable; retry later"))
+    tandem_service::status::unavailable(what, error)
 }
 
 fn now_ms() -> i64 {
@@ -236,7 +246,15 @@ impl SyncOrchestrator for SyncOrchestratorService {
                 ));
             }
         };
-        self.integration_for(&identity, &r.integration_id).await?;
+        let integration = self.integration_for(&identity, &r.integration_id).await?;
+        // A dry run writes nothing: any member of the account may preview one.
+        if !r.dry_run {
+            require_owner(
+                &identity,
+                &integration,
+                "import into it (a dry run is open to the account)",
+            )?;
+        }
         let run =
             crate::run::import(&self.deps, &r.integration_id, source, r.dry_run, link_key).await?;
         Ok(Response::new(ImportResponse { run_id: run.id }))
@@ -250,7 +268,8 @@ impl SyncOrchestrator for SyncOrchestratorService {
         let identity = Identity::of(&request)?.clone();
         let id = request.into_inner().integration_id;
         tracing::Span::current().record("integration_id", id.as_str());
-        self.integration_for(&identity, &id).await?;
+        let integration = self.integration_for(&identity, &id).await?;
+        require_owner(&identity, &integration, "sync it")?;
         let run = crate::run::sync(&self.deps, &id, Trigger::Manual).await?;
         Ok(Response::new(SyncNowResponse { run_id: run.id }))
     }
@@ -308,11 +327,7 @@ impl SyncOrchestrator for SyncOrchestratorService {
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
-        if !Identity::of(&request)?.is_service() {
-            return Err(Status::permission_denied(
-                "SubmitChanges is for Tandem services, not users",
-            ));
-        }
+        require_service(&request, "SubmitChanges")?;
         let r = request.into_inner();
         tracing::Span::current().record("board_id", r.board_id.as_str());
         tracing::Span::current().record("changes", r.changes.len());

@@ -13,7 +13,9 @@ use super::{State, User, parse_id};
 use crate::error::internal;
 use crate::store::audit::{self, Entry};
 use crate::store::connections;
-use crate::store::integrations::{self as rows, Change, IntegrationRow, NewIntegration, Scope};
+use crate::store::integrations::{
+    self as rows, CREATED_PAUSED, Change, IntegrationRow, NewIntegration, Scope,
+};
 
 const INTEGRATIONS_PAGE: (u32, u32) = (50, 500);
 const AUDIT_PAGE: (u32, u32) = (50, 500);
@@ -78,6 +80,11 @@ pub async fn create(
         return Err(refuse(&found));
     }
     let (monday, salesforce) = connection_ids(&spec);
+    let (initial, reason) = if request.paused {
+        (INTEGRATION_PAUSED, CREATED_PAUSED)
+    } else {
+        (INTEGRATION_ACTIVE, "")
+    };
     let id = Uuid::new_v4();
     let encoded = spec.encode_to_vec();
     let mut tx = state.pool.begin().await.map_err(internal)?;
@@ -90,12 +97,16 @@ pub async fn create(
             spec: &encoded,
             monday_connection_id: monday,
             salesforce_connection_id: salesforce,
-            state: INTEGRATION_ACTIVE,
-            state_reason: "",
+            state: initial,
+            state_reason: reason,
         },
     )
     .await
     .map_err(internal)?;
+    let mut changes = convert::changes(&pb::IntegrationSpec::default(), &spec);
+    if request.paused {
+        changes.push(format!("state: paused ({CREATED_PAUSED})"));
+    }
     audit::append(
         &mut *tx,
         &Entry {
@@ -104,13 +115,13 @@ pub async fn create(
             account: &user.account,
             actor: &user.email,
             action: "created",
-            changes: convert::changes(&pb::IntegrationSpec::default(), &spec),
+            changes,
         },
     )
     .await
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    tracing::info!(integration_id = %id, "integration created");
+    tracing::info!(integration_id = %id, paused = request.paused, "integration created");
     Ok(convert::integration(&row, true))
 }
 
@@ -212,8 +223,14 @@ pub async fn update(
     let old = convert::spec(&row);
     let (monday, salesforce) = connection_ids(&spec);
     let encoded = spec.encode_to_vec();
+    // Valid settings on usable connections: an integration paused for its connections or a
+    // transfer resumes; one created paused waits for its owner's resume.
+    let (new_state, new_reason) = if row.state_reason == CREATED_PAUSED {
+        (row.state, row.state_reason.as_str())
+    } else {
+        (INTEGRATION_ACTIVE, "")
+    };
     let mut tx = state.pool.begin().await.map_err(internal)?;
-    // Valid settings on usable connections: a paused integration resumes.
     let updated = rows::update(
         &mut *tx,
         id,
@@ -223,8 +240,8 @@ pub async fn update(
             spec: &encoded,
             monday_connection_id: monday,
             salesforce_connection_id: salesforce,
-            state: INTEGRATION_ACTIVE,
-            state_reason: "",
+            state: new_state,
+            state_reason: new_reason,
         },
     )
     .await
@@ -236,7 +253,7 @@ pub async fn update(
         ))
     })?;
     let mut changes = convert::changes(&old, &spec);
-    if row.state != INTEGRATION_ACTIVE {
+    if row.state != new_state {
         changes.push("state: paused -> active".to_owned());
     }
     audit::append(
@@ -314,23 +331,7 @@ pub async fn set_state(
     };
     let spec = convert::spec(&row);
     if target == INTEGRATION_ACTIVE {
-        for (field, conn) in [
-            ("monday_connection_id", &spec.monday_connection_id),
-            ("salesforce_connection_id", &spec.salesforce_connection_id),
-        ] {
-            let usable = match conn.parse::<Uuid>() {
-                Ok(cid) => connections::get(&state.pool, cid)
-                    .await
-                    .map_err(internal)?
-                    .filter(|c| c.state == convert::ACTIVE),
-                Err(_) => None,
-            };
-            if usable.is_none() {
-                return Err(Status::failed_precondition(format!(
-                    "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
-                )));
-            }
-        }
+        check_resumable(state, &row, &spec).await?;
     }
     let reason = if target == INTEGRATION_PAUSED {
         match request.reason.trim() {
@@ -381,6 +382,41 @@ pub async fn set_state(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     Ok(convert::integration(&updated, true))
+}
+
+/// Refuses with FAILED_PRECONDITION, naming the setting, unless both connections of `spec` are
+/// active and belong to the integration's current owner: after a transfer the new owner must
+/// first point it at their own connections (UpdateIntegration), or a resume would sync with
+/// the previous owner's credentials. Connections are never shared between users.
+async fn check_resumable(
+    state: &State,
+    row: &IntegrationRow,
+    spec: &pb::IntegrationSpec,
+) -> Result<(), Status> {
+    for (field, conn) in [
+        ("monday_connection_id", &spec.monday_connection_id),
+        ("salesforce_connection_id", &spec.salesforce_connection_id),
+    ] {
+        let found = match conn.parse::<Uuid>() {
+            Ok(cid) => connections::get(&state.pool, cid)
+                .await
+                .map_err(internal)?
+                .filter(|c| c.state == convert::ACTIVE),
+            Err(_) => None,
+        };
+        let Some(found) = found else {
+            return Err(Status::failed_precondition(format!(
+                "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
+            )));
+        };
+        if found.owner != row.owner || found.account != row.account {
+            return Err(Status::failed_precondition(format!(
+                "{field} `{conn}` belongs to {}, not to the integration's owner {}; the owner must point the integration at their own connection (UpdateIntegration) before resuming",
+                found.owner, row.owner
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[tracing::instrument(skip_all, fields(integration_id = %request.id))]

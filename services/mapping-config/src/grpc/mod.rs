@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_server::MappingConfig;
-use tandem_service::Identity;
+use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -71,17 +71,6 @@ fn user_only<T>(request: &Request<T>, rpc: &str) -> Result<User, Status> {
         Identity::Service { .. } => Err(Status::permission_denied(format!(
             "{rpc} acts for a user; call it with a user's token"
         ))),
-    }
-}
-
-/// Refuses users with `PERMISSION_DENIED`.
-fn service_only<T>(request: &Request<T>, rpc: &str) -> Result<(), Status> {
-    if identity(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "{rpc} is for Tandem services, not users"
-        )))
     }
 }
 
@@ -261,7 +250,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::GetCredentialsRequest>,
     ) -> Result<Response<pb::Credentials>, Status> {
-        service_only(&request, "GetCredentials")?;
+        require_service(&request, "GetCredentials")?;
         let id = parse_id(&request.get_ref().connection_id, "connection_id")?;
         credentials::get(&self.inner, id).await.map(Response::new)
     }
@@ -270,7 +259,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::RefreshCredentialsRequest>,
     ) -> Result<Response<pb::Credentials>, Status> {
-        service_only(&request, "RefreshCredentials")?;
+        require_service(&request, "RefreshCredentials")?;
         let who = identity(&request)?;
         let request = request.into_inner();
         let id = parse_id(&request.connection_id, "connection_id")?;

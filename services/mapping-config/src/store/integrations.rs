@@ -154,7 +154,13 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     Ok(done.rows_affected() == 1)
 }
 
-/// Pauses every integration using `connection` with `reason`; returns (id, account) of each.
+/// The state reason of an integration created paused. Only its owner's resume starts it:
+/// UpdateIntegration keeps it, and a connection problem does not overwrite it (else the
+/// reconnect that resumes integrations paused for that problem would start it too).
+pub const CREATED_PAUSED: &str = "created paused";
+
+/// Pauses every integration using `connection` with `reason`, except those created paused
+/// and not yet resumed; returns (id, account) of each.
 pub async fn pause_using(
     db: impl PgExecutor<'_>,
     connection: Uuid,
@@ -164,10 +170,12 @@ pub async fn pause_using(
         "UPDATE integrations SET state = 2, state_reason = $2, version = version + 1, \
          updated_at = now() \
          WHERE (monday_connection_id = $1 OR salesforce_connection_id = $1) \
+         AND NOT (state = 2 AND state_reason = $3) \
          RETURNING id, account",
     )
     .bind(connection)
     .bind(reason)
+    .bind(CREATED_PAUSED)
     .fetch_all(db)
     .await
 }

@@ -304,3 +304,66 @@ async fn reauthenticating_the_same_org_reactivates_the_connection_and_resumes_it
         .into_inner();
     assert_eq!(creds.access_token, latest);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_integration_created_paused_stays_paused_through_a_reauthentication() {
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let integration = client
+        .create_integration(authorized(
+            pb::CreateIntegrationRequest {
+                spec: Some(spec.clone()),
+                paused: true,
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    stack
+        .fakes
+        .salesforce
+        .fail_refresh
+        .store(true, Ordering::SeqCst);
+    let stale = stack.fakes.salesforce.issued.lock().unwrap()[0].clone();
+    client
+        .refresh_credentials(refresh(&spec.salesforce_connection_id, &stale))
+        .await
+        .unwrap_err();
+    let get = || {
+        authorized(
+            pb::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &ada(),
+        )
+    };
+    let during = client.get_integration(get()).await.unwrap().into_inner();
+    assert_eq!(during.state_reason, "created paused");
+    assert_eq!(during.version, integration.version, "left as it was");
+
+    // Reconnecting resumes what the connection problem paused, not what its owner has not
+    // started yet.
+    let started = client
+        .create_connection(authorized(
+            reconnect(&spec.salesforce_connection_id),
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    client
+        .complete_salesforce_connection(authorized(
+            pb::CompleteSalesforceConnectionRequest {
+                state: started.state,
+                code: GOOD_CODE.into(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap();
+    let after = client.get_integration(get()).await.unwrap().into_inner();
+    assert_eq!(after.state, pb::IntegrationState::Paused as i32);
+    assert_eq!(after.state_reason, "created paused");
+}

@@ -210,6 +210,7 @@ pub fn create(
     authorized(
         pb::CreateIntegrationRequest {
             spec: Some(spec.clone()),
+            paused: false,
         },
         bearer,
     )

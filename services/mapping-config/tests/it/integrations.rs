@@ -351,7 +351,10 @@ async fn bad_input_is_invalid_argument_naming_the_field_and_writes_nothing() {
     assert!(err.message().contains("too large"));
     let missing = client
         .create_integration(authorized(
-            pb::CreateIntegrationRequest { spec: None },
+            pb::CreateIntegrationRequest {
+                spec: None,
+                paused: false,
+            },
             &ada(),
         ))
         .await

@@ -221,6 +221,7 @@ async fn live_describe_validates_fields_and_objects_naming_each_problem() {
         .create_integration(authorized(
             pb::CreateIntegrationRequest {
                 spec: Some(unknown),
+                paused: false,
             },
             &ada(),
         ))
@@ -444,7 +445,10 @@ async fn bad_input_against_the_live_board_and_object_names_the_field_and_writes_
     for (case, spec, expected) in cases {
         let err = client
             .create_integration(authorized(
-                pb::CreateIntegrationRequest { spec: Some(spec) },
+                pb::CreateIntegrationRequest {
+                    spec: Some(spec),
+                    paused: false,
+                },
                 &ada(),
             ))
             .await

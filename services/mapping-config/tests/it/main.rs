@@ -6,6 +6,7 @@ mod credentials;
 mod fakes;
 mod harness;
 mod integrations;
+mod lifecycle;
 mod live;
 mod live_stack;
 mod startup;
