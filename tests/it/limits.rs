@@ -44,6 +44,10 @@ async fn a_user_cannot_make_a_service_read_a_large_service_only_message() {
         .iter()
         .map(|m| ("run-history", format!("/tandem.v1.RunHistory/{m}")))
         .collect();
+    cases.push((
+        "sync-orchestrator",
+        "/tandem.v1.SyncOrchestrator/SubmitChanges".to_owned(),
+    ));
     for (service, grpc_name) in [
         ("connector-salesforce", "SalesforceConnector"),
         ("connector-monday", "MondayConnector"),
@@ -120,4 +124,15 @@ async fn a_users_message_over_four_mib_is_refused_while_services_keep_the_large_
     assert_ne!(status.code(), Code::OutOfRange, "{status:?}");
     assert_ne!(status.code(), Code::PermissionDenied, "{status:?}");
     assert!(status.message().contains("decode"), "{status:?}");
+}
+
+/// The orchestrator too: a user's message over 4 MiB is refused before it is decoded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_orchestrator_refuses_a_users_message_over_four_mib() {
+    let db = TestDb::create().await;
+    let running = start_service("sync-orchestrator", &db, no_peers()).await;
+    let ada = user_bearer_in("acme", "ada@acme.test");
+    let path = "/tandem.v1.SyncOrchestrator/GetIntegrationStatus";
+    let status = send(running.channel().await, path, vec![0xFF_u8; 5 * MIB], &ada).await;
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 }

@@ -9,6 +9,7 @@ use tandem_proto::v1::{
     SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
 };
 use tandem_service::client::PeerChannel;
+use tandem_service::server::ServiceOnly;
 use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 
@@ -20,6 +21,10 @@ use crate::store::Store;
 
 /// The most changes one SubmitChanges call may carry.
 pub const MAX_SUBMITTED_CHANGES: usize = 10_000;
+/// The RPCs only Tandem services call (the webhook ingress submits changes): users are
+/// refused before their message is read.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&["SubmitChanges"]);
+
 /// Handlers of the SyncOrchestrator RPCs; those not yet written answer UNIMPLEMENTED.
 #[derive(Clone)]
 pub struct SyncOrchestratorService {

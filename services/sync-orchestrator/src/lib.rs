@@ -40,7 +40,7 @@ use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestratorServer;
 use tandem_service::client::{Outbound, connect_lazy};
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::server::{self, Authenticate, GrpcServer, USER_MESSAGE_BYTES};
 use tokio_util::sync::CancellationToken;
 
 /// How long a call to mapping-config or run-history may take.
@@ -124,9 +124,16 @@ pub async fn bind_on(
         }));
     }
     let service = grpc::SyncOrchestratorService::new(deps);
-    let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.signer.clone()).wrap(SyncOrchestratorServer::new(service)),
-    );
+    // Users get a small decoding limit, services (SubmitChanges from the webhook ingress) the
+    // large one; users are told apart by their token before the body is read.
+    let server = SyncOrchestratorServer::new(service)
+        .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
+    let routes =
+        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+            server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
+            server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
+            grpc::SERVICE_ONLY,
+        ));
     Ok(GrpcServer {
         name: NAME,
         listener,
