@@ -152,7 +152,7 @@ impl Conversion {
             }
             Self::Link => "URL ↔ link URL; the link text is dropped towards Salesforce",
             Self::Phone => {
-                "number ↔ phone (country from the mapping's default); the country is dropped towards Salesforce"
+                "number → E.164 digits and a country (`(415) 555-2000` → +14155552000, US; the country from a leading +, else the mapping's default, else the org's, else US), text that is not a phone number is a per-record error; towards Salesforce the E.164 number (+14155552000), the country dropped"
             }
             Self::PhoneText => "number as text",
             Self::Email => {
@@ -258,7 +258,7 @@ pub const RULES: &[Rule] = &[
         Y,
     ),
     rule(&[S::Url], &[M::Link], Conversion::Link, Y, L),
-    rule(&[S::Phone], &[M::Phone], Conversion::Phone, Y, L),
+    rule(&[S::Phone], &[M::Phone], Conversion::Phone, L, L),
     rule(&[S::Email], &[M::Email], Conversion::Email, Y, L),
     rule(&[S::User], &[M::People], Conversion::UserPeople, Y, Y),
     rule(
@@ -273,7 +273,7 @@ pub const RULES: &[Rule] = &[
     rule(&[S::Formula], TEXT_COLS, Conversion::FormulaText, L, N),
     // Loss-aware conversions beyond the original app.
     rule(&[S::Phone], TEXT_COLS, Conversion::PhoneText, Y, Y),
-    rule(TEXTS, &[M::Phone], Conversion::Phone, Y, L),
+    rule(TEXTS, &[M::Phone], Conversion::Phone, L, L),
     rule(&[S::Email], TEXT_COLS, Conversion::Email, Y, Y),
     rule(TEXTS, &[M::Email], Conversion::Email, Y, L),
     rule(&[S::Url], TEXT_COLS, Conversion::Text, Y, Y),

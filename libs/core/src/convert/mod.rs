@@ -14,6 +14,7 @@
 
 mod adapt;
 pub mod monday;
+pub mod phone;
 mod record;
 pub mod salesforce;
 
@@ -99,14 +100,18 @@ impl UserDirectory for UserMap {
     }
 }
 
-/// What conversions need beyond the mapping: the org's time zone (for datetime ↔ date) and
-/// the user directory (for people).
+/// What conversions need beyond the mapping: the org's time zone (for datetime ↔ date), the
+/// user directory (for people) and the country of phone numbers written without `+`.
 #[derive(Clone)]
 pub struct ConvertContext<'a> {
     /// The Salesforce org's time zone (`TimeZoneSidKey`), e.g.
     /// `TimeZone::get("America/Los_Angeles")`.
     pub org_time_zone: TimeZone,
     pub users: &'a dyn UserDirectory,
+    /// ISO 3166-1 alpha-2 country of national phone numbers (no leading `+`), e.g. from the
+    /// org's default locale (`en_GB` → `GB`). A mapping's own `default_phone_country` wins;
+    /// when neither is set, [`phone::FALLBACK_COUNTRY`] (`US`).
+    pub default_phone_country: Option<String>,
 }
 
 impl<'a> ConvertContext<'a> {
@@ -114,7 +119,28 @@ impl<'a> ConvertContext<'a> {
         Self {
             org_time_zone,
             users,
+            default_phone_country: None,
         }
+    }
+
+    /// The same context with national phone numbers read in `country` (ISO alpha-2, any
+    /// case; an empty string means none).
+    pub fn with_phone_country(mut self, country: &str) -> Self {
+        let c = country.trim().to_ascii_uppercase();
+        self.default_phone_country = (!c.is_empty()).then_some(c);
+        self
+    }
+
+    /// The phone country for `mapping`: its own default, else the context's, else `US`.
+    pub fn phone_country(&self, mapping: &FieldMapping) -> String {
+        mapping
+            .options
+            .default_phone_country
+            .as_deref()
+            .or(self.default_phone_country.as_deref())
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| phone::FALLBACK_COUNTRY.to_owned())
     }
 
     /// A context for an org whose `TimeZoneSidKey` is `tz_name` (an IANA name such as

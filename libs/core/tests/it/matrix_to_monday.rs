@@ -121,7 +121,7 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             S::Phone,
             M::Phone,
             json!("+1 (202) 555-0169"),
-            J(json!({"phone": "+1 (202) 555-0169"})),
+            J(json!({"phone": "+12025550169", "countryShortName": "US"})),
         ),
         (
             S::Email,
@@ -189,13 +189,13 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             S::String,
             M::Phone,
             json!("+1 202 555 0169"),
-            J(json!({"phone": "+1 202 555 0169"})),
+            J(json!({"phone": "+12025550169", "countryShortName": "US"})),
         ),
         (
             S::Textarea,
             M::Phone,
             json!("+33 1 09 75 83 51"),
-            J(json!({"phone": "+33 1 09 75 83 51"})),
+            J(json!({"phone": "+33109758351", "countryShortName": "FR"})),
         ),
         (
             S::Email,
