@@ -123,6 +123,16 @@ pub fn to_monday(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> Resul
             }
             _ => return Err(mismatch()),
         },
+        Conversion::PeopleEmail => match v {
+            Value::Text(s) => {
+                let emails: Vec<&str> = s.split([',', ';']).map(str::trim).collect();
+                for e in emails.iter().filter(|e| !e.is_empty()) {
+                    check_email(sf_target(&m.salesforce.name), e)?;
+                }
+                Value::people(emails)
+            }
+            _ => return Err(mismatch()),
+        },
         Conversion::DisplayText => return Err(mismatch()),
     })
 }
@@ -262,6 +272,18 @@ pub fn to_salesforce(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> R
                     })?;
             Value::Reference { id, name: None }
         }
+        // The people's emails as they are: a person needs no Salesforce user here.
+        Conversion::PeopleEmail => match v {
+            Value::People(p) if p.len() > 1 && m.salesforce.kind == K::Email => {
+                return Err(CoreError::InvalidValue {
+                    target: target(),
+                    value: p.join(", "),
+                    reason: "several people, but an email field holds one address".into(),
+                });
+            }
+            Value::People(p) => Value::text(p.join(", ")),
+            _ => return Err(mismatch()),
+        },
         Conversion::TimeText => match v {
             Value::Text(s) if is_sf_time(s) => v.clone(),
             _ => {

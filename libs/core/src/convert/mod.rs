@@ -76,6 +76,18 @@ impl UserMap {
         self.sf_by_id.insert(id, email);
     }
 
+    /// Adds the email of a Salesforce user known by Id only (any user a record points to,
+    /// read by Id, active or not): a User field mapped to a text/email column then writes
+    /// this email even when no monday user has it. Unlike [`UserMap::add_salesforce_user`],
+    /// the email is not matched back to this user (an inactive user cannot own records), and
+    /// a user already added with [`UserMap::add_salesforce_user`] is left as it is.
+    pub fn add_salesforce_user_email(&mut self, id: impl Into<String>, email: &str) {
+        let email = email.trim().to_lowercase();
+        if !email.is_empty() {
+            self.sf_by_id.entry(id.into()).or_insert(email);
+        }
+    }
+
     pub fn add_monday_user(&mut self, id: u64, email: &str) {
         let email = email.trim().to_lowercase();
         self.monday_by_email.insert(email.clone(), id);
@@ -183,6 +195,20 @@ pub fn monday_to_salesforce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_known_by_id_only_give_their_email_but_are_not_matched_back() {
+        let mut users = UserMap::new().with_salesforce_user("005A", "ann@x.io");
+        users.add_salesforce_user_email("005B", " Old@X.io ");
+        users.add_salesforce_user_email("005A", "other@x.io");
+        assert_eq!(users.salesforce_email("005B").as_deref(), Some("old@x.io"));
+        assert_eq!(users.salesforce_user_id("old@x.io"), None);
+        assert_eq!(users.salesforce_email("005A").as_deref(), Some("ann@x.io"));
+        assert_eq!(
+            users.salesforce_user_id("ann@x.io").as_deref(),
+            Some("005A")
+        );
+    }
 
     #[test]
     fn org_time_zones_come_from_the_bundled_database() {

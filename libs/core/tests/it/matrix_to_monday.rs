@@ -148,6 +148,26 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             J(json!("ann.lee@example.com")),
         ),
         (
+            S::String,
+            M::People,
+            json!("Ann.Lee@example.com; bob.ng@example.com"),
+            J(
+                json!({"personsAndTeams": [{"id": 4616627, "kind": "person"}, {"id": 51166, "kind": "person"}]}),
+            ),
+        ),
+        (
+            S::Textarea,
+            M::People,
+            json!("nobody@example.com"),
+            E("no monday user with email nobody@example.com"),
+        ),
+        (
+            S::Email,
+            M::People,
+            json!("not-an-email"),
+            E("not an email address"),
+        ),
+        (
             S::User,
             M::Email,
             json!(ANN_SF),
