@@ -1,8 +1,9 @@
 //! PollChanges (SOQL `queryAll` on `SystemModstamp` since the watermark minus an overlap
 //! window, paged through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp; deleted records
-//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id).
+//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id). Both hand
+//! over the related record's name of each requested lookup field as the record's `texts`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -11,11 +12,11 @@ use tandem_proto::v1::{
 };
 
 use crate::api::{Api, Session};
-use crate::describe::object_name;
+use crate::describe::{Described, Lookup, object_name};
 use crate::error::Error;
 use crate::records::{
-    RawRecord, from_timestamp, millis, record_id, requested_values, select_list, soql_datetime,
-    to_record, to_timestamp,
+    RawRecord, from_timestamp, lookup_names, lookups_of, millis, record_id, requested_values,
+    select_list, soql_datetime, soql_string, to_record, to_timestamp,
 };
 
 /// Ids per retrieve call (keeps the URL well under Salesforce's limits).
@@ -94,10 +95,16 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
+        let lookups = lookups_of(&described, &values);
+        let columns: Vec<String> = select
+            .iter()
+            .cloned()
+            .chain(lookups.iter().map(Lookup::path))
+            .collect();
 
         let mut soql = format!(
             "SELECT {} FROM {}",
-            select.join(", "),
+            columns.join(", "),
             described.summary.name
         );
         if let Some(w) = watermark {
@@ -126,7 +133,7 @@ impl Api {
             let page: QueryPage = get_exact(&mut session, &tail).await?;
             let count = page.records.len();
             for (i, raw) in page.records.iter().enumerate() {
-                let record = to_record(raw, &values)?;
+                let record = to_record(raw, &values, &lookups)?;
                 let stamp = record
                     .modified_at
                     .as_ref()
@@ -190,10 +197,12 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
+        let lookups = lookups_of(&described, &values);
         let fields_param: String =
             url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
         let mut records = Vec::with_capacity(ids.len());
         let mut missing_ids = Vec::new();
+        let mut names = HashMap::new();
         for chunk in ids.chunks(RETRIEVE_CHUNK) {
             let tail = format!(
                 "composite/sobjects/{}?ids={}&fields={fields_param}",
@@ -210,10 +219,18 @@ impl Api {
                     Some(raw) => {
                         let parsed: RawRecord = serde_json::from_str(raw.get())
                             .map_err(|e| Error::Protocol(format!("retrieved record: {e}")))?;
-                        records.push(to_record(&parsed, &values)?);
+                        records.push(to_record(&parsed, &values, &[])?);
                     }
                     None => missing_ids.push(id.clone()),
                 }
+            }
+            if !lookups.is_empty() {
+                names.extend(related_names(&mut session, &described, chunk, &lookups).await?);
+            }
+        }
+        for record in &mut records {
+            if let Some(texts) = names.remove(&record.id) {
+                record.texts = texts;
             }
         }
         Ok(GetRecordsResponse {
@@ -222,4 +239,42 @@ impl Api {
             api_calls: session.calls,
         })
     }
+}
+
+/// The related names of `ids`' lookups (record id → field → name), read with one SOQL query
+/// (`SELECT Id, Account.Name … WHERE Id IN (…)`): sObject Collections retrieve cannot follow
+/// relationships.
+async fn related_names(
+    session: &mut Session<'_>,
+    described: &Described,
+    ids: &[String],
+    lookups: &[Lookup],
+) -> Result<HashMap<String, HashMap<String, String>>, Error> {
+    let paths: Vec<String> = lookups.iter().map(Lookup::path).collect();
+    let list: Vec<String> = ids.iter().map(|id| soql_string(id)).collect();
+    let soql = format!(
+        "SELECT Id, {} FROM {} WHERE Id IN ({})",
+        paths.join(", "),
+        described.summary.name,
+        list.join(", ")
+    );
+    let mut out = HashMap::new();
+    let mut tail = query_tail(&soql);
+    loop {
+        let page: QueryPage = get_exact(session, &tail).await?;
+        for raw in &page.records {
+            let Some(id) = raw
+                .get("Id")
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+            else {
+                continue;
+            };
+            out.insert(id, lookup_names(raw, lookups));
+        }
+        match page.next {
+            Some(next) => tail = next,
+            None => break,
+        }
+    }
+    Ok(out)
 }

@@ -261,3 +261,68 @@ async fn a_deleted_record_comes_back_marked_deleted() {
     assert!(answer.records[0].deleted);
     assert!(!answer.records[0].fields.contains_key("IsDeleted"));
 }
+
+#[tokio::test]
+async fn lookups_come_with_the_related_records_name_in_the_same_query() {
+    let mut h = harness().await;
+    let acme = h
+        .sim
+        .insert(ORG, "Account", json!({"Name": "Acme’s Café"}))
+        .unwrap();
+    let with = h
+        .sim
+        .insert(
+            ORG,
+            "Project__c",
+            json!({"Summary__c": "linked", "Account__c": acme}),
+        )
+        .unwrap();
+    let without = h
+        .sim
+        .insert(ORG, "Project__c", json!({"Summary__c": "alone"}))
+        .unwrap();
+    let answer = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c", "Account__c", "OwnerId"])))
+        .await
+        .unwrap()
+        .into_inner();
+    let by_id = |id: &str| answer.records.iter().find(|r| r.id == id).unwrap();
+    let linked = by_id(&with);
+    assert_eq!(linked.fields["Account__c"], format!("\"{acme}\""));
+    assert_eq!(
+        linked.texts.get("Account__c").map(String::as_str),
+        Some("Acme’s Café")
+    );
+    let owner = h.sim.record(ORG, &h.sim.admin_user_id(ORG)).unwrap();
+    assert_eq!(
+        linked.texts.get("OwnerId").map(String::as_str),
+        owner["Name"].as_str(),
+        "the owner's name too"
+    );
+    let alone = by_id(&without);
+    assert_eq!(alone.fields["Account__c"], "null");
+    assert!(!alone.texts.contains_key("Account__c"));
+    assert!(!alone.fields.contains_key("Account__r.Name"));
+
+    h.sim.clear_calls();
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            ids: vec![with.clone(), without.clone()],
+            fields: vec!["Account__c".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let linked = got.records.iter().find(|r| r.id == with).unwrap();
+    assert_eq!(
+        linked.texts.get("Account__c").map(String::as_str),
+        Some("Acme’s Café")
+    );
+    let alone = got.records.iter().find(|r| r.id == without).unwrap();
+    assert!(alone.texts.is_empty(), "{:?}", alone.texts);
+    assert_eq!(h.calls("GET", "/query"), 1, "one query for the names");
+}
