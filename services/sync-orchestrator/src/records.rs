@@ -1,5 +1,6 @@
-//! The connectors' records (`tandem.v1.Record`: field → the remote's JSON value as text) in
-//! the shapes tandem-core reads, and core payloads back into write requests.
+//! The connectors' records (`tandem.v1.Record`: field → the remote's JSON value as text, plus
+//! display texts: monday's read-only columns, Salesforce lookups' related names) in the shapes
+//! tandem-core reads, and core payloads back into write requests.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,8 @@ fn rfc3339(ts: &prost_types::Timestamp) -> Option<String> {
         .ok()
 }
 
-/// A Salesforce record as a query returns it, read into canonical values.
+/// A Salesforce record as a query returns it, read into canonical values; a lookup reads
+/// with its related record's name from `record.texts`, so a text column shows the name.
 pub fn read_salesforce(mappings: &[FieldMapping], record: &Record) -> ReadRecord {
     let mut object: Map<String, Json> = record
         .fields
@@ -25,7 +27,7 @@ pub fn read_salesforce(mappings: &[FieldMapping], record: &Record) -> ReadRecord
     if let Some(at) = record.modified_at.as_ref().and_then(rfc3339) {
         object.insert("SystemModstamp".to_owned(), Json::String(at));
     }
-    convert::read_salesforce_record(mappings, &Json::Object(object))
+    convert::read_salesforce_record_named(mappings, &Json::Object(object), &record.texts)
 }
 
 /// A monday item as `items_page` returns it, read into canonical values.
@@ -102,6 +104,26 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_salesforce_lookup_reads_with_its_related_name() {
+        use tandem_core::{Direction, MondayColumn, MondayKind, SalesforceField, SalesforceKind};
+        let mapping = FieldMapping::new(
+            SalesforceField::new("AccountId", SalesforceKind::Reference),
+            MondayColumn::new("account", MondayKind::Text),
+            Direction::SalesforceToMonday,
+        );
+        let mut held = record(&[("AccountId", "\"001dS000000000BQAQ\"")]);
+        held.texts.insert("AccountId".into(), "Acme".into());
+        let read = read_salesforce(std::slice::from_ref(&mapping), &held);
+        assert_eq!(
+            read.state.values["AccountId"],
+            tandem_core::Value::Reference {
+                id: "001dS000000000BQAQ".into(),
+                name: Some("Acme".into())
+            }
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use jiff::tz::TimeZone;
 pub use adapt::{to_monday, to_salesforce};
 pub use record::{
     ReadRecord, read_monday_columns, read_monday_item, read_salesforce_fields,
-    read_salesforce_record,
+    read_salesforce_fields_named, read_salesforce_record, read_salesforce_record_named,
 };
 
 use crate::{CoreError, FieldMapping, Result};
