@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value as Json, json};
-use tandem_core::convert::{self, ReadRecord};
+use tandem_core::convert::{self, ReadRecord, same};
 use tandem_core::{FieldMapping, UserDirectory};
 use tandem_proto::v1::Record;
 
@@ -75,9 +75,23 @@ pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
         .collect()
 }
 
-/// Whether `record` holds every value of `payload` (a create's fields): numbers compared as
-/// numbers, a missing field as null.
+/// Whether `record` holds every value of `payload` (a create's fields), each compared in
+/// canonical form whatever form Salesforce answers in (numbers as numbers, datetimes as
+/// instants, trimmed text, picklists without case, multi-picklists without order, phones
+/// normalised; see [`tandem_core::convert::same`]); a missing field is null. Without the
+/// fields' kinds the kind is guessed from the values and truncated text is not recognised:
+/// prefer [`carries_mapped`].
 pub fn carries(record: &Record, payload: &Map<String, Json>) -> bool {
+    carries_mapped(&[], record, payload)
+}
+
+/// Like [`carries`], comparing each mapped field by its Salesforce kind and length (text cut
+/// to the field's length is recognised).
+pub fn carries_mapped(
+    mappings: &[FieldMapping],
+    record: &Record,
+    payload: &Map<String, Json>,
+) -> bool {
     payload.iter().all(|(field, wanted)| {
         let held = record
             .fields
@@ -85,9 +99,12 @@ pub fn carries(record: &Record, payload: &Map<String, Json>) -> bool {
             .find(|(k, _)| k.eq_ignore_ascii_case(field))
             .map(|(_, v)| serde_json::from_str(v).unwrap_or(Json::Null))
             .unwrap_or(Json::Null);
-        match (&held, wanted) {
-            (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64(),
-            _ => &held == wanted,
+        match mappings
+            .iter()
+            .find(|m| m.salesforce.name.eq_ignore_ascii_case(field))
+        {
+            Some(m) => same::holds(&m.salesforce, wanted, &held),
+            None => same::holds_json(wanted, &held),
         }
     })
 }
@@ -124,6 +141,83 @@ mod tests {
                 name: Some("Acme".into())
             }
         );
+    }
+
+    fn object(v: Json) -> Map<String, Json> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn mappings() -> Vec<FieldMapping> {
+        use tandem_core::{Direction, MondayColumn, MondayKind, SalesforceField, SalesforceKind};
+        let m = |name: &str, kind: SalesforceKind, length: u32| {
+            let mut f = SalesforceField::new(name, kind);
+            f.length = length;
+            FieldMapping::new(
+                f,
+                MondayColumn::new(name, MondayKind::Text),
+                Direction::Both,
+            )
+        };
+        vec![
+            m("Name", SalesforceKind::String, 10),
+            m("Amount", SalesforceKind::Currency, 0),
+            m("CloseDate", SalesforceKind::Date, 0),
+            m("Due__c", SalesforceKind::Datetime, 0),
+            m("StageName", SalesforceKind::Picklist, 0),
+            m("Tags__c", SalesforceKind::Multipicklist, 0),
+            m("Phone", SalesforceKind::Phone, 40),
+        ]
+    }
+
+    #[test]
+    fn a_create_is_recognised_in_every_form_salesforce_reads_it_back() {
+        let sent = object(serde_json::json!({
+            "Name": "O’Brien & Co Ltd ",
+            "Amount": 1200.0,
+            "CloseDate": "2027-03-31",
+            "Due__c": "2027-03-31T12:00:00+02:00",
+            "StageName": "closed won",
+            "Tags__c": "b;a",
+            "Phone": "+14155552000"
+        }));
+        let held = record(&[
+            ("Name", "\"O’Brien & \""),
+            ("Amount", "\"1200.00\""),
+            ("CloseDate", "\"2027-03-31\""),
+            ("Due__c", "\"2027-03-31T10:00:00.000+0000\""),
+            ("StageName", "\"Closed Won\""),
+            ("Tags__c", "\"a;b\""),
+            ("Phone", "\"(415) 555-2000\""),
+        ]);
+        assert!(carries_mapped(&mappings(), &held, &sent));
+        // One form at a time, so each is shown to matter.
+        let name_only = |name: &str| record(&[("Name", name)]);
+        assert!(carries_mapped(
+            &mappings(),
+            &name_only("\"O’Brien\""),
+            &object(serde_json::json!({"Name": "O’Brien  "}))
+        ));
+        assert!(
+            !carries_mapped(
+                &mappings(),
+                &name_only("\"O'Brien\""),
+                &object(serde_json::json!({"Name": "O’Brien"}))
+            ),
+            "a straight apostrophe is another name"
+        );
+        let mut other = held.clone();
+        other.fields.insert("Amount".into(), "1201".into());
+        assert!(!carries_mapped(&mappings(), &other, &sent));
+        let mut other = held.clone();
+        other.fields.insert("Tags__c".into(), "\"a;b;c\"".into());
+        assert!(!carries_mapped(&mappings(), &other, &sent));
+        // Without kinds, all but the truncation are still recognised.
+        let mut whole = held.clone();
+        whole
+            .fields
+            .insert("Name".into(), "\"O’Brien & Co Ltd\"".into());
+        assert!(carries(&whole, &sent));
+        assert!(!carries(&held, &sent), "truncation needs the field length");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod monday;
 pub mod phone;
 mod record;
 pub mod salesforce;
+pub mod same;
 
 use std::collections::HashMap;
 

@@ -1,5 +1,6 @@
 //! SOQL over the demo org: filters, relationships, ordering, errors.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::support;
@@ -208,4 +209,33 @@ async fn forced_stamps_drive_a_system_modstamp_poll() {
     assert_eq!(status, 200);
     assert_eq!(body["totalSize"], json!(1));
     assert_eq!(body["records"][0]["Id"], json!(new));
+}
+
+#[tokio::test]
+async fn curly_apostrophes_are_stored_returned_and_matched_unchanged() {
+    let sim = support::start_default().await;
+    let name = "O’Brien’s Café";
+    let (status, _, body) = sim
+        .json(
+            Method::POST,
+            &sim.api("sobjects/Account/"),
+            Some(json!({"Name": name})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (_, _, rec) = sim
+        .json(
+            Method::GET,
+            &sim.api(&format!("sobjects/Account/{id}")),
+            None,
+        )
+        .await;
+    assert_eq!(rec["Name"], json!(name));
+    let (status, body) = sim
+        .query("SELECT Id, Name FROM Account WHERE Name = 'O’Brien’s Café'")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalSize"], json!(1), "{body}");
+    assert_eq!(body["records"][0]["Name"], json!(name));
 }
