@@ -392,17 +392,48 @@ fn an_owner_without_a_monday_user_fails_only_the_people_column_and_the_email_fal
         "the text column gets the owner's email"
     );
     assert!(!columns.contains_key("people"));
-    // The failed column keeps its old shadow on both sides, so the next run retries it.
+    // The failed column keeps its old shadow on both sides — OwnerId too, though the text
+    // mapping of the same field succeeded — so the next run retries it.
     assert_eq!(plan.next_shadow.monday["people"], s.monday["people"]);
-    assert_eq!(
-        plan.next_shadow.salesforce["OwnerId"], carol,
-        "set by the text mapping"
-    );
+    assert_eq!(plan.next_shadow.salesforce["OwnerId"], ann);
     assert_eq!(
         plan.next_shadow.monday["owner_email"],
         Value::text("carol@example.com")
     );
     assert_eq!(plan.next_shadow.monday["name"], Value::text("Acme 2"));
+
+    // Next run, unchanged: the people column is retried (and fails again) while the text
+    // column, already holding the email, writes nothing.
+    let mut mo = mo;
+    mo.values.extend(plan.monday_updates());
+    let again = merge(
+        &plan.next_shadow,
+        &sf,
+        &mo,
+        &ms,
+        ConflictPolicy::NewestWins,
+        &ctx(&users),
+    );
+    let failed: Vec<_> = again.failures().map(|(d, _)| &d.monday_column).collect();
+    assert_eq!(failed, ["people"]);
+    assert!(again.monday_column_values().is_empty());
+
+    // Once Carol has a monday account, the retry goes through.
+    let users = users.with_monday_user(99, "carol@example.com");
+    let fixed = merge(
+        &plan.next_shadow,
+        &sf,
+        &mo,
+        &ms,
+        ConflictPolicy::NewestWins,
+        &ctx(&users),
+    );
+    assert_eq!(fixed.failures().count(), 0);
+    assert_eq!(
+        fixed.monday_column_values().get("people"),
+        Some(&json!({"personsAndTeams": [{"id": 99, "kind": "person"}]}))
+    );
+    assert_eq!(fixed.next_shadow.salesforce["OwnerId"], carol);
 }
 
 #[test]
