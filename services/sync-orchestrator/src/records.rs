@@ -66,6 +66,70 @@ pub fn read_monday(
     convert::read_monday_item(mappings, &item, users)
 }
 
+/// The fields to ask connector-salesforce's `GetRecords` for on the `User` object to learn
+/// users by Id (see [`unknown_user_ids`] and [`add_users_by_id`]).
+#[allow(
+    dead_code,
+    reason = "for cycle.rs user_directory, wired in by its owner"
+)]
+pub const USER_FIELDS: [&str; 3] = ["Email", "Name", "IsActive"];
+
+/// The Salesforce user Ids that mapped User fields of `records` point to and that `users`
+/// does not know an email for: read them with `GetRecords { object: "User", ids, fields:
+/// USER_FIELDS }` and add them with [`add_users_by_id`], so a User field mapped to a monday
+/// text/email column writes the user's email even when no monday user has it.
+#[allow(
+    dead_code,
+    reason = "for cycle.rs user_directory, wired in by its owner"
+)]
+pub fn unknown_user_ids<'a>(
+    mappings: &[FieldMapping],
+    records: impl IntoIterator<Item = &'a Record>,
+    users: &dyn UserDirectory,
+) -> Vec<String> {
+    let fields: Vec<&str> = mappings
+        .iter()
+        .filter(|m| m.salesforce.kind == tandem_core::SalesforceKind::User)
+        .map(|m| m.salesforce.name.as_str())
+        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    if fields.is_empty() {
+        return ids;
+    }
+    for record in records {
+        for (k, v) in &record.fields {
+            if !fields.iter().any(|f| f.eq_ignore_ascii_case(k)) {
+                continue;
+            }
+            let Ok(id) = serde_json::from_str::<String>(v) else {
+                continue;
+            };
+            if !id.is_empty() && users.salesforce_email(&id).is_none() && !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// Adds the `User` records of a `GetRecords` answer to `users` by Id (active or not), for
+/// the User → text/email fallback; they are not matched back from their email.
+#[allow(
+    dead_code,
+    reason = "for cycle.rs user_directory, wired in by its owner"
+)]
+pub fn add_users_by_id(users: &mut tandem_core::UserMap, user_records: &[Record]) {
+    for r in user_records {
+        if let Some(email) = r
+            .fields
+            .get("Email")
+            .and_then(|v| serde_json::from_str::<String>(v).ok())
+        {
+            users.add_salesforce_user_email(r.id.clone(), &email);
+        }
+    }
+}
+
 /// A payload (field → JSON) as write-request values (field → JSON text): Salesforce fields, or
 /// monday `column_values` (the item name as a JSON string under `name`).
 pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
@@ -121,6 +185,34 @@ mod tests {
                 .collect(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn owners_unknown_to_the_directory_are_listed_then_added_by_id() {
+        use tandem_core::{Direction, MondayColumn, MondayKind, SalesforceField, SalesforceKind};
+        let mappings = [FieldMapping::new(
+            SalesforceField::new("OwnerId", SalesforceKind::User),
+            MondayColumn::new("owner", MondayKind::Text),
+            Direction::SalesforceToMonday,
+        )];
+        let mut users = tandem_core::UserMap::new().with_salesforce_user("005A", "ann@x.io");
+        let records = [
+            record(&[("OwnerId", "\"005A\""), ("Name", "\"005Z\"")]),
+            record(&[("OwnerId", "\"005B\"")]),
+            record(&[("OwnerId", "\"005B\"")]),
+            record(&[("OwnerId", "null")]),
+        ];
+        let ids = unknown_user_ids(&mappings, &records, &users);
+        assert_eq!(ids, ["005B"]);
+        let mut found = record(&[
+            ("Email", "\"Old@X.io\""),
+            ("IsActive", "false"),
+            ("Name", "\"Old Timer\""),
+        ]);
+        found.id = "005B".into();
+        add_users_by_id(&mut users, &[found]);
+        assert_eq!(users.salesforce_email("005B").as_deref(), Some("old@x.io"));
+        assert!(unknown_user_ids(&mappings, &records, &users).is_empty());
     }
 
     #[test]
