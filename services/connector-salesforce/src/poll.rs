@@ -95,42 +95,57 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
-        let lookups = lookups_of(&described, &values);
-        let columns: Vec<String> = select
-            .iter()
-            .cloned()
-            .chain(lookups.iter().map(Lookup::path))
-            .collect();
-
-        let mut soql = format!(
-            "SELECT {} FROM {}",
-            columns.join(", "),
-            described.summary.name
-        );
-        if let Some(w) = watermark {
-            let since = w - self.overlap;
-            soql.push_str(&format!(
-                " WHERE SystemModstamp >= {}",
-                soql_datetime(since)
-            ));
-        }
-        soql.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+        let mut lookups = lookups_of(&described, &values);
         let max = r.max_records as usize;
-        if max > 0 {
-            // One more than needed tells whether more remain; seen pairs may be skipped.
-            soql.push_str(&format!(" LIMIT {}", max + seen.len() + 1));
-        }
+        let soql_with = |lookups: &[Lookup]| {
+            let columns: Vec<String> = select
+                .iter()
+                .cloned()
+                .chain(lookups.iter().map(Lookup::path))
+                .collect();
+            let mut soql = format!(
+                "SELECT {} FROM {}",
+                columns.join(", "),
+                described.summary.name
+            );
+            if let Some(w) = watermark {
+                let since = w - self.overlap;
+                soql.push_str(&format!(
+                    " WHERE SystemModstamp >= {}",
+                    soql_datetime(since)
+                ));
+            }
+            soql.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+            if max > 0 {
+                // One more than needed tells whether more remain; seen pairs may be skipped.
+                soql.push_str(&format!(" LIMIT {}", max + seen.len() + 1));
+            }
+            // queryAll, so a deletion arrives as a record with `deleted` set.
+            if described.field_name("IsDeleted").is_some() {
+                query_all_tail(&soql)
+            } else {
+                query_tail(&soql)
+            }
+        };
 
         let mut records: Vec<Record> = Vec::new();
         let mut has_more = false;
-        // queryAll, so a deletion arrives as a record with `deleted` set.
-        let mut tail = if described.field_name("IsDeleted").is_some() {
-            query_all_tail(&soql)
-        } else {
-            query_tail(&soql)
-        };
+        let mut tail = soql_with(&lookups);
+        let mut first = true;
         'pages: loop {
-            let page: QueryPage = get_exact(&mut session, &tail).await?;
+            let page: QueryPage = match get_exact(&mut session, &tail).await {
+                Err(e) if first && !lookups.is_empty() && names_unreadable(&e) => {
+                    // A related object without a queryable name must not stop the sync:
+                    // poll again without the names (lookups then show their Ids).
+                    tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; polling without them");
+                    lookups.clear();
+                    tail = soql_with(&lookups);
+                    first = false;
+                    continue;
+                }
+                other => other?,
+            };
+            first = false;
             let count = page.records.len();
             for (i, raw) in page.records.iter().enumerate() {
                 let record = to_record(raw, &values, &lookups)?;
@@ -197,7 +212,7 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
-        let lookups = lookups_of(&described, &values);
+        let mut lookups = lookups_of(&described, &values);
         let fields_param: String =
             url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
         let mut records = Vec::with_capacity(ids.len());
@@ -225,7 +240,14 @@ impl Api {
                 }
             }
             if !lookups.is_empty() {
-                names.extend(related_names(&mut session, &described, chunk, &lookups).await?);
+                match related_names(&mut session, &described, chunk, &lookups).await {
+                    Ok(found) => names.extend(found),
+                    Err(e) if names_unreadable(&e) => {
+                        tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; records go without them");
+                        lookups.clear();
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         for record in &mut records {
@@ -239,6 +261,12 @@ impl Api {
             api_calls: session.calls,
         })
     }
+}
+
+/// Whether a query failed because a lookup's related name cannot be selected (an object
+/// without a `Name` field, or a relationship the user may not see).
+fn names_unreadable(e: &Error) -> bool {
+    matches!(e, Error::Remote { code, .. } if code == "INVALID_FIELD")
 }
 
 /// The related names of `ids`' lookups (record id → field → name), read with one SOQL query

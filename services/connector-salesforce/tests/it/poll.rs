@@ -326,3 +326,54 @@ async fn lookups_come_with_the_related_records_name_in_the_same_query() {
     assert!(alone.texts.is_empty(), "{:?}", alone.texts);
     assert_eq!(h.calls("GET", "/query"), 1, "one query for the names");
 }
+
+#[tokio::test]
+async fn a_lookup_whose_name_cannot_be_queried_still_polls_with_its_id() {
+    let mut h = harness().await;
+    // The simulator knows no DandBCompany object: `DandbCompany.Name` is an INVALID_FIELD.
+    let account = h
+        .sim
+        .insert(ORG, "Account", json!({"Name": "Plain Co"}))
+        .unwrap();
+    let ask = |object: &str| SalesforcePollRequest {
+        connection_id: CONN.into(),
+        object: object.into(),
+        fields: vec!["Name".into(), "DandbCompanyId".into()],
+        ..Default::default()
+    };
+    h.sim.clear_calls();
+    let answer = h
+        .client
+        .poll_changes(h.req(ask("Account")))
+        .await
+        .unwrap()
+        .into_inner();
+    let queries: Vec<u16> = h
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.path.contains("/query"))
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(
+        queries,
+        [400, 200],
+        "refused with the name, answered without"
+    );
+    let r = answer.records.iter().find(|r| r.id == account).unwrap();
+    assert_eq!(r.fields["Name"], "\"Plain Co\"");
+    assert_eq!(r.fields["DandbCompanyId"], "null");
+    assert!(r.texts.is_empty());
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Account".into(),
+            ids: vec![account.clone()],
+            fields: vec!["DandbCompanyId".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.records.len(), 1);
+}
