@@ -36,7 +36,8 @@ pub struct MappingOptions {
     pub bool_labels: Option<BoolLabels>,
     /// Datetime → date column: also write the time (in UTC), so nothing is lost.
     pub keep_time: bool,
-    /// ISO country (e.g. `US`) written with phone numbers to a monday phone column.
+    /// ISO country (e.g. `US`) of phone numbers written without a leading `+`, for a monday
+    /// phone column; when unset, the conversion context's country (the org's), else `US`.
     pub default_phone_country: Option<String>,
 }
 

@@ -114,6 +114,9 @@ pub enum Conversion {
     UserPeople,
     /// User lookup ↔ the user's email address as text/email (the people fallback).
     UserEmail,
+    /// People column ↔ their email addresses in a text/email field (no Salesforce user
+    /// needed).
+    PeopleEmail,
     /// Lookup → the related record's name (or Id) as text.
     ReferenceText,
     /// Formula → its value rendered as text.
@@ -152,7 +155,7 @@ impl Conversion {
             }
             Self::Link => "URL ↔ link URL; the link text is dropped towards Salesforce",
             Self::Phone => {
-                "number ↔ phone (country from the mapping's default); the country is dropped towards Salesforce"
+                "number → E.164 digits and a country (`(415) 555-2000` → +14155552000, US; the country from a leading +, else the mapping's default, else the org's, else US), text that is not a phone number is a per-record error; towards Salesforce the E.164 number (+14155552000), the country dropped"
             }
             Self::PhoneText => "number as text",
             Self::Email => {
@@ -161,7 +164,12 @@ impl Conversion {
             Self::UserPeople => {
                 "User ↔ person with the same email; several people or an unknown person is a per-record error"
             }
-            Self::UserEmail => "User ↔ the user's email address",
+            Self::UserEmail => {
+                "User ↔ the user's email address (monday's own fallback when a person has no match); a User whose email is unknown is a per-record error"
+            }
+            Self::PeopleEmail => {
+                "people ↔ their email addresses, comma-separated (an email field holds one); works for people with no Salesforce user; an address with no monday user is a per-record error towards monday"
+            }
             Self::ReferenceText => "the related record's name when known, else its Id",
             Self::FormulaText => "the formula's value as text",
             Self::TimeText => "HH:MM:SS.sssZ",
@@ -187,6 +195,7 @@ impl Conversion {
             Self::Email => "email",
             Self::UserPeople => "user-people",
             Self::UserEmail => "user-email",
+            Self::PeopleEmail => "people-email",
             Self::ReferenceText => "reference-text",
             Self::FormulaText => "formula-text",
             Self::TimeText => "time-text",
@@ -258,7 +267,7 @@ pub const RULES: &[Rule] = &[
         Y,
     ),
     rule(&[S::Url], &[M::Link], Conversion::Link, Y, L),
-    rule(&[S::Phone], &[M::Phone], Conversion::Phone, Y, L),
+    rule(&[S::Phone], &[M::Phone], Conversion::Phone, L, L),
     rule(&[S::Email], &[M::Email], Conversion::Email, Y, L),
     rule(&[S::User], &[M::People], Conversion::UserPeople, Y, Y),
     rule(
@@ -269,11 +278,18 @@ pub const RULES: &[Rule] = &[
         Y,
     ),
     rule(&[S::Reference], TEXT_COLS, Conversion::ReferenceText, L, N),
+    rule(
+        &[S::String, S::Textarea, S::Email],
+        &[M::People],
+        Conversion::PeopleEmail,
+        L,
+        Y,
+    ),
     rule(&[S::Id], &[M::Text], Conversion::Text, Y, N),
     rule(&[S::Formula], TEXT_COLS, Conversion::FormulaText, L, N),
     // Loss-aware conversions beyond the original app.
     rule(&[S::Phone], TEXT_COLS, Conversion::PhoneText, Y, Y),
-    rule(TEXTS, &[M::Phone], Conversion::Phone, Y, L),
+    rule(TEXTS, &[M::Phone], Conversion::Phone, L, L),
     rule(&[S::Email], TEXT_COLS, Conversion::Email, Y, Y),
     rule(TEXTS, &[M::Email], Conversion::Email, Y, L),
     rule(&[S::Url], TEXT_COLS, Conversion::Text, Y, Y),

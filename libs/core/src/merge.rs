@@ -197,6 +197,12 @@ impl MergePlan {
 /// shadow keeps its old value). In a one-way mapping the source side always wins.
 /// A missing shadow entry counts as `Null` (first sync of a pair: differing values are a
 /// conflict resolved by the policy).
+///
+/// A mapping whose value cannot be converted fails alone ([`Action::Failed`], naming its
+/// field and column); the others go ahead. The failed mapping's field and column keep their
+/// old shadow values in [`MergePlan::next_shadow`] — even when another mapping shares the
+/// field — so the next run sees the change again and retries it (the mappings that succeeded
+/// then find their target already holding the value and write nothing).
 pub fn merge(
     shadow: &Shadow,
     salesforce_now: &SideState,
@@ -207,6 +213,9 @@ pub fn merge(
 ) -> MergePlan {
     let mut next = shadow.clone();
     let mut fields = Vec::with_capacity(mappings.len());
+    // Keys of failed mappings: their old shadow is put back at the end, even when another
+    // mapping of the same field or column succeeded, so the failed one is retried next run.
+    let mut failed: Vec<(&str, &str)> = Vec::new();
     for m in mappings {
         let (sk, mk) = (m.salesforce_key(), m.monday_key());
         let sf_shadow = shadow.salesforce.get(sk).unwrap_or(&Value::Null);
@@ -271,11 +280,30 @@ pub fn merge(
                 Err(e) => decision.action = Action::Failed(e),
             },
         }
+        if matches!(decision.action, Action::Failed(_)) {
+            failed.push((sk, mk));
+        }
         fields.push(decision);
+    }
+    for (sk, mk) in failed {
+        restore(&mut next.salesforce, &shadow.salesforce, sk);
+        restore(&mut next.monday, &shadow.monday, mk);
     }
     MergePlan {
         fields,
         next_shadow: next,
+    }
+}
+
+/// Puts `key` of `next` back to its value in `old` (or removes it when `old` has none).
+fn restore(next: &mut Record, old: &Record, key: &str) {
+    match old.get(key) {
+        Some(v) => {
+            next.insert(key.to_owned(), v.clone());
+        }
+        None => {
+            next.remove(key);
+        }
     }
 }
 

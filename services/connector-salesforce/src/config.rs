@@ -40,6 +40,18 @@ pub struct Options {
         default_value_t = 0.8
     )]
     pub max_budget_share: f64,
+    /// How long a usage figure from Salesforce (`Sforce-Limit-Info`) is trusted to refuse
+    /// calls past the budget share; after it the next call goes to Salesforce and reads the
+    /// current usage.
+    #[arg(
+        long = "salesforce-usage-max-age-seconds",
+        env = "TANDEM_SALESFORCE_USAGE_MAX_AGE_SECONDS",
+        default_value_t = 300
+    )]
+    pub usage_max_age_seconds: u64,
+    /// The clock the budget ages usage figures by (tests advance it; not a flag).
+    #[arg(skip)]
+    pub clock: crate::budget::Clock,
     /// How long object descriptions are cached in memory.
     #[arg(
         long = "salesforce-describe-ttl-seconds",
@@ -90,6 +102,8 @@ impl Default for Options {
             client_secret: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             max_budget_share: 0.8,
+            usage_max_age_seconds: 300,
+            clock: crate::budget::Clock::default(),
             describe_ttl_seconds: 300,
             poll_overlap_seconds: 60,
             retry_attempts: 4,
@@ -102,6 +116,10 @@ impl Default for Options {
 impl Options {
     pub fn describe_ttl(&self) -> Duration {
         Duration::from_secs(self.describe_ttl_seconds)
+    }
+
+    pub fn usage_max_age(&self) -> Duration {
+        Duration::from_secs(self.usage_max_age_seconds.max(1))
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -21,6 +21,69 @@ pub struct Described {
     pub summary: SObjectSummary,
     pub fields: Vec<SalesforceField>,
     pub idempotency_field: Option<String>,
+    /// The lookup fields whose related record's name can be read in the same query.
+    pub lookups: Vec<Lookup>,
+}
+
+/// A lookup (reference) field and how SOQL reaches its related record's name:
+/// `{relationship}.{name_field}`, e.g. `Account.Name` for `AccountId`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    pub field: String,
+    pub relationship: String,
+    pub name_field: String,
+}
+
+impl Lookup {
+    /// The SOQL path of the related record's name.
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.relationship, self.name_field)
+    }
+}
+
+/// Standard objects whose name field is not `Name`. A polymorphic lookup always reads
+/// `Name` (Salesforce's `Name` entity answers it for every target).
+const NAME_FIELDS: &[(&str, &str)] = &[
+    ("Case", "CaseNumber"),
+    ("Contract", "ContractNumber"),
+    ("Order", "OrderNumber"),
+    ("Solution", "SolutionName"),
+    ("Task", "Subject"),
+    ("Event", "Subject"),
+    ("Idea", "Title"),
+    ("Note", "Title"),
+    ("ContentDocument", "Title"),
+    ("ContentVersion", "Title"),
+    ("WorkOrder", "WorkOrderNumber"),
+];
+
+/// The lookup of a describe field entry, when it is a reference with a relationship name.
+fn lookup(entry: &Json) -> Option<Lookup> {
+    if entry.get("type").and_then(Json::as_str) != Some("reference") {
+        return None;
+    }
+    let field = entry.get("name").and_then(Json::as_str)?;
+    let relationship = entry
+        .get("relationshipName")
+        .and_then(Json::as_str)
+        .filter(|r| !r.is_empty())?;
+    let targets: Vec<&str> = entry
+        .get("referenceTo")
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    let name_field = match targets.as_slice() {
+        [one] => NAME_FIELDS
+            .iter()
+            .find(|(o, _)| o == one)
+            .map_or("Name", |(_, n)| n),
+        _ => "Name",
+    };
+    Some(Lookup {
+        field: field.to_owned(),
+        relationship: relationship.to_owned(),
+        name_field: name_field.to_owned(),
+    })
 }
 
 impl Described {
@@ -223,6 +286,7 @@ pub fn parse_describe(body: &Json) -> Result<Described, Error> {
         summary: summary(body),
         fields,
         idempotency_field: idempotency_field(entries),
+        lookups: entries.iter().filter_map(lookup).collect(),
     })
 }
 
@@ -317,6 +381,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.idempotency_field, None);
+    }
+
+    #[test]
+    fn lookups_read_the_related_name_through_their_relationship() {
+        let entry = |name: &str, to: &[&str], rel: Option<&str>| json!({"name": name, "type": "reference", "referenceTo": to, "relationshipName": rel});
+        let got = |e: Json| lookup(&e).map(|l| l.path());
+        assert_eq!(
+            got(entry("AccountId", &["Account"], Some("Account"))),
+            Some("Account.Name".into())
+        );
+        assert_eq!(
+            got(entry("OwnerId", &["Group", "User"], Some("Owner"))),
+            Some("Owner.Name".into())
+        );
+        assert_eq!(
+            got(entry("Case__c", &["Case"], Some("Case__r"))),
+            Some("Case__r.CaseNumber".into())
+        );
+        assert_eq!(got(entry("MasterRecordId", &["Account"], None)), None);
+        assert_eq!(
+            got(json!({"name": "Name", "type": "string", "relationshipName": "X"})),
+            None
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod transport;
 mod users;
 mod write;
 
+pub use budget::Clock;
 pub use config::{Config, DEFAULT_API_VERSION, Options};
 pub use error::Error;
 pub use oauth::SCOPES;
@@ -73,7 +74,13 @@ pub async fn bind_on(
     let api = Arc::new(api::Api {
         transport,
         credentials: credentials::Credentials::new(MappingConfigClient::new(channel)),
-        budget: budget::Budget::new(redis, &config.infra.redis_prefix, options.max_budget_share),
+        budget: budget::Budget::new(
+            redis,
+            &config.infra.redis_prefix,
+            options.max_budget_share,
+            options.usage_max_age(),
+            options.clock.clone(),
+        ),
         instance_override: config.remote.salesforce_instance_url.clone(),
         version: options.api_version.clone(),
         describes: describe::DescribeCache::new(options.describe_ttl()),

@@ -1,8 +1,9 @@
 //! PollChanges (SOQL `queryAll` on `SystemModstamp` since the watermark minus an overlap
 //! window, paged through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp; deleted records
-//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id).
+//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id). Both hand
+//! over the related record's name of each requested lookup field as the record's `texts`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -11,11 +12,11 @@ use tandem_proto::v1::{
 };
 
 use crate::api::{Api, Session};
-use crate::describe::object_name;
+use crate::describe::{Described, Lookup, object_name};
 use crate::error::Error;
 use crate::records::{
-    RawRecord, from_timestamp, millis, record_id, requested_values, select_list, soql_datetime,
-    to_record, to_timestamp,
+    RawRecord, from_timestamp, lookup_names, lookups_of, millis, record_id, requested_values,
+    select_list, soql_datetime, soql_string, to_record, to_timestamp,
 };
 
 /// Ids per retrieve call (keeps the URL well under Salesforce's limits).
@@ -94,39 +95,60 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
-
-        let mut soql = format!(
-            "SELECT {} FROM {}",
-            select.join(", "),
-            described.summary.name
-        );
-        if let Some(w) = watermark {
-            let since = w - self.overlap;
-            soql.push_str(&format!(
-                " WHERE SystemModstamp >= {}",
-                soql_datetime(since)
-            ));
-        }
-        soql.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+        let mut lookups = lookups_of(&described, &values);
         let max = r.max_records as usize;
-        if max > 0 {
-            // One more than needed tells whether more remain; seen pairs may be skipped.
-            soql.push_str(&format!(" LIMIT {}", max + seen.len() + 1));
-        }
+        let soql_with = |lookups: &[Lookup]| {
+            let columns: Vec<String> = select
+                .iter()
+                .cloned()
+                .chain(lookups.iter().map(Lookup::path))
+                .collect();
+            let mut soql = format!(
+                "SELECT {} FROM {}",
+                columns.join(", "),
+                described.summary.name
+            );
+            if let Some(w) = watermark {
+                let since = w - self.overlap;
+                soql.push_str(&format!(
+                    " WHERE SystemModstamp >= {}",
+                    soql_datetime(since)
+                ));
+            }
+            soql.push_str(" ORDER BY SystemModstamp ASC, Id ASC");
+            if max > 0 {
+                // One more than needed tells whether more remain; seen pairs may be skipped.
+                soql.push_str(&format!(" LIMIT {}", max + seen.len() + 1));
+            }
+            // queryAll, so a deletion arrives as a record with `deleted` set.
+            if described.field_name("IsDeleted").is_some() {
+                query_all_tail(&soql)
+            } else {
+                query_tail(&soql)
+            }
+        };
 
         let mut records: Vec<Record> = Vec::new();
         let mut has_more = false;
-        // queryAll, so a deletion arrives as a record with `deleted` set.
-        let mut tail = if described.field_name("IsDeleted").is_some() {
-            query_all_tail(&soql)
-        } else {
-            query_tail(&soql)
-        };
+        let mut tail = soql_with(&lookups);
+        let mut first = true;
         'pages: loop {
-            let page: QueryPage = get_exact(&mut session, &tail).await?;
+            let page: QueryPage = match get_exact(&mut session, &tail).await {
+                Err(e) if first && !lookups.is_empty() && names_unreadable(&e) => {
+                    // A related object without a queryable name must not stop the sync:
+                    // poll again without the names (lookups then show their Ids).
+                    tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; polling without them");
+                    lookups.clear();
+                    tail = soql_with(&lookups);
+                    first = false;
+                    continue;
+                }
+                other => other?,
+            };
+            first = false;
             let count = page.records.len();
             for (i, raw) in page.records.iter().enumerate() {
-                let record = to_record(raw, &values)?;
+                let record = to_record(raw, &values, &lookups)?;
                 let stamp = record
                     .modified_at
                     .as_ref()
@@ -190,10 +212,12 @@ impl Api {
         let described = self.describe_in(&mut session, &object).await?;
         let select = select_list(&described, &r.fields)?;
         let values = requested_values(&select, &r.fields);
+        let mut lookups = lookups_of(&described, &values);
         let fields_param: String =
             url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
         let mut records = Vec::with_capacity(ids.len());
         let mut missing_ids = Vec::new();
+        let mut names = HashMap::new();
         for chunk in ids.chunks(RETRIEVE_CHUNK) {
             let tail = format!(
                 "composite/sobjects/{}?ids={}&fields={fields_param}",
@@ -210,10 +234,25 @@ impl Api {
                     Some(raw) => {
                         let parsed: RawRecord = serde_json::from_str(raw.get())
                             .map_err(|e| Error::Protocol(format!("retrieved record: {e}")))?;
-                        records.push(to_record(&parsed, &values)?);
+                        records.push(to_record(&parsed, &values, &[])?);
                     }
                     None => missing_ids.push(id.clone()),
                 }
+            }
+            if !lookups.is_empty() {
+                match related_names(&mut session, &described, chunk, &lookups).await {
+                    Ok(found) => names.extend(found),
+                    Err(e) if names_unreadable(&e) => {
+                        tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; records go without them");
+                        lookups.clear();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        for record in &mut records {
+            if let Some(texts) = names.remove(&record.id) {
+                record.texts = texts;
             }
         }
         Ok(GetRecordsResponse {
@@ -222,4 +261,48 @@ impl Api {
             api_calls: session.calls,
         })
     }
+}
+
+/// Whether a query failed because a lookup's related name cannot be selected (an object
+/// without a `Name` field, or a relationship the user may not see).
+fn names_unreadable(e: &Error) -> bool {
+    matches!(e, Error::Remote { code, .. } if code == "INVALID_FIELD")
+}
+
+/// The related names of `ids`' lookups (record id → field → name), read with one SOQL query
+/// (`SELECT Id, Account.Name … WHERE Id IN (…)`): sObject Collections retrieve cannot follow
+/// relationships.
+async fn related_names(
+    session: &mut Session<'_>,
+    described: &Described,
+    ids: &[String],
+    lookups: &[Lookup],
+) -> Result<HashMap<String, HashMap<String, String>>, Error> {
+    let paths: Vec<String> = lookups.iter().map(Lookup::path).collect();
+    let list: Vec<String> = ids.iter().map(|id| soql_string(id)).collect();
+    let soql = format!(
+        "SELECT Id, {} FROM {} WHERE Id IN ({})",
+        paths.join(", "),
+        described.summary.name,
+        list.join(", ")
+    );
+    let mut out = HashMap::new();
+    let mut tail = query_tail(&soql);
+    loop {
+        let page: QueryPage = get_exact(session, &tail).await?;
+        for raw in &page.records {
+            let Some(id) = raw
+                .get("Id")
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+            else {
+                continue;
+            };
+            out.insert(id, lookup_names(raw, lookups));
+        }
+        match page.next {
+            Some(next) => tail = next,
+            None => break,
+        }
+    }
+    Ok(out)
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::describe::Described;
+use crate::describe::{Described, Lookup};
 use crate::error::Error;
 
 /// `2024-05-01T12:30:00.000+0000`, as Salesforce renders datetimes.
@@ -128,8 +128,33 @@ fn raw_str(record: &RawRecord, key: &str) -> Option<String> {
         .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
 }
 
-/// One record of a query or retrieve answer, keeping the requested fields as JSON text.
-pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
+/// The lookups among the fields a record carries, whose related names a query also selects.
+pub fn lookups_of(described: &Described, values: &[String]) -> Vec<Lookup> {
+    described
+        .lookups
+        .iter()
+        .filter(|l| values.iter().any(|v| v.eq_ignore_ascii_case(&l.field)))
+        .cloned()
+        .collect()
+}
+
+/// The related record's name of each lookup, as a query answers `Account.Name`:
+/// `"Account": {"attributes": {…}, "Name": "Acme"}` (or `null` when the lookup is empty).
+pub fn lookup_names(raw: &RawRecord, lookups: &[Lookup]) -> HashMap<String, String> {
+    lookups
+        .iter()
+        .filter_map(|l| {
+            let related: serde_json::Value =
+                serde_json::from_str(raw.get(&l.relationship)?.get()).ok()?;
+            let name = related.get(&l.name_field)?.as_str()?;
+            Some((l.field.clone(), name.to_owned()))
+        })
+        .collect()
+}
+
+/// One record of a query or retrieve answer, keeping the requested fields as JSON text and
+/// the lookups' related names as their display texts.
+pub fn to_record(raw: &RawRecord, fields: &[String], lookups: &[Lookup]) -> Result<Record, Error> {
     let id = raw_str(raw, "Id").ok_or_else(|| Error::Protocol("record without Id".to_owned()))?;
     let modified_at = raw_str(raw, "SystemModstamp")
         .as_deref()
@@ -147,7 +172,7 @@ pub fn to_record(raw: &RawRecord, fields: &[String]) -> Result<Record, Error> {
         modified_at,
         fields: values,
         deleted: raw.get("IsDeleted").is_some_and(|v| v.get() == "true"),
-        texts: Default::default(),
+        texts: lookup_names(raw, lookups),
     })
 }
 
@@ -216,11 +241,44 @@ mod tests {
             &["Budget__c".into(), "status__c".into(), "Notes__c".into()],
         );
         assert_eq!(values, ["Budget__c", "Status__c", "Notes__c"]);
-        let r = to_record(&raw, &values).unwrap();
+        let r = to_record(&raw, &values, &[]).unwrap();
         assert_eq!(r.fields["Budget__c"], "250.50", "exact decimal text");
         assert_eq!(r.fields["Status__c"], "\"Prospecting\"");
         assert_eq!(r.fields["Notes__c"], "null");
         assert!(!r.fields.contains_key("Id"));
         assert_eq!(r.modified_at.unwrap().seconds, 1_714_566_600);
+        assert!(r.texts.is_empty());
+    }
+
+    #[test]
+    fn lookup_names_become_the_texts_of_their_fields() {
+        let raw: RawRecord = serde_json::from_str(
+            r#"{"attributes": {"type": "Contact"}, "Id": "003000000000001AAA",
+                "AccountId": "001dS000000000BQAQ", "ReportsToId": null,
+                "Account": {"attributes": {"type": "Account"}, "Name": "Acme’s Café"},
+                "ReportsTo": null}"#,
+        )
+        .unwrap();
+        let lookup = |field: &str, rel: &str| Lookup {
+            field: field.into(),
+            relationship: rel.into(),
+            name_field: "Name".into(),
+        };
+        let lookups = [
+            lookup("AccountId", "Account"),
+            lookup("ReportsToId", "ReportsTo"),
+        ];
+        let values = ["AccountId".to_owned(), "ReportsToId".to_owned()];
+        let r = to_record(&raw, &values, &lookups).unwrap();
+        assert_eq!(r.fields["AccountId"], "\"001dS000000000BQAQ\"");
+        assert_eq!(
+            r.texts.get("AccountId").map(String::as_str),
+            Some("Acme’s Café")
+        );
+        assert!(
+            !r.texts.contains_key("ReportsToId"),
+            "empty lookup, no name"
+        );
+        assert!(!r.fields.contains_key("Account"));
     }
 }

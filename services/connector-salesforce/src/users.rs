@@ -1,7 +1,7 @@
 //! FindUsers: active Users by email, batched into SOQL `IN` queries. Salesforce compares text
 //! case-insensitively and emails are not unique: every active user with a matching email is
 //! returned, and the caller decides what to do with several. GetOrganization: the org's own
-//! record (its default time zone), cached like describes.
+//! record (its default time zone and locale country), cached like describes.
 
 use serde::Deserialize;
 use std::sync::Arc;
@@ -42,6 +42,8 @@ struct OrgRow {
     time_zone: Option<String>,
     #[serde(rename = "IsSandbox", default)]
     is_sandbox: bool,
+    #[serde(rename = "DefaultLocaleSidKey", default)]
+    default_locale: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -125,7 +127,9 @@ impl Api {
             return Ok((*org).clone());
         }
         let mut session = self.session(&r.connection_id).await?;
-        let tail = query_tail("SELECT Id, Name, TimeZoneSidKey, IsSandbox FROM Organization");
+        let tail = query_tail(
+            "SELECT Id, Name, TimeZoneSidKey, IsSandbox, DefaultLocaleSidKey FROM Organization",
+        );
         let page: OrgPage = get_exact(&mut session, &tail).await?;
         let row = page.records.into_iter().next().ok_or_else(|| {
             Error::Protocol("Salesforce returned no Organization record".to_owned())
@@ -138,6 +142,8 @@ impl Api {
                 .time_zone
                 .unwrap_or_else(|| "America/Los_Angeles".to_owned()),
             is_sandbox: row.is_sandbox,
+            country: locale_country(row.default_locale.as_deref().unwrap_or_default()),
+            default_locale: row.default_locale.unwrap_or_default(),
         };
         self.describes
             .remember_organization(connection, Arc::new(org.clone()));
@@ -145,9 +151,34 @@ impl Api {
     }
 }
 
+/// The country of a Salesforce locale (`en_US` → `US`, `de_DE_EURO` → `DE`,
+/// `sr_Latn_RS` → `RS`), empty when it names none (`en`).
+fn locale_country(locale: &str) -> String {
+    locale
+        .split('_')
+        .skip(1)
+        .find(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_uppercase()))
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn locales_name_their_country() {
+        for (locale, country) in [
+            ("en_US", "US"),
+            ("en_GB", "GB"),
+            ("de_DE_EURO", "DE"),
+            ("sr_Latn_RS", "RS"),
+            ("en", ""),
+            ("", ""),
+        ] {
+            assert_eq!(locale_country(locale), country, "{locale}");
+        }
+    }
 
     #[test]
     fn emails_are_checked_lowercased_and_deduplicated() {

@@ -6,8 +6,8 @@
 
 use jiff::{civil::Time, tz::TimeZone};
 
-use super::ConvertContext;
 use super::monday::parse_number_text;
+use super::{ConvertContext, phone};
 use crate::error::{monday_target, sf_target};
 use crate::{
     Conversion, CoreError, DateTime, FieldMapping, MondayKind, Result, SalesforceKind, Value,
@@ -77,14 +77,23 @@ pub fn to_monday(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> Resul
             _ => return Err(mismatch()),
         },
         Conversion::Phone => match v.display_text() {
-            Some(number) => Value::Phone {
-                number,
-                country: m
-                    .options
-                    .default_phone_country
-                    .as_ref()
-                    .map(|c| c.to_uppercase()),
-            },
+            Some(number) => {
+                let p = phone::normalize(&number, &ctx.phone_country(m)).map_err(|reason| {
+                    CoreError::InvalidValue {
+                        target: format!(
+                            "{} (from Salesforce field {})",
+                            target(),
+                            m.salesforce.name
+                        ),
+                        value: number.clone(),
+                        reason,
+                    }
+                })?;
+                Value::Phone {
+                    number: p.e164,
+                    country: Some(p.country),
+                }
+            }
             None => Value::Null,
         },
         Conversion::Email => match v {
@@ -111,6 +120,16 @@ pub fn to_monday(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> Resul
                 } else {
                     Value::text(email)
                 }
+            }
+            _ => return Err(mismatch()),
+        },
+        Conversion::PeopleEmail => match v {
+            Value::Text(s) => {
+                let emails: Vec<&str> = s.split([',', ';']).map(str::trim).collect();
+                for e in emails.iter().filter(|e| !e.is_empty()) {
+                    check_email(sf_target(&m.salesforce.name), e)?;
+                }
+                Value::people(emails)
             }
             _ => return Err(mismatch()),
         },
@@ -206,8 +225,19 @@ pub fn to_salesforce(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> R
             },
             _ => return Err(mismatch()),
         },
+        // E.164 towards Salesforce: unambiguous, and it normalises back to itself.
         Conversion::Phone => match v {
-            Value::Phone { number, .. } => sf_from_text(&m.salesforce.kind, number.clone()),
+            Value::Phone { number, country } => {
+                let country = country.clone().unwrap_or_else(|| ctx.phone_country(m));
+                let p = phone::normalize(number, &country).map_err(|reason| {
+                    CoreError::InvalidValue {
+                        target: format!("{} (from monday column {})", target(), m.monday.id),
+                        value: number.clone(),
+                        reason,
+                    }
+                })?;
+                sf_from_text(&m.salesforce.kind, p.e164)
+            }
             _ => return Err(mismatch()),
         },
         Conversion::Email => match v {
@@ -242,6 +272,18 @@ pub fn to_salesforce(m: &FieldMapping, v: &Value, ctx: &ConvertContext<'_>) -> R
                     })?;
             Value::Reference { id, name: None }
         }
+        // The people's emails as they are: a person needs no Salesforce user here.
+        Conversion::PeopleEmail => match v {
+            Value::People(p) if p.len() > 1 && m.salesforce.kind == K::Email => {
+                return Err(CoreError::InvalidValue {
+                    target: target(),
+                    value: p.join(", "),
+                    reason: "several people, but an email field holds one address".into(),
+                });
+            }
+            Value::People(p) => Value::text(p.join(", ")),
+            _ => return Err(mismatch()),
+        },
         Conversion::TimeText => match v {
             Value::Text(s) if is_sf_time(s) => v.clone(),
             _ => {

@@ -14,8 +14,10 @@
 
 mod adapt;
 pub mod monday;
+pub mod phone;
 mod record;
 pub mod salesforce;
+pub mod same;
 
 use std::collections::HashMap;
 
@@ -24,7 +26,7 @@ use jiff::tz::TimeZone;
 pub use adapt::{to_monday, to_salesforce};
 pub use record::{
     ReadRecord, read_monday_columns, read_monday_item, read_salesforce_fields,
-    read_salesforce_record,
+    read_salesforce_fields_named, read_salesforce_record, read_salesforce_record_named,
 };
 
 use crate::{CoreError, FieldMapping, Result};
@@ -75,6 +77,18 @@ impl UserMap {
         self.sf_by_id.insert(id, email);
     }
 
+    /// Adds the email of a Salesforce user known by Id only (any user a record points to,
+    /// read by Id, active or not): a User field mapped to a text/email column then writes
+    /// this email even when no monday user has it. Unlike [`UserMap::add_salesforce_user`],
+    /// the email is not matched back to this user (an inactive user cannot own records), and
+    /// a user already added with [`UserMap::add_salesforce_user`] is left as it is.
+    pub fn add_salesforce_user_email(&mut self, id: impl Into<String>, email: &str) {
+        let email = email.trim().to_lowercase();
+        if !email.is_empty() {
+            self.sf_by_id.entry(id.into()).or_insert(email);
+        }
+    }
+
     pub fn add_monday_user(&mut self, id: u64, email: &str) {
         let email = email.trim().to_lowercase();
         self.monday_by_email.insert(email.clone(), id);
@@ -99,14 +113,18 @@ impl UserDirectory for UserMap {
     }
 }
 
-/// What conversions need beyond the mapping: the org's time zone (for datetime ↔ date) and
-/// the user directory (for people).
+/// What conversions need beyond the mapping: the org's time zone (for datetime ↔ date), the
+/// user directory (for people) and the country of phone numbers written without `+`.
 #[derive(Clone)]
 pub struct ConvertContext<'a> {
     /// The Salesforce org's time zone (`TimeZoneSidKey`), e.g.
     /// `TimeZone::get("America/Los_Angeles")`.
     pub org_time_zone: TimeZone,
     pub users: &'a dyn UserDirectory,
+    /// ISO 3166-1 alpha-2 country of national phone numbers (no leading `+`), e.g. from the
+    /// org's default locale (`en_GB` → `GB`). A mapping's own `default_phone_country` wins;
+    /// when neither is set, [`phone::FALLBACK_COUNTRY`] (`US`).
+    pub default_phone_country: Option<String>,
 }
 
 impl<'a> ConvertContext<'a> {
@@ -114,7 +132,28 @@ impl<'a> ConvertContext<'a> {
         Self {
             org_time_zone,
             users,
+            default_phone_country: None,
         }
+    }
+
+    /// The same context with national phone numbers read in `country` (ISO alpha-2, any
+    /// case; an empty string means none).
+    pub fn with_phone_country(mut self, country: &str) -> Self {
+        let c = country.trim().to_ascii_uppercase();
+        self.default_phone_country = (!c.is_empty()).then_some(c);
+        self
+    }
+
+    /// The phone country for `mapping`: its own default, else the context's, else `US`.
+    pub fn phone_country(&self, mapping: &FieldMapping) -> String {
+        mapping
+            .options
+            .default_phone_country
+            .as_deref()
+            .or(self.default_phone_country.as_deref())
+            .map(|c| c.trim().to_ascii_uppercase())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| phone::FALLBACK_COUNTRY.to_owned())
     }
 
     /// A context for an org whose `TimeZoneSidKey` is `tz_name` (an IANA name such as
@@ -157,6 +196,20 @@ pub fn monday_to_salesforce(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn users_known_by_id_only_give_their_email_but_are_not_matched_back() {
+        let mut users = UserMap::new().with_salesforce_user("005A", "ann@x.io");
+        users.add_salesforce_user_email("005B", " Old@X.io ");
+        users.add_salesforce_user_email("005A", "other@x.io");
+        assert_eq!(users.salesforce_email("005B").as_deref(), Some("old@x.io"));
+        assert_eq!(users.salesforce_user_id("old@x.io"), None);
+        assert_eq!(users.salesforce_email("005A").as_deref(), Some("ann@x.io"));
+        assert_eq!(
+            users.salesforce_user_id("ann@x.io").as_deref(),
+            Some("005A")
+        );
+    }
 
     #[test]
     fn org_time_zones_come_from_the_bundled_database() {

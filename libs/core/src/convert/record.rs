@@ -1,6 +1,8 @@
 //! Whole records: a Salesforce record JSON or a monday item JSON read into a [`SideState`]
 //! for [`crate::merge()`], with the fields that could not be read reported apart.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde_json::Value as Json;
 
@@ -26,10 +28,29 @@ pub fn read_salesforce_record(mappings: &[FieldMapping], record: &Json) -> ReadR
     read_salesforce_fields(mappings.iter().map(|m| &m.salesforce), record)
 }
 
+/// Like [`read_salesforce_record`], with the related names of lookups by field (the
+/// connector's `Record.texts`), so a lookup reads as its related record's name.
+pub fn read_salesforce_record_named(
+    mappings: &[FieldMapping],
+    record: &Json,
+    names: &HashMap<String, String>,
+) -> ReadRecord {
+    read_salesforce_fields_named(mappings.iter().map(|m| &m.salesforce), record, names)
+}
+
 /// Like [`read_salesforce_record`], for any fields (e.g. those a condition uses).
 pub fn read_salesforce_fields<'a>(
     fields: impl IntoIterator<Item = &'a SalesforceField>,
     record: &Json,
+) -> ReadRecord {
+    read_salesforce_fields_named(fields, record, &HashMap::new())
+}
+
+/// Like [`read_salesforce_fields`], with the related names of lookups by field.
+pub fn read_salesforce_fields_named<'a>(
+    fields: impl IntoIterator<Item = &'a SalesforceField>,
+    record: &Json,
+    names: &HashMap<String, String>,
 ) -> ReadRecord {
     let mut out = ReadRecord::default();
     out.state.record_changed_at = ["SystemModstamp", "LastModifiedDate"]
@@ -39,7 +60,16 @@ pub fn read_salesforce_fields<'a>(
     for field in fields {
         let key = &field.name;
         let Some(raw) = record.get(key) else { continue };
-        match salesforce::read(field, raw) {
+        let name = names
+            .get(key)
+            .or_else(|| {
+                names
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v)
+            })
+            .map(String::as_str);
+        match salesforce::read_named(field, raw, name) {
             Ok(v) => {
                 out.state.values.insert(key.clone(), v);
             }
@@ -182,6 +212,56 @@ mod tests {
         assert_eq!(r.errors.len(), 1);
         assert_eq!(r.errors[0].0, "task_estimation");
         assert!(!r.state.values.contains_key("task_estimation"));
+    }
+
+    #[test]
+    fn a_lookup_reads_as_its_related_name_and_shows_it_in_a_text_column() {
+        let users = UserMap::new();
+        let ctx = crate::ConvertContext::for_org("UTC", &users).unwrap();
+        let m = |f: SalesforceField, c: &str| {
+            FieldMapping::new(
+                f,
+                MondayColumn::new(c, MondayKind::Text),
+                Direction::SalesforceToMonday,
+            )
+        };
+        let account = m(
+            SalesforceField::new("AccountId", SalesforceKind::Reference),
+            "account",
+        );
+        let owner = m(
+            SalesforceField::new("OwnerId", SalesforceKind::User),
+            "owner",
+        );
+        let record = json!({"AccountId": "001dS000000000BQAQ", "OwnerId": "005000000000001AAA"});
+        let names: HashMap<String, String> = [
+            ("AccountId".to_owned(), "Acme’s Café".to_owned()),
+            ("OwnerId".to_owned(), "Ann Lee".to_owned()),
+        ]
+        .into();
+        let mappings = [account.clone(), owner];
+        let r = read_salesforce_record_named(&mappings, &record, &names);
+        assert_eq!(
+            r.state.values["AccountId"],
+            Value::Reference {
+                id: "001dS000000000BQAQ".into(),
+                name: Some("Acme’s Café".into())
+            }
+        );
+        assert_eq!(
+            r.state.values["OwnerId"],
+            Value::Reference {
+                id: "005000000000001AAA".into(),
+                name: None
+            },
+            "a user converts by email; its name is not part of its value"
+        );
+        let text = crate::convert::to_monday(&account, &r.state.values["AccountId"], &ctx).unwrap();
+        assert_eq!(text, Value::text("Acme’s Café"));
+        // No name known: the Id, as before.
+        let r = read_salesforce_record(&mappings, &record);
+        let text = crate::convert::to_monday(&account, &r.state.values["AccountId"], &ctx).unwrap();
+        assert_eq!(text, Value::text("001dS000000000BQAQ"));
     }
 
     #[test]

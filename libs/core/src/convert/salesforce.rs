@@ -18,6 +18,15 @@ use crate::{CoreError, DateTime, MappingOptions, Result, SalesforceField, Salesf
 /// numbers → `Number`, boolean → `Bool` (null reads as false), date → `Date`,
 /// datetime → `DateTime`, lookups and users → `Reference`, formulas → text/number/bool.
 pub fn read(field: &SalesforceField, raw: &Json) -> Result<Value> {
+    read_named(field, raw, None)
+}
+
+/// Like [`read`], with the display name of a lookup's related record (what the connector
+/// reads as `Account.Name` and hands over in `Record.texts`): a `reference` field then reads
+/// as `Reference { id, name }`, which a text column shows as the name. Ignored for User
+/// fields (they convert by email, and a renamed user must not look like a changed owner) and
+/// for an empty lookup.
+pub fn read_named(field: &SalesforceField, raw: &Json, name: Option<&str>) -> Result<Value> {
     use SalesforceKind as K;
     if raw.is_null() {
         return Ok(match field.kind {
@@ -70,7 +79,9 @@ pub fn read(field: &SalesforceField, raw: &Json) -> Result<Value> {
             "" => Value::Null,
             id => Value::Reference {
                 id: id.into(),
-                name: None,
+                name: name
+                    .filter(|n| field.kind == K::Reference && !n.is_empty())
+                    .map(Into::into),
             },
         },
         K::Formula => match raw {

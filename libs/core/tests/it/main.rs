@@ -3,6 +3,7 @@
 mod condition_props;
 mod matrix_rows;
 mod merge;
+mod phone;
 mod props;
 
 use tandem_core::jiff::tz::TimeZone;

@@ -121,7 +121,7 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             S::Phone,
             M::Phone,
             json!("+1 (202) 555-0169"),
-            J(json!({"phone": "+1 (202) 555-0169"})),
+            J(json!({"phone": "+12025550169", "countryShortName": "US"})),
         ),
         (
             S::Email,
@@ -146,6 +146,26 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             M::Text,
             json!(ANN_SF),
             J(json!("ann.lee@example.com")),
+        ),
+        (
+            S::String,
+            M::People,
+            json!("Ann.Lee@example.com; bob.ng@example.com"),
+            J(
+                json!({"personsAndTeams": [{"id": 4616627, "kind": "person"}, {"id": 51166, "kind": "person"}]}),
+            ),
+        ),
+        (
+            S::Textarea,
+            M::People,
+            json!("nobody@example.com"),
+            E("no monday user with email nobody@example.com"),
+        ),
+        (
+            S::Email,
+            M::People,
+            json!("not-an-email"),
+            E("not an email address"),
         ),
         (
             S::User,
@@ -189,13 +209,13 @@ pub fn to_monday_cases() -> Vec<(S, M, Json, Want)> {
             S::String,
             M::Phone,
             json!("+1 202 555 0169"),
-            J(json!({"phone": "+1 202 555 0169"})),
+            J(json!({"phone": "+12025550169", "countryShortName": "US"})),
         ),
         (
             S::Textarea,
             M::Phone,
             json!("+33 1 09 75 83 51"),
-            J(json!({"phone": "+33 1 09 75 83 51"})),
+            J(json!({"phone": "+33109758351", "countryShortName": "FR"})),
         ),
         (
             S::Email,

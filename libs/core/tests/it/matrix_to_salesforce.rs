@@ -195,6 +195,32 @@ pub fn to_salesforce_cases() -> Vec<SfCase> {
             E("teams cannot be synced"),
         ),
         (
+            S::String,
+            M::People,
+            Some(
+                r#"{"personsAndTeams":[{"id":4616627,"kind":"person"},{"id":51166,"kind":"person"}]}"#,
+            ),
+            None,
+            J(json!("ann.lee@example.com, bob.ng@example.com")),
+        ),
+        (S::Textarea, M::People, Some("{}"), None, J(Json::Null)),
+        (
+            S::Email,
+            M::People,
+            Some(r#"{"personsAndTeams":[{"id":51166,"kind":"person"}]}"#),
+            None,
+            J(json!("bob.ng@example.com")),
+        ),
+        (
+            S::Email,
+            M::People,
+            Some(
+                r#"{"personsAndTeams":[{"id":4616627,"kind":"person"},{"id":51166,"kind":"person"}]}"#,
+            ),
+            None,
+            E("an email field holds one address"),
+        ),
+        (
             S::User,
             M::Text,
             Some(r#""ANN.LEE@example.com""#),

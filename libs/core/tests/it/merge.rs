@@ -332,3 +332,156 @@ fn first_sync_without_shadow_resolves_by_policy_or_agrees() {
         &to_sf(Value::text("ACME Corp"), json!("ACME Corp"))
     );
 }
+
+#[test]
+fn an_owner_without_a_monday_user_fails_only_the_people_column_and_the_email_fallback_goes() {
+    // Carol is a Salesforce user (the directory knows her email) with no monday account.
+    const CAROL_SF: &str = "005xx000001Sv6CAAS";
+    let users = users().with_salesforce_user(CAROL_SF, "carol@example.com");
+    let ms = vec![
+        map("Name", S::String, "name", M::Name, Direction::Both),
+        map("OwnerId", S::User, "people", M::People, Direction::Both),
+        map(
+            "OwnerId",
+            S::User,
+            "owner_email",
+            M::Text,
+            Direction::SalesforceToMonday,
+        ),
+    ];
+    let ann = Value::Reference {
+        id: crate::ANN_SF.into(),
+        name: None,
+    };
+    let s = Shadow {
+        salesforce: rec(&[("Name", Value::text("Acme")), ("OwnerId", ann.clone())]),
+        monday: rec(&[
+            ("name", Value::text("Acme")),
+            ("people", Value::people(["ann.lee@example.com"])),
+            ("owner_email", Value::text("ann.lee@example.com")),
+        ]),
+    };
+    let carol = Value::Reference {
+        id: CAROL_SF.into(),
+        name: None,
+    };
+    let sf = SideState::new(
+        rec(&[("Name", Value::text("Acme 2")), ("OwnerId", carol.clone())]),
+        Some(ts(5)),
+    );
+    let mo = SideState::new(rec(&[]), Some(ts(1)));
+    let plan = merge(&s, &sf, &mo, &ms, ConflictPolicy::NewestWins, &ctx(&users));
+
+    let failures: Vec<_> = plan
+        .failures()
+        .map(|(d, e)| (d.monday_column.as_str(), e.clone()))
+        .collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].0, "people");
+    assert!(failures[0].1.is_record_error());
+    let msg = failures[0].1.to_string();
+    assert!(
+        msg.contains("monday column people") && msg.contains("carol@example.com"),
+        "{msg}"
+    );
+    let columns = plan.monday_column_values();
+    assert_eq!(columns.get("name"), Some(&json!("Acme 2")));
+    assert_eq!(
+        columns.get("owner_email"),
+        Some(&json!("carol@example.com")),
+        "the text column gets the owner's email"
+    );
+    assert!(!columns.contains_key("people"));
+    // The failed column keeps its old shadow on both sides — OwnerId too, though the text
+    // mapping of the same field succeeded — so the next run retries it.
+    assert_eq!(plan.next_shadow.monday["people"], s.monday["people"]);
+    assert_eq!(plan.next_shadow.salesforce["OwnerId"], ann);
+    assert_eq!(
+        plan.next_shadow.monday["owner_email"],
+        Value::text("carol@example.com")
+    );
+    assert_eq!(plan.next_shadow.monday["name"], Value::text("Acme 2"));
+
+    // Next run, unchanged: the people column is retried (and fails again) while the text
+    // column, already holding the email, writes nothing.
+    let mut mo = mo;
+    mo.values.extend(plan.monday_updates());
+    let again = merge(
+        &plan.next_shadow,
+        &sf,
+        &mo,
+        &ms,
+        ConflictPolicy::NewestWins,
+        &ctx(&users),
+    );
+    let failed: Vec<_> = again.failures().map(|(d, _)| &d.monday_column).collect();
+    assert_eq!(failed, ["people"]);
+    assert!(again.monday_column_values().is_empty());
+
+    // Once Carol has a monday account, the retry goes through.
+    let users = users.with_monday_user(99, "carol@example.com");
+    let fixed = merge(
+        &plan.next_shadow,
+        &sf,
+        &mo,
+        &ms,
+        ConflictPolicy::NewestWins,
+        &ctx(&users),
+    );
+    assert_eq!(fixed.failures().count(), 0);
+    assert_eq!(
+        fixed.monday_column_values().get("people"),
+        Some(&json!({"personsAndTeams": [{"id": 99, "kind": "person"}]}))
+    );
+    assert_eq!(fixed.next_shadow.salesforce["OwnerId"], carol);
+}
+
+#[test]
+fn a_monday_person_without_a_salesforce_user_reaches_a_text_field_as_an_email() {
+    let users = users().with_monday_user(77, "dev@example.com");
+    let ms = vec![
+        map(
+            "Reviewer__c",
+            S::String,
+            "people",
+            M::People,
+            Direction::Both,
+        ),
+        map(
+            "Contact_Email__c",
+            S::Email,
+            "people",
+            M::People,
+            Direction::Both,
+        ),
+        map("OwnerId", S::User, "people", M::People, Direction::Both),
+    ];
+    let mo = tandem_core::convert::read_monday_item(
+        &ms[..1],
+        &json!({"id": "1", "column_values": [{"id": "people",
+            "value": "{\"personsAndTeams\":[{\"id\":77,\"kind\":\"person\"}]}"}]}),
+        &users,
+    );
+    assert!(mo.errors.is_empty(), "{:?}", mo.errors);
+    let sf = SideState::new(rec(&[]), Some(ts(0)));
+    let plan = merge(
+        &Shadow::default(),
+        &sf,
+        &mo.state,
+        &ms,
+        ConflictPolicy::MondayWins,
+        &ctx(&users),
+    );
+    let payload = plan.salesforce_payload();
+    assert_eq!(payload.get("Reviewer__c"), Some(&json!("dev@example.com")));
+    assert_eq!(
+        payload.get("Contact_Email__c"),
+        Some(&json!("dev@example.com"))
+    );
+    let failed: Vec<_> = plan.failures().map(|(d, _)| &d.salesforce_field).collect();
+    assert_eq!(
+        failed,
+        ["OwnerId"],
+        "a User field still needs a Salesforce user"
+    );
+}

@@ -164,6 +164,11 @@ fn monday_value(s: &S, m: &M, conv: Conversion) -> BoxedStrategy<(Value, bool)> 
                 .prop_map(|e| Value::people([e]))
                 .boxed(),
         ),
+        Conversion::PeopleEmail => plain(
+            select(vec!["ann.lee@example.com", "bob.ng@example.com"])
+                .prop_map(|e| Value::people([e]))
+                .boxed(),
+        ),
         Conversion::UserEmail => plain(
             select(vec!["ann.lee@example.com", "bob.ng@example.com"])
                 .prop_map(Value::text)

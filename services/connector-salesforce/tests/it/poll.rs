@@ -261,3 +261,119 @@ async fn a_deleted_record_comes_back_marked_deleted() {
     assert!(answer.records[0].deleted);
     assert!(!answer.records[0].fields.contains_key("IsDeleted"));
 }
+
+#[tokio::test]
+async fn lookups_come_with_the_related_records_name_in_the_same_query() {
+    let mut h = harness().await;
+    let acme = h
+        .sim
+        .insert(ORG, "Account", json!({"Name": "Acme’s Café"}))
+        .unwrap();
+    let with = h
+        .sim
+        .insert(
+            ORG,
+            "Project__c",
+            json!({"Summary__c": "linked", "Account__c": acme}),
+        )
+        .unwrap();
+    let without = h
+        .sim
+        .insert(ORG, "Project__c", json!({"Summary__c": "alone"}))
+        .unwrap();
+    let answer = h
+        .client
+        .poll_changes(h.req(poll_request(&["Summary__c", "Account__c", "OwnerId"])))
+        .await
+        .unwrap()
+        .into_inner();
+    let by_id = |id: &str| answer.records.iter().find(|r| r.id == id).unwrap();
+    let linked = by_id(&with);
+    assert_eq!(linked.fields["Account__c"], format!("\"{acme}\""));
+    assert_eq!(
+        linked.texts.get("Account__c").map(String::as_str),
+        Some("Acme’s Café")
+    );
+    let owner = h.sim.record(ORG, &h.sim.admin_user_id(ORG)).unwrap();
+    assert_eq!(
+        linked.texts.get("OwnerId").map(String::as_str),
+        owner["Name"].as_str(),
+        "the owner's name too"
+    );
+    let alone = by_id(&without);
+    assert_eq!(alone.fields["Account__c"], "null");
+    assert!(!alone.texts.contains_key("Account__c"));
+    assert!(!alone.fields.contains_key("Account__r.Name"));
+
+    h.sim.clear_calls();
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            ids: vec![with.clone(), without.clone()],
+            fields: vec!["Account__c".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let linked = got.records.iter().find(|r| r.id == with).unwrap();
+    assert_eq!(
+        linked.texts.get("Account__c").map(String::as_str),
+        Some("Acme’s Café")
+    );
+    let alone = got.records.iter().find(|r| r.id == without).unwrap();
+    assert!(alone.texts.is_empty(), "{:?}", alone.texts);
+    assert_eq!(h.calls("GET", "/query"), 1, "one query for the names");
+}
+
+#[tokio::test]
+async fn a_lookup_whose_name_cannot_be_queried_still_polls_with_its_id() {
+    let mut h = harness().await;
+    // The simulator knows no DandBCompany object: `DandbCompany.Name` is an INVALID_FIELD.
+    let account = h
+        .sim
+        .insert(ORG, "Account", json!({"Name": "Plain Co"}))
+        .unwrap();
+    let ask = |object: &str| SalesforcePollRequest {
+        connection_id: CONN.into(),
+        object: object.into(),
+        fields: vec!["Name".into(), "DandbCompanyId".into()],
+        ..Default::default()
+    };
+    h.sim.clear_calls();
+    let answer = h
+        .client
+        .poll_changes(h.req(ask("Account")))
+        .await
+        .unwrap()
+        .into_inner();
+    let queries: Vec<u16> = h
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.path.contains("/query"))
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(
+        queries,
+        [400, 200],
+        "refused with the name, answered without"
+    );
+    let r = answer.records.iter().find(|r| r.id == account).unwrap();
+    assert_eq!(r.fields["Name"], "\"Plain Co\"");
+    assert_eq!(r.fields["DandbCompanyId"], "null");
+    assert!(r.texts.is_empty());
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Account".into(),
+            ids: vec![account.clone()],
+            fields: vec!["DandbCompanyId".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.records.len(), 1);
+}

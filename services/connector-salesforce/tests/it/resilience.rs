@@ -169,6 +169,68 @@ async fn past_the_budget_share_calls_are_refused_without_reaching_salesforce() {
 }
 
 #[tokio::test]
+async fn after_a_spike_the_org_is_used_again_once_the_cached_figure_ages() {
+    let clock = connector_salesforce::Clock::default();
+    let options = connector_salesforce::Options {
+        usage_max_age_seconds: 300,
+        clock: clock.clone(),
+        ..test_options()
+    };
+    let mut h = harness_with(options, true).await;
+    // One SOQL query per call, never answered from a cache.
+    let probe = || FindUsersRequest {
+        connection_id: CONN.into(),
+        emails: vec!["nobody@acme.test".into()],
+    };
+    h.sim.set_api_limit(ORG, 1_000);
+    h.sim.set_api_usage(ORG, 989);
+    // This call goes through and brings back 990/1000: past the 80% share.
+    h.client.find_users(h.req(probe())).await.unwrap();
+    let e = h.client.find_users(h.req(probe())).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("990 of 1000"), "{}", e.message());
+
+    // The org recovers (the rolling 24 h count drops); a fresh figure still refuses...
+    h.sim.set_api_usage(ORG, 100);
+    clock.advance(std::time::Duration::from_secs(240));
+    let before = h.sim.calls().len();
+    let e = h.client.find_users(h.req(probe())).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "4 minutes old is fresh");
+    assert_eq!(h.sim.calls().len(), before, "refused without a call");
+
+    // ...but past five minutes the figure is stale: the call is made and sees the recovery,
+    // and the calls after it go through on the fresh figure.
+    clock.advance(std::time::Duration::from_secs(61));
+    h.client.find_users(h.req(probe())).await.unwrap();
+    h.client.find_users(h.req(probe())).await.unwrap();
+    assert_eq!(h.sim.calls().len(), before + 2);
+    assert_eq!(h.sim.api_usage(ORG).0, 102, "both calls reached Salesforce");
+}
+
+#[tokio::test]
+async fn usage_is_cached_for_minutes_not_an_hour() {
+    let mut h = harness().await;
+    h.client.describe_global(h.req(global())).await.unwrap();
+    let mut redis = redis::Client::open(tandem_testkit::redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:salesforce:api-usage:*", h.redis_prefix))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&keys[0])
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!((1..=300).contains(&ttl), "ttl {ttl}");
+}
+
+#[tokio::test]
 async fn request_limit_exceeded_is_resource_exhausted() {
     let options = connector_salesforce::Options {
         max_budget_share: 1.0,

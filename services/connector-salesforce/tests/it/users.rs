@@ -87,6 +87,11 @@ async fn the_organization_and_its_time_zone_are_read_once_then_cached() {
         .unwrap()
         .into_inner();
     assert_eq!(org.time_zone, "Asia/Tokyo");
+    assert_eq!(
+        (org.default_locale.as_str(), org.country.as_str()),
+        ("en_US", "US"),
+        "the locale's country is the phone default"
+    );
     assert!(org.id.starts_with("00D"), "{org:?}");
     assert!(!org.is_sandbox);
     let again = h
@@ -106,4 +111,37 @@ async fn the_organization_and_its_time_zone_are_read_once_then_cached() {
         .unwrap_err();
     assert_eq!(missing.code(), Code::InvalidArgument);
     assert!(missing.message().contains("connection_id"), "{missing:?}");
+}
+
+#[tokio::test]
+async fn users_are_read_by_id_active_or_not_for_the_email_fallback() {
+    let mut h = harness().await;
+    let user = |name: &str, email: &str, active: bool| {
+        json!({"Username": format!("{name}@tandem.test.sim"), "LastName": name, "Alias": &name[..3],
+               "Email": email, "TimeZoneSidKey": "Europe/Paris", "IsActive": active})
+    };
+    let ada = h
+        .sim
+        .insert(ORG, "User", user("Lovelace", "ada@acme.test", true))
+        .unwrap();
+    let old = h
+        .sim
+        .insert(ORG, "User", user("Retired", "old@acme.test", false))
+        .unwrap();
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "User".into(),
+            ids: vec![ada.clone(), old.clone()],
+            fields: vec!["Email".into(), "Name".into(), "IsActive".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(got.missing_ids.is_empty(), "{:?}", got.missing_ids);
+    let by_id = |id: &str| got.records.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id(&ada).fields["Email"], "\"ada@acme.test\"");
+    assert_eq!(by_id(&old).fields["Email"], "\"old@acme.test\"");
+    assert_eq!(by_id(&old).fields["IsActive"], "false");
 }

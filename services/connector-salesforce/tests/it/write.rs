@@ -253,3 +253,53 @@ async fn a_plain_create_is_retried_after_503_but_not_after_500() {
     );
     assert_eq!(h.sim.count(ORG, "Account"), 1);
 }
+
+#[tokio::test]
+async fn a_curly_apostrophe_is_stored_and_read_back_unchanged() {
+    let mut h = harness().await;
+    let name = "O’Brien’s Café – “quoted” ✓";
+    let summary = serde_json::to_string(name).unwrap();
+    let ascii_escaped = r#""O\u2019Brien\u2019s Caf\u00e9 \u2013 \u201cquoted\u201d \u2713""#;
+    let answer = write(
+        &mut h,
+        "Project__c",
+        vec![
+            create("curly-1", &[("Summary__c", &summary)]),
+            create("curly-2", &[("Summary__c", ascii_escaped)]),
+        ],
+    )
+    .await;
+    assert!(answer.results.iter().all(|r| r.success), "{answer:?}");
+    let ids: Vec<String> = answer.results.iter().map(|r| r.id.clone()).collect();
+    for id in &ids {
+        assert_eq!(h.sim.record(ORG, id).unwrap()["Summary__c"], name);
+    }
+    let got = h
+        .client
+        .get_records(h.req(GetRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            ids: ids.clone(),
+            fields: vec!["Summary__c".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    for r in &got.records {
+        let read: String = serde_json::from_str(&r.fields["Summary__c"]).unwrap();
+        assert_eq!(read, name);
+    }
+    let polled = h
+        .client
+        .poll_changes(h.req(crate::poll::poll_request(&["Summary__c"])))
+        .await
+        .unwrap()
+        .into_inner();
+    let read: Vec<String> = polled
+        .records
+        .iter()
+        .filter(|r| ids.contains(&r.id))
+        .map(|r| serde_json::from_str(&r.fields["Summary__c"]).unwrap())
+        .collect();
+    assert_eq!(read, [name, name]);
+}

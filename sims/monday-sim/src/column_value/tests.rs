@@ -129,6 +129,11 @@ fn read_only_and_malformed_values_are_rejected() {
             "phone",
             json!({"phone": "+1202", "countryShortName": "usa"}),
         ),
+        (
+            "phone",
+            json!({"phone": "(415) 555-2000", "countryShortName": "US"}),
+        ),
+        ("phone", json!({"phone": "+14155552000"})),
         ("email", json!({"email": "nope"})),
     ];
     for (kind, input) in table {

@@ -1,5 +1,6 @@
 //! SOQL over the demo org: filters, relationships, ordering, errors.
 
+use reqwest::Method;
 use serde_json::json;
 
 use crate::support;
@@ -208,4 +209,61 @@ async fn forced_stamps_drive_a_system_modstamp_poll() {
     assert_eq!(status, 200);
     assert_eq!(body["totalSize"], json!(1));
     assert_eq!(body["records"][0]["Id"], json!(new));
+}
+
+#[tokio::test]
+async fn curly_apostrophes_are_stored_returned_and_matched_unchanged() {
+    let sim = support::start_default().await;
+    let name = "O’Brien’s Café";
+    let (status, _, body) = sim
+        .json(
+            Method::POST,
+            &sim.api("sobjects/Account/"),
+            Some(json!({"Name": name})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (_, _, rec) = sim
+        .json(
+            Method::GET,
+            &sim.api(&format!("sobjects/Account/{id}")),
+            None,
+        )
+        .await;
+    assert_eq!(rec["Name"], json!(name));
+    let (status, body) = sim
+        .query("SELECT Id, Name FROM Account WHERE Name = 'O’Brien’s Café'")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["totalSize"], json!(1), "{body}");
+    assert_eq!(body["records"][0]["Name"], json!(name));
+}
+
+#[tokio::test]
+async fn an_empty_lookup_answers_null_and_a_polymorphic_one_its_record_type() {
+    let sim = support::start_demo().await;
+    let (status, _, body) = sim
+        .json(
+            Method::POST,
+            &sim.api("sobjects/Project__c/"),
+            Some(json!({"Summary__c": "no account"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let (status, body) = sim
+        .query(&format!(
+            "SELECT Id, Account__r.Name, Owner.Name FROM Project__c WHERE Id = '{id}'"
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let r = &body["records"][0];
+    assert!(
+        r.as_object().unwrap().contains_key("Account__r") && r["Account__r"].is_null(),
+        "{r}"
+    );
+    // OwnerId may point to a Group or a User: the nested record names its real type.
+    assert_eq!(r["Owner"]["attributes"]["type"], json!("User"), "{r}");
+    assert!(r["Owner"]["Name"].is_string(), "{r}");
 }
