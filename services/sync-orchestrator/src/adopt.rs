@@ -111,9 +111,9 @@ pub fn adopt(
                 };
                 pairs.iter().enumerate().position(|(i, p)| {
                     candidate(i, p)
-                        && p.salesforce
-                            .as_ref()
-                            .is_some_and(|r| records::carries(r, &payload))
+                        && p.salesforce.as_ref().is_some_and(|r| {
+                            records::carries_mapped(&settings.rules.mappings, r, &payload)
+                        })
                 })
             }
             (None, CoreSide::Monday) => None,

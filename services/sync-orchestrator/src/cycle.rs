@@ -8,12 +8,12 @@ use crate::history::Outcome;
 use crate::lease::Lease;
 use crate::run::CycleError;
 use crate::settings::Settings;
-use crate::{adopt, commit, pairs, plan, write};
+use crate::{adopt, commit, pairs, people, plan, write};
 
 pub async fn cycle(
     deps: &Deps,
     lease: &Lease,
-    settings: &Settings,
+    settings: &mut Settings,
     outcome: &mut Outcome,
 ) -> Result<(), CycleError> {
     let link_key = settings.link_key(None);
@@ -28,7 +28,7 @@ pub async fn cycle(
 
     // 3. Pair every claimed record with its link and the latest values of both sides;
     // records never linked that share the link key are paired, not duplicated; creates an
-    // earlier run lost are adopted, not made again.
+    // earlier run lost are adopted, not made again; owners only Salesforce knows are read.
     let (sf_links, mo_links) = pairs::links_of_claimed(deps, settings, &claimed.records).await?;
     let mut pairs = pairs::pair_claimed(&claimed.records, &sf_links, &mo_links);
     pairs::mark_retries(&mut pairs, &claimed.retries);
@@ -45,6 +45,7 @@ pub async fn cycle(
     pairs::relink_by_key(&mut pairs, link_key.as_ref());
     let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, Some(&polled)).await?;
     outcome.notes(adopted);
+    people::learn_unknown_users(deps, settings, &pairs, outcome).await?;
 
     // 4–6. Filter, merge and convert every pair into writes.
     let mut planned = {

@@ -53,6 +53,8 @@ pub struct Catalog {
     pub object: pb::DescribeObjectResponse,
     pub board: pb::GetBoardResponse,
     pub time_zone: String,
+    /// The country of the org's default locale: phone numbers without `+` are read in it.
+    pub country: String,
     pub users: UserMap,
 }
 

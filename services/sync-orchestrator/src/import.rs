@@ -13,6 +13,7 @@ use crate::deps::Deps;
 use crate::history::Outcome;
 use crate::lease::Lease;
 use crate::pairs::{self, Pair};
+use crate::people;
 use crate::plan::{self, Planned};
 use crate::run::CycleError;
 use crate::settings::{LinkKey, Settings};
@@ -30,7 +31,7 @@ pub struct Import {
 pub async fn import(
     deps: &Deps,
     lease: &Lease,
-    settings: &Settings,
+    settings: &mut Settings,
     request: Import,
     outcome: &mut Outcome,
 ) -> Result<(), CycleError> {
@@ -80,6 +81,7 @@ pub async fn import(
     // An import reads every record: the lost creates are among the pairs already.
     let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, None).await?;
     outcome.notes(adopted);
+    people::learn_unknown_users(deps, settings, &pairs, outcome).await?;
     // One direction: target records nobody paired stay where they are.
     pairs.retain(|p| p.relink || p.id_on(source).is_some());
     let mut rules = settings.rules.clone();

@@ -2,7 +2,7 @@
 //!
 //! The path of one change, a module per step: `settings` (what the integration asks for),
 //! `detect` (poll, coalesce into the `buffer`, claim), `pairs` (links and latest values,
-//! re-linking by key), `adopt` (creates whose link was lost), `merge` (filter, three-way
+//! re-linking by key), `adopt` (creates whose link was lost), `people` (users only Salesforce knows), `merge` (filter, three-way
 //! merge and conversion of one record) and `plan` (every pair's writes), `write` (intents and
 //! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
 //! `history` (run-history events). `cycle` is the recipe that calls them in order, `import`
@@ -23,6 +23,7 @@ mod import;
 pub mod lease;
 mod merge;
 mod pairs;
+mod people;
 mod plan;
 mod records;
 pub mod run;

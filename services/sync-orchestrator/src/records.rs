@@ -68,20 +68,12 @@ pub fn read_monday(
 
 /// The fields to ask connector-salesforce's `GetRecords` for on the `User` object to learn
 /// users by Id (see [`unknown_user_ids`] and [`add_users_by_id`]).
-#[allow(
-    dead_code,
-    reason = "for cycle.rs user_directory, wired in by its owner"
-)]
 pub const USER_FIELDS: [&str; 3] = ["Email", "Name", "IsActive"];
 
 /// The Salesforce user Ids that mapped User fields of `records` point to and that `users`
 /// does not know an email for: read them with `GetRecords { object: "User", ids, fields:
 /// USER_FIELDS }` and add them with [`add_users_by_id`], so a User field mapped to a monday
 /// text/email column writes the user's email even when no monday user has it.
-#[allow(
-    dead_code,
-    reason = "for cycle.rs user_directory, wired in by its owner"
-)]
 pub fn unknown_user_ids<'a>(
     mappings: &[FieldMapping],
     records: impl IntoIterator<Item = &'a Record>,
@@ -114,10 +106,6 @@ pub fn unknown_user_ids<'a>(
 
 /// Adds the `User` records of a `GetRecords` answer to `users` by Id (active or not), for
 /// the User → text/email fallback; they are not matched back from their email.
-#[allow(
-    dead_code,
-    reason = "for cycle.rs user_directory, wired in by its owner"
-)]
 pub fn add_users_by_id(users: &mut tandem_core::UserMap, user_records: &[Record]) {
     for r in user_records {
         if let Some(email) = r
@@ -145,6 +133,7 @@ pub fn as_json_text(payload: &Map<String, Json>) -> HashMap<String, String> {
 /// normalised; see [`tandem_core::convert::same`]); a missing field is null. Without the
 /// fields' kinds the kind is guessed from the values and truncated text is not recognised:
 /// prefer [`carries_mapped`].
+#[cfg(test)]
 pub fn carries(record: &Record, payload: &Map<String, Json>) -> bool {
     carries_mapped(&[], record, payload)
 }

@@ -144,11 +144,11 @@ async fn run(
     let run = history::start(deps, &integration, trigger).await?;
     let mut outcome = Outcome::default();
     let result = async {
-        let settings = settings::load(deps, integration).await?;
+        let mut settings = settings::load(deps, integration).await?;
         match work {
-            Work::Cycle => crate::cycle::cycle(deps, lease, &settings, &mut outcome).await,
+            Work::Cycle => crate::cycle::cycle(deps, lease, &mut settings, &mut outcome).await,
             Work::Import(request) => {
-                crate::import::import(deps, lease, &settings, request, &mut outcome).await
+                crate::import::import(deps, lease, &mut settings, request, &mut outcome).await
             }
         }
     }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub users: UserMap,
     /// The Salesforce org's default time zone (`TimeZoneSidKey`).
     pub time_zone: String,
+    /// The country of the org's default locale (phone numbers without `+`).
+    pub country: String,
 }
 
 /// (monday column, Salesforce field) whose equal values pair records never linked.
@@ -42,6 +44,7 @@ impl Settings {
     /// The conversion context: the org's zone and the people directory.
     pub fn convert_context(&self) -> Result<ConvertContext<'_>, CycleError> {
         ConvertContext::for_org(&self.time_zone, &self.users)
+            .map(|ctx| ctx.with_phone_country(&self.country))
             .map_err(|e| settings_error(self.id(), e.to_string()))
     }
 
@@ -178,6 +181,7 @@ pub async fn load(deps: &Deps, integration: pb::Integration) -> Result<Settings,
         rules,
         users: catalog.users.clone(),
         time_zone: catalog.time_zone.clone(),
+        country: catalog.country.clone(),
     })
 }
 
@@ -213,12 +217,14 @@ async fn read_catalog(
             connection_id: spec.salesforce_connection_id.clone(),
         }),
     )?;
+    let org = org.into_inner();
     let mut catalog = Catalog {
         read_at: Instant::now(),
         version: 0,
         object: object.into_inner(),
         board: board.into_inner(),
-        time_zone: org.into_inner().time_zone,
+        time_zone: org.time_zone,
+        country: org.country,
         users: UserMap::new(),
     };
     let rules = rules_of(id, spec, &catalog)?;
