@@ -14,12 +14,12 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::api::{Calls, Monday};
 use crate::error::Error;
-use crate::{board, items, writes};
+use crate::{poll, read, schema, write};
 
 #[derive(Clone)]
 pub struct MondayConnectorService {
     monday: Monday,
-    writes: writes::Settings,
+    writes: write::Settings,
 }
 
 /// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users:
@@ -33,7 +33,7 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
 ]);
 
 impl MondayConnectorService {
-    pub fn new(monday: Monday, writes: writes::Settings) -> Self {
+    pub fn new(monday: Monday, writes: write::Settings) -> Self {
         Self { monday, writes }
     }
 }
@@ -109,7 +109,7 @@ impl MondayConnector for MondayConnectorService {
         require_id(&req.board_id, "board_id")?;
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
-        let board = board::get_board(&self.monday, &session, &req.board_id, &mut calls).await?;
+        let board = schema::get_board(&self.monday, &session, &req.board_id, &mut calls).await?;
         Ok(Response::new(board))
     }
 
@@ -121,7 +121,7 @@ impl MondayConnector for MondayConnectorService {
         let req = request.into_inner();
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
-        let users = board::list_users(&self.monday, &session, &mut calls).await?;
+        let users = schema::list_users(&self.monday, &session, &mut calls).await?;
         Ok(Response::new(ListUsersResponse { users }))
     }
 
@@ -134,7 +134,7 @@ impl MondayConnector for MondayConnectorService {
         require_id(&req.board_id, "board_id")?;
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
-        let resp = items::poll(&self.monday, &session, &req, &mut calls).await?;
+        let resp = poll::poll(&self.monday, &session, &req, &mut calls).await?;
         Ok(Response::new(resp))
     }
 
@@ -150,7 +150,7 @@ impl MondayConnector for MondayConnectorService {
         }
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
-        let resp = items::get_items(&self.monday, &session, &req, &mut calls).await?;
+        let resp = read::get_items(&self.monday, &session, &req, &mut calls).await?;
         Ok(Response::new(resp))
     }
 
@@ -160,10 +160,10 @@ impl MondayConnector for MondayConnectorService {
     ) -> Result<Response<WriteItemsResponse>, Status> {
         require_service(&request, "WriteItems")?;
         let req = request.into_inner();
-        writes::validate(&req)?;
+        write::validate(&req)?;
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
-        let resp = writes::write(&self.monday, &self.writes, &session, &req, &mut calls).await?;
+        let resp = write::write(&self.monday, &self.writes, &session, &req, &mut calls).await?;
         Ok(Response::new(resp))
     }
 }

@@ -7,16 +7,17 @@
 //! handed to the orchestrator's `SubmitChanges`.
 
 mod api;
-mod board;
 mod budget;
 mod config;
 mod credentials;
 mod error;
 mod grpc;
-mod items;
+mod poll;
 pub mod queries;
+mod read;
+mod schema;
 mod webhook;
-mod writes;
+mod write;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -73,7 +74,7 @@ pub async fn bind_with_webhooks(
         credentials::Credentials::new(mapping_config),
         budget::Budgets::new(redis, &config.infra.redis_prefix),
     )?;
-    let writes = writes::Settings::new(
+    let writes = write::Settings::new(
         opts.idempotency_column.clone(),
         opts.max_mutations_per_request,
     );

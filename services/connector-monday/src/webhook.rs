@@ -25,9 +25,9 @@ use tandem_service::client::PeerChannel;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::board::id_text;
 use crate::config::SigningSecret;
-use crate::items::to_timestamp;
+use crate::read::to_timestamp;
+use crate::schema::id_text;
 
 /// Where monday posts events.
 pub const PATH: &str = "/webhooks/monday";

@@ -11,9 +11,9 @@ use tandem_proto::v1::ApiUsage;
 
 use crate::budget::Budget;
 use crate::credentials::{Credential, Credentials, connection_id};
-use crate::describe::DescribeCache;
 use crate::error::Error;
 use crate::hosts;
+use crate::schema::DescribeCache;
 use crate::transport::{Body, Reply, Request, Transport};
 
 /// Everything the data RPCs share.

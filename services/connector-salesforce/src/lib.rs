@@ -9,13 +9,13 @@ mod api;
 mod budget;
 mod config;
 mod credentials;
-mod describe;
 mod error;
 mod grpc;
 mod hosts;
 mod oauth;
 mod poll;
-mod records;
+mod read;
+mod schema;
 mod transport;
 mod users;
 mod write;
@@ -83,7 +83,7 @@ pub async fn bind_on(
         ),
         instance_override: config.remote.salesforce_instance_url.clone(),
         version: options.api_version.clone(),
-        describes: describe::DescribeCache::new(options.describe_ttl()),
+        describes: schema::DescribeCache::new(options.describe_ttl()),
         overlap: Duration::from_secs(options.poll_overlap_seconds),
     });
     let service = grpc::SalesforceConnectorService::new(oauth, api);

@@ -1,37 +1,30 @@
 //! PollChanges (SOQL `queryAll` on `SystemModstamp` since the watermark minus an overlap
 //! window, paged through `nextRecordsUrl`, de-duplicated by Id + SystemModstamp; deleted records
-//! come back with `deleted` set) and GetRecords (sObject Collections retrieve by id). Both hand
-//! over the related record's name of each requested lookup field as the record's `texts`.
+//! come back with `deleted` set), handing over the related record's name of each requested
+//! lookup field as the record's `texts`. GetRecords is in `read.rs`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Deserialize;
-use serde_json::value::RawValue;
-use tandem_proto::v1::{
-    GetRecordsRequest, GetRecordsResponse, Record, SalesforcePollRequest, SalesforcePollResponse,
-};
+use tandem_proto::v1::{Record, SalesforcePollRequest, SalesforcePollResponse};
 
 use crate::api::{Api, Session};
-use crate::describe::{Described, Lookup, object_name};
 use crate::error::Error;
-use crate::records::{
-    RawRecord, from_timestamp, lookup_names, lookups_of, millis, record_id, requested_values,
-    select_list, soql_datetime, soql_string, to_record, to_timestamp,
+use crate::read::{
+    RawRecord, from_timestamp, lookups_of, millis, names_unreadable, requested_values, select_list,
+    soql_datetime, to_record, to_timestamp,
 };
+use crate::schema::{Lookup, object_name};
 
-/// Ids per retrieve call (keeps the URL well under Salesforce's limits).
-const RETRIEVE_CHUNK: usize = 200;
-/// The most ids one GetRecords may ask for.
-pub const MAX_GET_IDS: usize = 10_000;
 /// The most `seen` pairs one PollChanges may carry.
 pub const MAX_SEEN: usize = 50_000;
 
 #[derive(Deserialize)]
-struct QueryPage {
+pub(crate) struct QueryPage {
     #[serde(default)]
-    records: Vec<RawRecord>,
+    pub(crate) records: Vec<RawRecord>,
     #[serde(rename = "nextRecordsUrl")]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
 }
 
 /// `query?q=…` with the SOQL form-encoded.
@@ -192,117 +185,4 @@ impl Api {
             api_calls: session.calls,
         })
     }
-
-    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
-    pub async fn get_records(&self, r: GetRecordsRequest) -> Result<GetRecordsResponse, Error> {
-        let object = object_name(&r.object, "object")?;
-        if r.ids.len() > MAX_GET_IDS {
-            return Err(Error::invalid(
-                "ids",
-                format!("asks for {} records; at most {MAX_GET_IDS}", r.ids.len()),
-            ));
-        }
-        let ids = r
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| record_id(id, &format!("ids[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut session = self.session(&r.connection_id).await?;
-        let described = self.describe_in(&mut session, &object).await?;
-        let select = select_list(&described, &r.fields)?;
-        let values = requested_values(&select, &r.fields);
-        let mut lookups = lookups_of(&described, &values);
-        let fields_param: String =
-            url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
-        let mut records = Vec::with_capacity(ids.len());
-        let mut missing_ids = Vec::new();
-        let mut names = HashMap::new();
-        for chunk in ids.chunks(RETRIEVE_CHUNK) {
-            let tail = format!(
-                "composite/sobjects/{}?ids={}&fields={fields_param}",
-                described.summary.name,
-                chunk.join(",")
-            );
-            let answer: Vec<Option<Box<RawValue>>> = get_exact(&mut session, &tail).await?;
-            for (i, id) in chunk.iter().enumerate() {
-                let found = answer
-                    .get(i)
-                    .and_then(Option::as_ref)
-                    .filter(|raw| raw.get() != "null");
-                match found {
-                    Some(raw) => {
-                        let parsed: RawRecord = serde_json::from_str(raw.get())
-                            .map_err(|e| Error::Protocol(format!("retrieved record: {e}")))?;
-                        records.push(to_record(&parsed, &values, &[])?);
-                    }
-                    None => missing_ids.push(id.clone()),
-                }
-            }
-            if !lookups.is_empty() {
-                match related_names(&mut session, &described, chunk, &lookups).await {
-                    Ok(found) => names.extend(found),
-                    Err(e) if names_unreadable(&e) => {
-                        tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; records go without them");
-                        lookups.clear();
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        for record in &mut records {
-            if let Some(texts) = names.remove(&record.id) {
-                record.texts = texts;
-            }
-        }
-        Ok(GetRecordsResponse {
-            records,
-            missing_ids,
-            api_calls: session.calls,
-        })
-    }
-}
-
-/// Whether a query failed because a lookup's related name cannot be selected (an object
-/// without a `Name` field, or a relationship the user may not see).
-fn names_unreadable(e: &Error) -> bool {
-    matches!(e, Error::Remote { code, .. } if code == "INVALID_FIELD")
-}
-
-/// The related names of `ids`' lookups (record id → field → name), read with one SOQL query
-/// (`SELECT Id, Account.Name … WHERE Id IN (…)`): sObject Collections retrieve cannot follow
-/// relationships.
-async fn related_names(
-    session: &mut Session<'_>,
-    described: &Described,
-    ids: &[String],
-    lookups: &[Lookup],
-) -> Result<HashMap<String, HashMap<String, String>>, Error> {
-    let paths: Vec<String> = lookups.iter().map(Lookup::path).collect();
-    let list: Vec<String> = ids.iter().map(|id| soql_string(id)).collect();
-    let soql = format!(
-        "SELECT Id, {} FROM {} WHERE Id IN ({})",
-        paths.join(", "),
-        described.summary.name,
-        list.join(", ")
-    );
-    let mut out = HashMap::new();
-    let mut tail = query_tail(&soql);
-    loop {
-        let page: QueryPage = get_exact(session, &tail).await?;
-        for raw in &page.records {
-            let Some(id) = raw
-                .get("Id")
-                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
-            else {
-                continue;
-            };
-            out.insert(id, lookup_names(raw, lookups));
-        }
-        match page.next {
-            Some(next) => tail = next,
-            None => break,
-        }
-    }
-    Ok(out)
 }

@@ -13,7 +13,7 @@ use tandem_proto::v1::{
 use crate::api::Api;
 use crate::error::Error;
 use crate::poll::{get_exact, query_tail};
-use crate::records::soql_string;
+use crate::read::soql_string;
 
 /// Emails per query (keeps the query string short).
 const EMAILS_PER_QUERY: usize = 100;

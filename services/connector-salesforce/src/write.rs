@@ -2,7 +2,7 @@
 //! `allOrNone=false`, one result per write in request order with Salesforce's own errors.
 //!
 //! Idempotent creates: when the object has an external-id field (`Tandem_Key__c` preferred,
-//! see `describe.rs`) a create with an idempotency key is an upsert on that field, so a
+//! see `schema.rs`) a create with an idempotency key is an upsert on that field, so a
 //! retried create finds the record it made instead of making a second one. Without such a
 //! field a create is a plain POST, retried only when Salesforce surely did not receive it; the
 //! orchestrator then keeps it from duplicating (it notes the id Salesforce answered with, and
@@ -19,9 +19,9 @@ use tandem_proto::v1::{
 };
 
 use crate::api::{Api, Session, remote_error};
-use crate::describe::object_name;
 use crate::error::Error;
-use crate::records::record_id;
+use crate::read::record_id;
+use crate::schema::object_name;
 use crate::transport::Body;
 
 /// sObject Collections' cap per call.

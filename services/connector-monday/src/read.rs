@@ -1,22 +1,18 @@
-//! PollChanges and GetItems: items as `Record`s (column id → the column `value` JSON text as
-//! monday returns it, `name` → the item name as a JSON string).
+//! Read: GetItems, and items as the contract's `Record`s (column id → the column `value` JSON
+//! text as monday returns it, `name` → the item name as a JSON string), shared by the poll.
 
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use tandem_proto::v1::{
-    ApiUsage, GetItemsRequest, GetItemsResponse, MondayPollRequest, MondayPollResponse, Record,
-};
+use tandem_proto::v1::{ApiUsage, GetItemsRequest, GetItemsResponse, Record};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::api::{Calls, Complexity, Monday, Reply, Retry, Session};
-use crate::board::id_text;
+use crate::api::{Calls, Complexity, Monday, Retry, Session};
 use crate::error::Error;
 use crate::queries;
+use crate::schema::id_text;
 
-/// monday's largest page.
-pub const PAGE: u32 = 500;
 /// monday's largest `items(ids:)` call.
 const IDS_PER_CALL: usize = 100;
 
@@ -47,13 +43,13 @@ pub fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
     }
 }
 
-fn from_timestamp(ts: &prost_types::Timestamp) -> Result<OffsetDateTime, Error> {
+pub(crate) fn from_timestamp(ts: &prost_types::Timestamp) -> Result<OffsetDateTime, Error> {
     let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
     OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .map_err(|_| Error::InvalidArgument("watermark is out of range".into()))
 }
 
-fn updated_at(item: &Value) -> Option<OffsetDateTime> {
+pub(crate) fn updated_at(item: &Value) -> Option<OffsetDateTime> {
     item.get("updated_at")
         .and_then(Value::as_str)
         .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
@@ -105,139 +101,8 @@ pub fn record(item: &Value) -> Record {
     }
 }
 
-fn page_of(reply: &Reply, first: bool) -> (Vec<Value>, Option<String>) {
-    let page = if first {
-        reply
-            .data
-            .pointer("/boards/0/items_page")
-            .cloned()
-            .unwrap_or(Value::Null)
-    } else {
-        reply
-            .data
-            .get("next_items_page")
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
-    let items = page
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let cursor = page
-        .get("cursor")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
-    (items, cursor)
-}
-
-fn page_cost(limit: u32, columns: usize) -> u64 {
+pub(crate) fn page_cost(limit: u32, columns: usize) -> u64 {
     u64::from(limit) * (12 + 3 * columns.max(1) as u64) + 50
-}
-
-pub async fn poll(
-    monday: &Monday,
-    session: &Session,
-    req: &MondayPollRequest,
-    calls: &mut Calls,
-) -> Result<MondayPollResponse, Error> {
-    let since = req.watermark.as_ref().map(from_timestamp).transpose()?;
-    let max = req.max_items as usize;
-    let mut out = Vec::new();
-    let mut counted = 0usize;
-    let mut newest = since;
-    let mut spent = Spent::default();
-    let mut cursor: Option<String> = None;
-    let mut has_more = false;
-    let mut restart_from: Option<OffsetDateTime> = None;
-    let mut seen = std::collections::HashSet::new();
-    'pages: loop {
-        let limit = if max == 0 {
-            PAGE
-        } else {
-            ((max - counted) as u32 + 1).clamp(1, PAGE)
-        };
-        let cols = &req.columns;
-        let (query, vars, first) = match &cursor {
-            None => (
-                queries::poll_first(),
-                json!({"board": [req.board_id], "limit": limit, "qp": queries::poll_query(restart_from.or(since)), "cols": cols}),
-                true,
-            ),
-            Some(c) => (
-                queries::poll_next(),
-                json!({"cursor": c, "limit": limit, "cols": cols}),
-                false,
-            ),
-        };
-        let reply = monday
-            .execute(
-                session,
-                &query,
-                vars,
-                page_cost(limit, cols.len()),
-                Retry::Safe,
-                calls,
-            )
-            .await?
-            .check();
-        let reply = match reply {
-            // A cursor lives 60 minutes: start again from the newest change read so far
-            // (items seen already are skipped).
-            Err(Error::Remote { code, .. }) if !first && code == "CursorException" => {
-                tracing::info!(board_id = %req.board_id, "monday cursor expired, restarting the poll from the newest change read");
-                cursor = None;
-                restart_from = newest;
-                continue;
-            }
-            other => other?,
-        };
-        spent.add(reply.complexity);
-        if first && reply.data.pointer("/boards/0").is_none() {
-            return Err(Error::NotFound(format!(
-                "monday board {} does not exist or the connection cannot see it",
-                req.board_id
-            )));
-        }
-        let (items, next) = page_of(&reply, first);
-        for item in &items {
-            if !seen.insert(id_text(item.get("id"))) {
-                continue;
-            }
-            let at = updated_at(item);
-            // Items of the watermark's own second were seen before: they never count
-            // against max_items, so a poll always makes progress.
-            let fresh = match (at, since) {
-                (Some(a), Some(s)) => a.unix_timestamp() > s.unix_timestamp(),
-                _ => true,
-            };
-            if max > 0 && fresh && counted >= max {
-                has_more = true;
-                break 'pages;
-            }
-            if fresh {
-                counted += 1;
-            }
-            if let Some(a) = at
-                && newest.is_none_or(|n| a > n)
-            {
-                newest = Some(a);
-            }
-            out.push(record(item));
-        }
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(MondayPollResponse {
-        items: out,
-        watermark: newest.map(to_timestamp),
-        has_more,
-        complexity: Some(spent.usage()),
-        api_calls: calls.0,
-    })
 }
 
 pub async fn get_items(

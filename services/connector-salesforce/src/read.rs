@@ -1,17 +1,20 @@
-//! Salesforce record JSON → the contract's `Record` (field values as JSON text, exactly as
-//! Salesforce sent them), Salesforce datetimes ⇄ protobuf timestamps, and input checks shared
-//! by the data RPCs (ids, field lists, SOQL string literals).
+//! Read: GetRecords (sObject Collections retrieve by id, with each requested lookup's related
+//! name as the record's `texts`), and what the reads share: Salesforce record JSON → the
+//! contract's `Record` (field values as JSON text, exactly as Salesforce sent them), Salesforce
+//! datetimes ⇄ protobuf timestamps, input checks (ids, field lists, SOQL string literals).
 
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
-use tandem_proto::v1::Record;
+use tandem_proto::v1::{GetRecordsRequest, GetRecordsResponse, Record};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::describe::{Described, Lookup};
+use crate::api::{Api, Session};
 use crate::error::Error;
+use crate::poll::{QueryPage, get_exact, query_tail};
+use crate::schema::{Described, Lookup, object_name};
 
 /// `2024-05-01T12:30:00.000+0000`, as Salesforce renders datetimes.
 const SF_DATETIME: &[BorrowedFormatItem<'static>] = format_description!(
@@ -186,6 +189,126 @@ pub fn requested_values(select: &[String], asked: &[String]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// Ids per retrieve call (keeps the URL well under Salesforce's limits).
+const RETRIEVE_CHUNK: usize = 200;
+/// The most ids one GetRecords may ask for.
+pub const MAX_GET_IDS: usize = 10_000;
+
+impl Api {
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
+    pub async fn get_records(&self, r: GetRecordsRequest) -> Result<GetRecordsResponse, Error> {
+        let object = object_name(&r.object, "object")?;
+        if r.ids.len() > MAX_GET_IDS {
+            return Err(Error::invalid(
+                "ids",
+                format!("asks for {} records; at most {MAX_GET_IDS}", r.ids.len()),
+            ));
+        }
+        let ids = r
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| record_id(id, &format!("ids[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut session = self.session(&r.connection_id).await?;
+        let described = self.describe_in(&mut session, &object).await?;
+        let select = select_list(&described, &r.fields)?;
+        let values = requested_values(&select, &r.fields);
+        let mut lookups = lookups_of(&described, &values);
+        let fields_param: String =
+            url::form_urlencoded::byte_serialize(select.join(",").as_bytes()).collect();
+        let mut records = Vec::with_capacity(ids.len());
+        let mut missing_ids = Vec::new();
+        let mut names = HashMap::new();
+        for chunk in ids.chunks(RETRIEVE_CHUNK) {
+            let tail = format!(
+                "composite/sobjects/{}?ids={}&fields={fields_param}",
+                described.summary.name,
+                chunk.join(",")
+            );
+            let answer: Vec<Option<Box<RawValue>>> = get_exact(&mut session, &tail).await?;
+            for (i, id) in chunk.iter().enumerate() {
+                let found = answer
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .filter(|raw| raw.get() != "null");
+                match found {
+                    Some(raw) => {
+                        let parsed: RawRecord = serde_json::from_str(raw.get())
+                            .map_err(|e| Error::Protocol(format!("retrieved record: {e}")))?;
+                        records.push(to_record(&parsed, &values, &[])?);
+                    }
+                    None => missing_ids.push(id.clone()),
+                }
+            }
+            if !lookups.is_empty() {
+                match related_names(&mut session, &described, chunk, &lookups).await {
+                    Ok(found) => names.extend(found),
+                    Err(e) if names_unreadable(&e) => {
+                        tracing::warn!(error = %e, object = %described.summary.name, "lookup names cannot be queried; records go without them");
+                        lookups.clear();
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        for record in &mut records {
+            if let Some(texts) = names.remove(&record.id) {
+                record.texts = texts;
+            }
+        }
+        Ok(GetRecordsResponse {
+            records,
+            missing_ids,
+            api_calls: session.calls,
+        })
+    }
+}
+
+/// Whether a query failed because a lookup's related name cannot be selected (an object
+/// without a `Name` field, or a relationship the user may not see).
+pub(crate) fn names_unreadable(e: &Error) -> bool {
+    matches!(e, Error::Remote { code, .. } if code == "INVALID_FIELD")
+}
+
+/// The related names of `ids`' lookups (record id → field → name), read with one SOQL query
+/// (`SELECT Id, Account.Name … WHERE Id IN (…)`): sObject Collections retrieve cannot follow
+/// relationships.
+async fn related_names(
+    session: &mut Session<'_>,
+    described: &Described,
+    ids: &[String],
+    lookups: &[Lookup],
+) -> Result<HashMap<String, HashMap<String, String>>, Error> {
+    let paths: Vec<String> = lookups.iter().map(Lookup::path).collect();
+    let list: Vec<String> = ids.iter().map(|id| soql_string(id)).collect();
+    let soql = format!(
+        "SELECT Id, {} FROM {} WHERE Id IN ({})",
+        paths.join(", "),
+        described.summary.name,
+        list.join(", ")
+    );
+    let mut out = HashMap::new();
+    let mut tail = query_tail(&soql);
+    loop {
+        let page: QueryPage = get_exact(session, &tail).await?;
+        for raw in &page.records {
+            let Some(id) = raw
+                .get("Id")
+                .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+            else {
+                continue;
+            };
+            out.insert(id, lookup_names(raw, lookups));
+        }
+        match page.next {
+            Some(next) => tail = next,
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

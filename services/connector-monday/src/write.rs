@@ -17,11 +17,11 @@ use serde_json::{Map, Value, json};
 use tandem_proto::v1::{ItemWriteResult, RemoteError, WriteItemsRequest, WriteItemsResponse};
 
 use crate::api::{Calls, Monday, Reply, Retry, Session};
-use crate::board::id_text;
 use crate::error::Error;
 use crate::grpc::{require, require_id};
-use crate::items::Spent;
 use crate::queries::{self, WriteKind};
+use crate::read::Spent;
+use crate::schema::id_text;
 
 /// How long a board's idempotency column is remembered.
 const KEY_COLUMN_TTL: Duration = Duration::from_secs(300);
@@ -363,7 +363,7 @@ async fn key_column(
     if let Some(c) = settings.cached_key_column(board_id) {
         return Ok(c);
     }
-    let board = crate::board::get_board(monday, session, board_id, calls).await?;
+    let board = crate::schema::get_board(monday, session, board_id, calls).await?;
     let wanted = &settings.idempotency_column;
     let column = board
         .columns
