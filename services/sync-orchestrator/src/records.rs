@@ -1,69 +1,40 @@
 //! The connectors' records (`tandem.v1.Record`: field → the remote's JSON value as text, plus
-//! display texts: monday's read-only columns, Salesforce lookups' related names) in the shapes
-//! tandem-core reads, and core payloads back into write requests.
+//! display texts: monday's read-only columns, Salesforce lookups' related names) handed to
+//! tandem-core as its neutral input, and core payloads back into write requests. Neither
+//! remote's wire format is known here.
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value as Json, json};
-use tandem_core::convert::{self, ReadRecord, same};
+use serde_json::{Map, Value as Json};
+use tandem_core::convert::{self, RawRecord, ReadRecord, same};
 use tandem_core::{FieldMapping, UserDirectory};
 use tandem_proto::v1::Record;
 
-fn rfc3339(ts: &prost_types::Timestamp) -> Option<String> {
-    let t = time::OffsetDateTime::from_unix_timestamp(ts.seconds).ok()?
-        + time::Duration::nanoseconds(i64::from(ts.nanos));
-    t.format(&time::format_description::well_known::Rfc3339)
-        .ok()
-}
-
-/// A Salesforce record as a query returns it, read into canonical values; a lookup reads
-/// with its related record's name from `record.texts`, so a text column shows the name.
-pub fn read_salesforce(mappings: &[FieldMapping], record: &Record) -> ReadRecord {
-    let mut object: Map<String, Json> = record
-        .fields
-        .iter()
-        .map(|(k, v)| (k.clone(), serde_json::from_str(v).unwrap_or(Json::Null)))
-        .collect();
-    if let Some(at) = record.modified_at.as_ref().and_then(rfc3339) {
-        object.insert("SystemModstamp".to_owned(), Json::String(at));
+/// A connector's record as tandem-core's neutral input.
+fn raw(record: &Record) -> RawRecord<'_> {
+    RawRecord {
+        fields: &record.fields,
+        texts: &record.texts,
+        changed_at: record
+            .modified_at
+            .as_ref()
+            .and_then(|t| tandem_core::jiff::Timestamp::new(t.seconds, t.nanos).ok()),
     }
-    convert::read_salesforce_record_named(mappings, &Json::Object(object), &record.texts)
 }
 
-/// A monday item as `items_page` returns it, read into canonical values.
+/// A Salesforce record read into canonical values; a lookup reads with its related record's
+/// name from `record.texts`, so a text column shows the name.
+pub fn read_salesforce(mappings: &[FieldMapping], record: &Record) -> ReadRecord {
+    convert::read_salesforce_raw(mappings, &raw(record))
+}
+
+/// A monday item read into canonical values (read-only columns by their display text).
 pub fn read_monday(
     mappings: &[FieldMapping],
     record: &Record,
     users: &dyn UserDirectory,
 ) -> ReadRecord {
-    let column_values: Vec<Json> = record
-        .fields
-        .iter()
-        .filter(|(k, _)| k.as_str() != "name")
-        .map(|(k, v)| {
-            let value = if v == "null" {
-                Json::Null
-            } else {
-                Json::String(v.clone())
-            };
-            match record.texts.get(k) {
-                Some(text) => json!({"id": k, "value": value, "text": text}),
-                None => json!({"id": k, "value": value}),
-            }
-        })
-        .collect();
-    let mut item = json!({"id": record.id, "column_values": column_values});
-    if let Some(name) = record
-        .fields
-        .get("name")
-        .and_then(|v| serde_json::from_str::<String>(v).ok())
-    {
-        item["name"] = Json::String(name);
-    }
-    if let Some(at) = record.modified_at.as_ref().and_then(rfc3339) {
-        item["updated_at"] = Json::String(at);
-    }
-    convert::read_monday_item(mappings, &item, users)
+    convert::read_monday_raw(mappings, &raw(record), users)
 }
 
 /// The fields to ask connector-salesforce's `GetRecords` for on the `User` object to learn

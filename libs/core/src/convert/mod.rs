@@ -15,6 +15,7 @@
 mod adapt;
 pub mod monday;
 pub mod phone;
+mod raw;
 mod record;
 pub mod salesforce;
 pub mod same;
@@ -24,6 +25,7 @@ use std::collections::HashMap;
 use jiff::tz::TimeZone;
 
 pub use adapt::{to_monday, to_salesforce};
+pub use raw::{RawRecord, read_monday_raw, read_salesforce_raw};
 pub use record::{
     ReadRecord, read_monday_columns, read_monday_item, read_salesforce_fields,
     read_salesforce_fields_named, read_salesforce_record, read_salesforce_record_named,

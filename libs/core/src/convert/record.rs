@@ -145,7 +145,7 @@ pub fn read_monday_columns<'a>(
 }
 
 /// The `changed_at` inside a column value, e.g. `{"index":1,"changed_at":"2026-05-22T05:47:17.769Z"}`.
-fn changed_at(value: &str) -> Option<Timestamp> {
+pub(crate) fn changed_at(value: &str) -> Option<Timestamp> {
     let v: Json = serde_json::from_str(value).ok()?;
     v.get("changed_at")?.as_str()?.parse().ok()
 }
