@@ -69,7 +69,7 @@ pub async fn cycle(
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
     tx.commit().await?;
-    let records: Vec<String> = claimed.records.into_iter().map(|p| p.record).collect();
+    let records: Vec<_> = claimed.records.into_iter().map(|p| p.record).collect();
     deps.buffer.complete(settings.id(), &records).await?;
     Ok(())
 }

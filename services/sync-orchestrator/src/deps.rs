@@ -14,7 +14,7 @@ use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
 use tandem_service::client::PeerChannel;
 
-use crate::buffer::Buffer;
+use crate::coalesce::Buffer;
 use crate::lease::Leases;
 use crate::store::Store;
 

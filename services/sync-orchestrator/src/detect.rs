@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use tandem_proto::timestamp::{from_millis, from_offset, now_millis, to_millis};
 use tandem_proto::v1 as pb;
 
-use crate::buffer::Pending;
+use crate::coalesce::{Pending, RecordKey};
 use crate::deps::Deps;
 use crate::history::Outcome;
 use crate::run::CycleError;
@@ -129,7 +129,7 @@ pub async fn submit(deps: &Deps, settings: &Settings, polled: &Polled) -> Result
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone(), at))
                 .collect();
-            let record = format!("{}:{}", side.prefix(), r.id);
+            let record = RecordKey::new(side, r.id.clone());
             deps.buffer
                 .submit(settings.id(), &record, &fields, now, window)
                 .await?;
@@ -159,16 +159,11 @@ pub async fn claim(deps: &Deps, settings: &Settings) -> Result<Claimed, CycleErr
         .store
         .due_failing(settings.id(), settings.integration.version, RETRY_LIMIT)
         .await?;
-    let claimed: BTreeSet<String> = records.iter().map(|p| p.record.clone()).collect();
+    let claimed: BTreeSet<RecordKey> = records.iter().map(|p| p.record.clone()).collect();
     for (side, id) in &due {
-        let record = format!("{}:{id}", side.prefix());
+        let record = RecordKey::new(*side, id.clone());
         if !claimed.contains(&record) {
-            records.push(Pending {
-                record,
-                fields: Default::default(),
-                first_ms: 0,
-                last_ms: 0,
-            });
+            records.push(Pending::retry(record));
         }
     }
     Ok(Claimed {

@@ -13,7 +13,7 @@ use tandem_service::server::ServiceOnly;
 use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 
-use crate::buffer::Buffer;
+use crate::coalesce::{Buffer, DELETED, RecordKey};
 use crate::run::{CycleError, Deps};
 use crate::settings::interval_of;
 use crate::settings::window_of;
@@ -339,9 +339,9 @@ impl SyncOrchestrator for SyncOrchestratorService {
         if r.board_id.is_empty() {
             return Err(Status::invalid_argument("board_id is required"));
         }
-        let prefix = match Side::try_from(r.side) {
-            Ok(Side::Monday) => "mo",
-            Ok(Side::Salesforce) => "sf",
+        let side = match Side::try_from(r.side) {
+            Ok(Side::Monday) => crate::store::Side::Monday,
+            Ok(Side::Salesforce) => crate::store::Side::Salesforce,
             _ => {
                 return Err(Status::invalid_argument(
                     "side must be salesforce or monday",
@@ -369,9 +369,9 @@ impl SyncOrchestrator for SyncOrchestratorService {
             let mut fields: Vec<(String, String, i64)> =
                 change.fields.into_iter().map(|(k, v)| (k, v, at)).collect();
             if change.deleted {
-                fields.push(("__deleted".to_owned(), "true".to_owned(), at));
+                fields.push((DELETED.to_owned(), "true".to_owned(), at));
             }
-            changes.push((format!("{prefix}:{}", change.id), fields));
+            changes.push((RecordKey::new(side, change.id), fields));
         }
         let integrations = self.integrations_on_board(&r.board_id).await?;
         for integration in &integrations {

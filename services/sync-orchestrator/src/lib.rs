@@ -1,7 +1,7 @@
 //! sync-orchestrator: scheduling, locks, coalescing, links, merge and writes. Postgres schema `sync`.
 //!
 //! The path of one change, a module per step: `settings` (what the integration asks for),
-//! `detect` (poll, coalesce into the `buffer`, claim), `pairs` (links and latest values,
+//! `detect` (poll, claim) and `coalesce` (the Redis buffer), `pairs` (links and latest values,
 //! re-linking by key), `adopt` (creates whose link was lost), `people` (users only Salesforce knows), `merge` (filter, three-way
 //! merge and conversion of one record) and `plan` (every pair's writes), `write` (intents and
 //! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
@@ -10,7 +10,7 @@
 //! `scheduler` start runs.
 
 mod adopt;
-pub mod buffer;
+pub mod coalesce;
 mod commit;
 mod config;
 mod cycle;
@@ -111,7 +111,7 @@ pub async fn bind_on(
     let deps = deps::Deps {
         peers,
         store: store::Store::new(pool.clone()),
-        buffer: buffer::Buffer::new(redis.clone(), &config.infra.redis_prefix),
+        buffer: coalesce::Buffer::new(redis.clone(), &config.infra.redis_prefix),
         leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
         catalogs: Default::default(),
     };

@@ -7,7 +7,7 @@ use tandem_core::Shadow;
 use tandem_core::merge::Side as CoreSide;
 use tandem_proto::v1 as pb;
 
-use crate::buffer::Pending;
+use crate::coalesce::{Pending, RecordKey};
 use crate::deps::Deps;
 use crate::detect::{CLAIM_LIMIT, Polled};
 use crate::history::Outcome;
@@ -79,10 +79,10 @@ pub fn other(side: CoreSide) -> CoreSide {
 
 /// The ids of the claimed records of `side`.
 pub fn claimed_ids(claimed: &[Pending], side: Side) -> Vec<String> {
-    let prefix = format!("{}:", side.prefix());
     claimed
         .iter()
-        .filter_map(|p| p.record.strip_prefix(&prefix).map(str::to_owned))
+        .filter(|p| p.record.side == side)
+        .map(|p| p.record.id.clone())
         .collect()
 }
 
@@ -97,10 +97,10 @@ pub fn pair_claimed(
     let mut seen_sf: BTreeSet<String> = BTreeSet::new();
     let mut seen_mo: BTreeSet<String> = BTreeSet::new();
     for pending in claimed {
-        let (side, record_id) = pending.record.split_once(':').unwrap_or(("", ""));
+        let (side, record_id) = (pending.record.side, pending.record.id.as_str());
         let link = match side {
-            "sf" if !seen_sf.contains(record_id) => sf_links.get(record_id),
-            "mo" if !seen_mo.contains(record_id) => mo_links.get(record_id),
+            Side::Salesforce if !seen_sf.contains(record_id) => sf_links.get(record_id),
+            Side::Monday if !seen_mo.contains(record_id) => mo_links.get(record_id),
             _ => continue,
         };
         let mut pair = Pair::default();
@@ -117,8 +117,8 @@ pub fn pair_claimed(
                     .as_ref()
                     .and_then(|p| serde_json::from_value(p.0.clone()).ok());
             }
-            (None, "sf") => pair.salesforce_id = Some(record_id.to_owned()),
-            (None, _) => pair.monday_id = Some(record_id.to_owned()),
+            (None, Side::Salesforce) => pair.salesforce_id = Some(record_id.to_owned()),
+            (None, Side::Monday) => pair.monday_id = Some(record_id.to_owned()),
         }
         if let Some(s) = &pair.salesforce_id {
             seen_sf.insert(s.clone());
@@ -263,21 +263,43 @@ fn latest_from_polls(
         id: id.to_owned(),
         ..Default::default()
     };
+    // A webhook that said a record was deleted or archived spares reading it.
+    let gone: BTreeSet<&RecordKey> = claimed
+        .iter()
+        .filter(|p| p.deleted())
+        .map(|p| &p.record)
+        .collect();
+    let deleted = |side: Side, id: &str| {
+        gone.contains(&RecordKey::new(side, id))
+            .then(|| pb::Record {
+                id: id.to_owned(),
+                deleted: true,
+                ..Default::default()
+            })
+    };
     let (mut need_sf, mut need_mo) = (Vec::new(), Vec::new());
     for pair in pairs {
         let agreed = whole_claim && pair.shadow.is_some() && !pair.retry && pair.pending.is_none();
         if let Some(s) = &pair.salesforce_id {
             match polled_sf.get(s) {
                 Some(r) => pair.salesforce = Some(r.clone()),
-                None if agreed && !claimed_sf.contains(s) => pair.salesforce = Some(unchanged(s)),
-                None => need_sf.push(s.clone()),
+                None => match deleted(Side::Salesforce, s) {
+                    Some(r) => pair.salesforce = Some(r),
+                    None if agreed && !claimed_sf.contains(s) => {
+                        pair.salesforce = Some(unchanged(s));
+                    }
+                    None => need_sf.push(s.clone()),
+                },
             }
         }
         if let Some(m) = &pair.monday_id {
             match polled_mo.get(m) {
                 Some(r) => pair.monday = Some(r.clone()),
-                None if agreed && !claimed_mo.contains(m) => pair.monday = Some(unchanged(m)),
-                None => need_mo.push(m.clone()),
+                None => match deleted(Side::Monday, m) {
+                    Some(r) => pair.monday = Some(r),
+                    None if agreed && !claimed_mo.contains(m) => pair.monday = Some(unchanged(m)),
+                    None => need_mo.push(m.clone()),
+                },
             }
         }
     }
@@ -386,12 +408,13 @@ mod tests {
     }
 
     fn pending(record: &str) -> Pending {
-        Pending {
-            record: record.into(),
-            fields: Default::default(),
-            first_ms: 0,
-            last_ms: 0,
-        }
+        let (side, id) = record.split_once(':').unwrap();
+        let side = if side == "sf" {
+            Side::Salesforce
+        } else {
+            Side::Monday
+        };
+        Pending::retry(RecordKey::new(side, id))
     }
 
     fn link(sf: &str, mo: &str, ended: bool) -> Link {
@@ -423,6 +446,42 @@ mod tests {
         assert!(pairs[0].shadow.is_some());
         assert_eq!(pairs[1].id_on(CoreSide::Monday), Some("2"));
         assert_eq!(pairs[1].id_on(CoreSide::Salesforce), None);
+    }
+
+    #[test]
+    fn a_webhooks_deletion_is_taken_as_it_is_and_an_unclaimed_agreed_partner_is_not_read() {
+        let mut deleted = pending("mo:1");
+        deleted
+            .fields
+            .insert(crate::coalesce::DELETED.to_owned(), ("true".to_owned(), 0));
+        let claimed = [deleted, pending("mo:2")];
+        let sf_links = BTreeMap::new();
+        let mo_links = BTreeMap::from([
+            ("1".to_owned(), link("006A", "1", false)),
+            ("2".to_owned(), link("006B", "2", false)),
+        ]);
+        let mut pairs = pair_claimed(&claimed, &sf_links, &mo_links);
+        let polled = Polled {
+            salesforce: Default::default(),
+            monday: Default::default(),
+        };
+        let (need_sf, need_mo) = latest_from_polls(&mut pairs, &polled, &claimed, true);
+        assert!(pairs[0].monday.as_ref().is_some_and(|r| r.deleted));
+        assert_eq!(
+            need_mo,
+            vec!["2".to_owned()],
+            "a hint without values is read"
+        );
+        assert!(
+            need_sf.is_empty(),
+            "partners agreed and unclaimed stand unchanged"
+        );
+        assert!(
+            pairs[0]
+                .salesforce
+                .as_ref()
+                .is_some_and(|r| r.fields.is_empty())
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tandem_catalog::{Board, Object, Rules};
 use tandem_core::{ConvertContext, MondayKind, SalesforceKind, UserMap};
 use tandem_proto::v1 as pb;
 
-use crate::buffer::Window;
+use crate::coalesce::Window;
 use crate::deps::{Catalog, Deps};
 use crate::run::CycleError;
 

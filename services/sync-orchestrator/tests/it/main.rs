@@ -1,6 +1,6 @@
 //! sync-orchestrator's building blocks against the real Postgres and Redis.
 
-mod buffer;
+mod coalesce;
 mod lease;
 
 use tandem_service::storage::{connect_postgres, connect_redis};

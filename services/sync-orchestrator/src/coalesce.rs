@@ -1,4 +1,4 @@
-//! The coalescing buffer in Redis.
+//! Step 2: coalesce. The buffer in Redis where detected changes wait for their window.
 //!
 //! Each detected change lands under its integration and record and is merged field-wise with
 //! what is already pending: per field the newer change wins, a tie goes to the later arrival
@@ -20,11 +20,44 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
+use crate::store::Side;
+
+/// A record of one side, as the buffer keys it (its key format stays inside this module).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RecordKey {
+    pub side: Side,
+    pub id: String,
+}
+
+impl RecordKey {
+    pub fn new(side: Side, id: impl Into<String>) -> Self {
+        Self {
+            side,
+            id: id.into(),
+        }
+    }
+
+    fn encode(&self) -> String {
+        format!("{}:{}", self.side.prefix(), self.id)
+    }
+
+    fn decode(key: &str) -> Option<RecordKey> {
+        let (prefix, id) = key.split_once(':')?;
+        let side = [Side::Salesforce, Side::Monday]
+            .into_iter()
+            .find(|s| s.prefix() == prefix)?;
+        Some(RecordKey::new(side, id))
+    }
+}
+
+/// The field under which a change that deleted or archived its record is marked.
+pub const DELETED: &str = "__deleted";
+
 /// One record's pending change, as claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
-    /// The record key the change was submitted under (e.g. `sf:006…` or `mo:123`).
-    pub record: String,
+    /// The record the change was submitted for.
+    pub record: RecordKey,
     /// Field → (value as submitted, change time in ms since the epoch).
     pub fields: BTreeMap<String, (String, i64)>,
     /// When the first and the last change of this batch arrived (ms).
@@ -100,6 +133,23 @@ redis.call('PEXPIRE', procidx, ttl)
 return redis.call('SMEMBERS', procidx)
 "#;
 
+impl Pending {
+    /// A record due for another attempt, with no change of its own in the buffer.
+    pub fn retry(record: RecordKey) -> Self {
+        Pending {
+            record,
+            fields: BTreeMap::new(),
+            first_ms: 0,
+            last_ms: 0,
+        }
+    }
+
+    /// Whether a webhook said the record was deleted or archived.
+    pub fn deleted(&self) -> bool {
+        self.fields.get(DELETED).is_some_and(|(v, _)| v == "true")
+    }
+}
+
 impl Buffer {
     pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
         Self {
@@ -117,18 +167,19 @@ impl Buffer {
     pub async fn submit(
         &self,
         integration: &str,
-        record: &str,
+        record: &RecordKey,
         fields: &[(String, String, i64)],
         now_ms: i64,
         window: Window,
     ) -> redis::RedisResult<i64> {
         let base = self.base(integration);
+        let record = record.encode();
         let script = redis::Script::new(SUBMIT);
         let mut invocation = script.prepare_invoke();
         invocation
             .key(format!("{base}:rec:{record}"))
             .key(format!("{base}:due"))
-            .arg(record)
+            .arg(&record)
             .arg(now_ms)
             .arg(window.window.as_millis() as i64)
             .arg(window.debounce.map_or(0, |d| d.as_millis().max(1) as i64))
@@ -168,22 +219,27 @@ impl Buffer {
         Ok(records
             .into_iter()
             .zip(hashes)
-            .map(|(record, hash)| decode(record, hash))
+            .filter_map(|(record, hash)| Some(decode(RecordKey::decode(&record)?, hash)))
             .collect())
     }
 
     /// Forgets claimed records whose results are recorded.
-    pub async fn complete(&self, integration: &str, records: &[String]) -> redis::RedisResult<()> {
+    pub async fn complete(
+        &self,
+        integration: &str,
+        records: &[RecordKey],
+    ) -> redis::RedisResult<()> {
         if records.is_empty() {
             return Ok(());
         }
+        let records: Vec<String> = records.iter().map(RecordKey::encode).collect();
         let base = self.base(integration);
         let mut pipe = redis::pipe();
         pipe.atomic();
-        for record in records {
+        for record in &records {
             pipe.del(format!("{base}:proc:{record}")).ignore();
         }
-        pipe.srem(format!("{base}:procidx"), records).ignore();
+        pipe.srem(format!("{base}:procidx"), &records).ignore();
         pipe.query_async::<()>(&mut self.redis.clone()).await
     }
 
@@ -208,7 +264,7 @@ impl Buffer {
     }
 }
 
-fn decode(record: String, hash: BTreeMap<String, String>) -> Pending {
+fn decode(record: RecordKey, hash: BTreeMap<String, String>) -> Pending {
     let ms = |key: &str| hash.get(key).and_then(|v| v.parse().ok()).unwrap_or(0);
     let fields = hash
         .iter()

@@ -4,7 +4,19 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
-use sync_orchestrator::buffer::{Buffer, Window};
+use sync_orchestrator::coalesce::{Buffer, RecordKey, Window};
+use sync_orchestrator::store::Side;
+
+/// `sf:…` or `mo:…` as a record key.
+fn key(text: &str) -> RecordKey {
+    let (side, id) = text.split_once(':').unwrap();
+    let side = if side == "sf" {
+        Side::Salesforce
+    } else {
+        Side::Monday
+    };
+    RecordKey::new(side, id)
+}
 use tandem_core::jiff::Timestamp;
 use tandem_core::{PendingChange, Value};
 
@@ -30,7 +42,7 @@ async fn fifty_edits_to_one_record_become_one_pending_change_with_the_final_valu
             field(&format!("f{}", i % 3), "1", t0 + i),
         ];
         buffer
-            .submit("int-1", "mo:42", &edit, t0 + i, FIXED)
+            .submit("int-1", &key("mo:42"), &edit, t0 + i, FIXED)
             .await
             .unwrap();
     }
@@ -46,7 +58,7 @@ async fn fifty_edits_to_one_record_become_one_pending_change_with_the_final_valu
     let claimed = buffer.claim("int-1", t0 + 180_000, 100).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let change = &claimed[0];
-    assert_eq!(change.record, "mo:42");
+    assert_eq!(change.record, key("mo:42"));
     assert_eq!(change.fields["status"], ("\"s49\"".to_owned(), t0 + 49));
     assert_eq!(change.fields.len(), 4);
     assert_eq!((change.first_ms, change.last_ms), (t0, t0 + 49));
@@ -58,11 +70,23 @@ async fn a_claim_is_replayed_until_completed_and_new_changes_wait_apart() {
     let buffer = Buffer::new(infra.redis.clone(), &infra.prefix);
     let t0 = 1_800_000_000_000;
     buffer
-        .submit("int-1", "sf:A", &[field("Name", "\"a\"", t0)], t0, FIXED)
+        .submit(
+            "int-1",
+            &key("sf:A"),
+            &[field("Name", "\"a\"", t0)],
+            t0,
+            FIXED,
+        )
         .await
         .unwrap();
     buffer
-        .submit("int-1", "sf:B", &[field("Name", "\"b\"", t0)], t0, FIXED)
+        .submit(
+            "int-1",
+            &key("sf:B"),
+            &[field("Name", "\"b\"", t0)],
+            t0,
+            FIXED,
+        )
         .await
         .unwrap();
     let first = buffer.claim("int-1", t0 + 200_000, 100).await.unwrap();
@@ -71,7 +95,7 @@ async fn a_claim_is_replayed_until_completed_and_new_changes_wait_apart() {
     buffer
         .submit(
             "int-1",
-            "sf:A",
+            &key("sf:A"),
             &[field("Name", "\"a2\"", t0 + 1)],
             t0 + 200_001,
             FIXED,
@@ -82,7 +106,7 @@ async fn a_claim_is_replayed_until_completed_and_new_changes_wait_apart() {
     let replay = buffer.claim("int-1", t0 + 400_000, 100).await.unwrap();
     assert_eq!(replay, first);
     buffer
-        .complete("int-1", &["sf:A".to_owned(), "sf:B".to_owned()])
+        .complete("int-1", &[key("sf:A"), key("sf:B")])
         .await
         .unwrap();
     let next = buffer.claim("int-1", t0 + 400_001, 100).await.unwrap();
@@ -100,7 +124,13 @@ async fn low_latency_mode_flushes_a_quiet_record_after_the_debounce() {
     };
     let t0 = 1_800_000_000_000;
     let due = buffer
-        .submit("int-1", "mo:1", &[field("text", "\"x\"", t0)], t0, low)
+        .submit(
+            "int-1",
+            &key("mo:1"),
+            &[field("text", "\"x\"", t0)],
+            t0,
+            low,
+        )
         .await
         .unwrap();
     assert_eq!(due, t0 + 5_000);
@@ -109,7 +139,13 @@ async fn low_latency_mode_flushes_a_quiet_record_after_the_debounce() {
     for i in 1..=60 {
         let now = t0 + i * 4_000;
         last_due = buffer
-            .submit("int-1", "mo:1", &[field("text", "\"y\"", now)], now, low)
+            .submit(
+                "int-1",
+                &key("mo:1"),
+                &[field("text", "\"y\"", now)],
+                now,
+                low,
+            )
             .await
             .unwrap();
     }
@@ -137,11 +173,23 @@ async fn every_buffer_key_expires() {
     let buffer = Buffer::new(infra.redis.clone(), &infra.prefix);
     let t0 = 1_800_000_000_000;
     buffer
-        .submit("int-1", "sf:A", &[field("Name", "\"a\"", t0)], t0, FIXED)
+        .submit(
+            "int-1",
+            &key("sf:A"),
+            &[field("Name", "\"a\"", t0)],
+            t0,
+            FIXED,
+        )
         .await
         .unwrap();
     buffer
-        .submit("int-1", "sf:B", &[field("Name", "\"b\"", t0)], t0, FIXED)
+        .submit(
+            "int-1",
+            &key("sf:B"),
+            &[field("Name", "\"b\"", t0)],
+            t0,
+            FIXED,
+        )
         .await
         .unwrap();
     buffer.claim("int-1", t0 + 180_000, 1).await.unwrap();
@@ -168,9 +216,9 @@ async fn the_buffer_coalesces_exactly_as_the_domain_rule_on_random_sequences() {
     let buffer = Buffer::new(infra.redis.clone(), &infra.prefix);
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
     let t0 = 1_800_000_000_000i64;
-    let mut expected: BTreeMap<String, PendingChange> = BTreeMap::new();
+    let mut expected: BTreeMap<RecordKey, PendingChange> = BTreeMap::new();
     for n in 0..400 {
-        let record = format!("mo:{}", rng.random_range(0..5));
+        let record = key(&format!("mo:{}", rng.random_range(0..5)));
         let edits: Vec<(String, String, i64)> = (0..rng.random_range(1..4))
             .map(|_| {
                 let name = format!("c{}", rng.random_range(0..4));
@@ -209,6 +257,6 @@ async fn the_buffer_coalesces_exactly_as_the_domain_rule_on_random_sequences() {
                 (k.clone(), (v.clone(), c.changed_at.as_millisecond()))
             })
             .collect();
-        assert_eq!(pending.fields, got, "record {}", pending.record);
+        assert_eq!(pending.fields, got, "record {:?}", pending.record);
     }
 }
