@@ -420,3 +420,60 @@ async fn a_deleted_or_archived_partner_is_unlinked_and_never_written_again() {
         "deletions are never propagated"
     );
 }
+
+/// Created paused, an integration lets its owner preview an import: the dry run runs and says
+/// what it would do, nothing is written, nothing syncs until resumed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_integration_created_paused_previews_an_import_and_moves_nothing() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let existing = opportunity(&stack, "Upsilon");
+    stack
+        .salesforce
+        .force_fields(
+            ORG,
+            &existing,
+            serde_json::json!({"SystemModstamp": "2020-01-01T00:00:00.000+0000"}),
+        )
+        .unwrap();
+    let integration = stack.integration_paused_with(|_| {}).await;
+    assert_eq!(integration.state(), pb::IntegrationState::Paused);
+    stack.salesforce.clear_calls();
+    stack.monday.clear_requests();
+    let dry = stack
+        .import(&integration, pb::Side::Salesforce, true, None)
+        .await;
+    assert_eq!(dry.status, pb::RunStatus::Succeeded as i32, "{dry:?}");
+    let events = stack.events(&dry).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.source_record_id == existing && e.reason.contains("would create on monday")),
+        "{events:#?}"
+    );
+    let refused = stack
+        .orchestrator
+        .clone()
+        .sync_now(tandem_testkit::authorized(
+            pb::SyncNowRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::FailedPrecondition,
+        "{refused:?}"
+    );
+    assert!(stack.salesforce.calls().iter().all(|c| c.method == "GET"));
+    assert!(
+        stack
+            .monday
+            .requests()
+            .iter()
+            .all(|r| !r.query.contains("mutation"))
+    );
+    assert!(stack.monday.items(stack.board).is_empty());
+}

@@ -113,6 +113,22 @@ impl Stack {
         &self,
         adjust: impl FnOnce(&mut pb::IntegrationSpec),
     ) -> pb::Integration {
+        self.create_integration(adjust, false).await
+    }
+
+    /// Like [`Stack::integration_with`], created paused (`integration create --paused`).
+    pub async fn integration_paused_with(
+        &self,
+        adjust: impl FnOnce(&mut pb::IntegrationSpec),
+    ) -> pb::Integration {
+        self.create_integration(adjust, true).await
+    }
+
+    async fn create_integration(
+        &self,
+        adjust: impl FnOnce(&mut pb::IntegrationSpec),
+        paused: bool,
+    ) -> pb::Integration {
         let mut config = self.config.clone();
         let monday = config
             .create_connection(authorized(
@@ -156,7 +172,7 @@ impl Stack {
             .create_integration(authorized(
                 pb::CreateIntegrationRequest {
                     spec: Some(spec),
-                    paused: false,
+                    paused,
                 },
                 &self.bearer,
             ))

@@ -1,3 +1,6 @@
+//! Start-up errors of the service (storage, serving, configuration); a run's own errors are
+//! `run::CycleError`.
+
 use tandem_service::server::ServeError;
 use tandem_service::storage::StorageError;
 

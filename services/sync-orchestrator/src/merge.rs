@@ -200,10 +200,7 @@ pub fn plan_unlinked(
 /// on every retry and after a crash, so the connectors' idempotent creates never make a
 /// second record for one source.
 pub fn idempotency_key(integration: &str, source: CoreSide, source_id: &str) -> String {
-    let side = match source {
-        CoreSide::Salesforce => "sf",
-        CoreSide::Monday => "mo",
-    };
+    let side = crate::store::Side::from(source).prefix();
     let digest = Sha256::digest(format!("{integration}\u{1f}{side}\u{1f}{source_id}").as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("tdm-{hex}")

@@ -1,6 +1,6 @@
-//! A run of one integration: take the lease (and keep it while the run lasts), load the
-//! settings, open the run in run history, do the work (a cycle or an import), close the run,
-//! note it for the scheduler, give the lease back.
+//! Step 0, the frame of every run of one integration: take the lease (and keep it while the
+//! run lasts), load the settings, open the run in run history, do the work (a cycle or an
+//! import), close the run, note it for the scheduler, give the lease back.
 
 use std::time::Duration;
 

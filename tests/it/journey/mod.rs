@@ -108,7 +108,13 @@ impl Journey {
                 });
             }
         }
-        let integration = stack.integration_with(|spec| config.spec(spec)).await;
+        let integration = if config.start_paused {
+            stack
+                .integration_paused_with(|spec| config.spec(spec))
+                .await
+        } else {
+            stack.integration_with(|spec| config.spec(spec)).await
+        };
         let mut journey = Journey {
             seed,
             rng,
@@ -119,9 +125,7 @@ impl Journey {
             integration,
             log: Vec::new(),
         };
-        if journey.config.start_paused {
-            journey.set_paused(true).await;
-        }
+        journey.model.paused = journey.config.start_paused;
         journey
     }
 
