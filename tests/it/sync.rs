@@ -863,3 +863,70 @@ async fn the_scheduler_runs_cycles_of_different_integrations_side_by_side() {
         "the two cycles ran one after the other: {a_start}..{a_end} and {b_start}..{b_end}"
     );
 }
+
+/// A checkbox's custom labels (a boolean shown as a status of the board's own words) reach the
+/// other side: the orchestrator applies the same rules mapping-config validated.
+#[tokio::test(flavor = "multi_thread")]
+async fn custom_checkbox_labels_reach_the_other_side() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    stack
+        .monday
+        .add_column(
+            stack.board,
+            "billing",
+            "Billing",
+            "status",
+            serde_json::json!({"labels": {"0": "Billable", "1": "Internal"}}),
+        )
+        .unwrap();
+    let one_way =
+        |column: &str, field: &str, options: Option<pb::ConversionOptions>| pb::FieldMapping {
+            monday_column_id: column.into(),
+            salesforce_field: field.into(),
+            direction: pb::Direction::SalesforceToMonday as i32,
+            options,
+        };
+    let integration = stack
+        .integration_with(|spec| {
+            spec.salesforce_object = "Project__c".into();
+            spec.scope = pb::Scope::SalesforceToMonday as i32;
+            spec.mappings = vec![
+                one_way("name", "Name", None),
+                one_way(
+                    "billing",
+                    "Is_Billable__c",
+                    Some(pb::ConversionOptions {
+                        true_label: "Billable".into(),
+                        false_label: "Internal".into(),
+                        ..Default::default()
+                    }),
+                ),
+            ];
+        })
+        .await;
+    for (name, billable) in [("Rollout", true), ("Offsite", false)] {
+        stack
+            .salesforce
+            .insert(
+                ORG,
+                "Project__c",
+                serde_json::json!({"Name": name, "Summary__c": name, "Is_Billable__c": billable}),
+            )
+            .unwrap();
+    }
+    let run = stack.sync(&integration).await;
+    assert_eq!(
+        run.status,
+        pb::RunStatus::Succeeded as i32,
+        "{:#?}",
+        stack.events(&run).await
+    );
+    let label = |name: &str| {
+        let items = stack.monday.items(stack.board);
+        let item = items.iter().find(|i| i.name == name).unwrap();
+        item.values["billing"]["index"].as_u64()
+    };
+    assert_eq!(label("Rollout"), Some(0), "true → Billable");
+    assert_eq!(label("Offsite"), Some(1), "false → Internal");
+}
