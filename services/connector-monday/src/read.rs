@@ -36,17 +36,11 @@ impl Spent {
     }
 }
 
-pub fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: t.nanosecond() as i32,
-    }
-}
+pub use tandem_proto::timestamp::from_offset as to_timestamp;
 
 pub(crate) fn from_timestamp(ts: &prost_types::Timestamp) -> Result<OffsetDateTime, Error> {
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .map_err(|_| Error::InvalidArgument("watermark is out of range".into()))
+    tandem_proto::timestamp::to_offset(ts)
+        .ok_or_else(|| Error::InvalidArgument("watermark is out of range".into()))
 }
 
 pub(crate) fn updated_at(item: &Value) -> Option<OffsetDateTime> {

@@ -31,17 +31,10 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
         .ok()
 }
 
-pub fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: t.nanosecond() as i32,
-    }
-}
+pub use tandem_proto::timestamp::from_offset as to_timestamp;
 
 pub fn from_timestamp(ts: &prost_types::Timestamp, field: &str) -> Result<OffsetDateTime, Error> {
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .map_err(|_| Error::invalid(field, "is out of range"))
+    tandem_proto::timestamp::to_offset(ts).ok_or_else(|| Error::invalid(field, "is out of range"))
 }
 
 /// Milliseconds since the epoch: SystemModstamp's precision, the key of de-duplication.

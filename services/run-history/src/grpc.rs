@@ -56,17 +56,11 @@ fn parse_run_id(text: &str, field: &str) -> Result<Uuid, Status> {
 }
 
 fn to_time(ts: &prost_types::Timestamp, field: &str) -> Result<OffsetDateTime, Status> {
-    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .map_err(|_| Status::invalid_argument(format!("{field} is out of range")))
+    tandem_proto::timestamp::to_offset(ts)
+        .ok_or_else(|| Status::invalid_argument(format!("{field} is out of range")))
 }
 
-fn to_timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: t.nanosecond() as i32,
-    }
-}
+use tandem_proto::timestamp::from_offset as to_timestamp;
 
 fn to_run(row: RunRow) -> Run {
     Run {

@@ -91,10 +91,7 @@ impl SyncOrchestratorService {
             .await
             .map_err(|e| internal("sync state", e))?;
         let interval = interval_of(&integration);
-        let timestamp = |t: time::OffsetDateTime| prost_types::Timestamp {
-            seconds: t.unix_timestamp(),
-            nanos: t.nanosecond() as i32,
-        };
+        let timestamp = tandem_proto::timestamp::from_offset;
         let active = integration.state() == IntegrationState::Active;
         Ok(IntegrationStatus {
             state: state.to_owned(),
@@ -193,9 +190,7 @@ fn internal(what: &str, error: impl std::fmt::Display) -> Status {
     tandem_service::status::unavailable(what, error)
 }
 
-fn now_ms() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
-}
+use tandem_proto::timestamp::now_millis as now_ms;
 
 impl From<CycleError> for Status {
     fn from(error: CycleError) -> Self {

@@ -19,12 +19,7 @@ pub const NEEDS_REAUTH: i16 = pb::ConnectionState::NeedsReauthentication as i16;
 pub const INTEGRATION_ACTIVE: i16 = pb::IntegrationState::Active as i16;
 pub const INTEGRATION_PAUSED: i16 = pb::IntegrationState::Paused as i16;
 
-pub fn timestamp(t: OffsetDateTime) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.unix_timestamp(),
-        nanos: t.nanosecond() as i32,
-    }
-}
+pub use tandem_proto::timestamp::from_offset as timestamp;
 
 pub fn connection(row: &ConnectionRow) -> pb::Connection {
     pb::Connection {
