@@ -190,6 +190,8 @@ pub struct EmbeddedConfig {
     pub encryption_keys: mapping_config::KeyRing,
     /// The orchestrator's scheduler tick in milliseconds (0: cycles only on SyncNow).
     pub scheduler_tick_ms: u64,
+    /// How often a cycle checks that linked monday items still exist (0: every cycle).
+    pub deletion_sweep_seconds: u64,
     /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
     /// which is how the connector addresses it.
     pub salesforce_sim: salesforce_sim::Config,
@@ -205,6 +207,7 @@ impl EmbeddedConfig {
             infra,
             encryption_keys,
             scheduler_tick_ms: 0,
+            deletion_sweep_seconds: 3_600,
             salesforce_sim: salesforce_sim::Config {
                 default_org: org.to_owned(),
                 ..Default::default()
@@ -281,6 +284,7 @@ impl Embedded {
                 },
                 orchestrator: sync_orchestrator::Options {
                     scheduler_tick_ms: config.scheduler_tick_ms,
+                    deletion_sweep_seconds: config.deletion_sweep_seconds,
                     ..Default::default()
                 },
                 history: Default::default(),

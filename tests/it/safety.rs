@@ -3,7 +3,7 @@
 
 use tandem_proto::v1 as pb;
 
-use crate::stack::{ORG, start_stack};
+use crate::stack::{ORG, start_stack, start_stack_with};
 
 fn opportunity(stack: &crate::stack::Stack, name: &str) -> String {
     stack
@@ -476,4 +476,51 @@ async fn an_integration_created_paused_previews_an_import_and_moves_nothing() {
             .all(|r| !r.query.contains("mutation"))
     );
     assert!(stack.monday.items(stack.board).is_empty());
+}
+
+/// Without a webhook and without a write into it, a deleted or archived monday item is found
+/// by the sweep of linked items: the link ends with an event, the Salesforce record stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_finds_a_deleted_item_no_poll_returns() {
+    let stack = start_stack_with(|config| config.deletion_sweep_seconds = 0).await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    let kept = opportunity(&stack, "Phi");
+    let deleted = opportunity(&stack, "Chi");
+    let archived = opportunity(&stack, "Psi");
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 3);
+    let events = stack.events(&run).await;
+    let partner = |id: &str| -> i64 {
+        events
+            .iter()
+            .find(|e| e.source_record_id == id)
+            .unwrap()
+            .target_record_id
+            .parse()
+            .unwrap()
+    };
+    stack.monday.set_item_state(partner(&deleted), "deleted");
+    stack.monday.set_item_state(partner(&archived), "archived");
+    stack.monday.clear_requests();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let unlinked: Vec<&str> = events
+        .iter()
+        .filter(|e| e.action == pb::EventAction::Unlinked as i32)
+        .map(|e| e.target_record_id.as_str())
+        .collect();
+    assert_eq!(unlinked.len(), 2, "{events:#?}");
+    assert!(unlinked.contains(&deleted.as_str()) && unlinked.contains(&archived.as_str()));
+    assert!(
+        stack
+            .monday
+            .requests()
+            .iter()
+            .all(|r| !r.query.contains("mutation")),
+        "nothing was written"
+    );
+    assert_eq!(stack.status(&integration).await.linked_records, 1);
+    assert!(stack.salesforce.record(ORG, &kept).is_some());
+    assert_eq!(stack.salesforce.count(ORG, "Opportunity"), 3);
 }

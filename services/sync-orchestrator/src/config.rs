@@ -26,6 +26,15 @@ pub struct Options {
         value_parser = clap::value_parser!(u16).range(1..)
     )]
     pub scheduler_concurrency: u16,
+    /// How often an integration's cycle checks that the monday items it is linked to still
+    /// exist (monday's polls never return a deleted or archived item), in seconds; one
+    /// GetItems call per 100 links. 0 checks on every cycle.
+    #[arg(
+        long = "deletion-sweep-seconds",
+        env = "TANDEM_DELETION_SWEEP_SECONDS",
+        default_value_t = 3_600
+    )]
+    pub deletion_sweep_seconds: u64,
 }
 
 impl Default for Options {
@@ -33,6 +42,7 @@ impl Default for Options {
         Self {
             scheduler_tick_ms: 5_000,
             scheduler_concurrency: 8,
+            deletion_sweep_seconds: 3_600,
         }
     }
 }

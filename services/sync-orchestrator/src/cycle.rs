@@ -8,7 +8,7 @@ use crate::history::Outcome;
 use crate::lease::Lease;
 use crate::run::CycleError;
 use crate::settings::Settings;
-use crate::{adopt, commit, pairs, people, plan, write};
+use crate::{adopt, commit, pairs, people, plan, sweep, write};
 
 pub async fn cycle(
     deps: &Deps,
@@ -28,7 +28,8 @@ pub async fn cycle(
 
     // 3. Pair every claimed record with its link and the latest values of both sides;
     // records never linked that share the link key are paired, not duplicated; creates an
-    // earlier run lost are adopted, not made again; owners only Salesforce knows are read.
+    // earlier run lost are adopted, not made again; owners only Salesforce knows are read;
+    // now and then, linked monday items are checked for deletions the polls cannot see.
     let (sf_links, mo_links) = pairs::links_of_claimed(deps, settings, &claimed.records).await?;
     let mut pairs = pairs::pair_claimed(&claimed.records, &sf_links, &mo_links);
     pairs::mark_retries(&mut pairs, &claimed.retries);
@@ -42,6 +43,7 @@ pub async fn cycle(
         outcome,
     )
     .await?;
+    let swept = sweep::deleted_partners(deps, settings, &mut pairs, outcome).await?;
     pairs::relink_by_key(&mut pairs, link_key.as_ref());
     let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, Some(&polled)).await?;
     outcome.notes(adopted);
@@ -68,6 +70,9 @@ pub async fn cycle(
     let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
+    if swept {
+        tx.set_swept().await?;
+    }
     tx.commit().await?;
     let records: Vec<_> = claimed.records.into_iter().map(|p| p.record).collect();
     deps.buffer.complete(settings.id(), &records).await?;

@@ -35,6 +35,8 @@ pub struct Deps {
     pub leases: Leases,
     /// What each integration's runs read about both sides, reused for a while.
     pub catalogs: Catalogs,
+    /// How often a cycle checks that linked monday items still exist.
+    pub sweep_every: Duration,
 }
 
 /// How long a run reuses the board, the object, the org's zone and the people directory it

@@ -1,7 +1,7 @@
 //! sync-orchestrator: scheduling, locks, coalescing, links, merge and writes. Postgres schema `sync`.
 //!
 //! The path of one change, a module per step: `settings` (what the integration asks for),
-//! `detect` (poll, claim) and `coalesce` (the Redis buffer), `pairs` (links and latest values,
+//! `detect` (poll, claim) and `coalesce` (the Redis buffer), `sweep` (monday deletions polls cannot see), `pairs` (links and latest values,
 //! re-linking by key), `adopt` (creates whose link was lost), `people` (users only Salesforce knows), `merge` (filter, three-way
 //! merge and conversion of one record) and `plan` (every pair's writes), `write` (intents and
 //! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
@@ -30,6 +30,7 @@ pub mod run;
 pub mod scheduler;
 mod settings;
 pub mod store;
+mod sweep;
 mod write;
 
 pub use config::{Config, Options};
@@ -114,6 +115,7 @@ pub async fn bind_on(
         buffer: coalesce::Buffer::new(redis.clone(), &config.infra.redis_prefix),
         leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
         catalogs: Default::default(),
+        sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
     if config.options.scheduler_tick_ms > 0 {

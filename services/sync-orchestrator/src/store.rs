@@ -283,6 +283,27 @@ impl Store {
             .await
     }
 
+    /// When the integration's links were last compared with monday.
+    pub async fn swept_at(&self, integration: &str) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        let at: Option<Option<OffsetDateTime>> =
+            sqlx::query_scalar("SELECT swept_at FROM schedule WHERE integration_id = $1")
+                .bind(integration)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(at.flatten())
+    }
+
+    /// The active links of `integration`: (Salesforce id, monday id, shadow).
+    pub async fn active_links(&self, integration: &str) -> Result<Vec<Link>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT salesforce_id, monday_item_id, shadow, unlinked_at, pending_shadow FROM links
+             WHERE integration_id = $1 AND unlinked_at IS NULL",
+        )
+        .bind(integration)
+        .fetch_all(&self.pool)
+        .await
+    }
+
     /// When the integration last ran, its run id and status.
     pub async fn last_run(
         &self,
@@ -499,6 +520,20 @@ impl Fenced<'_> {
         .bind(&self.integration)
         .bind(sides)
         .bind(ids)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Notes that the links were compared with monday now.
+    pub async fn set_swept(&mut self) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO schedule (integration_id, last_run_at, swept_at, lease_epoch)
+             VALUES ($1, now(), now(), $2)
+             ON CONFLICT (integration_id) DO UPDATE SET swept_at = now()",
+        )
+        .bind(&self.integration)
+        .bind(self.epoch)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
