@@ -27,10 +27,10 @@ pub async fn deleted_partners(
 ) -> Result<bool, CycleError> {
     let id = settings.id();
     let now = time::OffsetDateTime::now_utc();
-    if let Some(at) = deps.store.swept_at(id).await? {
-        if now - at < deps.sweep_every {
-            return Ok(false);
-        }
+    if let Some(at) = deps.store.swept_at(id).await?
+        && now - at < deps.sweep_every
+    {
+        return Ok(false);
     }
     let links = deps.store.active_links(id).await?;
     let mut gone: Vec<String> = Vec::new();
