@@ -394,8 +394,8 @@ impl Journey {
         };
         let made = self.model.made[index].clone();
         let partner = futures_partner(&self.stack, &self.pool, &made);
-        let (side, id) = match partner {
-            Some(p) if self.rng.random_bool(0.5) => (made.side.other(), p),
+        let (side, id) = match &partner {
+            Some(p) if self.rng.random_bool(0.5) => (made.side.other(), p.clone()),
             _ => (made.side, made.id.clone()),
         };
         let how = match side {
@@ -418,10 +418,23 @@ impl Journey {
         };
         self.log
             .push(format!("{how} on {side:?} {id} ({:?})", made.base));
-        if id == made.id {
-            self.model.made[index].gone = true;
+        // The record is gone (it may be one the user made, or a partner that is one too, as
+        // pre-existing twins are); whoever it was linked to stays alone.
+        let partner_of_gone = if id == made.id {
+            partner.map(|p| (made.side.other(), p))
         } else {
-            self.model.made[index].orphaned = true;
+            Some((made.side, made.id.clone()))
+        };
+        for m in &mut self.model.made {
+            if m.side == side && m.id == id {
+                m.gone = true;
+            }
+            if partner_of_gone
+                .as_ref()
+                .is_some_and(|(s, p)| m.side == *s && &m.id == p)
+            {
+                m.orphaned = true;
+            }
         }
     }
 

@@ -224,12 +224,13 @@ pub async fn update(
     let (monday, salesforce) = connection_ids(&spec);
     let encoded = spec.encode_to_vec();
     // Valid settings on usable connections: an integration paused for its connections or a
-    // transfer resumes; one created paused waits for its owner's resume.
-    let (new_state, new_reason) = if row.state_reason == CREATED_PAUSED {
-        (row.state, row.state_reason.as_str())
-    } else {
-        (INTEGRATION_ACTIVE, "")
-    };
+    // transfer resumes; one created paused or paused by a person waits for its owner's resume.
+    let (new_state, new_reason) =
+        if row.state == INTEGRATION_PAUSED && !paused_for_settings(&row.state_reason) {
+            (row.state, row.state_reason.as_str())
+        } else {
+            (INTEGRATION_ACTIVE, "")
+        };
     let mut tx = state.pool.begin().await.map_err(internal)?;
     let updated = rows::update(
         &mut *tx,
@@ -555,4 +556,13 @@ pub async fn audit_log(
             next_page_token: next,
         }),
     })
+}
+
+/// Whether a pause is Tandem's own, for something an update of the settings can fix (a
+/// connection deleted or needing re-authentication, connections of a previous owner); a pause
+/// by a person ("paused by …" or their own reason) or at creation is theirs to end.
+fn paused_for_settings(reason: &str) -> bool {
+    (reason.starts_with("connection ")
+        && (reason.ends_with(" was deleted") || reason.ends_with(" needs re-authentication")))
+        || reason.starts_with("ownership moved to ")
 }

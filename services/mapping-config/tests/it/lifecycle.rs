@@ -302,3 +302,47 @@ async fn a_paused_integration_on_its_owners_connections_resumes_after_a_transfer
         .into_inner();
     assert_eq!(resumed.state, pb::IntegrationState::Active as i32);
 }
+
+/// A person's pause survives an edit of the settings: only Tandem's own pauses for something
+/// an update fixes (a connection, an ownership move) end with an update.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_integration_paused_by_its_owner_stays_paused_through_an_update() {
+    let stack = start_stack().await;
+    let spec = stack.valid_spec(&ada()).await;
+    let mut client = stack.client.clone();
+    let created = client
+        .create_integration(create(&spec, &ada()))
+        .await
+        .unwrap()
+        .into_inner();
+    let paused = client
+        .set_integration_state(authorized(
+            pb::SetIntegrationStateRequest {
+                id: created.id.clone(),
+                state: pb::IntegrationState::Paused as i32,
+                reason: "quarter-end freeze".into(),
+                on_behalf_of: String::new(),
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut changed = spec.clone();
+    changed.mappings.push(mapping("text_sfid", "Description"));
+    let updated = client
+        .update_integration(authorized(
+            pb::UpdateIntegrationRequest {
+                id: created.id.clone(),
+                spec: Some(changed),
+                version: paused.version,
+            },
+            &ada(),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(updated.state, pb::IntegrationState::Paused as i32);
+    assert_eq!(updated.state_reason, "quarter-end freeze");
+    assert!(scheduled(&stack).await.is_empty());
+}
