@@ -107,7 +107,9 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
     let filter = EnvFilter::try_new(&config.filter)
         .map_err(|e| Error::Config(format!("RUST_LOG `{}`: {e}", config.filter)))?;
     let fmt = match config.format {
+        // Colours only on a terminal: a log file or a collector gets plain text.
         LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()

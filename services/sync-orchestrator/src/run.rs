@@ -92,6 +92,23 @@ async fn run_locked(
     }
     let result = run(deps, &lease, trigger, work).await;
     keeper.abort();
+    match &result {
+        Ok(run) => {
+            let c = run.counters.clone().unwrap_or_default();
+            tracing::info!(
+                integration_id,
+                run_id = %run.id,
+                status = pb::RunStatus::try_from(run.status).map_or("?", |s| s.as_str_name()),
+                read = c.read,
+                created = c.created,
+                updated = c.updated,
+                failed = c.failed,
+                conflicts = c.conflicts,
+                "run finished"
+            );
+        }
+        Err(error) => tracing::info!(integration_id, %error, "run failed"),
+    }
     if !matches!(&result, Ok(run) if run.status == pb::RunStatus::Succeeded as i32) {
         deps.catalogs.forget(integration_id);
     }
