@@ -94,7 +94,7 @@ async fn run_locked(
     keeper.abort();
     match &result {
         Ok(run) => {
-            let c = run.counters.clone().unwrap_or_default();
+            let c = run.counters.unwrap_or_default();
             tracing::info!(
                 integration_id,
                 run_id = %run.id,
