@@ -768,10 +768,11 @@ fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: serde_json::Value,
         Side::Salesforce => {
             let admin = stack.salesforce.admin_user_id(ORG);
             let v = if field == Field::Name {
-                let name = stack.salesforce.record(ORG, id).unwrap()["Name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
+                let name = stack
+                    .salesforce
+                    .record(ORG, id)
+                    .and_then(|r| r["Name"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
                 serde_json::json!(format!(
                     "{} ~{}",
                     check::base(&name),
@@ -780,10 +781,13 @@ fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: serde_json::Value,
             } else {
                 v
             };
-            stack
-                .salesforce
-                .update_as(ORG, id, serde_json::json!({field.salesforce(): v}), &admin)
-                .unwrap();
+            // A partner deleted since (its link not yet ended) refuses, as Salesforce would.
+            let _ = stack.salesforce.update_as(
+                ORG,
+                id,
+                serde_json::json!({field.salesforce(): v}),
+                &admin,
+            );
         }
         Side::Monday => {
             let column = match field {
