@@ -705,7 +705,7 @@ fn twin_bases(model: &Model) -> std::collections::BTreeSet<String> {
 }
 
 /// The current partner of a record the user made, from the links (blocking read).
-fn futures_partner(stack: &Stack, pool: &sqlx::PgPool, made: &Made) -> Option<String> {
+fn futures_partner(_stack: &Stack, pool: &sqlx::PgPool, made: &Made) -> Option<String> {
     let query = match made.side {
         Side::Salesforce => {
             "SELECT monday_item_id FROM sync.links WHERE salesforce_id = $1 AND unlinked_at IS NULL"
@@ -714,7 +714,6 @@ fn futures_partner(stack: &Stack, pool: &sqlx::PgPool, made: &Made) -> Option<St
             "SELECT salesforce_id FROM sync.links WHERE monday_item_id = $1 AND unlinked_at IS NULL"
         }
     };
-    let _ = stack;
     let pool = pool.clone();
     let id = made.id.clone();
     tokio::task::block_in_place(|| {
@@ -796,13 +795,10 @@ fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: serde_json::Value,
                 Field::Amount => monday_number(&v),
                 _ => v,
             };
-            stack
-                .monday
-                .set_values(
-                    id.parse().unwrap(),
-                    serde_json::json!({field.column(): column}),
-                )
-                .unwrap();
+            let _ = stack.monday.set_values(
+                id.parse().unwrap(),
+                serde_json::json!({field.column(): column}),
+            );
         }
     }
 }
