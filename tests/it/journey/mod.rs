@@ -346,7 +346,7 @@ impl Journey {
             return;
         };
         let made = self.model.made[index].clone();
-        let partner = futures_partner(&self.stack, &self.pool, &made);
+        let partner = current_partner(&self.pool, &made);
         let sides: Vec<(Side, String)> = match (&partner, both) {
             (Some(p), true) => vec![(made.side, made.id.clone()), (made.side.other(), p.clone())],
             (Some(p), false) if self.rng.random_bool(0.5) => vec![(made.side.other(), p.clone())],
@@ -393,7 +393,7 @@ impl Journey {
             return;
         };
         let made = self.model.made[index].clone();
-        let partner = futures_partner(&self.stack, &self.pool, &made);
+        let partner = current_partner(&self.pool, &made);
         let (side, id) = match &partner {
             Some(p) if self.rng.random_bool(0.5) => (made.side.other(), p.clone()),
             _ => (made.side, made.id.clone()),
@@ -705,7 +705,7 @@ fn twin_bases(model: &Model) -> std::collections::BTreeSet<String> {
 }
 
 /// The current partner of a record the user made, from the links (blocking read).
-fn futures_partner(_stack: &Stack, pool: &sqlx::PgPool, made: &Made) -> Option<String> {
+fn current_partner(pool: &sqlx::PgPool, made: &Made) -> Option<String> {
     let query = match made.side {
         Side::Salesforce => {
             "SELECT monday_item_id FROM sync.links WHERE salesforce_id = $1 AND unlinked_at IS NULL"
