@@ -524,3 +524,83 @@ async fn the_sweep_finds_a_deleted_item_no_poll_returns() {
     assert!(stack.salesforce.record(ORG, &kept).is_some());
     assert_eq!(stack.salesforce.count(ORG, "Opportunity"), 3);
 }
+
+/// With a link key, a record from before the integration that changes is paired with the
+/// other side's record its key names, even though that one did not change (no poll returned
+/// it): found by its key, not duplicated by a create.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_record_finds_its_unchanged_partner_by_the_link_key() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let old = "2020-01-01T00:00:00.000+0000";
+    let mut pairs = Vec::new();
+    for name in ["Omicron", "Rho"] {
+        let opportunity = opportunity(&stack, name);
+        let item = stack
+            .monday
+            .create_item(stack.board, None, name, serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2026-12-31"}, "sfid": opportunity}))
+            .unwrap();
+        stack
+            .salesforce
+            .force_fields(
+                ORG,
+                &opportunity,
+                serde_json::json!({"SystemModstamp": old}),
+            )
+            .unwrap();
+        stack
+            .monday
+            .set_updated_at(item, time::OffsetDateTime::UNIX_EPOCH);
+        pairs.push((opportunity, item));
+    }
+    let integration = stack
+        .integration_with(|spec| {
+            spec.link_monday_column_id = "sfid".into();
+            spec.link_salesforce_field = "Id".into();
+        })
+        .await;
+    // One changes in Salesforce, the other on monday.
+    let admin = stack.salesforce.admin_user_id(ORG);
+    stack
+        .salesforce
+        .update_as(
+            ORG,
+            &pairs[0].0,
+            serde_json::json!({"StageName": "Closed Won"}),
+            &admin,
+        )
+        .unwrap();
+    stack
+        .monday
+        .set_values(
+            pairs[1].1,
+            serde_json::json!({"status": {"label": "Closed Lost"}}),
+        )
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let c = run.counters.unwrap();
+    assert_eq!((c.created, c.failed), (0, 0), "{events:#?}");
+    assert_eq!(
+        stack.monday.items(stack.board).len(),
+        2,
+        "no copy on monday"
+    );
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        2,
+        "no copy in Salesforce"
+    );
+    assert_eq!(stack.status(&integration).await.linked_records, 2);
+    assert_eq!(
+        stack.monday.item(pairs[0].1).unwrap().values["status"]["index"],
+        1,
+        "Closed Won reached the existing item"
+    );
+    assert_eq!(
+        stack.salesforce.record(ORG, &pairs[1].0).unwrap()["StageName"],
+        "Closed Lost"
+    );
+    let quiet = stack.sync(&integration).await.counters.unwrap();
+    assert_eq!((quiet.created, quiet.updated), (0, 0));
+}

@@ -3,8 +3,8 @@
 
 use tandem_proto::v1::monday_connector_server::MondayConnector;
 use tandem_proto::v1::{
-    GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse, ListUsersRequest,
-    ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
+    FindItemsRequest, GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse,
+    ListUsersRequest, ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
     WriteItemsResponse,
 };
 use tandem_service::require_service;
@@ -28,6 +28,7 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     "GetBoard",
     "PollChanges",
     "GetItems",
+    "FindItems",
     "WriteItems",
     "ListUsers",
 ]);
@@ -151,6 +152,29 @@ impl MondayConnector for MondayConnectorService {
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
         let resp = read::get_items(&self.monday, &session, &req, &mut calls).await?;
+        Ok(Response::new(resp))
+    }
+
+    async fn find_items(
+        &self,
+        request: Request<FindItemsRequest>,
+    ) -> Result<Response<GetItemsResponse>, Status> {
+        require_service(&request, "FindItems")?;
+        let req = request.into_inner();
+        require_id(&req.board_id, "board_id")?;
+        if req.column_id.is_empty() {
+            return Err(Status::invalid_argument("column_id is required"));
+        }
+        if req.values.len() > read::MAX_FIND_VALUES {
+            return Err(Status::invalid_argument(format!(
+                "values holds {}; at most {} per call",
+                req.values.len(),
+                read::MAX_FIND_VALUES
+            )));
+        }
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let resp = read::find_items(&self.monday, &session, &req, &mut calls).await?;
         Ok(Response::new(resp))
     }
 

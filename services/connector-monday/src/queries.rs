@@ -50,6 +50,13 @@ pub const CREATE_KEY_COLUMN: &str = "mutation AddKeyColumn($board: ID!, $title: 
 /// Items whose idempotency-key column holds one of the given keys.
 pub const FIND_BY_KEY: &str = "query FindByKey($board: ID!, $columns: [ItemsPageByColumnValuesQuery!], $limit: Int!, $cols: [String!]) { items_page_by_column_values(board_id: $board, columns: $columns, limit: $limit) { cursor items { id column_values(ids: $cols) { id text } } } complexity { before after reset_in_x_seconds } }";
 
+/// Items whose column shows one of the given values, with every field a read returns.
+pub fn find_items() -> String {
+    format!(
+        "query FindItems($board: ID!, $columns: [ItemsPageByColumnValuesQuery!], $limit: Int!, $cols: [String!]) {{ items_page_by_column_values(board_id: $board, columns: $columns, limit: $limit) {{ cursor items {{ {ITEM_FIELDS} }} }} {COMPLEXITY} }}"
+    )
+}
+
 /// One write inside a batch, by position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteKind {
@@ -127,6 +134,7 @@ pub fn documents() -> Vec<(&'static str, String)> {
         ("PollNext", poll_next()),
         ("ItemsById", items_by_id()),
         ("FindByKey", FIND_BY_KEY.to_owned()),
+        ("FindItems", find_items()),
         (
             "WriteItems",
             write_batch(&[WriteKind::Create, WriteKind::Update, WriteKind::Create]),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use tandem_proto::v1::{ApiUsage, GetItemsRequest, GetItemsResponse, Record};
+use tandem_proto::v1::{ApiUsage, FindItemsRequest, GetItemsRequest, GetItemsResponse, Record};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -139,6 +139,75 @@ pub async fn get_items(
     Ok(GetItemsResponse {
         items: found,
         missing_ids,
+        api_calls: calls.0,
+    })
+}
+
+/// The most values one FindItems may match.
+pub const MAX_FIND_VALUES: usize = 1_000;
+/// Values per `items_page_by_column_values` call.
+const VALUES_PER_CALL: usize = 100;
+
+/// FindItems: the board's items whose `column_id` shows one of `values` (monday's
+/// `items_page_by_column_values`, then `next_items_page` while a cursor comes back).
+pub async fn find_items(
+    monday: &Monday,
+    session: &Session,
+    req: &FindItemsRequest,
+    calls: &mut Calls,
+) -> Result<GetItemsResponse, Error> {
+    let mut found: Vec<Record> = Vec::new();
+    for chunk in req.values.chunks(VALUES_PER_CALL) {
+        let vars = json!({
+            "board": req.board_id,
+            "columns": [{"column_id": req.column_id, "column_values": chunk}],
+            "cols": req.columns,
+            "limit": 500,
+        });
+        let mut reply = monday
+            .execute(
+                session,
+                &queries::find_items(),
+                vars,
+                page_cost(500, req.columns.len()),
+                Retry::Safe,
+                calls,
+            )
+            .await?
+            .check()?;
+        let mut page = reply.data.get("items_page_by_column_values").cloned();
+        while let Some(p) = page.take() {
+            found.extend(
+                p.get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(record),
+            );
+            let Some(cursor) = p
+                .get("cursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+            else {
+                break;
+            };
+            reply = monday
+                .execute(
+                    session,
+                    &queries::poll_next(),
+                    json!({"cursor": cursor, "limit": 500, "cols": req.columns}),
+                    page_cost(500, req.columns.len()),
+                    Retry::Safe,
+                    calls,
+                )
+                .await?
+                .check()?;
+            page = reply.data.get("next_items_page").cloned();
+        }
+    }
+    Ok(GetItemsResponse {
+        items: found,
+        missing_ids: Vec::new(),
         api_calls: calls.0,
     })
 }

@@ -32,6 +32,7 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     "DescribeObject",
     "PollChanges",
     "GetRecords",
+    "FindRecords",
     "WriteRecords",
     "FindUsers",
     "GetOrganization",
@@ -185,6 +186,16 @@ impl SalesforceConnector for SalesforceConnectorService {
         require_service(&request, "GetRecords")?;
         Ok(Response::new(
             self.api.get_records(request.into_inner()).await?,
+        ))
+    }
+
+    async fn find_records(
+        &self,
+        request: Request<FindRecordsRequest>,
+    ) -> Result<Response<GetRecordsResponse>, Status> {
+        require_service(&request, "FindRecords")?;
+        Ok(Response::new(
+            self.api.find_records(request.into_inner()).await?,
         ))
     }
 

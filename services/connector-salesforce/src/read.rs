@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use serde_json::value::RawValue;
-use tandem_proto::v1::{GetRecordsRequest, GetRecordsResponse, Record};
+use tandem_proto::v1::{FindRecordsRequest, GetRecordsRequest, GetRecordsResponse, Record};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
@@ -257,6 +257,83 @@ impl Api {
             missing_ids,
             api_calls: session.calls,
         })
+    }
+}
+
+/// The most values one FindRecords may match.
+pub const MAX_FIND_VALUES: usize = 1_000;
+/// Values per `WHERE field IN (…)` query (keeps the URL well under Salesforce's limits).
+const FIND_CHUNK: usize = 200;
+
+impl Api {
+    /// FindRecords: the live records whose `field` equals one of `values`, read as GetRecords
+    /// reads them (one SOQL query for their Ids per 200 values, then the retrieve).
+    #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
+    pub async fn find_records(&self, r: FindRecordsRequest) -> Result<GetRecordsResponse, Error> {
+        let object = object_name(&r.object, "object")?;
+        if r.values.len() > MAX_FIND_VALUES {
+            return Err(Error::invalid(
+                "values",
+                format!("holds {}; at most {MAX_FIND_VALUES}", r.values.len()),
+            ));
+        }
+        let mut ids: Vec<String> = Vec::new();
+        let mut calls = 0;
+        if r.field.eq_ignore_ascii_case("Id") {
+            ids = r
+                .values
+                .iter()
+                .filter_map(|v| record_id(v, "values").ok())
+                .collect();
+        } else {
+            let mut session = self.session(&r.connection_id).await?;
+            let described = self.describe_in(&mut session, &object).await?;
+            let field = described
+                .field_name(&r.field)
+                .ok_or_else(|| {
+                    Error::invalid("field", format!("{} has no field {}", object, r.field))
+                })?
+                .to_owned();
+            for chunk in r.values.chunks(FIND_CHUNK) {
+                let list: Vec<String> = chunk.iter().map(|v| soql_string(v)).collect();
+                let soql = format!(
+                    "SELECT Id FROM {} WHERE {field} IN ({})",
+                    described.summary.name,
+                    list.join(", ")
+                );
+                let mut tail = query_tail(&soql);
+                loop {
+                    let page: QueryPage = get_exact(&mut session, &tail).await?;
+                    ids.extend(page.records.iter().filter_map(|raw| {
+                        raw.get("Id")
+                            .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
+                    }));
+                    match page.next {
+                        Some(next) => tail = next,
+                        None => break,
+                    }
+                }
+            }
+            calls = session.calls;
+        }
+        if ids.is_empty() {
+            return Ok(GetRecordsResponse {
+                records: Vec::new(),
+                missing_ids: Vec::new(),
+                api_calls: calls,
+            });
+        }
+        let mut found = self
+            .get_records(GetRecordsRequest {
+                connection_id: r.connection_id,
+                object: r.object,
+                ids,
+                fields: r.fields,
+            })
+            .await?;
+        found.missing_ids.clear();
+        found.api_calls += calls;
+        Ok(found)
     }
 }
 

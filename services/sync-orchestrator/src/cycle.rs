@@ -8,7 +8,7 @@ use crate::history::Outcome;
 use crate::lease::Lease;
 use crate::run::CycleError;
 use crate::settings::Settings;
-use crate::{adopt, commit, pairs, people, plan, sweep, write};
+use crate::{adopt, commit, keyed, pairs, people, plan, sweep, write};
 
 pub async fn cycle(
     deps: &Deps,
@@ -44,6 +44,7 @@ pub async fn cycle(
     )
     .await?;
     let swept = sweep::deleted_partners(deps, settings, &mut pairs, outcome).await?;
+    keyed::find_partners(deps, settings, &mut pairs, link_key.as_ref(), read, outcome).await?;
     pairs::relink_by_key(&mut pairs, link_key.as_ref());
     let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, Some(&polled)).await?;
     outcome.notes(adopted);

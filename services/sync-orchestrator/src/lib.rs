@@ -1,7 +1,7 @@
 //! sync-orchestrator: scheduling, locks, coalescing, links, merge and writes. Postgres schema `sync`.
 //!
 //! The path of one change, a module per step: `settings` (what the integration asks for),
-//! `detect` (poll, claim) and `coalesce` (the Redis buffer), `sweep` (monday deletions polls cannot see), `pairs` (links and latest values,
+//! `detect` (poll, claim) and `coalesce` (the Redis buffer), `sweep` (monday deletions polls cannot see), `keyed` (partners found by the link key), `pairs` (links and latest values,
 //! re-linking by key), `adopt` (creates whose link was lost), `people` (users only Salesforce knows), `merge` (filter, three-way
 //! merge and conversion of one record) and `plan` (every pair's writes), `write` (intents and
 //! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
@@ -20,6 +20,7 @@ mod error;
 mod grpc;
 mod history;
 mod import;
+mod keyed;
 pub mod lease;
 mod merge;
 mod pairs;

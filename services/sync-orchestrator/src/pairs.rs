@@ -33,6 +33,9 @@ pub struct Pair {
     /// The shadow an earlier run was about to store when its writes went out and it did not
     /// commit: a value read back equal to it is that run's own write, not a user's change.
     pub pending: Option<PendingWrite>,
+    /// Looked up by the link key for another record (not a change of its own): it stays only
+    /// if it pairs.
+    pub found_by_key: bool,
 }
 
 impl Pair {
@@ -385,8 +388,8 @@ pub fn relink_by_key(pairs: &mut Vec<Pair>, link_key: Option<&LinkKey>) {
         pair.relink = true;
     }
     let mut index = 0;
-    pairs.retain(|_| {
-        let keep = !taken.contains(&index);
+    pairs.retain(|p| {
+        let keep = !taken.contains(&index) && (!p.found_by_key || p.relink);
         index += 1;
         keep
     });

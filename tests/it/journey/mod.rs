@@ -126,6 +126,9 @@ impl Journey {
             log: Vec::new(),
         };
         journey.model.paused = journey.config.start_paused;
+        // With a link key, a cycle pairs a changed twin with its partner by the key: twins may
+        // be touched from the start.
+        journey.model.twins_linked = journey.config.link_key;
         journey
     }
 
