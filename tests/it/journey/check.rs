@@ -51,7 +51,9 @@ impl Seen {
                 .monday
                 .items(stack.board)
                 .into_iter()
-                .filter(|i| i.state != "deleted")
+                // Archived items are out of the users' sight (a never-linked one may get a
+                // successor); deleted ones are gone.
+                .filter(|i| i.state == "active")
                 .map(|i| (i.id.to_string(), i))
                 .collect(),
             by_salesforce,

@@ -149,7 +149,7 @@ impl Journey {
             let before = self.writes();
             let started = std::time::Instant::now();
             let read_only = self.step().await;
-            if started.elapsed() > Duration::from_secs(5) {
+            if started.elapsed() > Duration::from_secs(2) {
                 let took = format!(
                     "    (that step took {:.1} s)",
                     started.elapsed().as_secs_f64()
@@ -171,6 +171,9 @@ impl Journey {
             }
         }
         self.settle().await;
+        if std::env::var_os("TANDEM_JOURNEY_VERBOSE").is_some() {
+            eprintln!("journey seed {}:\n  {}", self.seed, self.log.join("\n  "));
+        }
     }
 
     /// Writes both simulators served so far (Salesforce non-GET calls but token refreshes,
@@ -211,14 +214,34 @@ impl Journey {
     /// Resumes, clears faults, runs two cycles (which must succeed and converge), checks, then
     /// two quiet cycles that must write nothing.
     async fn settle(&mut self) {
+        let started = std::time::Instant::now();
+        self.settle_now().await;
+        if started.elapsed() > Duration::from_secs(2) {
+            let took = format!(
+                "    (settling took {:.1} s)",
+                started.elapsed().as_secs_f64()
+            );
+            self.log.push(took);
+        }
+    }
+
+    async fn settle_now(&mut self) {
         self.log.push("settle".into());
         self.clear_faults();
         if self.model.paused {
             self.set_paused(false).await;
         }
         for _ in 0..2 {
+            let started = std::time::Instant::now();
             if let Err(e) = self.cycle().await {
                 self.fail(&format!("a cycle without faults failed: {e}"));
+            }
+            if started.elapsed() > Duration::from_secs(2) {
+                let took = format!(
+                    "    (a settling cycle took {:.1} s)",
+                    started.elapsed().as_secs_f64()
+                );
+                self.log.push(took);
             }
         }
         let seen = self.seen().await;
@@ -236,7 +259,16 @@ impl Journey {
                 .collect();
         for _ in 0..2 {
             let before = self.writes();
-            match self.cycle().await {
+            let started = std::time::Instant::now();
+            let quiet = self.cycle().await;
+            if started.elapsed() > Duration::from_secs(2) {
+                let took = format!(
+                    "    (a quiet cycle took {:.1} s)",
+                    started.elapsed().as_secs_f64()
+                );
+                self.log.push(took);
+            }
+            match quiet {
                 Ok(run) => {
                     let c = run.counters.unwrap_or_default();
                     let events = self.stack.events(&run).await;
@@ -316,7 +348,8 @@ impl Journey {
                 self.set_paused(pause).await;
             }
             80..93 => self.fault().await,
-            93..97 => self.take_over().await,
+            93..96 => self.take_over().await,
+            96..98 => self.transfer_and_back().await,
             _ => self.fix_mapping().await,
         }
         false
@@ -365,8 +398,11 @@ impl Journey {
         let Some(&field) = pick(&mut self.rng, &fields) else {
             return;
         };
+        let twin = made.pre_existing && twin_bases(&self.model).contains(&made.base);
+        let mut emptied = false;
         for (side, id) in &sides {
             let v = value(&mut self.rng, field, *side);
+            emptied |= v.is_null() || v == "";
             self.log.push(format!(
                 "edit {field:?} on {side:?} {id} ({:?}) to {v}",
                 made.base
@@ -377,19 +413,31 @@ impl Journey {
                 let crosses = self.model.crosses(&self.config, made.side, &made.base);
                 self.model.made[index].should_cross = crosses;
                 if made.pre_existing {
+                    // A one-sided record is created with what flows from its side; a twin is
+                    // paired by its key and agrees on what flows both ways.
                     let fields = Field::ALL
                         .into_iter()
-                        .filter(|f| self.config.flows_from(*f, made.side))
+                        .filter(|f| {
+                            if twin {
+                                self.config.flows[f] == (true, true)
+                            } else {
+                                self.config.flows_from(*f, made.side)
+                            }
+                        })
                         .collect();
                     self.model.expect.insert(made.id.clone(), fields);
                 }
             }
         }
-        self.model
-            .expect
-            .entry(made.id.clone())
-            .or_default()
-            .insert(field);
+        // A value emptied on a twin not yet agreed on is no change (an empty side never
+        // overwrites the other at pairing).
+        if !(twin && emptied) {
+            self.model
+                .expect
+                .entry(made.id.clone())
+                .or_default()
+                .insert(field);
+        }
     }
 
     fn delete(&mut self) {
@@ -668,6 +716,53 @@ impl Journey {
         self.clear_faults();
     }
 
+    /// The owner hands the integration to a colleague, who hands it back: meanwhile the owner
+    /// may not sync it, and it comes back paused (its connections were the owner's) until
+    /// resumed.
+    async fn transfer_and_back(&mut self) {
+        let bob = tandem_testkit::user_bearer_in("acme", "bob@acme.test");
+        let transfer = |version: i64, to: &str, bearer: &str| {
+            authorized(
+                pb::TransferOwnershipRequest {
+                    id: self.integration.id.clone(),
+                    new_owner: to.to_owned(),
+                    version,
+                },
+                bearer,
+            )
+        };
+        let current = self.current().await;
+        let mut config = self.stack.config.clone();
+        let moved = match config
+            .transfer_ownership(transfer(
+                current.version,
+                "bob@acme.test",
+                &self.stack.bearer,
+            ))
+            .await
+        {
+            Ok(m) => m.into_inner(),
+            Err(e) => self.fail(&format!("the transfer was refused: {e}")),
+        };
+        let denied = self.cycle_quietly().await.err().map(|e| e.code());
+        let back = match config
+            .transfer_ownership(transfer(moved.version, "ada@acme.test", &bob))
+            .await
+        {
+            Ok(b) => b.into_inner(),
+            Err(e) => self.fail(&format!("the transfer back was refused: {e}")),
+        };
+        self.log.push(format!(
+            "transfer to bob and back (ada's SyncNow meanwhile: {denied:?}); now {:?}",
+            back.state()
+        ));
+        if denied != Some(tonic::Code::PermissionDenied) {
+            self.fail("the previous owner could still sync the integration");
+        }
+        self.model.paused = back.state() == pb::IntegrationState::Paused;
+        self.integration = back;
+    }
+
     /// The user lets Tandem create status labels the board lacks: records stuck on a stage
     /// monday did not know cross on the next cycle.
     async fn fix_mapping(&mut self) {
@@ -691,6 +786,7 @@ impl Journey {
             })
             .await;
         self.model.labels_created = true;
+        self.model.paused = self.integration.state() == pb::IntegrationState::Paused;
     }
 }
 
