@@ -282,6 +282,9 @@ fn sample_variables(name: &str) -> Value {
         "FindByKey" => {
             json!({"board": "1", "columns": [{"column_id": "tandem_key", "column_values": ["k"]}], "limit": 500, "cols": ["tandem_key"]})
         }
+        "FindItems" => {
+            json!({"board": "1", "columns": [{"column_id": "sfid", "column_values": ["006A"]}], "limit": 500, "cols": ["status"]})
+        }
         "WriteItems" => {
             json!({"board": "1", "group": null, "labels": false, "n0": "A", "v0": "{}", "i1": "2", "v1": "{}", "n2": "B", "v2": null})
         }
