@@ -436,3 +436,62 @@ async fn an_expired_cursor_restarts_the_poll_without_losing_or_repeating_items()
     );
     assert_eq!(served(&h.sim, "query PollFirst"), 2, "restarted once");
 }
+
+#[tokio::test]
+async fn find_items_returns_the_items_whose_column_shows_a_value() {
+    let mut h = start_harness().await;
+    let a = h
+        .sim
+        .create_item(
+            h.board,
+            None,
+            "Alpha",
+            json!({"text": "006A", "status": {"label": "Done"}}),
+        )
+        .unwrap();
+    let b = h
+        .sim
+        .create_item(h.board, None, "Beta", json!({"text": "006B"}))
+        .unwrap();
+    h.sim
+        .create_item(h.board, None, "Gamma", json!({"text": "006C"}))
+        .unwrap();
+    let resp = h
+        .client
+        .find_items(svc(tandem_proto::v1::FindItemsRequest {
+            connection_id: CONNECTION.into(),
+            board_id: h.board.to_string(),
+            column_id: "text".into(),
+            values: vec!["006A".into(), "006B".into(), "006Z".into()],
+            columns: vec!["status".into(), "text".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut ids: Vec<String> = resp.items.iter().map(|i| i.id.clone()).collect();
+    ids.sort();
+    let mut want = vec![a.to_string(), b.to_string()];
+    want.sort();
+    assert_eq!(ids, want);
+    let alpha = resp.items.iter().find(|i| i.id == a.to_string()).unwrap();
+    assert_eq!(alpha.fields["name"], "\"Alpha\"");
+    assert!(
+        alpha.fields.contains_key("status"),
+        "the requested columns are read"
+    );
+    assert!(resp.api_calls >= 1);
+
+    let too_many = h
+        .client
+        .find_items(svc(tandem_proto::v1::FindItemsRequest {
+            connection_id: CONNECTION.into(),
+            board_id: h.board.to_string(),
+            column_id: "text".into(),
+            values: vec!["x".into(); 1_001],
+            columns: vec![],
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(too_many.code(), Code::InvalidArgument);
+    assert!(too_many.message().contains("values"), "{too_many:?}");
+}

@@ -377,3 +377,46 @@ async fn a_lookup_whose_name_cannot_be_queried_still_polls_with_its_id() {
         .into_inner();
     assert_eq!(got.records.len(), 1);
 }
+
+#[tokio::test]
+async fn find_records_returns_live_records_whose_field_holds_a_value() {
+    let mut h = harness().await;
+    let ids = seed_projects(&h, 3);
+    h.sim.delete(ORG, &ids[2]).unwrap();
+    let answer = h
+        .client
+        .find_records(h.req(FindRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            field: "Summary__c".into(),
+            // An apostrophe is quoted in the SOQL, not an injection.
+            values: vec![
+                "project 0".into(),
+                "project 2".into(),
+                "nobody's project".into(),
+            ],
+            fields: vec!["Summary__c".into()],
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let got: Vec<&str> = answer.records.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(got, [ids[0].as_str()], "the deleted one is not found");
+    assert_eq!(answer.records[0].fields["Summary__c"], "\"project 0\"");
+    assert!(answer.missing_ids.is_empty());
+    assert!(answer.api_calls >= 2, "a query, then the retrieve");
+
+    let e = h
+        .client
+        .find_records(h.req(FindRecordsRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            field: "Nope__c".into(),
+            values: vec!["x".into()],
+            fields: vec![],
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("field"), "{}", e.message());
+}
