@@ -135,4 +135,10 @@ async fn a_call_across_services_is_one_trace() {
         outer.parent_span_id.is_empty(),
         "the test's call started the trace"
     );
+    // OpenTelemetry's RPC conventions name the service and the method.
+    assert_eq!(
+        attribute(&inner, "rpc.service"),
+        Some("tandem.v1.MappingConfig")
+    );
+    assert_eq!(attribute(&inner, "rpc.method"), Some("GetIntegration"));
 }

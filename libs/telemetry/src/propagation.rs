@@ -44,12 +44,16 @@ pub fn inject_context(metadata: &mut tonic::metadata::MetadataMap) {
 /// The span of one incoming gRPC request, child of the caller's span when the request
 /// carries a trace context. Use it as tonic's `Server::trace_fn`.
 pub fn server_span(service: &'static str, request: &http::Request<()>) -> tracing::Span {
-    let path = request.uri().path();
+    let path = request.uri().path().trim_start_matches('/');
+    // OpenTelemetry's RPC conventions: `/package.Service/Method`.
+    let (rpc_service, rpc_method) = path.split_once('/').unwrap_or((path, ""));
     let span = tracing::info_span!(
         "grpc.request",
-        otel.name = %path.trim_start_matches('/'),
+        otel.name = %path,
         otel.kind = "server",
         rpc.system = "grpc",
+        rpc.service = %rpc_service,
+        rpc.method = %rpc_method,
         tandem.service = service,
     );
     let _ = span.set_parent(extract_context(request.headers()));
