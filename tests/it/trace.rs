@@ -42,6 +42,15 @@ impl TraceService for Receiver {
     }
 }
 
+fn int_attribute(span: &Span, key: &str) -> Option<i64> {
+    span.attributes.iter().find(|a| a.key == key).and_then(|a| {
+        match a.value.as_ref()?.value.as_ref()? {
+            Value::IntValue(i) => Some(*i),
+            _ => None,
+        }
+    })
+}
+
 fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
     span.attributes.iter().find(|a| a.key == key).and_then(|a| {
         match a.value.as_ref()?.value.as_ref()? {
@@ -141,4 +150,15 @@ async fn a_call_across_services_is_one_trace() {
         Some("tandem.v1.MappingConfig")
     );
     assert_eq!(attribute(&inner, "rpc.method"), Some("GetIntegration"));
+    // The integration does not exist: NOT_FOUND (5), recorded on both request spans.
+    assert_eq!(
+        int_attribute(&inner, "rpc.grpc.status_code"),
+        Some(5),
+        "{inner:?}"
+    );
+    assert_eq!(
+        int_attribute(&outer, "rpc.grpc.status_code"),
+        Some(5),
+        "{outer:?}"
+    );
 }

@@ -176,6 +176,9 @@ impl GrpcServer {
         tracing::info!(service = name, %addr, "listening");
         tonic::transport::Server::builder()
             .trace_fn(move |request| tandem_telemetry::server_span(name, request))
+            .layer(tower::util::MapResponseLayer::new(
+                tandem_telemetry::record_status::<tonic::body::Body>,
+            ))
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming(listener), stopping)
             .await?;

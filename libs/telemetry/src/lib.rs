@@ -7,7 +7,7 @@
 
 mod propagation;
 
-pub use propagation::{extract_context, inject_context, server_span};
+pub use propagation::{extract_context, inject_context, record_status, server_span};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;

@@ -54,8 +54,23 @@ pub fn server_span(service: &'static str, request: &http::Request<()>) -> tracin
         rpc.system = "grpc",
         rpc.service = %rpc_service,
         rpc.method = %rpc_method,
+        rpc.grpc.status_code = tracing::field::Empty,
         tandem.service = service,
     );
     let _ = span.set_parent(extract_context(request.headers()));
     span
+}
+
+/// Records the gRPC status code of a response on the request's span (OpenTelemetry's
+/// `rpc.grpc.status_code`): an error's code travels in the response headers, an OK in the
+/// trailers, so a response without one in its headers is OK.
+pub fn record_status<B>(response: http::Response<B>) -> http::Response<B> {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0);
+    tracing::Span::current().record("rpc.grpc.status_code", code);
+    response
 }
