@@ -11,7 +11,7 @@ use tandem_proto::v1 as pb;
 
 use crate::deps::Deps;
 use crate::history::Outcome;
-use crate::pairs::{Pair, key_of};
+use crate::pairs::{Pair, key_text};
 use crate::run::CycleError;
 use crate::settings::{LinkKey, Settings};
 use crate::store::Side;
@@ -49,7 +49,7 @@ pub async fn find_partners(
         if is_id {
             sf_values.insert(r.id.clone());
             sf_values.insert(r.id.chars().take(15).collect());
-        } else if let Some(v) = r.fields.get(field.as_str()).and_then(|raw| text_of(raw)) {
+        } else if let Some(v) = r.fields.get(field.as_str()).and_then(|raw| key_text(raw)) {
             sf_values.insert(v);
         }
     }
@@ -61,7 +61,7 @@ pub async fn find_partners(
         .filter_map(|p| p.monday.as_ref())
         .filter(|r| !r.deleted)
     {
-        if let Some(v) = r.fields.get(column.as_str()).and_then(|raw| text_of(raw)) {
+        if let Some(v) = r.fields.get(column.as_str()).and_then(|raw| key_text(raw)) {
             mo_values.insert(v);
         }
     }
@@ -130,28 +130,4 @@ pub async fn find_partners(
         );
     }
     Ok(())
-}
-
-/// A key value as the other side would show it: a JSON string as is, a monday email, link or
-/// phone by its address.
-fn text_of(raw: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
-    match &value {
-        serde_json::Value::String(s) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
-        serde_json::Value::Object(_) => key_of(raw, false).map(|_| {
-            ["email", "url", "phone", "text"]
-                .iter()
-                .find_map(|k| {
-                    value
-                        .get(*k)
-                        .and_then(|v| v.as_str())
-                        .filter(|s| !s.trim().is_empty())
-                })
-                .unwrap_or_default()
-                .trim()
-                .to_owned()
-        }),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }

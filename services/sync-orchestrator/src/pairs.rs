@@ -255,9 +255,10 @@ fn latest_from_polls(
     claimed: &[Pending],
     whole_claim: bool,
 ) -> (Vec<String>, Vec<String>) {
-    let by_id = |records: &[pb::Record]| -> HashMap<String, pb::Record> {
-        records.iter().map(|r| (r.id.clone(), r.clone())).collect()
-    };
+    // Borrowed: a poll's records are cloned only into the pairs that hold them.
+    fn by_id(records: &[pb::Record]) -> HashMap<&str, &pb::Record> {
+        records.iter().map(|r| (r.id.as_str(), r)).collect()
+    }
     let polled_sf = by_id(polled.records(Side::Salesforce));
     let polled_mo = by_id(polled.records(Side::Monday));
     let claimed_sf: BTreeSet<String> = claimed_ids(claimed, Side::Salesforce).into_iter().collect();
@@ -284,8 +285,8 @@ fn latest_from_polls(
     for pair in pairs {
         let agreed = whole_claim && pair.shadow.is_some() && !pair.retry && pair.pending.is_none();
         if let Some(s) = &pair.salesforce_id {
-            match polled_sf.get(s) {
-                Some(r) => pair.salesforce = Some(r.clone()),
+            match polled_sf.get(s.as_str()) {
+                Some(r) => pair.salesforce = Some((*r).clone()),
                 None => match deleted(Side::Salesforce, s) {
                     Some(r) => pair.salesforce = Some(r),
                     None if agreed && !claimed_sf.contains(s) => {
@@ -296,8 +297,8 @@ fn latest_from_polls(
             }
         }
         if let Some(m) = &pair.monday_id {
-            match polled_mo.get(m) {
-                Some(r) => pair.monday = Some(r.clone()),
+            match polled_mo.get(m.as_str()) {
+                Some(r) => pair.monday = Some((*r).clone()),
                 None => match deleted(Side::Monday, m) {
                     Some(r) => pair.monday = Some(r),
                     None if agreed && !claimed_mo.contains(m) => pair.monday = Some(unchanged(m)),
@@ -314,6 +315,17 @@ fn latest_from_polls(
 /// column is often the person's name), Salesforce Ids by their case-sensitive 15-character
 /// form.
 pub fn key_of(raw: &str, salesforce_id: bool) -> Option<String> {
+    let text = key_text(raw)?;
+    Some(if salesforce_id {
+        text.chars().take(15).collect()
+    } else {
+        text.to_lowercase()
+    })
+}
+
+/// A link-key value as its side shows it, trimmed, before normalising: a JSON string or
+/// number as is, a monday email/link/phone object by its address, else its text.
+pub fn key_text(raw: &str) -> Option<String> {
     let value: serde_json::Value =
         serde_json::from_str(raw).unwrap_or(serde_json::Value::String(raw.to_owned()));
     let text = match &value {
@@ -329,15 +341,7 @@ pub fn key_of(raw: &str, salesforce_id: bool) -> Option<String> {
             .to_owned(),
         _ => return None,
     };
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    Some(if salesforce_id {
-        text.chars().take(15).collect()
-    } else {
-        text.to_lowercase()
-    })
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// Pairs records never linked whose link-key values are equal: a Salesforce-only pair takes
