@@ -84,3 +84,31 @@ async fn migrations_applied_twice_leave_the_same_schema_and_do_not_collide() {
     assert_eq!(schemas, ["config", "history", "sync"]);
     pool.close().await;
 }
+
+/// Replicas of every service started at the same moment on a fresh database all come up
+/// (before, all but one failed on `pg_namespace_nspname_index`: a crash loop on a first deploy).
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_started_together_on_a_fresh_database_all_come_up() {
+    for _ in 0..3 {
+        let db = TestDb::create().await;
+        let mut starts = tokio::task::JoinSet::new();
+        for (schema, migrator) in SERVICES {
+            for _ in 0..4 {
+                let url = db.url().to_owned();
+                starts.spawn(async move {
+                    connect_postgres(&url, schema, migrator, 1)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{schema}: {e}"))
+                });
+            }
+        }
+        let failed: Vec<String> = starts
+            .join_all()
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+        assert!(failed.is_empty(), "replicas failed to start: {failed:?}");
+    }
+}

@@ -95,15 +95,12 @@ pub async fn connect_postgres(
     {
         return Err(StorageError::BadSchemaName(schema.to_owned()));
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        r#"CREATE SCHEMA IF NOT EXISTS "{schema}""#
-    )))
-    .execute(&pool)
-    .await
-    .map_err(|source| StorageError::Postgres {
-        url: redacted.clone(),
-        source,
-    })?;
+    create_schema(&pool, schema)
+        .await
+        .map_err(|source| StorageError::Postgres {
+            url: redacted.clone(),
+            source,
+        })?;
     migrator
         .run(&pool)
         .await
@@ -115,8 +112,26 @@ pub async fn connect_postgres(
     Ok(pool)
 }
 
+/// Creates `schema` unless it exists. Replicas started together on a fresh database would race
+/// (`CREATE SCHEMA IF NOT EXISTS` is not safe against a concurrent one: the loser fails on
+/// `pg_namespace_nspname_index`), so the creation holds a transaction-scoped advisory lock
+/// named after the schema; the migrations then take sqlx's own lock.
+async fn create_schema(pool: &PgPool, schema: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('tandem schema ' || $1))")
+        .bind(schema)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        r#"CREATE SCHEMA IF NOT EXISTS "{schema}""#
+    )))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
 /// Connects to Redis at once (so a wrong URL fails start-up, not the first sync).
-pub async fn connect_redis(url: &str) -> Result<redis::aio::ConnectionManager, StorageError> {
+pub async fn connect_redis(url: &str) -> Result<crate::redis_conn::Redis, StorageError> {
     let redacted = redact_url(url);
     let client = redis::Client::open(url).map_err(|source| StorageError::BadRedisUrl {
         url: redacted.clone(),
@@ -131,7 +146,7 @@ pub async fn connect_redis(url: &str) -> Result<redis::aio::ConnectionManager, S
     )
     .await
     {
-        Ok(Ok(manager)) => Ok(manager),
+        Ok(Ok(manager)) => Ok(crate::redis_conn::Redis::new(manager)),
         Ok(Err(e)) => Err(StorageError::Redis {
             url: redacted,
             reason: e.to_string(),
