@@ -7,12 +7,14 @@ pub mod caller;
 pub mod client;
 pub mod identity;
 pub mod process;
+pub mod redis_conn;
 pub mod server;
 pub mod shutdown;
 pub mod status;
 pub mod storage;
 
 pub use identity::{Identity, TokenSigner, require_service};
+pub use redis_conn::Redis;
 
 /// The largest gRPC message the services exchange among themselves (both ways): a poll or an
 /// import answer of 100,000 records is some 20 MiB, far past tonic's default of 4 MiB. Users

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 #[derive(Clone)]
 pub struct Budgets {
-    redis: redis::aio::ConnectionManager,
+    redis: tandem_service::Redis,
     prefix: String,
 }
 
@@ -28,7 +28,7 @@ impl Window {
 }
 
 impl Budgets {
-    pub fn new(redis: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: tandem_service::Redis, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),

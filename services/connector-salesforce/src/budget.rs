@@ -50,7 +50,7 @@ pub struct Usage {
 
 #[derive(Clone)]
 pub struct Budget {
-    redis: redis::aio::ConnectionManager,
+    redis: tandem_service::Redis,
     prefix: String,
     share: f64,
     max_age: Duration,
@@ -59,7 +59,7 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(
-        redis: redis::aio::ConnectionManager,
+        redis: tandem_service::Redis,
         prefix: &str,
         share: f64,
         max_age: Duration,

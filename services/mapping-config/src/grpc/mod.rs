@@ -27,7 +27,7 @@ pub struct MappingConfigService {
 
 pub(crate) struct State {
     pub pool: sqlx::PgPool,
-    pub redis: redis::aio::ConnectionManager,
+    pub redis: tandem_service::Redis,
     pub redis_prefix: String,
     pub keys: KeyRing,
     pub peers: Peers,
@@ -36,7 +36,7 @@ pub(crate) struct State {
 impl MappingConfigService {
     pub fn new(
         pool: sqlx::PgPool,
-        redis: redis::aio::ConnectionManager,
+        redis: tandem_service::Redis,
         redis_prefix: String,
         keys: KeyRing,
         peers: Peers,
