@@ -39,6 +39,9 @@ pub struct Stack {
     pub bearer: String,
     /// The test's own database (every service's schema is in it).
     pub database_url: String,
+    /// What the services were started with, and where they are: more replicas join with it.
+    infra: tandem_service::args::Infra,
+    peers: tandem_service::args::PeerArgs,
     // Declared before the database: the services stop before it is dropped.
     _embedded: Embedded,
     _db: TestDb,
@@ -66,6 +69,7 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut EmbeddedConfig)) -> Stack
     let db = TestDb::create().await;
     let mut config = EmbeddedConfig::new(infra(&db), key_ring(), ORG);
     adjust(&mut config);
+    let infra = config.infra.clone();
     let embedded = Embedded::start(config).await.unwrap();
     let monday = embedded.monday.clone();
     let account = monday.create_account("Acme", "Ada Admin", "ada@acme.test");
@@ -97,12 +101,63 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut EmbeddedConfig)) -> Stack
         board,
         bearer: user_bearer_in("acme", "ada@acme.test"),
         database_url: db.url().to_owned(),
+        infra,
+        peers: embedded.peers.clone(),
         _embedded: embedded,
         _db: db,
     }
 }
 
+/// Another orchestrator replica, serving beside the stack's own on the same Postgres, Redis
+/// and services.
+pub struct Replica {
+    /// Its name in `sync.leases.holder`.
+    pub holder: String,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    /// Gone at once, as with `kill -9`: its futures are dropped mid-step, nothing cleans up.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+
+    /// A graceful shutdown (SIGTERM), awaited.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        let _ = self.task.await;
+    }
+}
+
 impl Stack {
+    /// Starts another orchestrator replica with `options`.
+    pub async fn replica(&self, options: sync_orchestrator::Options) -> Replica {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let holder = format!(
+            "{}@{}",
+            sync_orchestrator::NAME,
+            listener.local_addr().unwrap()
+        );
+        let server = sync_orchestrator::bind_on(
+            listener,
+            sync_orchestrator::Config {
+                listen: ([127, 0, 0, 1], 0).into(),
+                infra: self.infra.clone(),
+                peers: self.peers.clone(),
+                options,
+            },
+        )
+        .await
+        .unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(async move {
+            let _ = server.serve(token).await;
+        });
+        Replica { holder, stop, task }
+    }
+
     /// Connects both sides as the user and creates a two-way Deals ↔ Opportunity integration.
     pub async fn integration(&self) -> pb::Integration {
         self.integration_with(|_| {}).await

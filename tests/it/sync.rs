@@ -614,6 +614,7 @@ async fn integrations_are_listed_by_board_for_webhook_routing() {
             pb::ListIntegrationsRequest {
                 active_only: true,
                 board_id,
+                changed_since: None,
                 ..Default::default()
             },
             &tandem_testkit::service_bearer("sync-orchestrator"),

@@ -135,10 +135,12 @@ impl GrpcServer {
             health_names,
             background,
         } = self;
-        let jobs: Vec<_> = background
-            .into_iter()
-            .map(|job| tokio::spawn(job(shutdown.clone())))
-            .collect();
+        // Owned by this future: should it be dropped (the process killed, in effect), the jobs
+        // stop with it instead of running on unowned.
+        let mut jobs = tokio::task::JoinSet::new();
+        for job in background {
+            jobs.spawn(job(shutdown.clone()));
+        }
         let addr = listener.local_addr().map_err(|source| ServeError::Bind {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
@@ -182,9 +184,7 @@ impl GrpcServer {
             .add_routes(routes)
             .serve_with_incoming_shutdown(incoming(listener), stopping)
             .await?;
-        for job in jobs {
-            let _ = job.await;
-        }
+        while jobs.join_next().await.is_some() {}
         tracing::info!(service = name, "stopped");
         Ok(())
     }

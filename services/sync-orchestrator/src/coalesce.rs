@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use tandem_service::Redis;
 
 use crate::store::Side;
 
@@ -76,7 +76,7 @@ pub struct Window {
 
 #[derive(Clone)]
 pub struct Buffer {
-    redis: ConnectionManager,
+    redis: Redis,
     prefix: String,
     ttl: Duration,
 }
@@ -151,7 +151,7 @@ impl Pending {
 }
 
 impl Buffer {
-    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: Redis, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),

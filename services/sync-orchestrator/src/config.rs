@@ -35,6 +35,16 @@ pub struct Options {
         default_value_t = 3_600
     )]
     pub deletion_sweep_seconds: u64,
+    /// How long a replica's hold on an integration lasts unless renewed (it renews every
+    /// third of it while a run lasts), in milliseconds: a replica that dies delays its
+    /// integrations by about 4/3 of it (the scheduler's claim outlives the lease by a third).
+    #[arg(
+        long = "lease-ms",
+        env = "TANDEM_LEASE_MS",
+        default_value_t = 15_000,
+        value_parser = clap::value_parser!(u64).range(300..)
+    )]
+    pub lease_ms: u64,
 }
 
 impl Default for Options {
@@ -43,6 +53,7 @@ impl Default for Options {
             scheduler_tick_ms: 5_000,
             scheduler_concurrency: 8,
             deletion_sweep_seconds: 3_600,
+            lease_ms: 15_000,
         }
     }
 }

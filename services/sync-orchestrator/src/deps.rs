@@ -15,6 +15,7 @@ use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
 use tandem_service::client::PeerChannel;
 
 use crate::coalesce::Buffer;
+use crate::due::DueQueue;
 use crate::lease::Leases;
 use crate::store::Store;
 
@@ -33,10 +34,23 @@ pub struct Deps {
     pub store: Store,
     pub buffer: Buffer,
     pub leases: Leases,
+    /// When each integration's next run is due, shared by the replicas.
+    pub due: DueQueue,
     /// What each integration's runs read about both sides, reused for a while.
     pub catalogs: Catalogs,
     /// How often a cycle checks that linked monday items still exist.
     pub sweep_every: Duration,
+    /// How long a lease lasts unless renewed.
+    pub lease_ttl: Duration,
+}
+
+impl Deps {
+    /// How long the scheduler's claim keeps an integration from other replicas: past it (the
+    /// claimer died, or its run outlasted it) the integration is due again. It outlives the
+    /// lease, so the next claimer finds a dead holder's lease expired.
+    pub fn claim_hold(&self) -> Duration {
+        self.lease_ttl + self.lease_ttl / 3
+    }
 }
 
 /// How long a run reuses the board, the object, the org's zone and the people directory it

@@ -15,7 +15,6 @@ use tonic::{Request, Response, Status};
 
 use crate::coalesce::{Buffer, DELETED, RecordKey};
 use crate::run::{CycleError, Deps};
-use crate::settings::interval_of;
 use crate::settings::window_of;
 use crate::store::Store;
 
@@ -90,9 +89,21 @@ impl SyncOrchestratorService {
             .last_run(&id)
             .await
             .map_err(|e| internal("sync state", e))?;
-        let interval = interval_of(&integration);
         let timestamp = tandem_proto::timestamp::from_offset;
         let active = integration.state() == IntegrationState::Active;
+        // The due-queue's time once the scheduler follows the integration; until then (just
+        // created or resumed), now.
+        let next = match active {
+            true => Some(
+                self.deps
+                    .due
+                    .next_due(&id)
+                    .await
+                    .map_err(|e| internal("sync state", e))?
+                    .unwrap_or_else(time::OffsetDateTime::now_utc),
+            ),
+            false => None,
+        };
         Ok(IntegrationStatus {
             state: state.to_owned(),
             state_reason: integration.state_reason,
@@ -104,12 +115,7 @@ impl SyncOrchestratorService {
                 .map(|(_, run, _)| run.clone())
                 .unwrap_or_default(),
             last_run_at: last.as_ref().map(|(at, _, _)| timestamp(*at)),
-            next_run_at: active.then(|| {
-                timestamp(
-                    last.as_ref()
-                        .map_or_else(time::OffsetDateTime::now_utc, |(at, _, _)| *at + interval),
-                )
-            }),
+            next_run_at: next.map(timestamp),
             integration_id: id,
             ..Default::default()
         })
@@ -158,6 +164,7 @@ impl SyncOrchestratorService {
                     }),
                     active_only: true,
                     board_id: board_id.to_owned(),
+                    changed_since: None,
                 })
                 .await?
                 .into_inner();
@@ -202,6 +209,7 @@ impl From<CycleError> for Status {
                 Status::failed_precondition(error.to_string())
             }
             CycleError::Remote(status) => status,
+            CycleError::Stopped => Status::unavailable(error.to_string()),
             CycleError::Lease(_) | CycleError::Store(_) | CycleError::Buffer(_) => {
                 internal("sync state", error)
             }
@@ -371,12 +379,27 @@ impl SyncOrchestrator for SyncOrchestratorService {
         let integrations = self.integrations_on_board(&r.board_id).await?;
         for integration in &integrations {
             let window = window_of(integration);
+            let mut due_ms = i64::MAX;
             for (record, fields) in &changes {
-                self.buffer
+                let at = self
+                    .buffer
                     .submit(&integration.id, record, fields, now, window)
                     .await
                     .map_err(|e| internal("the coalescing buffer", e))?;
+                due_ms = due_ms.min(at);
             }
+            if changes.is_empty() {
+                continue;
+            }
+            // The scheduler runs it when its first record is due (window or debounce).
+            let due =
+                tandem_proto::timestamp::to_offset(&tandem_proto::timestamp::from_millis(due_ms))
+                    .unwrap_or_else(time::OffsetDateTime::now_utc);
+            self.deps
+                .due
+                .wake(std::slice::from_ref(&integration.id), due)
+                .await
+                .map_err(|e| internal("sync state", e))?;
         }
         Ok(Response::new(SubmitChangesResponse {
             integrations: integrations.len() as u32,

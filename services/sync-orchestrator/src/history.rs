@@ -199,3 +199,26 @@ pub async fn finish(
         .await?
         .into_inner())
 }
+
+/// Closes a run whose replica stopped before it could (found when its lease was taken over).
+/// A run that was closed after all is left as it is.
+pub async fn abandon(deps: &Deps, run_id: &str) -> Result<(), CycleError> {
+    let closed = deps
+        .peers
+        .history
+        .clone()
+        .finish_run(pb::FinishRunRequest {
+            run_id: run_id.to_owned(),
+            status: pb::RunStatus::Failed as i32,
+            counters: None,
+            error: "abandoned: the replica running it stopped before it finished; the next run \
+                    replays what it had begun"
+                .to_owned(),
+        })
+        .await;
+    match closed {
+        Ok(_) => Ok(()),
+        Err(s) if s.code() == tonic::Code::FailedPrecondition => Ok(()),
+        Err(s) => Err(s.into()),
+    }
+}

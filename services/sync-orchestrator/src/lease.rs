@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use rand::RngCore as _;
-use redis::aio::ConnectionManager;
 use sqlx::{PgPool, Postgres, Transaction};
+use tandem_service::Redis;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
@@ -33,11 +33,14 @@ pub struct Lease {
     pub integration: String,
     pub epoch: i64,
     token: String,
+    /// The run the previous holder left open: it stopped (died) without giving the lease
+    /// back. The new holder closes it.
+    pub abandoned_run: Option<String>,
 }
 
 #[derive(Clone)]
 pub struct Leases {
-    redis: ConnectionManager,
+    redis: Redis,
     pool: PgPool,
     prefix: String,
     /// Who holds leases taken through this value (for operators: host/replica name).
@@ -55,7 +58,7 @@ return 0
 "#;
 
 impl Leases {
-    pub fn new(redis: ConnectionManager, pool: PgPool, prefix: &str, holder: &str) -> Self {
+    pub fn new(redis: Redis, pool: PgPool, prefix: &str, holder: &str) -> Self {
         Self {
             redis,
             pool,
@@ -88,23 +91,44 @@ impl Leases {
         if taken.is_none() {
             return Ok(None);
         }
+        // The previous holder's open run, read under the row lock the upsert then updates.
+        let mut tx = self.pool.begin().await?;
+        let abandoned: Option<String> =
+            sqlx::query_scalar("SELECT run_id FROM leases WHERE integration_id = $1 FOR UPDATE")
+                .bind(integration)
+                .fetch_optional(&mut *tx)
+                .await?;
         let epoch: i64 = sqlx::query_scalar(
-            "INSERT INTO leases (integration_id, epoch, holder, expires_at)
-             VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond')
+            "INSERT INTO leases (integration_id, epoch, holder, expires_at, run_id)
+             VALUES ($1, 1, $2, now() + $3 * interval '1 millisecond', '')
              ON CONFLICT (integration_id) DO UPDATE
-                SET epoch = leases.epoch + 1, holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+                SET epoch = leases.epoch + 1, holder = EXCLUDED.holder,
+                    expires_at = EXCLUDED.expires_at, run_id = ''
              RETURNING epoch",
         )
         .bind(integration)
         .bind(&self.holder)
         .bind(ttl.as_millis() as f64)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(Some(Lease {
             integration: integration.to_owned(),
             epoch,
             token,
+            abandoned_run: abandoned.filter(|r| !r.is_empty()),
         }))
+    }
+
+    /// Notes the run this holder has open, for whoever takes the lease over should it die.
+    pub async fn attach_run(&self, lease: &Lease, run_id: &str) -> Result<(), LeaseError> {
+        sqlx::query("UPDATE leases SET run_id = $3 WHERE integration_id = $1 AND epoch = $2")
+            .bind(&lease.integration)
+            .bind(lease.epoch)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Extends a held lease; `false` when it was lost (expired and perhaps taken over).
@@ -156,8 +180,15 @@ impl Leases {
         })
     }
 
-    /// Gives the lease back (only if still ours).
+    /// Gives the lease back (only if still ours): its run is closed, nothing is abandoned.
     pub async fn release(&self, lease: &Lease) -> Result<(), LeaseError> {
+        sqlx::query(
+            "UPDATE leases SET run_id = '', expires_at = now() WHERE integration_id = $1 AND epoch = $2",
+        )
+        .bind(&lease.integration)
+        .bind(lease.epoch)
+        .execute(&self.pool)
+        .await?;
         let _: i64 = redis::Script::new(RELEASE)
             .key(self.key(&lease.integration))
             .arg(&lease.token)

@@ -7,7 +7,7 @@
 //! batched connector calls), `commit` (links, shadows, watermarks under the `lease` fence),
 //! `history` (run-history events). `cycle` is the recipe that calls them in order, `import`
 //! the backfill, `run` what wraps either (lease, settings, run history); `grpc` and
-//! `scheduler` start runs.
+//! `scheduler` start runs, the scheduler claiming them from the shared `due` queue.
 
 mod adopt;
 pub mod coalesce;
@@ -16,6 +16,7 @@ mod config;
 mod cycle;
 mod deps;
 mod detect;
+pub mod due;
 mod error;
 mod grpc;
 mod history;
@@ -113,10 +114,12 @@ pub async fn bind_on(
     let deps = deps::Deps {
         peers,
         store: store::Store::new(pool.clone()),
+        due: due::DueQueue::new(pool.clone()),
         buffer: coalesce::Buffer::new(redis.clone(), &config.infra.redis_prefix),
         leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
         catalogs: Default::default(),
         sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
+        lease_ttl: std::time::Duration::from_millis(config.options.lease_ms),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
     if config.options.scheduler_tick_ms > 0 {

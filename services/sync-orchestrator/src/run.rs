@@ -2,19 +2,16 @@
 //! run lasts), load the settings, open the run in run history, do the work (a cycle or an
 //! import), close the run, note it for the scheduler, give the lease back.
 
-use std::time::Duration;
-
 use tandem_core::merge::Side as CoreSide;
 use tandem_proto::v1 as pb;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 
 pub use crate::deps::Deps;
 use crate::history::{self, Outcome};
 use crate::import::Import;
 use crate::lease::{Lease, LeaseError};
 use crate::settings::{self, LinkKey, Needs};
-
-/// How long one run may hold an integration before renewing.
-const LEASE_TTL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CycleError {
@@ -32,6 +29,9 @@ pub enum CycleError {
     Store(#[from] sqlx::Error),
     #[error("coalescing buffer: {0}")]
     Buffer(#[from] redis::RedisError),
+    /// The replica is shutting down; another one runs the integration next.
+    #[error("stopped: the replica running it is shutting down; another replica runs it next")]
+    Stopped,
 }
 
 /// What a run does once it holds the lease.
@@ -47,7 +47,25 @@ pub async fn sync(
     integration_id: &str,
     trigger: pb::Trigger,
 ) -> Result<pb::Run, CycleError> {
-    run_locked(deps, integration_id, trigger, Work::Cycle).await
+    let never = CancellationToken::new();
+    run_locked(deps, integration_id, trigger, Work::Cycle, &never).await
+}
+
+/// The scheduler's cycle of a claimed integration; stopped (its run closed, its lease given
+/// back, the integration due again) when `stop` fires.
+pub async fn scheduled(
+    deps: &Deps,
+    integration_id: &str,
+    stop: &CancellationToken,
+) -> Result<pb::Run, CycleError> {
+    run_locked(
+        deps,
+        integration_id,
+        pb::Trigger::Schedule,
+        Work::Cycle,
+        stop,
+    )
+    .await
 }
 
 /// An import (backfill) of every record of `source` that matches the conditions, re-linking
@@ -70,7 +88,8 @@ pub async fn import(
         dry_run,
         link_key,
     });
-    run_locked(deps, integration_id, trigger, work).await
+    let never = CancellationToken::new();
+    run_locked(deps, integration_id, trigger, work, &never).await
 }
 
 async fn run_locked(
@@ -78,20 +97,35 @@ async fn run_locked(
     integration_id: &str,
     trigger: pb::Trigger,
     work: Work,
+    stop: &CancellationToken,
 ) -> Result<pb::Run, CycleError> {
     let lease = deps
         .leases
-        .acquire(integration_id, LEASE_TTL)
+        .acquire(integration_id, deps.lease_ttl)
         .await?
         .ok_or_else(|| CycleError::Busy(integration_id.to_owned()))?;
-    let keeper = keep(deps, &lease);
+    if let Some(run_id) = &lease.abandoned_run {
+        tracing::warn!(
+            integration_id,
+            run_id,
+            "closing a run its stopped replica left open"
+        );
+        if let Err(error) = history::abandon(deps, run_id).await {
+            tracing::warn!(%error, run_id, "could not close the abandoned run");
+        }
+    }
     // An import reads both sides afresh; so does the run after one that did not fully
     // succeed (a refused record may be the remote's schema having moved on).
     if matches!(work, Work::Import(_)) {
         deps.catalogs.forget(integration_id);
     }
-    let result = run(deps, &lease, trigger, work).await;
-    keeper.abort();
+    // The lease is renewed beside the work, in the same future: should the work be dropped
+    // (the process killed, a SyncNow caller gone), the renewals stop with it and the lease
+    // runs out instead of being held forever by a detached task.
+    let (integration, result) = tokio::select! {
+        done = run(deps, &lease, trigger, work, stop) => done,
+        never = keep(deps, &lease) => match never {},
+    };
     match &result {
         Ok(run) => {
             let c = run.counters.unwrap_or_default();
@@ -118,7 +152,7 @@ async fn run_locked(
         trigger,
         pb::Trigger::Schedule | pb::Trigger::Manual | pb::Trigger::Webhook
     ) {
-        note_for_scheduler(deps, &lease, &result).await;
+        note_for_scheduler(deps, &lease, integration.as_ref(), &result).await;
     }
     if let Err(error) = deps.leases.release(&lease).await {
         tracing::warn!(%error, "lease release failed; it expires on its own");
@@ -127,65 +161,115 @@ async fn run_locked(
 }
 
 /// Keeps the lease while the work lasts (a big import outlives one TTL); if it is lost
-/// anyway, the epoch fence refuses this holder's commits.
-fn keep(deps: &Deps, lease: &Lease) -> tokio::task::JoinHandle<()> {
-    let (leases, lease) = (deps.leases.clone(), lease.clone());
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(LEASE_TTL / 3).await;
-            match leases.renew(&lease, LEASE_TTL).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return tracing::warn!(integration_id = %lease.integration, "lease lost mid-cycle");
-                }
-                Err(error) => tracing::warn!(%error, "lease renewal failed; retrying"),
+/// anyway, the epoch fence refuses this holder's commits. Never returns.
+async fn keep(deps: &Deps, lease: &Lease) -> std::convert::Infallible {
+    let ttl = deps.lease_ttl;
+    loop {
+        tokio::time::sleep(ttl / 3).await;
+        match deps.leases.renew(lease, ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(integration_id = %lease.integration, "lease lost mid-cycle");
+                return std::future::pending().await;
             }
+            Err(error) => tracing::warn!(%error, "lease renewal failed; retrying"),
         }
-    })
+    }
 }
 
 /// Does the work inside a run of run history. Everything after the integration is read —
 /// the catalogs included — fails the run visibly (a remote that refuses the describe or the
-/// people query leaves a failed run with its message, not nothing).
+/// people query leaves a failed run with its message, not nothing). Returns the integration
+/// as read, for the scheduler.
 async fn run(
     deps: &Deps,
     lease: &Lease,
     trigger: pb::Trigger,
     work: Work,
-) -> Result<pb::Run, CycleError> {
+    stop: &CancellationToken,
+) -> (Option<pb::Integration>, Result<pb::Run, CycleError>) {
     let needs = match &work {
         Work::Import(Import { dry_run: true, .. }) => Needs::AnyState,
         _ => Needs::Active,
     };
-    let integration = settings::integration(deps, &lease.integration, needs).await?;
-    let run = history::start(deps, &integration, trigger).await?;
-    let mut outcome = Outcome::default();
+    let integration = match settings::integration(deps, &lease.integration, needs).await {
+        Ok(integration) => integration,
+        Err(error) => return (None, Err(error)),
+    };
     let result = async {
-        let mut settings = settings::load(deps, integration).await?;
-        match work {
-            Work::Cycle => crate::cycle::cycle(deps, lease, &mut settings, &mut outcome).await,
-            Work::Import(request) => {
-                crate::import::import(deps, lease, &mut settings, request, &mut outcome).await
+        let run = history::start(deps, &integration, trigger).await?;
+        deps.leases.attach_run(lease, &run.id).await?;
+        let mut outcome = Outcome::default();
+        let result = {
+            let work = async {
+                let mut settings = settings::load(deps, integration.clone()).await?;
+                match work {
+                    Work::Cycle => {
+                        crate::cycle::cycle(deps, lease, &mut settings, &mut outcome).await
+                    }
+                    Work::Import(request) => {
+                        crate::import::import(deps, lease, &mut settings, request, &mut outcome)
+                            .await
+                    }
+                }
+            };
+            tokio::select! {
+                result = work => result,
+                () = stop.cancelled() => Err(CycleError::Stopped),
             }
-        }
+        };
+        let finished = history::finish(deps, &run, outcome, &result).await?;
+        result.map(|()| finished)
     }
     .await;
-    let finished = history::finish(deps, &run, outcome, &result).await?;
-    result.map(|()| finished)
+    (Some(integration), result)
 }
 
-async fn note_for_scheduler(deps: &Deps, lease: &Lease, result: &Result<pb::Run, CycleError>) {
-    let (run_id, status) = match result {
-        Ok(run) => (run.id.clone(), run.status as i16),
-        Err(_) => (String::new(), pb::RunStatus::Failed as i16),
+/// Tells the scheduler the run is over: its last run (shown by status), its next due time
+/// (one interval on, or earlier for changes waiting in its buffer; at once when the run was
+/// stopped by a shutdown), or that it is no longer scheduled (paused, deleted).
+async fn note_for_scheduler(
+    deps: &Deps,
+    lease: &Lease,
+    integration: Option<&pb::Integration>,
+    result: &Result<pb::Run, CycleError>,
+) {
+    let id = lease.integration.as_str();
+    let gone = match result {
+        Err(CycleError::Paused(..)) => true,
+        // Only the integration's own read: a board or object the remote no longer knows is
+        // a failed run to show, not a reason to stop scheduling.
+        Err(CycleError::Remote(status)) => {
+            integration.is_none() && status.code() == tonic::Code::NotFound
+        }
+        _ => false,
     };
-    let recorded = async {
+    let scheduled = async {
+        if gone {
+            return Ok(deps.due.forget(id).await?);
+        }
+        let (run_id, status) = match result {
+            Ok(run) => (run.id.clone(), run.status as i16),
+            Err(_) => (String::new(), pb::RunStatus::Failed as i16),
+        };
         let mut tx = deps.store.begin(lease).await?;
         tx.record_run(&run_id, status).await?;
         tx.commit().await?;
+        if matches!(result, Err(CycleError::Stopped)) {
+            return Ok(deps
+                .due
+                .wake(&[id.to_owned()], OffsetDateTime::now_utc())
+                .await?);
+        }
+        if let Some(integration) = integration {
+            let wake = deps.buffer.earliest_due(id).await?.and_then(|ms| {
+                tandem_proto::timestamp::to_offset(&tandem_proto::timestamp::from_millis(ms))
+            });
+            deps.due.ran(integration, wake).await?;
+        }
         Ok::<(), CycleError>(())
     };
-    if let Err(error) = recorded.await {
+    if let Err(error) = scheduled.await {
         tracing::warn!(%error, "could not note the run for the scheduler");
     }
 }

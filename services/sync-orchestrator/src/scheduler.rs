@@ -1,9 +1,11 @@
-//! The scheduler: on every tick, each active integration whose poll interval has passed since
-//! its last run (or that never ran), or whose buffer holds a record that is due (low-latency
-//! mode, webhook-borne changes), gets a cycle. Any number of replicas run this loop; the lease
-//! makes sure one of them works on an integration at a time, and the last run is shared in
-//! Postgres, so N replicas do not poll N times as often. Cycles run in the background, several
-//! at once (`--scheduler-concurrency`), so one long cycle holds up no other integration.
+//! The scheduler: on every tick, a replica reads what changed in mapping-config (integrations
+//! created, resumed, paused) into the shared due-queue ([`crate::due`]), then claims as many
+//! due integrations as it has free permits and runs a cycle of each in the background
+//! (`--scheduler-concurrency` at once, so one long cycle holds up no other integration). Any
+//! number of replicas run this loop: a claim is exclusive (`SKIP LOCKED`), the lease makes sure
+//! one replica works on an integration at a time, and a tick costs what is due, not what
+//! exists. On shutdown the cycles in flight are stopped, their runs closed and their leases
+//! given back at once, and their integrations are due again for the other replicas.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,8 +17,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::due::Claimed;
 use crate::run::{CycleError, Deps};
-use crate::settings::interval_of;
 
 pub async fn run(deps: Deps, tick: Duration, concurrency: usize, shutdown: CancellationToken) {
     let mut ticks = tokio::time::interval(tick);
@@ -26,18 +28,19 @@ pub async fn run(deps: Deps, tick: Duration, concurrency: usize, shutdown: Cance
         running: Arc::default(),
         tasks: JoinSet::new(),
     };
+    let mut feed = Feed::default();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             Some(_) = cycles.tasks.join_next(), if !cycles.tasks.is_empty() => continue,
             _ = ticks.tick() => {}
         }
-        if let Err(error) = tick_once(&deps, &mut cycles, &shutdown).await {
+        if let Err(error) = tick_once(&deps, &mut cycles, &mut feed, &shutdown).await {
             tracing::warn!(%error, "scheduler tick failed; trying again next tick");
         }
     }
-    // Cycles in flight finish (they hold leases and half-applied batches are replayed anyway,
-    // but finishing is cheaper than replaying).
+    // The cycles in flight saw the same shutdown: each closes its run, gives its lease back
+    // and makes its integration due again (what it half did is replayed by the next run).
     while cycles.tasks.join_next().await.is_some() {}
 }
 
@@ -56,20 +59,24 @@ impl Cycles {
             .contains(id)
     }
 
-    /// Starts a cycle of `id` in the background; false when every permit is taken.
-    fn start(&mut self, deps: &Deps, id: String) -> bool {
+    /// Starts a cycle of a claimed integration in the background; false when every permit
+    /// is taken.
+    fn start(&mut self, deps: &Deps, claimed: Claimed, shutdown: &CancellationToken) -> bool {
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
             return false;
         };
+        let id = claimed.integration;
         self.running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone());
-        let (deps, running) = (deps.clone(), self.running.clone());
+        let (deps, running, shutdown) = (deps.clone(), self.running.clone(), shutdown.clone());
+        let late = OffsetDateTime::now_utc() - claimed.due_at;
         self.tasks.spawn(async move {
-            match crate::run::sync(&deps, &id, pb::Trigger::Schedule).await {
+            let late_ms = late.whole_milliseconds().max(0) as u64;
+            match crate::run::scheduled(&deps, &id, &shutdown).await {
                 Ok(run) => {
-                    tracing::info!(integration_id = %id, run_id = %run.id, "scheduled cycle done")
+                    tracing::debug!(integration_id = %id, run_id = %run.id, late_ms, "scheduled cycle done")
                 }
                 Err(CycleError::Busy(_)) => {}
                 Err(error) => {
@@ -89,55 +96,84 @@ impl Cycles {
 async fn tick_once(
     deps: &Deps,
     cycles: &mut Cycles,
+    feed: &mut Feed,
     shutdown: &CancellationToken,
 ) -> Result<(), CycleError> {
-    let mut token = String::new();
-    loop {
-        let page = deps
-            .peers
-            .mapping_config
-            .clone()
-            .list_integrations(pb::ListIntegrationsRequest {
-                page: Some(pb::PageRequest {
-                    page_size: None,
-                    page_token: token,
-                }),
-                active_only: true,
-                board_id: String::new(),
-            })
-            .await?
-            .into_inner();
-        for integration in page.integrations {
-            if shutdown.is_cancelled() || cycles.permits.available_permits() == 0 {
-                // The rest wait for the next tick.
-                return Ok(());
-            }
-            if cycles.is_running(&integration.id) || !is_due(deps, &integration).await? {
-                continue;
-            }
-            cycles.start(deps, integration.id);
+    feed.follow(deps).await?;
+    let free = cycles.permits.available_permits();
+    if shutdown.is_cancelled() || free == 0 {
+        return Ok(());
+    }
+    for claimed in deps.due.claim(free, deps.claim_hold()).await? {
+        if cycles.is_running(&claimed.integration) {
+            continue;
         }
-        token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-        if token.is_empty() {
-            return Ok(());
+        cycles.start(deps, claimed, shutdown);
+    }
+    Ok(())
+}
+
+/// How far back each reading of the change feed starts before the newest change it saw: a
+/// change committed late with an earlier time (a slow transaction) is still read.
+const FEED_OVERLAP: Duration = Duration::from_secs(10);
+
+/// How often the whole feed is read again from the start, repairing anything missed.
+const FEED_REREAD: Duration = Duration::from_secs(3_600);
+
+/// This replica's reading of mapping-config's change feed.
+#[derive(Default)]
+struct Feed {
+    reread_at: Option<std::time::Instant>,
+}
+
+impl Feed {
+    /// Reads the integrations changed since the shared feed position (the whole list at start
+    /// and hourly) into the due-queue.
+    async fn follow(&mut self, deps: &Deps) -> Result<(), CycleError> {
+        let whole = self.reread_at.is_none_or(|at| at.elapsed() >= FEED_REREAD);
+        let since = match deps.due.feed_position().await? {
+            Some(at) if !whole => at - FEED_OVERLAP,
+            _ => OffsetDateTime::UNIX_EPOCH,
+        };
+        let mut token = String::new();
+        let mut newest = None;
+        loop {
+            let page = deps
+                .peers
+                .mapping_config
+                .clone()
+                .list_integrations(pb::ListIntegrationsRequest {
+                    page: Some(pb::PageRequest {
+                        page_size: Some(FEED_PAGE),
+                        page_token: token,
+                    }),
+                    changed_since: Some(tandem_proto::timestamp::from_offset(since)),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            deps.due.follow(&page.integrations).await?;
+            newest = page
+                .integrations
+                .iter()
+                .filter_map(|i| i.updated_at.as_ref())
+                .filter_map(tandem_proto::timestamp::to_offset)
+                .chain(newest)
+                .max();
+            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if token.is_empty() {
+                break;
+            }
         }
+        if let Some(at) = newest {
+            deps.due.feed_read_to(at).await?;
+        }
+        if whole {
+            self.reread_at = Some(std::time::Instant::now());
+        }
+        Ok(())
     }
 }
 
-async fn is_due(deps: &Deps, integration: &pb::Integration) -> Result<bool, CycleError> {
-    let interval = interval_of(integration);
-    let now = OffsetDateTime::now_utc();
-    let polled_due = match deps.store.last_run(&integration.id).await? {
-        None => true,
-        Some((at, _, _)) => at + interval <= now,
-    };
-    if polled_due {
-        return Ok(true);
-    }
-    let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-    Ok(deps
-        .buffer
-        .earliest_due(&integration.id)
-        .await?
-        .is_some_and(|due| due <= now_ms))
-}
+/// Integrations per page of the change feed.
+const FEED_PAGE: u32 = 500;

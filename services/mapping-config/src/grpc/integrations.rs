@@ -152,20 +152,36 @@ pub async fn list(
         Identity::Service { .. } => Scope::All,
         Identity::User { account, .. } => Scope::Account(account),
     };
-    let board = Some(request.board_id.trim()).filter(|b| !b.is_empty());
-    let found = rows::list(
-        &state.pool,
-        scope,
-        request.active_only,
-        board,
-        after,
-        limit + 1,
-    )
-    .await
+    let changed_since = match request.changed_since {
+        Some(t) => Some(
+            tandem_proto::timestamp::to_offset(&t)
+                .ok_or_else(|| Status::invalid_argument("changed_since is not a valid time"))?,
+        ),
+        None => None,
+    };
+    let found = match changed_since {
+        Some(since) => rows::list_changed(&state.pool, scope, since, after, limit + 1).await,
+        None => {
+            let board = Some(request.board_id.trim()).filter(|b| !b.is_empty());
+            rows::list(
+                &state.pool,
+                scope,
+                request.active_only,
+                board,
+                after,
+                limit + 1,
+            )
+            .await
+        }
+    }
     .map_err(internal)?;
     let more = found.len() as i64 > limit;
     let found = &found[..found.len().min(limit as usize)];
+    // The feed pages by change time, the plain list by creation time.
     let next = match (more, found.last()) {
+        (true, Some(last)) if changed_since.is_some() => {
+            convert::keyset_token(last.updated_at, last.id)
+        }
         (true, Some(last)) => convert::keyset_token(last.created_at, last.id),
         _ => String::new(),
     };

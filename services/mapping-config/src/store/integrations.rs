@@ -111,6 +111,35 @@ pub async fn list(
     .await
 }
 
+/// The change feed: integrations of `scope` changed at or after `since`, in every state, oldest
+/// change first, after the keyset position `after`.
+pub async fn list_changed(
+    db: &PgPool,
+    scope: Scope<'_>,
+    since: OffsetDateTime,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<IntegrationRow>, sqlx::Error> {
+    let account = match scope {
+        Scope::Account(a) => Some(a),
+        Scope::All => None,
+    };
+    let (at, id) = after.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations \
+         WHERE ($1::text IS NULL OR account = $1) AND updated_at >= $2 \
+         AND ($3::timestamptz IS NULL OR (updated_at, id) > ($3, $4)) \
+         ORDER BY updated_at, id LIMIT $5"
+    )))
+    .bind(account)
+    .bind(since)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// The new settings of an integration.
 pub struct Change<'a> {
     pub owner: &'a str,

@@ -129,7 +129,7 @@ async fn a_write_in_flight_finishes_before_a_takeover_bumps_the_epoch() {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let locks: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO leases%'",
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM leases WHERE integration_id = $1 FOR UPDATE%' AND pid <> pg_backend_pid()",
         )
         .fetch_one(&infra.pool)
         .await

@@ -1,6 +1,7 @@
 //! sync-orchestrator's building blocks against the real Postgres and Redis.
 
 mod coalesce;
+mod due;
 mod lease;
 
 use tandem_service::storage::{connect_postgres, connect_redis};
@@ -9,7 +10,7 @@ use tandem_testkit::{TestDb, redis_url};
 pub struct Infra {
     pub db: TestDb,
     pub pool: sqlx::PgPool,
-    pub redis: redis::aio::ConnectionManager,
+    pub redis: tandem_service::Redis,
     pub prefix: String,
 }
 
