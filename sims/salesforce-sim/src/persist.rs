@@ -142,6 +142,7 @@ pub fn load(path: &Path) -> Result<Option<State>, Error> {
             api_max: o.api_max,
             api_used: o.api_used,
             cursors: HashMap::new(),
+            cdc: crate::pubsub::Cdc::default(),
         };
         state.orgs.insert(o.key, org);
     }
