@@ -220,6 +220,15 @@ impl SimHandle {
         self.shared.pubsub_addr
     }
 
+    /// Subscribe streams that have taken their first request and not ended: a test that
+    /// subscribes at LATEST waits for this before it writes.
+    pub fn live_subscriptions(&self) -> usize {
+        self.shared
+            .bus
+            .live
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The objects with change events enabled in the org (its CDC selection).
     pub fn cdc_selection(&self, org: &str) -> Vec<String> {
         self.shared

@@ -133,11 +133,11 @@ async fn main() -> anyhow::Result<()> {
     };
     let sim = salesforce_sim::bind(config).await?;
     println!("salesforce-sim listening on {}", sim.base_url());
-    if let Some(addr) = sim.pubsub_addr() {
-        println!("salesforce-sim pub/sub api (grpc, h2c) on {addr}");
-    }
     if let Some(token) = sim.demo_token() {
         println!("demo access token: {token}");
+    }
+    if let Some(addr) = sim.pubsub_addr() {
+        println!("salesforce-sim pub/sub api (grpc, h2c) on {addr}");
     }
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();

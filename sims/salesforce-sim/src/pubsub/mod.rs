@@ -76,6 +76,8 @@ pub struct Bus {
     pub drops: watch::Sender<u64>,
     clock_offset: Mutex<Duration>,
     delay: Mutex<Duration>,
+    /// Subscribe streams past their first request (started, not yet ended).
+    pub live: std::sync::atomic::AtomicUsize,
     pub shutdown: CancellationToken,
 }
 
@@ -88,6 +90,7 @@ impl Default for Bus {
             drops: watch::channel(0).0,
             clock_offset: Mutex::new(Duration::ZERO),
             delay: Mutex::new(Duration::ZERO),
+            live: std::sync::atomic::AtomicUsize::new(0),
             shutdown: CancellationToken::new(),
         }
     }

@@ -4,6 +4,7 @@
 //! delivered event counts toward the org's rolling-24h delivery allocation.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -30,6 +31,22 @@ pub fn position(replay_id: &[u8]) -> Option<u64> {
     match replay_id {
         [p @ .., 0, 0] if p.len() == 8 => Some(u64::from_be_bytes(p.try_into().ok()?)),
         _ => None,
+    }
+}
+
+/// Counts a stream as live while it exists.
+struct Live<'a>(&'a AtomicUsize);
+
+impl<'a> Live<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::SeqCst);
+        Live(n)
+    }
+}
+
+impl Drop for Live<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -63,7 +80,14 @@ fn start(shared: &Shared, caller: &Caller, first: &proto::FetchRequest) -> Resul
             Ok(proto::ReplayPreset::Latest) => Ok(org.cdc.head),
             Ok(proto::ReplayPreset::Earliest) => Ok(org.cdc.expired_through),
             Ok(proto::ReplayPreset::Custom) => match position(&first.replay_id) {
-                Some(p) if p >= org.cdc.expired_through && p <= org.cdc.head => Ok(p),
+                // The event a replay id names must still be retained (position 0: the
+                // start of an org's log, before any event).
+                Some(p)
+                    if (p > org.cdc.expired_through || p == 0 && org.cdc.expired_through == 0)
+                        && p <= org.cdc.head =>
+                {
+                    Ok(p)
+                }
                 _ => Err(errors::replay_invalid()),
             },
             Err(_) => Err(status(
@@ -143,6 +167,7 @@ async fn serve(
         })
         .ok_or_else(|| errors::topic_not_found(&topic_name))?;
     let mut cursor = start(shared, caller, &first)?;
+    let _live = Live::new(&shared.bus.live);
     let mut pending = add(0, first.num_requested);
     let mut added = shared.bus.added.subscribe();
     let mut drops = shared.bus.drops.subscribe();
