@@ -8,6 +8,7 @@ mod limits_faults;
 mod paging;
 mod persistence;
 mod pubsub;
+mod pubsub_client_library;
 mod pubsub_flow;
 mod pubsub_support;
 mod queries;
