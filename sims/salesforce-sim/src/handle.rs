@@ -220,6 +220,17 @@ impl SimHandle {
         self.shared.pubsub_addr
     }
 
+    /// Adds a custom field (describe-shaped JSON: `{"name": "Region__c", "type": "string",
+    /// "label": "Region"}`) to an object in every org, as an admin does in Setup: describes,
+    /// writes and queries know it, and the object's change event schema gets a new id.
+    pub fn add_field(&self, object: &str, field: Value) -> Result<(), Error> {
+        let def: crate::schema::FieldDef =
+            serde_json::from_value(field).map_err(|e| Error::Schema(e.to_string()))?;
+        let next = self.shared.schema.with_field(object, def)?;
+        self.shared.schema.replace(next);
+        Ok(())
+    }
+
     /// Subscribe streams that have taken their first request and not ended: a test that
     /// subscribes at LATEST waits for this before it writes.
     pub fn live_subscriptions(&self) -> usize {

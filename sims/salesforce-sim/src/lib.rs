@@ -92,7 +92,7 @@ impl Default for Config {
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub config: Config,
-    pub schema: Schema,
+    pub schema: schema::SchemaCell,
     pub state: Mutex<State>,
     pub faults: faults::Faults,
     pub calls: calllog::CallLog,
@@ -182,7 +182,7 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
     };
     let shared = Arc::new(Shared {
         config,
-        schema,
+        schema: schema::SchemaCell::new(schema),
         state: Mutex::new(state),
         faults: faults::Faults::default(),
         calls: calllog::CallLog::default(),

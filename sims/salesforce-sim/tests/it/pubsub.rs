@@ -374,3 +374,48 @@ async fn a_platform_event_published_with_its_schema_reaches_a_subscriber() {
     assert_eq!(got[0].event.as_ref().unwrap().id, "e1");
     assert_eq!(got[0].replay_id, res.results[0].replay_id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_field_gives_the_object_a_new_schema_id_and_old_events_keep_theirs() {
+    let sim = support::start_default().await;
+    let id = project(&sim, "s").await;
+    let mut b = bus::connect(&sim).await;
+    let mut sub = b.live(fetch(PROJECTS, ReplayPreset::Latest, 10)).await;
+    assert_eq!(
+        patch(&sim, &id, json!({"Summary__c": "one"}), "x").await,
+        204
+    );
+    let first = sub.events(1).await;
+    let old_id = first[0].event.as_ref().unwrap().schema_id.clone();
+    sim.handle
+        .add_field(
+            "Project__c",
+            json!({"name": "Region__c", "type": "string", "label": "Region"}),
+        )
+        .expect("add field");
+    assert_eq!(
+        patch(&sim, &id, json!({"Region__c": "EMEA"}), "x").await,
+        204
+    );
+    let second = sub.events(1).await;
+    let new_id = second[0].event.as_ref().unwrap().schema_id.clone();
+    assert_ne!(old_id, new_id, "the schema id follows the object's fields");
+    let topic = b
+        .client
+        .get_topic(b.req(proto::TopicRequest {
+            topic_name: PROJECTS.into(),
+        }))
+        .await
+        .expect("topic")
+        .into_inner();
+    assert_eq!(topic.schema_id, new_id);
+    let d = b.decode(&second[0]).await;
+    assert!(
+        d.names_in("changedFields")
+            .contains(&"Region__c".to_string())
+    );
+    assert_eq!(d.field("Region__c"), &Avro::String("EMEA".into()));
+    // The event written before the change still decodes with its own schema.
+    let old = b.decode(&first[0]).await;
+    assert!(old.fields.iter().all(|(name, _)| name != "Region__c"));
+}
