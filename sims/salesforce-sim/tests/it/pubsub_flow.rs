@@ -352,3 +352,73 @@ async fn a_dropped_stream_ends_unavailable_and_a_resubscribe_resumes_without_los
         "the injected delay applies"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_plane_makes_gaps_deletes_undeletes_and_stream_faults() {
+    let sim = support::start_default().await;
+    let ids = insert(&sim, 1);
+    let mut b = bus::connect(&sim).await;
+    let mut sub = b.live(fetch(PROJECTS, ReplayPreset::Latest, 10)).await;
+    let control = |method: Method, path: &str| {
+        sim.client
+            .request(method, format!("{}/__sim/{path}", sim.base_url))
+    };
+    let id = &ids[0];
+    let r = control(
+        Method::PATCH,
+        &format!("orgs/demo/records/{id}?outside_api=true"),
+    )
+    .json(&json!({"Summary__c": "fixed by support"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = control(Method::DELETE, &format!("orgs/demo/records/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = control(Method::POST, &format!("orgs/demo/records/{id}/undelete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let events = sub.events(3).await;
+    let mut kinds = Vec::new();
+    for e in &events {
+        kinds.push(b.decode(e).await.header_str("changeType"));
+    }
+    assert_eq!(kinds, vec!["GAP_UPDATE", "DELETE", "UNDELETE"]);
+    let r = control(Method::POST, "pubsub/faults")
+        .json(&json!({"drop_streams": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(
+        sub.next().await.expect_err("dropped").code(),
+        Code::Unavailable
+    );
+    let r = control(Method::POST, "orgs/demo/cdc")
+        .json(&json!({"allocation_spent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let mut spent = b
+        .subscribe(fetch(PROJECTS, ReplayPreset::Latest, 1))
+        .await
+        .expect("opens");
+    assert_eq!(
+        spent.next().await.expect_err("spent").code(),
+        Code::ResourceExhausted
+    );
+    let body: serde_json::Value = control(Method::GET, "orgs/demo/cdc")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["delivered"], body["allocation"]);
+}
