@@ -4,7 +4,7 @@
 
 use apache_avro::types::Value as Avro;
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use time::OffsetDateTime;
 
 use super::avro::{self, EventField, EventSchema, Header};
@@ -296,6 +296,8 @@ fn commit_txn(
         return 0;
     }
     let mut groups: Vec<Group> = Vec::new();
+    // Same object, change type, user and change: one event for all its records.
+    let mut index: HashMap<(String, usize, String, String), usize> = HashMap::new();
     let mut overflowed: Vec<&Change> = Vec::new();
     for (n, ch) in selected.iter().enumerate() {
         if n >= c.overflow_after {
@@ -312,11 +314,13 @@ fn commit_txn(
             };
             build_group(&es, ch)
         };
-        match groups.iter_mut().find(|x| {
-            x.entity == g.entity && x.kind == g.kind && x.user == g.user && x.key == g.key
-        }) {
-            Some(x) if !outside_api => x.record_ids.push(ch.id.clone()),
-            _ => groups.push(g),
+        let key = (g.entity.clone(), g.kind, g.user.clone(), g.key.clone());
+        match index.get(&key) {
+            Some(&i) if !outside_api => groups[i].record_ids.push(ch.id.clone()),
+            _ => {
+                index.insert(key, groups.len());
+                groups.push(g);
+            }
         }
     }
     for ch in overflowed {

@@ -15,7 +15,9 @@ pub struct Schemas {
 #[derive(Debug, Default)]
 struct Inner {
     by_id: HashMap<String, Arc<EventSchema>>,
-    by_json: HashMap<String, Arc<EventSchema>>,
+    /// By object and field count: fields are only ever added (`SimHandle::add_field`), so
+    /// the count names a version of the object without building its JSON on every write.
+    by_object: HashMap<(String, usize), Arc<EventSchema>>,
 }
 
 impl Schemas {
@@ -25,9 +27,8 @@ impl Schemas {
 
     /// The change event schema of `o` as its fields are now.
     pub fn current(&self, o: &ObjectDef) -> Option<Arc<EventSchema>> {
-        let fields = avro::event_fields(o);
-        let json = avro::schema_json(o, &fields);
-        if let Some(s) = self.lock().by_json.get(&json) {
+        let version = (o.name.clone(), o.fields.len());
+        if let Some(s) = self.lock().by_object.get(&version) {
             return Some(s.clone());
         }
         match avro::build(o) {
@@ -35,7 +36,7 @@ impl Schemas {
                 let s = Arc::new(s);
                 let mut inner = self.lock();
                 inner.by_id.insert(s.id.clone(), s.clone());
-                inner.by_json.insert(json, s.clone());
+                inner.by_object.insert(version, s.clone());
                 Some(s)
             }
             Err(e) => {
@@ -48,8 +49,7 @@ impl Schemas {
     /// Keeps a schema made elsewhere (a platform event's).
     pub fn register(&self, s: Arc<EventSchema>) {
         let mut inner = self.lock();
-        inner.by_id.insert(s.id.clone(), s.clone());
-        inner.by_json.insert(s.json.clone(), s);
+        inner.by_id.insert(s.id.clone(), s);
     }
 
     pub fn by_id(&self, id: &str) -> Option<Arc<EventSchema>> {
