@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 /// `"0x"` and the hex digits of the number whose bits are `positions`, padded to whole
-/// bytes as Salesforce sends them (`0x2080`, `0x04`).
+/// bytes and upper-case as Salesforce sends them (`0x650004E0`, `0x04`).
 pub fn hex(positions: &[usize]) -> String {
     let top = positions.iter().copied().max().unwrap_or(0);
     let mut bytes = vec![0u8; top / 8 + 1];
@@ -15,7 +15,7 @@ pub fn hex(positions: &[usize]) -> String {
     }
     let mut out = String::from("0x");
     for b in bytes.iter().rev() {
-        out.push_str(&format!("{b:02x}"));
+        out.push_str(&format!("{b:02X}"));
     }
     out
 }
@@ -69,6 +69,7 @@ mod tests {
         assert_eq!(hex(&[2]), "0x04");
         assert_eq!(hex(&[0, 8]), "0x0101");
         assert_eq!(hex(&[]), "0x00");
+        assert_eq!(hex(&[5, 6, 7, 10, 24, 26, 29, 30]), "0x650004E0");
     }
 
     #[test]
@@ -77,6 +78,7 @@ mod tests {
             assert_eq!(positions(&hex(&set)).unwrap(), set);
         }
         assert_eq!(positions("0x2080").unwrap(), vec![7, 13]);
+        assert_eq!(positions("0x650004e0"), positions("0x650004E0"));
         assert!(positions("2080").is_none());
     }
 
