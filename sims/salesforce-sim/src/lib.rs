@@ -111,9 +111,10 @@ impl Shared {
     /// A new or loaded org's CDC selection and delivery allocation.
     fn init_cdc(&self, org: &mut Org) {
         org.cdc.allocation_max = self.config.pubsub.delivery_allocation;
-        if self.config.pubsub.select_all_objects {
+        if self.config.pubsub.select_all_objects && !org.cdc.selection_set {
             org.cdc.selected = pubsub::capturable(&self.schema).into_iter().collect();
         }
+        org.cdc.selection_set = true;
     }
 
     pub fn scheme(&self) -> &'static str {

@@ -75,6 +75,8 @@ pub struct Cdc {
     pub outside_txns: BTreeSet<u64>,
     /// Objects with change events enabled.
     pub selected: BTreeSet<String>,
+    /// The selection was set (by a state file); a new org's is the configured default.
+    pub selection_set: bool,
     pub log: VecDeque<StoredEvent>,
     /// The newest position handed out (replay ids are positions, not contiguous).
     pub head: u64,
