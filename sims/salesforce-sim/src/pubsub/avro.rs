@@ -349,16 +349,12 @@ pub fn encode(
     for f in &schema.fields {
         record.push((f.name().to_string(), nullable(values.next().flatten())));
     }
-    apache_avro::writer::datum::GenericDatumWriter::builder(&schema.avro)
-        .build()?
-        .write_value_to_vec(Avro::Record(record))
+    apache_avro::to_avro_datum(&schema.avro, Avro::Record(record))
 }
 
 /// Reads an Avro binary payload written with `schema` (what a subscriber does).
 pub fn decode(schema: &apache_avro::Schema, payload: &[u8]) -> Result<Avro, apache_avro::Error> {
-    apache_avro::reader::datum::GenericDatumReader::builder(schema)
-        .build()?
-        .read_value(&mut &payload[..])
+    apache_avro::from_avro_datum(schema, &mut &payload[..], None)
 }
 
 /// A compound field's nested record value from per-member values.

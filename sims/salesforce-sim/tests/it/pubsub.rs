@@ -336,11 +336,7 @@ async fn a_platform_event_published_with_its_schema_reaches_a_subscriber() {
             Avro::Union(1, Box::new(Avro::String("A-1".into()))),
         ),
     ]);
-    let payload = apache_avro::writer::datum::GenericDatumWriter::builder(&schema)
-        .build()
-        .unwrap()
-        .write_value_to_vec(value)
-        .unwrap();
+    let payload = apache_avro::to_avro_datum(&schema, value).unwrap();
     let mut sub = b.live(fetch(topic, ReplayPreset::Latest, 5)).await;
     let res = b
         .client

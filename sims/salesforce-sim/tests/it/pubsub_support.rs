@@ -145,10 +145,7 @@ impl Bus {
     pub async fn decode(&mut self, e: &proto::ConsumerEvent) -> Decoded {
         let ev = e.event.as_ref().expect("event");
         let schema = self.schema(&ev.schema_id).await;
-        let value = apache_avro::reader::datum::GenericDatumReader::builder(&schema)
-            .build()
-            .expect("reader")
-            .read_value(&mut &ev.payload[..])
+        let value = apache_avro::from_avro_datum(&schema, &mut &ev.payload[..], None)
             .expect("payload decodes");
         let Avro::Record(fields) = value else {
             panic!("not a record")
