@@ -175,7 +175,7 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req, rest: &[&str]) -> Result<Re
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                match writes::delete(&shared.schema, org, &id) {
+                match writes::delete_as(&shared.schema, org, &id, Some(&ctx.user_id)) {
                     Ok(id) => Outcome::ok(id, None),
                     Err(e) if e.code == "NOT_FOUND" => Outcome::fail(
                         Some(id),
@@ -312,12 +312,13 @@ fn run(
                 })
                 .collect();
         }
-        let snapshot = all_or_none.then(|| org.records.clone());
+        let snapshot = all_or_none.then(|| (org.records.clone(), org.cdc.journal.len()));
         let mut outcomes: Vec<Outcome> = recs.iter().map(|r| op(org, r)).collect();
-        if let Some(saved) = snapshot
+        if let Some((saved, mark)) = snapshot
             && outcomes.iter().any(|o| o.error.is_some())
         {
             org.records = saved;
+            org.cdc.rollback(mark);
             for o in outcomes.iter_mut().filter(|o| o.error.is_none()) {
                 *o = Outcome::fail(
                     None,

@@ -86,7 +86,9 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req) -> Result<Reply, ApiError> 
             "Limit of 25 subrequests exceeded",
         ));
     }
-    let snapshot = all_or_none.then(|| shared.with_org(&ctx.org, |o, _| o.records.clone()));
+    // With allOrNone the subrequests are one transaction; without, one each.
+    let snapshot = all_or_none
+        .then(|| shared.with_org(&ctx.org, |o, _| (o.records.clone(), o.cdc.journal.len())));
     let mut refs: HashMap<String, Value> = HashMap::new();
     let mut results = Vec::new();
     let mut failed = false;
@@ -105,6 +107,9 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req) -> Result<Reply, ApiError> 
                 json!({}),
             ));
             continue;
+        }
+        if !all_or_none {
+            shared.with_org(&ctx.org, |o, _| o.cdc.begin());
         }
         let method = sub
             .get("method")
@@ -192,8 +197,11 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req) -> Result<Reply, ApiError> 
             Value::Object(headers),
         ));
     }
-    if failed && let Some(saved) = snapshot {
-        shared.with_org(&ctx.org, |o, _| o.records = saved);
+    if failed && let Some((saved, mark)) = snapshot {
+        shared.with_org(&ctx.org, |o, _| {
+            o.records = saved;
+            o.cdc.rollback(mark);
+        });
     }
     Ok(Reply::Json(
         StatusCode::OK,

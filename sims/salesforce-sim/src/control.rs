@@ -16,6 +16,15 @@ fn bad(message: impl Into<String>) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({"error": message.into()}))
 }
 
+/// A control-plane edit; `?outside_api=true` makes it a change "made outside the API".
+fn edit<R>(h: &SimHandle, req: &Req, org: &str, f: impl FnOnce(&SimHandle) -> R) -> R {
+    if req.query_param("outside_api").as_deref() == Some("true") {
+        h.outside_api(org, f)
+    } else {
+        f(h)
+    }
+}
+
 pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
     let h = SimHandle::new(shared.clone());
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
@@ -81,7 +90,8 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
             empty(StatusCode::NO_CONTENT)
         }
         (&Method::POST, ["orgs", name, "records", object]) => {
-            match h.insert(&org(name), object, body) {
+            let name = org(name);
+            match edit(&h, req, &name, |h| h.insert(&name, object, body)) {
                 Ok(id) => json_response(StatusCode::CREATED, &json!({"id": id})),
                 Err(e) => bad(e.to_string()),
             }
@@ -91,10 +101,60 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
             let user = req
                 .query_param("as_user")
                 .unwrap_or_else(|| h.admin_user_id(&name));
-            match h.update_as(&name, id, body, &user) {
+            match edit(&h, req, &name, |h| h.update_as(&name, id, body, &user)) {
                 Ok(()) => empty(StatusCode::NO_CONTENT),
                 Err(e) => bad(e.to_string()),
             }
+        }
+        (&Method::DELETE, ["orgs", name, "records", id]) => {
+            let name = org(name);
+            match edit(&h, req, &name, |h| h.delete(&name, id)) {
+                Ok(()) => empty(StatusCode::NO_CONTENT),
+                Err(e) => bad(e.to_string()),
+            }
+        }
+        (&Method::POST, ["orgs", name, "records", id, "undelete"]) => {
+            let name = org(name);
+            match edit(&h, req, &name, |h| h.undelete(&name, id)) {
+                Ok(()) => empty(StatusCode::NO_CONTENT),
+                Err(e) => bad(e.to_string()),
+            }
+        }
+        (&Method::GET, ["orgs", name, "cdc"]) => {
+            let name = org(name);
+            let (used, max) = h.delivery_usage(&name);
+            json_response(
+                StatusCode::OK,
+                &json!({"selected": h.cdc_selection(&name), "delivered": used, "allocation": max}),
+            )
+        }
+        (&Method::POST, ["orgs", name, "cdc"]) => {
+            let name = org(name);
+            if let Some(list) = body.get("selected").and_then(Value::as_array) {
+                let objects: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                if let Err(e) = h.set_cdc_selection(&name, &objects) {
+                    return bad(e.to_string());
+                }
+            }
+            if let Some(max) = body.get("allocation").and_then(Value::as_u64) {
+                h.set_delivery_allocation(&name, max);
+            }
+            if body.get("allocation_spent").and_then(Value::as_bool) == Some(true) {
+                h.spend_delivery_allocation(&name);
+            }
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["pubsub", "faults"]) => {
+            if body.get("drop_streams").and_then(Value::as_bool) == Some(true) {
+                h.drop_pubsub_streams();
+            }
+            if let Some(ms) = body.get("delay_ms").and_then(Value::as_u64) {
+                h.set_pubsub_delay(Duration::from_millis(ms));
+            }
+            if let Some(s) = body.get("advance_clock_s").and_then(Value::as_u64) {
+                h.advance_event_clock(Duration::from_secs(s));
+            }
+            empty(StatusCode::NO_CONTENT)
         }
         _ => json_response(
             StatusCode::NOT_FOUND,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::calllog::CallRecord;
 use crate::errors::Error;
-use crate::{Shared, auth, writes};
+use crate::{Shared, auth, pubsub, writes};
 
 /// A token pair minted for an org's admin user.
 #[derive(Debug, Clone)]
@@ -114,13 +114,15 @@ impl SimHandle {
             .schema
             .object(object)
             .ok_or_else(|| Error::UnknownObject(object.into()))?;
-        self.shared.with_org(org, |o_, schema| {
+        let out = self.shared.with_org(org, |o_, schema| {
             let admin = o_.admin_user_id.clone();
             records
                 .into_iter()
                 .map(|r| writes::create(schema, o_, o, &as_map(r), &admin).map_err(rejected))
                 .collect()
-        })
+        });
+        self.commit(org);
+        out
     }
 
     /// Creates a record as `user_id` (the admin when `None`).
@@ -136,12 +138,14 @@ impl SimHandle {
             .schema
             .object(object)
             .ok_or_else(|| Error::UnknownObject(object.into()))?;
-        self.shared.with_org(org, |org_, schema| {
+        let out = self.shared.with_org(org, |org_, schema| {
             let user = user_id
                 .map(str::to_string)
                 .unwrap_or_else(|| org_.admin_user_id.clone());
             writes::create(schema, org_, o, &as_map(fields), &user).map_err(rejected)
-        })
+        });
+        self.commit(org);
+        out
     }
 
     /// Simulates a person editing a record in the Salesforce UI: the change carries
@@ -153,18 +157,21 @@ impl SimHandle {
         fields: Value,
         user_id: &str,
     ) -> Result<(), Error> {
-        self.shared.with_org(org, |org_, schema| {
+        let out = self.shared.with_org(org, |org_, schema| {
             let object = org_
                 .record(schema, id)
                 .map(|r| r.object.clone())
                 .ok_or_else(|| Error::Rejected(format!("NOT_FOUND: no record {id}")))?;
             let o = schema.object(&object).ok_or(Error::UnknownObject(object))?;
             writes::update(schema, org_, o, id, &as_map(fields), user_id).map_err(rejected)
-        })
+        });
+        self.commit(org);
+        out
     }
 
     /// Sets fields directly, read-only and audit fields included (e.g. a `SystemModstamp` in
-    /// the past), without validation or new stamps.
+    /// the past), without validation or new stamps, and without a change event (it rewrites
+    /// history; use `outside_api` for an edit subscribers hear of as a gap).
     pub fn force_fields(&self, org: &str, id: &str, fields: Value) -> Result<(), Error> {
         self.shared.with_org(org, |o, schema| {
             writes::force(schema, o, id, &as_map(fields)).map_err(rejected)
@@ -173,11 +180,155 @@ impl SimHandle {
 
     /// Deletes a record (to the recycle bin).
     pub fn delete(&self, org: &str, id: &str) -> Result<(), Error> {
-        self.shared.with_org(org, |org_, schema| {
+        let out = self.shared.with_org(org, |org_, schema| {
             writes::delete(schema, org_, id)
                 .map(|_| ())
                 .map_err(rejected)
+        });
+        self.commit(org);
+        out
+    }
+
+    /// Restores a deleted record from the recycle bin, as the admin.
+    pub fn undelete(&self, org: &str, id: &str) -> Result<(), Error> {
+        let out = self.shared.with_org(org, |org_, schema| {
+            let admin = org_.admin_user_id.clone();
+            writes::undelete(schema, org_, id, &admin)
+                .map(|_| ())
+                .map_err(rejected)
+        });
+        self.commit(org);
+        out
+    }
+
+    /// Runs `f` (edits through this handle) as changes "made outside the API" (say, a data
+    /// repair by Salesforce support): they reach subscribers as GAP_ events, header only.
+    pub fn outside_api<R>(&self, org: &str, f: impl FnOnce(&SimHandle) -> R) -> R {
+        self.shared.with_org(org, |o, _| o.cdc.outside_api = true);
+        let out = f(self);
+        self.shared.with_org(org, |o, _| o.cdc.outside_api = false);
+        out
+    }
+
+    /// Commits the org's open changes as a control-plane edit (empty `changeOrigin`).
+    fn commit(&self, org: &str) {
+        pubsub::commit(&self.shared, org, "");
+    }
+
+    /// Where the Pub/Sub API listens (gRPC over h2c), when served.
+    pub fn pubsub_addr(&self) -> Option<std::net::SocketAddr> {
+        self.shared.pubsub_addr
+    }
+
+    /// Adds a custom field (describe-shaped JSON: `{"name": "Region__c", "type": "string",
+    /// "label": "Region"}`) to an object in every org, as an admin does in Setup: describes,
+    /// writes and queries know it, and the object's change event schema gets a new id.
+    pub fn add_field(&self, object: &str, field: Value) -> Result<(), Error> {
+        let def: crate::schema::FieldDef =
+            serde_json::from_value(field).map_err(|e| Error::Schema(e.to_string()))?;
+        let next = self.shared.schema.with_field(object, def)?;
+        self.shared.schema.replace(next);
+        Ok(())
+    }
+
+    /// Subscribe streams that have taken their first request and not ended: a test that
+    /// subscribes at LATEST waits for this before it writes.
+    pub fn live_subscriptions(&self) -> usize {
+        self.shared
+            .bus
+            .live
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The objects with change events enabled in the org (its CDC selection).
+    pub fn cdc_selection(&self, org: &str) -> Vec<String> {
+        self.shared
+            .with_org(org, |o, _| o.cdc.selected.iter().cloned().collect())
+    }
+
+    /// Sets the org's CDC selection, as an admin does in Setup; unknown objects and objects
+    /// without change events are refused.
+    pub fn set_cdc_selection(&self, org: &str, objects: &[&str]) -> Result<(), Error> {
+        let capturable = pubsub::capturable(&self.shared.schema);
+        let mut names = std::collections::BTreeSet::new();
+        for o in objects {
+            let name = self
+                .shared
+                .schema
+                .object(o)
+                .map(|d| d.name.clone())
+                .filter(|n| capturable.contains(n))
+                .ok_or_else(|| Error::UnknownObject((*o).to_string()))?;
+            names.insert(name);
+        }
+        self.shared.with_org(org, |o, _| o.cdc.selected = names);
+        Ok(())
+    }
+
+    /// Sets the org's event delivery allocation (rolling 24 hours).
+    pub fn set_delivery_allocation(&self, org: &str, max: u64) {
+        self.shared.with_org(org, |o, _| o.cdc.allocation_max = max);
+    }
+
+    /// Uses up the org's delivery allocation: Subscribe answers the limit error.
+    pub fn spend_delivery_allocation(&self, org: &str) {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| {
+            let used = o.cdc.delivered_today(now);
+            let left = o.cdc.allocation_max.saturating_sub(used);
+            o.cdc.deliveries.push_back((now, left));
+        });
+    }
+
+    /// `(delivered in the last 24 h, allocation)`.
+    pub fn delivery_usage(&self, org: &str) -> (u64, u64) {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| {
+            (o.cdc.delivered_today(now), o.cdc.allocation_max)
         })
+    }
+
+    /// Ends every open Subscribe stream with UNAVAILABLE, as a service restart would.
+    pub fn drop_pubsub_streams(&self) {
+        self.shared.bus.drop_streams();
+    }
+
+    /// Every batch of events waits `d` before it goes out.
+    pub fn set_pubsub_delay(&self, d: Duration) {
+        self.shared.bus.set_delay(d);
+    }
+
+    /// Moves the event bus clock forward (retention, delivery allocation window).
+    pub fn advance_event_clock(&self, d: Duration) {
+        self.shared.bus.advance(d);
+    }
+
+    /// Defines a platform event `/event/{name}` (`name` ends in `__e`) with custom fields
+    /// `(name, type)`, type one of string, boolean, double, int, long, datetime, date.
+    /// Returns its schema id.
+    pub fn define_platform_event(
+        &self,
+        name: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<String, Error> {
+        if !name.ends_with("__e") {
+            return Err(Error::Rejected(format!(
+                "{name}: a platform event name ends in __e"
+            )));
+        }
+        let fields = fields
+            .iter()
+            .map(|(f, t)| {
+                pubsub::avro::Leaf::parse(t)
+                    .map(|l| (f.to_string(), l))
+                    .ok_or_else(|| Error::Rejected(format!("{f}: unknown type {t}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.shared
+            .bus
+            .platform
+            .define(&self.shared.bus.schemas, name, &fields)
+            .map_err(|e| Error::Rejected(e.to_string()))
     }
 
     /// A record's stored fields (deleted records included), by any id form.

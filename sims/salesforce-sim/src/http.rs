@@ -258,10 +258,13 @@ fn api(shared: &Shared, req: &Req, version: &str, tail: &str) -> (Response, Opti
             version: version.to_string(),
             instance_url: req.instance_url.clone(),
         };
-        match rest::handle(shared, &ctx, req, tail) {
+        let answer = match rest::handle(shared, &ctx, req, tail) {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
-        }
+        };
+        let origin = crate::pubsub::events::rest_origin(version, req.header("sforce-call-options"));
+        crate::pubsub::commit(shared, &org_key, &origin);
+        answer
     };
     if let Ok(v) = HeaderValue::from_str(&spent.1) {
         response.headers_mut().insert("sforce-limit-info", v);

@@ -1,6 +1,7 @@
 //! A local Salesforce org speaking the REST API: OAuth 2.0, describes, SOQL queries with
 //! paging, records, upsert, sObject Collections, limits — answering with the status codes,
-//! headers and JSON shapes of the real service. Tests drive it through [`SimHandle`].
+//! headers and JSON shapes of the real service; and Salesforce's Pub/Sub API (gRPC) with
+//! change events of every write, on its own port. Tests drive it through [`SimHandle`].
 
 #![recursion_limit = "256"]
 
@@ -18,6 +19,7 @@ mod handle;
 mod http;
 mod ids;
 mod persist;
+pub mod pubsub;
 mod query;
 mod rest;
 mod schema;
@@ -67,6 +69,8 @@ pub struct Config {
     pub default_org: String,
     /// Load the orgs from this JSON file at start (if it exists) and save them at shutdown.
     pub state_file: Option<std::path::PathBuf>,
+    /// The Pub/Sub API: its port, keepalive, retention, delivery allocation, overflow.
+    pub pubsub: pubsub::PubSubConfig,
 }
 
 impl Default for Config {
@@ -80,6 +84,7 @@ impl Default for Config {
             api_limit: 15_000,
             default_org: "demo".into(),
             state_file: None,
+            pubsub: pubsub::PubSubConfig::default(),
         }
     }
 }
@@ -87,11 +92,13 @@ impl Default for Config {
 /// State shared by every connection.
 pub(crate) struct Shared {
     pub config: Config,
-    pub schema: Schema,
+    pub schema: schema::SchemaCell,
     pub state: Mutex<State>,
     pub faults: faults::Faults,
     pub calls: calllog::CallLog,
     pub local_addr: SocketAddr,
+    pub bus: pubsub::Bus,
+    pub pubsub_addr: Option<SocketAddr>,
 }
 
 impl Shared {
@@ -99,6 +106,15 @@ impl Shared {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A new or loaded org's CDC selection and delivery allocation.
+    fn init_cdc(&self, org: &mut Org) {
+        org.cdc.allocation_max = self.config.pubsub.delivery_allocation;
+        if self.config.pubsub.select_all_objects && !org.cdc.selection_set {
+            org.cdc.selected = pubsub::capturable(&self.schema).into_iter().collect();
+        }
+        org.cdc.selection_set = true;
     }
 
     pub fn scheme(&self) -> &'static str {
@@ -116,6 +132,9 @@ impl Shared {
             if let Err(e) = seed::init_org(&self.schema, &mut org, self.config.seed) {
                 tracing::error!(org = key, error = %e.message, "seeding the org failed");
             }
+            // The seed is the org's starting point, not a change anyone subscribes to.
+            org.cdc.journal.clear();
+            self.init_cdc(&mut org);
             org
         });
         f(org, &self.schema)
@@ -129,6 +148,7 @@ pub struct Sim {
     tls: Option<TlsAcceptor>,
     cert_der: Option<Vec<u8>>,
     demo_token: Option<String>,
+    pubsub: Option<pubsub::Listener>,
 }
 
 /// Binds the listener (port 0 allowed), loads the schema, seeds the default org.
@@ -146,6 +166,14 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
     } else {
         (None, None)
     };
+    let pubsub = match config.pubsub.listen {
+        Some(addr) => Some(pubsub::bind(addr).await?),
+        None => None,
+    };
+    let pubsub_addr = match &pubsub {
+        Some(l) => Some(l.listener.local_addr()?),
+        None => None,
+    };
     let schema = Schema::load()?;
     let seed = config.seed;
     let default_org = config.default_org.clone();
@@ -155,12 +183,20 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
     };
     let shared = Arc::new(Shared {
         config,
-        schema,
+        schema: schema::SchemaCell::new(schema),
         state: Mutex::new(state),
         faults: faults::Faults::default(),
         calls: calllog::CallLog::default(),
         local_addr,
+        bus: pubsub::Bus::default(),
+        pubsub_addr,
     });
+    {
+        let mut state = shared.state();
+        for org in state.orgs.values_mut() {
+            shared.init_cdc(org);
+        }
+    }
     let handle = SimHandle::new(shared.clone());
     handle.ensure_org(&default_org);
     let demo_token = (seed == Seed::Demo).then(|| handle.mint_token(&default_org).access_token);
@@ -170,6 +206,7 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
         tls,
         cert_der,
         demo_token,
+        pubsub,
     })
 }
 
@@ -187,6 +224,11 @@ impl Sim {
         SimHandle::new(self.shared.clone())
     }
 
+    /// The Pub/Sub API's address (gRPC, h2c), when served.
+    pub fn pubsub_addr(&self) -> Option<SocketAddr> {
+        self.shared.pubsub_addr
+    }
+
     /// With `Seed::Demo`: an access token for the default org's admin.
     pub fn demo_token(&self) -> Option<&str> {
         self.demo_token.as_deref()
@@ -198,7 +240,11 @@ impl Sim {
     }
 
     /// Serves until `shutdown` fires, then lets open connections finish their request.
-    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), Error> {
+    pub async fn serve(mut self, shutdown: CancellationToken) -> Result<(), Error> {
+        let pubsub = self
+            .pubsub
+            .take()
+            .map(|l| tokio::spawn(pubsub::serve(self.shared.clone(), l, shutdown.clone())));
         let router = Router::new()
             .fallback(http::dispatch)
             .with_state(self.shared.clone());
@@ -233,6 +279,13 @@ impl Sim {
         }
         tracker.close();
         let _ = tokio::time::timeout(Duration::from_secs(5), tracker.wait()).await;
+        if let Some(task) = pubsub {
+            match tokio::time::timeout(Duration::from_secs(5), task).await {
+                Ok(Ok(Err(e))) => tracing::warn!(error = %e, "pub/sub api ended with an error"),
+                Ok(_) => {}
+                Err(_) => tracing::warn!("pub/sub api did not stop within 5 s"),
+            }
+        }
         if let Some(path) = &self.shared.config.state_file {
             persist::save(&self.shared.state(), path)?;
             tracing::info!(path = %path.display(), "state saved");

@@ -38,6 +38,29 @@ struct Args {
     /// Daily API allocation per org.
     #[arg(long, env = "SALESFORCE_SIM_API_LIMIT", default_value_t = 15_000)]
     api_limit: u64,
+    /// Where the Pub/Sub API (gRPC, h2c) listens.
+    #[arg(
+        long,
+        env = "SALESFORCE_SIM_PUBSUB_LISTEN",
+        default_value = "127.0.0.1:7011"
+    )]
+    pubsub_listen: SocketAddr,
+    /// Empty keepalive batch after this long without events.
+    #[arg(long, env = "SALESFORCE_SIM_PUBSUB_KEEPALIVE", default_value = "270s", value_parser = parse_duration)]
+    pubsub_keepalive: Duration,
+    /// How long events are kept for replay.
+    #[arg(long, env = "SALESFORCE_SIM_EVENT_RETENTION", default_value = "72h", value_parser = parse_duration)]
+    event_retention: Duration,
+    /// Event deliveries per org in a rolling 24 hours.
+    #[arg(
+        long,
+        env = "SALESFORCE_SIM_DELIVERY_ALLOCATION",
+        default_value_t = 50_000
+    )]
+    delivery_allocation: u64,
+    /// Changes in one transaction before GAP_OVERFLOW.
+    #[arg(long, env = "SALESFORCE_SIM_OVERFLOW_AFTER", default_value_t = 100_000)]
+    overflow_after: usize,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -98,12 +121,23 @@ async fn main() -> anyhow::Result<()> {
         page_size: args.page_size.clamp(200, 2000),
         api_limit: args.api_limit,
         state_file: args.state_file,
+        pubsub: salesforce_sim::pubsub::PubSubConfig {
+            listen: Some(args.pubsub_listen),
+            keepalive: args.pubsub_keepalive,
+            retention: args.event_retention,
+            delivery_allocation: args.delivery_allocation,
+            overflow_after: args.overflow_after,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let sim = salesforce_sim::bind(config).await?;
     println!("salesforce-sim listening on {}", sim.base_url());
     if let Some(token) = sim.demo_token() {
         println!("demo access token: {token}");
+    }
+    if let Some(addr) = sim.pubsub_addr() {
+        println!("salesforce-sim pub/sub api (grpc, h2c) on {addr}");
     }
     let shutdown = CancellationToken::new();
     let on_signal = shutdown.clone();

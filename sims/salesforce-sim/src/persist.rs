@@ -30,6 +30,9 @@ struct OrgSnap {
     api_max: u64,
     api_used: u64,
     records: Vec<RecordSnap>,
+    /// The CDC selection (absent in files written before the Pub/Sub API).
+    #[serde(default)]
+    cdc_selected: Option<Vec<String>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -62,6 +65,7 @@ pub fn save(state: &State, path: &Path) -> Result<(), Error> {
             admin_user_id: o.admin_user_id.clone(),
             api_max: o.api_max,
             api_used: o.api_used,
+            cdc_selected: Some(o.cdc.selected.iter().cloned().collect()),
             records: o
                 .records
                 .values()
@@ -142,7 +146,13 @@ pub fn load(path: &Path) -> Result<Option<State>, Error> {
             api_max: o.api_max,
             api_used: o.api_used,
             cursors: HashMap::new(),
+            cdc: crate::pubsub::Cdc::default(),
         };
+        let mut org = org;
+        if let Some(selected) = o.cdc_selected {
+            org.cdc.selected = selected.into_iter().collect();
+            org.cdc.selection_set = true;
+        }
         state.orgs.insert(o.key, org);
     }
     for r in snap.refresh_tokens {

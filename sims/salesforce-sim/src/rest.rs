@@ -249,7 +249,9 @@ fn sobject(
                     .and_then(|t| ids::normalize(id).and_then(|n| t.get(&n)))
                 {
                     None => Err(ApiError::not_found()),
-                    Some(_) => writes::delete(schema, org, id).map_err(api_err),
+                    Some(_) => {
+                        writes::delete_as(schema, org, id, Some(&ctx.user_id)).map_err(api_err)
+                    }
                 }
             })?;
             Ok(Reply::Empty(StatusCode::NO_CONTENT))

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::errors::Error;
 
@@ -250,6 +251,29 @@ impl ObjectDef {
     }
 }
 
+/// The schema in use, replaceable while the simulator runs (`SimHandle::add_field`). A
+/// replaced version is leaked so that references already handed out stay valid: fields are
+/// added rarely (tests of schema changes), and never removed.
+pub struct SchemaCell(Mutex<&'static Schema>);
+
+impl SchemaCell {
+    pub fn new(s: Schema) -> Self {
+        SchemaCell(Mutex::new(Box::leak(Box::new(s))))
+    }
+
+    pub fn replace(&self, s: Schema) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Box::leak(Box::new(s));
+    }
+}
+
+impl std::ops::Deref for SchemaCell {
+    type Target = Schema;
+
+    fn deref(&self) -> &Schema {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// All objects of an org, by name (case-insensitive).
 #[derive(Debug)]
 pub struct Schema {
@@ -270,6 +294,10 @@ impl Schema {
         let mut objects = vec![account];
         objects.extend(standard);
         objects.push(project);
+        Ok(Schema::from_objects(objects))
+    }
+
+    fn from_objects(objects: Vec<ObjectDef>) -> Schema {
         let objects: Vec<ObjectDef> = objects.into_iter().map(ObjectDef::finish).collect();
         let by_lower = objects
             .iter()
@@ -281,11 +309,40 @@ impl Schema {
             .enumerate()
             .map(|(i, o)| (o.key_prefix.clone(), i))
             .collect();
-        Ok(Schema {
+        Schema {
             objects,
             by_lower,
             by_prefix,
-        })
+        }
+    }
+
+    /// This schema with a custom field added to `object` (as an admin adds one in Setup).
+    pub fn with_field(&self, object: &str, field: FieldDef) -> Result<Schema, Error> {
+        if !field.name.ends_with("__c") {
+            return Err(Error::Schema(format!(
+                "{}: a custom field name ends in __c",
+                field.name
+            )));
+        }
+        let mut objects = self.objects.clone();
+        let o = objects
+            .iter_mut()
+            .find(|o| o.name.eq_ignore_ascii_case(object))
+            .ok_or_else(|| Error::UnknownObject(object.to_string()))?;
+        if o.fields
+            .iter()
+            .any(|f| f.name.eq_ignore_ascii_case(&field.name))
+        {
+            return Err(Error::Schema(format!("{}.{} exists", o.name, field.name)));
+        }
+        // Custom fields go before the audit fields, as Salesforce lists them.
+        let at = o
+            .fields
+            .iter()
+            .position(|f| f.name == "CreatedDate")
+            .unwrap_or(o.fields.len());
+        o.fields.insert(at, field);
+        Ok(Schema::from_objects(objects))
     }
 
     pub fn object(&self, name: &str) -> Option<&ObjectDef> {

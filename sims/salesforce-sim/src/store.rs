@@ -53,6 +53,8 @@ pub struct Org {
     pub api_max: u64,
     pub api_used: u64,
     pub cursors: HashMap<String, Cursor>,
+    /// Change Data Capture: selection, open transaction, event log, delivery usage.
+    pub cdc: crate::pubsub::Cdc,
 }
 
 impl Org {
@@ -68,6 +70,7 @@ impl Org {
             api_max,
             api_used: 0,
             cursors: HashMap::new(),
+            cdc: crate::pubsub::Cdc::default(),
         }
     }
 

@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 use crate::derived;
 use crate::errors::SfError;
 use crate::ids;
+use crate::pubsub::events::{Change, ChangeKind};
 use crate::schema::{ObjectDef, Schema};
 use crate::store::{Org, Record, stamp};
 use crate::validate::{WriteKind, check_body};
@@ -114,6 +115,15 @@ pub fn create(
         fields.insert(f.into(), json!(user_id));
     }
     derived::apply(o, &mut fields);
+    org.cdc.record(Change {
+        object: o.name.clone(),
+        id: id.clone(),
+        kind: ChangeKind::Create,
+        before: None,
+        after: fields.clone(),
+        user: user_id.to_string(),
+        txn: 0,
+    });
     org.table_mut(&o.name).insert(
         id.clone(),
         Record {
@@ -148,11 +158,22 @@ pub fn update(
     let Some(r) = table.get_mut(&id) else {
         return Err(not_found());
     };
+    let before = r.fields.clone();
     r.fields.extend(values);
     r.fields.insert("LastModifiedDate".into(), json!(now));
     r.fields.insert("SystemModstamp".into(), json!(now));
     r.fields.insert("LastModifiedById".into(), json!(user_id));
     derived::apply(o, &mut r.fields);
+    let change = Change {
+        object: o.name.clone(),
+        id,
+        kind: ChangeKind::Update,
+        before: Some(before),
+        after: r.fields.clone(),
+        user: user_id.to_string(),
+        txn: 0,
+    };
+    org.cdc.record(change);
     Ok(())
 }
 
@@ -183,15 +204,82 @@ pub fn force(
 
 /// Moves a record to the recycle bin.
 pub fn delete(schema: &Schema, org: &mut Org, id: &str) -> Result<String, SfError> {
+    delete_as(schema, org, id, None)
+}
+
+/// Moves a record to the recycle bin as `user_id` (the record's last modifier when `None`).
+pub fn delete_as(
+    schema: &Schema,
+    org: &mut Org,
+    id: &str,
+    user_id: Option<&str>,
+) -> Result<String, SfError> {
     let r = org.record_mut(schema, id).ok_or_else(not_found)?;
     if r.deleted() {
         return Err(deleted());
     }
     let now = stamp();
+    let before = r.fields.clone();
     r.fields.insert("IsDeleted".into(), json!(true));
     r.fields.insert("SystemModstamp".into(), json!(now));
     r.deleted_at = Some(now);
-    Ok(r.id.clone())
+    let user = user_id
+        .map(str::to_string)
+        .or_else(|| {
+            before
+                .get("LastModifiedById")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let change = Change {
+        object: r.object.clone(),
+        id: r.id.clone(),
+        kind: ChangeKind::Delete,
+        before: Some(before),
+        after: r.fields.clone(),
+        user,
+        txn: 0,
+    };
+    let id = r.id.clone();
+    org.cdc.record(change);
+    Ok(id)
+}
+
+/// Restores a record from the recycle bin as `user_id`.
+pub fn undelete(
+    schema: &Schema,
+    org: &mut Org,
+    id: &str,
+    user_id: &str,
+) -> Result<String, SfError> {
+    let r = org.record_mut(schema, id).ok_or_else(not_found)?;
+    if !r.deleted() {
+        return Err(SfError::with_fields(
+            "UNDELETE_FAILED",
+            "Entity is not in the recycle bin",
+            vec![],
+        ));
+    }
+    let now = stamp();
+    let before = r.fields.clone();
+    r.fields.insert("IsDeleted".into(), json!(false));
+    r.fields.insert("SystemModstamp".into(), json!(now));
+    r.fields.insert("LastModifiedDate".into(), json!(now));
+    r.fields.insert("LastModifiedById".into(), json!(user_id));
+    r.deleted_at = None;
+    let change = Change {
+        object: r.object.clone(),
+        id: r.id.clone(),
+        kind: ChangeKind::Undelete,
+        before: Some(before),
+        after: r.fields.clone(),
+        user: user_id.to_string(),
+        txn: 0,
+    };
+    let id = r.id.clone();
+    org.cdc.record(change);
+    Ok(id)
 }
 
 /// The external id an upsert matches on.

@@ -20,7 +20,9 @@ async fn binary_prints_its_address_and_a_working_demo_token() {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_salesforce-sim"))
             .args(["--listen", "127.0.0.1:0", "--seed", "demo"])
+            .args(["--pubsub-listen", "127.0.0.1:0"])
             .env_remove("SALESFORCE_SIM_LISTEN")
+            .env_remove("SALESFORCE_SIM_PUBSUB_LISTEN")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -32,7 +34,7 @@ async fn binary_prints_its_address_and_a_working_demo_token() {
         tokio::task::spawn_blocking(move || {
             let mut reader = BufReader::new(stdout);
             let mut lines = Vec::new();
-            for _ in 0..2 {
+            for _ in 0..3 {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 {
                     break;
@@ -45,7 +47,11 @@ async fn binary_prints_its_address_and_a_working_demo_token() {
     .await
     .expect("start-up lines within 20 s")
     .expect("reader");
-    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let pubsub = lines[2]
+        .strip_prefix("salesforce-sim pub/sub api (grpc, h2c) on 127.0.0.1:")
+        .expect("pub/sub line");
+    assert!(pubsub.parse::<u16>().is_ok_and(|p| p > 0), "{pubsub}");
     let base = lines[0]
         .strip_prefix("salesforce-sim listening on ")
         .expect("listening line");

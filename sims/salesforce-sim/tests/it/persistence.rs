@@ -25,6 +25,9 @@ async fn records_and_refresh_tokens_survive_a_restart() {
             json!({"Summary__c": "kept", "Tandem_Key__c": "k1"}),
         )
         .expect("insert");
+    handle
+        .set_cdc_selection("acme", &["Account"])
+        .expect("cdc selection");
     let tokens = handle.mint_token("acme");
     let org_id = handle.org_id("acme");
     let shutdown = CancellationToken::new();
@@ -35,6 +38,10 @@ async fn records_and_refresh_tokens_survive_a_restart() {
 
     let sim = support::start(config).await;
     assert_eq!(sim.handle.org_id("acme"), org_id);
+    assert_eq!(
+        sim.handle.cdc_selection("acme"),
+        vec!["Account".to_string()]
+    );
     assert_eq!(
         sim.handle.record("acme", &id).expect("record")["Summary__c"],
         json!("kept")
