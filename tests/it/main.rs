@@ -8,6 +8,7 @@ mod fleet;
 mod import;
 mod journey;
 mod limits;
+mod metrics;
 mod migrations;
 mod ownership;
 mod redis;

@@ -2,9 +2,10 @@
 //! carried across gRPC calls so that one sync run is one trace.
 //!
 //! `init` is called once per process (a service's `main`, `tandem up`, a test binary). When
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans are exported over OTLP/gRPC; the returned
-//! [`Guard`] flushes them on drop.
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans and metrics are exported over OTLP/gRPC; the
+//! returned [`Guard`] flushes them on drop.
 
+mod metrics;
 mod propagation;
 
 pub use propagation::{extract_context, inject_context, record_status, server_span};
@@ -81,13 +82,18 @@ pub enum Error {
 #[must_use = "dropping the guard shuts the exporter down"]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
 }
 
 impl Guard {
-    /// Exports every finished span now. Blocking: call it from a blocking context.
+    /// Exports every finished span and the metrics now. Blocking: call it from a blocking
+    /// context.
     pub fn flush(&self) {
         if let Some(provider) = &self.provider {
             let _ = provider.force_flush();
+        }
+        if let Some(meters) = &self.meters {
+            let _ = meters.force_flush();
         }
     }
 }
@@ -96,6 +102,9 @@ impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(provider) = self.provider.take() {
             let _ = provider.shutdown();
+        }
+        if let Some(meters) = self.meters.take() {
+            let _ = meters.shutdown();
         }
     }
 }
@@ -144,11 +153,15 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
             )
         }
     };
+    let meters = match &config.otlp_endpoint {
+        Some(endpoint) => Some(metrics::install(endpoint, &config.service_name)?),
+        None => None,
+    };
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt)
         .with(otel)
         .try_init()
         .map_err(|_| Error::AlreadyInstalled)?;
-    Ok(Guard { provider })
+    Ok(Guard { provider, meters })
 }

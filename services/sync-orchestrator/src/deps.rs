@@ -42,6 +42,7 @@ pub struct Deps {
     pub sweep_every: Duration,
     /// How long a lease lasts unless renewed.
     pub lease_ttl: Duration,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Deps {

@@ -376,6 +376,7 @@ impl SyncOrchestrator for SyncOrchestratorService {
             }
             changes.push((RecordKey::new(side, change.id), fields));
         }
+        self.deps.metrics.submitted(side.name(), changes.len());
         let integrations = self.integrations_on_board(&r.board_id).await?;
         for integration in &integrations {
             let window = window_of(integration);

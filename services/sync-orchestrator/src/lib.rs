@@ -24,6 +24,7 @@ mod import;
 mod keyed;
 pub mod lease;
 mod merge;
+mod metrics;
 mod pairs;
 mod people;
 mod plan;
@@ -120,6 +121,7 @@ pub async fn bind_on(
         catalogs: Default::default(),
         sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
         lease_ttl: std::time::Duration::from_millis(config.options.lease_ms),
+        metrics: metrics::Metrics::new(),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
     if config.options.scheduler_tick_ms > 0 {

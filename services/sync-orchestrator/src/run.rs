@@ -99,11 +99,28 @@ async fn run_locked(
     work: Work,
     stop: &CancellationToken,
 ) -> Result<pb::Run, CycleError> {
+    let started = std::time::Instant::now();
+    deps.metrics.run_started(trigger);
+    let result = run_leased(deps, integration_id, trigger, work, stop).await;
+    let status = crate::metrics::status_name(&result);
+    deps.metrics
+        .run_finished(trigger, status, started.elapsed().as_secs_f64());
+    result
+}
+
+async fn run_leased(
+    deps: &Deps,
+    integration_id: &str,
+    trigger: pb::Trigger,
+    work: Work,
+    stop: &CancellationToken,
+) -> Result<pb::Run, CycleError> {
     let lease = deps
         .leases
         .acquire(integration_id, deps.lease_ttl)
         .await?
         .ok_or_else(|| CycleError::Busy(integration_id.to_owned()))?;
+    deps.metrics.lease_taken();
     if let Some(run_id) = &lease.abandoned_run {
         tracing::warn!(
             integration_id,
@@ -157,6 +174,7 @@ async fn run_locked(
     if let Err(error) = deps.leases.release(&lease).await {
         tracing::warn!(%error, "lease release failed; it expires on its own");
     }
+    deps.metrics.lease_given_back();
     result
 }
 
@@ -218,6 +236,7 @@ async fn run(
                 () = stop.cancelled() => Err(CycleError::Stopped),
             }
         };
+        deps.metrics.outcomes(&outcome.counters, &outcome.events);
         let finished = history::finish(deps, &run, outcome, &result).await?;
         result.map(|()| finished)
     }

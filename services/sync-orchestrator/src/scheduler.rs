@@ -104,7 +104,13 @@ async fn tick_once(
     if shutdown.is_cancelled() || free == 0 {
         return Ok(());
     }
-    for claimed in deps.due.claim(free, deps.claim_hold()).await? {
+    let claims = deps.due.claim(free, deps.claim_hold()).await?;
+    let now = OffsetDateTime::now_utc();
+    deps.metrics.claimed(
+        claims.len(),
+        claims.iter().map(|c| (now - c.due_at).as_seconds_f64()),
+    );
+    for claimed in claims {
         if cycles.is_running(&claimed.integration) {
             continue;
         }

@@ -52,6 +52,14 @@ impl Side {
         }
     }
 
+    /// The side's name in logs and metric attributes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Salesforce => "salesforce",
+            Side::Monday => "monday",
+        }
+    }
+
     /// The buffer's record-key prefix of this side (`sf:…`, `mo:…`).
     pub fn prefix(self) -> &'static str {
         match self {
