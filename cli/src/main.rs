@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Run the five services in one process (development and demos).
     Up(Box<up::UpArgs>),
+    /// Run one more sync-orchestrator replica beside running services.
+    Orchestrator(Box<up::OrchestratorArgs>),
     /// Run the performance scenarios against the simulators, Postgres and Redis; print a table.
     Bench(Box<bench::BenchArgs>),
     /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
@@ -39,6 +41,14 @@ async fn main() -> ExitCode {
         Command::Up(args) => {
             tandem_service::process::run("tandem", |shutdown| async move {
                 up::run(*args, shutdown).await.map_err(|e| format!("{e:#}"))
+            })
+            .await
+        }
+        Command::Orchestrator(args) => {
+            tandem_service::process::run("tandem", |shutdown| async move {
+                up::orchestrator(*args, shutdown)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
             })
             .await
         }

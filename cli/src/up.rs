@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use tandem_service::args::{InfraArgs, RemoteArgs};
+use tandem_service::args::{InfraArgs, PeerArgs, RemoteArgs};
 use tandem_stack::{Listens, ServicesConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -85,4 +85,37 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
     )
     .await?;
     tandem_stack::serve_all(services.servers, shutdown).await
+}
+
+/// `tandem orchestrator`: one more sync-orchestrator replica beside services that run
+/// already (a fleet on one machine; the fleet bench starts its replicas this way).
+#[derive(clap::Args)]
+pub struct OrchestratorArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(
+        long,
+        env = "TANDEM_SYNC_ORCHESTRATOR_LISTEN",
+        default_value = "127.0.0.1:50054"
+    )]
+    listen: SocketAddr,
+    #[command(flatten)]
+    infra: InfraArgs,
+    #[command(flatten)]
+    peers: PeerArgs,
+    #[command(flatten)]
+    orchestrator: sync_orchestrator::Options,
+}
+
+pub async fn orchestrator(
+    args: OrchestratorArgs,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let config = sync_orchestrator::Config {
+        listen: args.listen,
+        infra: args.infra.resolve().map_err(anyhow::Error::msg)?,
+        peers: args.peers,
+        options: args.orchestrator,
+    };
+    sync_orchestrator::serve(config, shutdown).await?;
+    Ok(())
 }

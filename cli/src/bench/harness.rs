@@ -75,6 +75,10 @@ pub struct Stack {
     pub orchestrator: SyncOrchestratorClient<Channel>,
     pub history: RunHistoryClient<Channel>,
     bearer: String,
+    /// What more processes of this stack start with (the fleet scenario's replicas).
+    pub(super) infra: tandem_service::args::Infra,
+    pub(super) secret: String,
+    pub(super) peers: tandem_service::args::PeerArgs,
     embedded: Option<Embedded>,
     apart: Option<Apart>,
     db: Option<BenchDb>,
@@ -137,6 +141,8 @@ impl Stack {
             redis_prefix: format!("tandem-bench-{}", uuid::Uuid::new_v4().simple()),
             signer,
         };
+        let kept_infra = service_infra.clone();
+        let kept_secret = secret.clone();
         let parts = if options.services_apart {
             apart(service_infra, secret, options).await?
         } else {
@@ -193,6 +199,9 @@ impl Stack {
             orchestrator: SyncOrchestratorClient::new(channel(&parts.peers.sync_orchestrator_url)?),
             history: RunHistoryClient::new(channel(&parts.peers.run_history_url)?),
             bearer,
+            infra: kept_infra,
+            secret: kept_secret,
+            peers: parts.peers.clone(),
             embedded: parts.embedded,
             apart: parts.apart,
             db: Some(db),

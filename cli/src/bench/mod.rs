@@ -8,6 +8,7 @@ mod budget;
 mod coalescing;
 mod db;
 mod efficiency;
+mod fleet;
 mod harness;
 mod latency;
 mod measure;
@@ -44,6 +45,9 @@ pub enum Scenario {
     Memory,
     /// 7: projected calls per day for a polled board, and the warning.
     Budget,
+    /// 8: many integrations on several orchestrator replicas; a replica killed (not in `all`:
+    /// it lasts two poll intervals and more).
+    Fleet,
     All,
 }
 
@@ -128,6 +132,27 @@ pub struct BenchArgs {
     /// Scenario 7: record changes a day (both sides together).
     #[arg(long, default_value_t = 2_000)]
     budget_changes_per_day: u64,
+    /// Scenario 8: integrations in the fleet.
+    #[arg(long)]
+    fleet_integrations: Option<usize>,
+    /// Scenario 8: integrations per tenant (a Tandem account, monday account and org each).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    fleet_per_tenant: u64,
+    /// Scenario 8: orchestrator replicas, each its own process.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=64))]
+    fleet_replicas: u64,
+    /// Scenario 8: the integrations' poll interval in seconds.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(30..=86_400))]
+    fleet_interval: Option<u32>,
+    /// Scenario 8: whole poll intervals measured.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100))]
+    fleet_intervals: u32,
+    /// Scenario 8: the fraction of boards that get a new item each interval.
+    #[arg(long, default_value_t = 0.05)]
+    fleet_changing: f64,
+    /// Scenario 8: the replicas' scheduler tick (how often they read integration changes).
+    #[arg(long, default_value_t = 5_000)]
+    fleet_tick_ms: u64,
 }
 
 /// Sizes: the flag if given, else the quick or the full default.
@@ -198,6 +223,16 @@ fn check(args: &BenchArgs) -> anyhow::Result<()> {
     ] {
         positive(name, &value.into_iter().collect::<Vec<_>>())?;
     }
+    if !(args.fleet_changing.is_finite() && (0.0..=1.0).contains(&args.fleet_changing)) {
+        anyhow::bail!(
+            "--fleet-changing must be a fraction from 0 to 1, not {}",
+            args.fleet_changing
+        );
+    }
+    positive(
+        "fleet-integrations",
+        &args.fleet_integrations.into_iter().collect::<Vec<_>>(),
+    )?;
     if !(args.zipf_exponent.is_finite() && args.zipf_exponent >= 0.0) {
         anyhow::bail!(
             "--zipf-exponent must be a number ≥ 0, not {}",
@@ -226,6 +261,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             EVERY
                 .iter()
                 .copied()
+                .chain([Scenario::Fleet])
                 .filter(|s| args.scenarios.contains(s))
                 .collect()
         };
@@ -286,6 +322,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     changes_per_day: args.budget_changes_per_day,
                 };
                 budget::run(&ctx, &params).await
+            }
+            Scenario::Fleet => {
+                let params = fleet::Params {
+                    integrations: pick(&args.fleet_integrations, q, 200, 10_000),
+                    per_tenant: args.fleet_per_tenant as usize,
+                    replicas: args.fleet_replicas as usize,
+                    interval_s: pick(&args.fleet_interval, q, 30, 180),
+                    intervals: args.fleet_intervals,
+                    changing: args.fleet_changing,
+                    tick_ms: args.fleet_tick_ms,
+                };
+                fleet::run(&ctx, &params).await
             }
             Scenario::All => Ok(Vec::new()),
         };

@@ -9,8 +9,9 @@ use tandem_service::args::{Infra, PeerArgs};
 #[derive(Debug, Clone, clap::Args)]
 #[group(id = "sync_orchestrator_options")]
 pub struct Options {
-    /// How often the scheduler looks for integrations due a cycle, in milliseconds; 0 turns
-    /// the scheduler off (cycles then run only on SyncNow).
+    /// How often the scheduler reads which integrations were created, resumed or paused (and
+    /// the longest it waits between two looks at the due-queue; it wakes earlier when one is
+    /// due), in milliseconds; 0 turns the scheduler off (cycles then run only on SyncNow).
     #[arg(
         long = "scheduler-tick-ms",
         env = "TANDEM_SCHEDULER_TICK_MS",

@@ -184,6 +184,13 @@ impl DueQueue {
             .await
     }
 
+    /// When the next integration is due, whoever claims it.
+    pub async fn earliest(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        sqlx::query_scalar("SELECT min(LEAST(next_due_at, wake_at)) FROM due")
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// How far the replicas have read mapping-config's change feed.
     pub async fn feed_position(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
         sqlx::query_scalar("SELECT changed_at FROM due_feed")

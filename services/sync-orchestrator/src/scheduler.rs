@@ -1,15 +1,16 @@
-//! The scheduler: on every tick, a replica reads what changed in mapping-config (integrations
-//! created, resumed, paused) into the shared due-queue ([`crate::due`]), then claims as many
-//! due integrations as it has free permits and runs a cycle of each in the background
-//! (`--scheduler-concurrency` at once, so one long cycle holds up no other integration). Any
-//! number of replicas run this loop: a claim is exclusive (`SKIP LOCKED`), the lease makes sure
-//! one replica works on an integration at a time, and a tick costs what is due, not what
-//! exists. On shutdown the cycles in flight are stopped, their runs closed and their leases
-//! given back at once, and their integrations are due again for the other replicas.
+//! The scheduler: a replica reads what changed in mapping-config (integrations created,
+//! resumed, paused) into the shared due-queue ([`crate::due`]) every tick, and claims as many
+//! due integrations as it has free permits whenever one is due (or a cycle of its own ends),
+//! running a cycle of each in the background (`--scheduler-concurrency` at once, so one long
+//! cycle holds up no other integration). Any number of replicas run this loop: a claim is
+//! exclusive (`SKIP LOCKED`), the lease makes sure one replica works on an integration at a
+//! time, and scheduling costs what is due, not what exists. On shutdown the cycles in flight
+//! are stopped, their runs closed and their leases given back at once, and their
+//! integrations are due again for the other replicas.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tandem_proto::v1 as pb;
 use time::OffsetDateTime;
@@ -21,28 +22,53 @@ use crate::due::Claimed;
 use crate::run::{CycleError, Deps};
 
 pub async fn run(deps: Deps, tick: Duration, concurrency: usize, shutdown: CancellationToken) {
-    let mut ticks = tokio::time::interval(tick);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut cycles = Cycles {
         permits: Arc::new(Semaphore::new(concurrency)),
         running: Arc::default(),
         tasks: JoinSet::new(),
     };
     let mut feed = Feed::default();
+    let mut feed_at = Instant::now();
     loop {
+        if Instant::now() >= feed_at {
+            feed_at = Instant::now() + tick;
+            if let Err(error) = feed.follow(&deps).await {
+                tracing::warn!(%error, "reading the integrations' changes failed; trying again next tick");
+            }
+        }
+        let wait = match claim(&deps, &mut cycles, &shutdown).await {
+            // Until the next integration is due (a claim an integration's due time later), the
+            // next reading of the feed at the latest; a finished cycle wakes the loop too.
+            Ok(next_due) => next_due
+                .map_or(tick, |due| {
+                    let until = (due - OffsetDateTime::now_utc()).as_seconds_f64();
+                    Duration::from_secs_f64(until.max(0.0))
+                })
+                .clamp(
+                    MIN_WAIT,
+                    feed_at
+                        .saturating_duration_since(Instant::now())
+                        .max(MIN_WAIT),
+                ),
+            Err(error) => {
+                tracing::warn!(%error, "claiming due integrations failed; trying again next tick");
+                tick
+            }
+        };
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            Some(_) = cycles.tasks.join_next(), if !cycles.tasks.is_empty() => continue,
-            _ = ticks.tick() => {}
-        }
-        if let Err(error) = tick_once(&deps, &mut cycles, &mut feed, &shutdown).await {
-            tracing::warn!(%error, "scheduler tick failed; trying again next tick");
+            Some(_) = cycles.tasks.join_next(), if !cycles.tasks.is_empty() => {}
+            _ = tokio::time::sleep(wait) => {}
         }
     }
     // The cycles in flight saw the same shutdown: each closes its run, gives its lease back
     // and makes its integration due again (what it half did is replayed by the next run).
     while cycles.tasks.join_next().await.is_some() {}
 }
+
+/// The shortest pause between two claims: with integrations due every few milliseconds, a
+/// replica claims them in small batches a few times a second rather than one by one.
+const MIN_WAIT: Duration = Duration::from_millis(50);
 
 /// The cycles this replica runs: at most `permits` at once, one per integration.
 struct Cycles {
@@ -93,30 +119,32 @@ impl Cycles {
     }
 }
 
-async fn tick_once(
+/// Claims as many due integrations as there are free permits and starts their cycles; returns
+/// when the next one is due.
+async fn claim(
     deps: &Deps,
     cycles: &mut Cycles,
-    feed: &mut Feed,
     shutdown: &CancellationToken,
-) -> Result<(), CycleError> {
-    feed.follow(deps).await?;
+) -> Result<Option<OffsetDateTime>, CycleError> {
     let free = cycles.permits.available_permits();
-    if shutdown.is_cancelled() || free == 0 {
-        return Ok(());
+    if shutdown.is_cancelled() {
+        return Ok(None);
     }
-    let claims = deps.due.claim(free, deps.claim_hold()).await?;
-    let now = OffsetDateTime::now_utc();
-    deps.metrics.claimed(
-        claims.len(),
-        claims.iter().map(|c| (now - c.due_at).as_seconds_f64()),
-    );
-    for claimed in claims {
-        if cycles.is_running(&claimed.integration) {
-            continue;
+    if free > 0 {
+        let claims = deps.due.claim(free, deps.claim_hold()).await?;
+        let now = OffsetDateTime::now_utc();
+        deps.metrics.claimed(
+            claims.len(),
+            claims.iter().map(|c| (now - c.due_at).as_seconds_f64()),
+        );
+        for claimed in claims {
+            if cycles.is_running(&claimed.integration) {
+                continue;
+            }
+            cycles.start(deps, claimed, shutdown);
         }
-        cycles.start(deps, claimed, shutdown);
     }
-    Ok(())
+    Ok(deps.due.earliest().await?)
 }
 
 /// How far back each reading of the change feed starts before the newest change it saw: a

@@ -238,9 +238,21 @@ fn build_group(schema: &EventSchema, c: &Change) -> Group {
         }
         g.values.push(v);
     }
-    g.key = format!("{:?}|{:?}|{:?}", g.values, g.changed, g.nulled);
+    // Records of one transaction share its audit timestamps at Salesforce; here each write
+    // reads the clock, so those are left out of what makes two changes "the same".
+    let same: Vec<_> = schema
+        .fields
+        .iter()
+        .zip(&g.values)
+        .filter(|(f, _)| !TRANSACTION_STAMPS.contains(&f.name()))
+        .map(|(_, v)| v)
+        .collect();
+    g.key = format!("{same:?}|{:?}|{:?}", g.changed, g.nulled);
     g
 }
+
+/// Fields every record of one transaction has the same value of.
+const TRANSACTION_STAMPS: [&str; 2] = ["LastModifiedDate", "SystemModstamp"];
 
 fn gap(c: &Change, kind: usize) -> Group {
     Group {
