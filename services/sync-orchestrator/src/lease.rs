@@ -190,10 +190,8 @@ impl Leases {
         }
         // Redis lost the lock (a restart keeps nothing) while the epoch is still this
         // holder's: it is taken again rather than the run given up.
-        if token.is_none() && current == Some(lease.epoch) {
-            if self.renew(lease, lease.ttl).await? {
-                return Ok(());
-            }
+        if token.is_none() && current == Some(lease.epoch) && self.renew(lease, lease.ttl).await? {
+            return Ok(());
         }
         Err(LeaseError::Fenced {
             integration: lease.integration.clone(),
