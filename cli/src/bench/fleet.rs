@@ -1,5 +1,5 @@
 //! Scenario 8, a fleet: N integrations of many tenants (each its own Tandem account, monday
-//! account and Salesforce org; boards empty, integrations monday → Salesforce so that a
+//! account and Salesforce org; boards empty, integrations monday → Salesforce Accounts so that a
 //! tenant's changes are read by its own integrations only), R orchestrator replicas as
 //! separate `tandem orchestrator` processes beside a `tandem up` whose own scheduler is off.
 //! After every integration has run once, a window of whole poll intervals is measured while a
@@ -278,7 +278,8 @@ async fn tenant(t: Tenant, integrations: usize) -> anyhow::Result<Vec<i64>> {
             monday_connection_id: monday.id.clone(),
             board_id: board.to_string(),
             salesforce_connection_id: salesforce.id.clone(),
-            salesforce_object: "Opportunity".into(),
+            // Accounts need only a Name: a new item alone makes a valid record.
+            salesforce_object: "Account".into(),
             scope: pb::Scope::MondayToSalesforce as i32,
             mappings: vec![pb::FieldMapping {
                 monday_column_id: "name".into(),
