@@ -161,7 +161,10 @@ async fn history_events_show_names_direction_before_after_the_winner_and_a_fix()
         "with Salesforce's own message",
         "Salesforce error REQUIRED_FIELD_MISSING [CloseDate]: Required fields are missing: [CloseDate]",
     );
-    expect("and a fix", "fix: Salesforce needs a value for CloseDate");
+    expect(
+        "and a fix that fits: the mapped column is empty, not unmapped",
+        "fix: Salesforce needs a value for CloseDate, and the monday column mapped to it is empty on this item",
+    );
     assert!(
         !shown.contains("from salesforce") && !shown.contains("Status {"),
         "{shown}"

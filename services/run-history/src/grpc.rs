@@ -127,6 +127,8 @@ fn to_event(row: EventRow, show_values: bool) -> RecordEvent {
                 message: e.message,
                 fields: e.fields,
                 explanation: e.explanation,
+                source_kind: e.source_kind,
+                target_kind: e.target_kind,
             })
             .collect(),
         at: Some(to_timestamp(row.at)),
@@ -226,13 +228,15 @@ fn validate_event(i: usize, e: RecordEvent, run_id: &str) -> Result<NewEvent, St
             .into_iter()
             .map(|r| StoredError {
                 explanation: if r.explanation.is_empty() {
-                    explain(&r.code, &r.fields).unwrap_or_default()
+                    explain(&r.code, &r.fields, &r.source_kind, &r.target_kind).unwrap_or_default()
                 } else {
                     r.explanation
                 },
                 code: r.code,
                 message: r.message,
                 fields: r.fields,
+                source_kind: r.source_kind,
+                target_kind: r.target_kind,
             })
             .collect(),
         at,

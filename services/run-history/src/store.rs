@@ -63,6 +63,11 @@ pub struct StoredError {
     pub message: String,
     pub fields: Vec<String>,
     pub explanation: String,
+    // Added later: rows written before read them as empty.
+    #[serde(default)]
+    pub source_kind: String,
+    #[serde(default)]
+    pub target_kind: String,
 }
 
 /// A validated event to append.

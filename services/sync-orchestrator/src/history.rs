@@ -90,6 +90,39 @@ impl Outcome {
         e
     }
 
+    /// Gives every error of every event the kinds of the mapping it concerns (the field it
+    /// names, on the target or the source side), so run history suggests a fix that fits; a
+    /// field no mapping supplies keeps an empty source kind.
+    pub fn kind_errors(&mut self, rules: &Rules) {
+        for e in &mut self.events {
+            let from_monday = e.source_side == pb::Side::Monday as i32;
+            // A write of one field: an error that names none is about that one.
+            let only = match e.changes.as_slice() {
+                [one] => Some(one.field.clone()),
+                _ => None,
+            };
+            for error in &mut e.errors {
+                if error.fields.is_empty()
+                    && let Some(field) = &only
+                {
+                    error.fields.push(field.clone());
+                }
+                let mapping = rules.mappings.iter().find(|m| {
+                    error
+                        .fields
+                        .iter()
+                        .any(|f| f.as_str() == m.salesforce_key() || f.as_str() == m.monday_key())
+                });
+                if let Some(m) = mapping {
+                    let (sf, mo) = (m.salesforce.kind.name(), m.monday.kind.name());
+                    let (source, target) = if from_monday { (mo, sf) } else { (sf, mo) };
+                    error.source_kind = source.to_owned();
+                    error.target_kind = target.to_owned();
+                }
+            }
+        }
+    }
+
     /// Gives every event the display names of its records, where `names` knows them (by side
     /// and record id) and the event has none yet.
     pub fn name_records(&mut self, names: &Names) {
@@ -433,6 +466,72 @@ mod tests {
         assert_eq!(
             bare,
             "a service or remote could not be reached; the next run retries."
+        );
+    }
+
+    #[test]
+    fn errors_get_the_kinds_of_the_mapping_they_concern() {
+        use tandem_core::SalesforceKind;
+        use tandem_core::{Direction, FieldMapping, MondayColumn, MondayKind, SalesforceField};
+        let rules = Rules {
+            mappings: vec![FieldMapping::new(
+                SalesforceField::new("Phone", SalesforceKind::Phone),
+                MondayColumn::new("phone", MondayKind::Phone),
+                Direction::Both,
+            )],
+            scope: tandem_catalog::Scope::TwoWay,
+            policy: Default::default(),
+            incoming: tandem_core::Condition::Any,
+            outgoing: tandem_core::Condition::Any,
+            sensitive: Default::default(),
+        };
+        let error = |code: &str, fields: &[&str]| pb::RemoteError {
+            code: code.into(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            ..Default::default()
+        };
+        let mut outcome = Outcome::default();
+        let mut to_monday = Note::new(
+            CoreSide::Salesforce,
+            "003A",
+            "17",
+            pb::EventAction::Failed,
+            "",
+        )
+        .with_changes(vec![pb::FieldChange {
+            field: "phone".into(),
+            ..Default::default()
+        }]);
+        to_monday.errors = vec![error("ColumnValueException", &[])];
+        outcome.note(to_monday);
+        let mut to_salesforce =
+            Note::new(CoreSide::Monday, "17", "003A", pb::EventAction::Failed, "");
+        to_salesforce.errors = vec![
+            error("STRING_TOO_LONG", &["Phone"]),
+            error("REQUIRED_FIELD_MISSING", &["LastName"]),
+        ];
+        outcome.note(to_salesforce);
+        outcome.kind_errors(&rules);
+        let kinds = |e: &pb::RemoteError| {
+            (
+                e.fields.clone(),
+                e.source_kind.clone(),
+                e.target_kind.clone(),
+            )
+        };
+        assert_eq!(
+            kinds(&outcome.events[0].errors[0]),
+            (vec!["phone".to_owned()], "phone".into(), "phone".into()),
+            "the one field written"
+        );
+        assert_eq!(
+            kinds(&outcome.events[1].errors[0]),
+            (vec!["Phone".to_owned()], "phone".into(), "phone".into())
+        );
+        assert_eq!(
+            kinds(&outcome.events[1].errors[1]),
+            (vec!["LastName".to_owned()], String::new(), String::new()),
+            "no mapping supplies it"
         );
     }
 

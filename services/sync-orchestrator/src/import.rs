@@ -97,12 +97,14 @@ pub async fn import(
     if dry_run {
         report_dry_run(&pairs, &planned, outcome);
         outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+        outcome.kind_errors(&settings.rules);
         return Ok(());
     }
     write::record_before_sending(deps, lease, &planned).await?;
     let done = write::send(deps, lease, settings, &planned, outcome).await?;
     let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
     outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+    outcome.kind_errors(&settings.rules);
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     tx.commit().await?;
     Ok(())

@@ -151,6 +151,9 @@ async fn appended_events_list_back_newest_first_with_explanations() {
         message: "Required fields are missing: [StageName]".to_owned(),
         fields: vec!["StageName".to_owned()],
         explanation: String::new(),
+        // No mapping supplies it.
+        source_kind: String::new(),
+        target_kind: "picklist".to_owned(),
     }];
     let inserted = h
         .append(
@@ -179,12 +182,11 @@ async fn appended_events_list_back_newest_first_with_explanations() {
         "verbatim"
     );
     assert!(
-        error
-            .explanation
-            .contains("Map a monday column to StageName"),
+        error.explanation.contains("Map a column to StageName"),
         "{}",
         error.explanation
     );
+    assert_eq!(error.target_kind, "picklist", "the kinds are kept");
     assert_eq!(listed.events[1].changes[0].after, "\"250.50\"");
 
     let only_failed = h
@@ -383,6 +385,7 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
         message: "Name: data value too large".to_owned(),
         fields: vec!["Name".to_owned()],
         explanation: String::new(),
+        ..Default::default()
     }];
     h.append(
         &run.id,
