@@ -216,6 +216,7 @@ mod tests {
                 message: "Name: data value too large".into(),
                 fields: vec!["Name".into()],
                 explanation: "Shorten it.".into(),
+                ..Default::default()
             }],
             changes: vec![pb::FieldChange {
                 redacted: true,

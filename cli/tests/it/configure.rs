@@ -332,7 +332,17 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
         ],
     )
     .await;
-    assert_eq!(text(&out.stdout), "valid\n", "{}", text(&out.stderr));
+    // Valid; the only other line says the key column will be added (the board has none).
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "valid", "{shown}");
+    assert!(
+        lines.iter().skip(2).all(|l| {
+            l.starts_with("board_id  warning: Tandem will add a text column `tandem_key`")
+        }),
+        "{shown}"
+    );
     let integration = json_of(
         &tandem(
             env,

@@ -38,23 +38,29 @@ async fn history_events_show_names_direction_before_after_the_winner_and_a_fix()
             setup.board
         ),
     );
-    let integration = json_of(
-        &tandem(
-            env,
-            &[
-                "integration",
-                "create",
-                "--file",
-                &file,
-                "--monday-connection",
-                &monday_id,
-                "--salesforce-connection",
-                &salesforce_id,
-                "--json",
-            ],
-        )
-        .await,
+    let created = tandem(
+        env,
+        &[
+            "integration",
+            "create",
+            "--file",
+            &file,
+            "--monday-connection",
+            &monday_id,
+            "--salesforce-connection",
+            &salesforce_id,
+            "--json",
+        ],
+    )
+    .await;
+    // Before it creates anything, Tandem says it will add its key column to the board, and why.
+    let notice = text(&created.stderr);
+    assert!(
+        notice.contains("add a text column `tandem_key`")
+            && notice.contains("instead of making a second one"),
+        "{notice}"
     );
+    let integration = json_of(&created);
     let id = integration["id"].as_str().unwrap().to_owned();
 
     // Two opportunities cross to monday first.
