@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::exec::{Ctx, Obj, Resolved, Val, leaf, obj, opt_s, s};
+use super::stand_ins::{account_admin, revision};
 use crate::errors::ApiError;
 use crate::items_query;
 use crate::store::{iso_seconds, now};
@@ -591,21 +592,4 @@ fn user(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> R
         "account" => obj(Obj::Account(u.account_id)),
         _ => Val::Empty,
     })
-}
-
-/// The account's first admin (by id), if it has one.
-fn account_admin(ctx: &Ctx<'_>, account: i64) -> Option<i64> {
-    ctx.store
-        .users
-        .values()
-        .filter(|u| u.account_id == account && u.is_admin)
-        .map(|u| u.id)
-        .min()
-}
-
-/// A column's revision: changes whenever its settings do.
-fn revision(settings: &Value) -> String {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(settings.to_string().as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
