@@ -190,7 +190,7 @@ async fn a_failed_field_is_retried_and_crosses_once_the_mapping_is_fixed() {
         failed
             .errors
             .iter()
-            .any(|e| e.fields.contains(&"sfid".to_owned())),
+            .any(|e| e.fields.contains(&"Amount".to_owned())),
         "the failure names the field: {failed:#?}"
     );
     let opportunity = created.target_record_id.clone();

@@ -60,8 +60,8 @@ fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a str> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_call_across_services_is_one_trace() {
+/// An in-process OTLP receiver, and this process's telemetry exporting to it.
+async fn collector() -> (Receiver, Arc<tandem_telemetry::Guard>) {
     let receiver = Receiver::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
@@ -79,6 +79,12 @@ async fn a_call_across_services_is_one_trace() {
         })
         .unwrap(),
     );
+    (receiver, guard)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_across_services_is_one_trace() {
+    let (receiver, guard) = collector().await;
 
     let db = TestDb::create().await;
     let mapping = start_service("mapping-config", &db, no_peers()).await;
@@ -161,4 +167,112 @@ async fn a_call_across_services_is_one_trace() {
         Some(5),
         "{outer:?}"
     );
+}
+
+/// Every attribute value of `span` as text.
+fn attribute_texts(span: &Span) -> Vec<String> {
+    span.attributes
+        .iter()
+        .filter_map(|a| match a.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.clone()),
+            Value::IntValue(i) => Some(i.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_http_call_to_salesforce_and_monday_is_a_client_span_in_the_runs_trace() {
+    let (receiver, guard) = collector().await;
+    let stack = crate::stack::start_stack().await;
+    stack.salesforce.ensure_org(crate::stack::ORG);
+    let integration = stack.integration().await;
+    stack
+        .salesforce
+        .insert(
+            crate::stack::ORG,
+            "Opportunity",
+            serde_json::json!({"Name": "Traced", "StageName": "Prospecting", "CloseDate": "2026-12-31"}),
+        )
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    assert_eq!(run.counters.unwrap().created, 1, "{run:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (sync, spans) = loop {
+        let flusher = guard.clone();
+        tokio::task::spawn_blocking(move || flusher.flush())
+            .await
+            .unwrap();
+        let spans = receiver.spans.lock().unwrap().clone();
+        let sync = spans
+            .iter()
+            .find(|s| s.name == "tandem.v1.SyncOrchestrator/SyncNow")
+            .cloned();
+        let remote = |r: &str| {
+            spans
+                .iter()
+                .any(|s| attribute(s, "tandem.remote") == Some(r))
+        };
+        if let Some(sync) = sync
+            && remote("salesforce")
+            && remote("monday")
+        {
+            break (sync, spans);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "client spans never arrived; got {:?}",
+            spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let in_run: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.trace_id == sync.trace_id && attribute(s, "tandem.remote").is_some())
+        .collect();
+    let of = |remote: &str| -> Vec<&Span> {
+        in_run
+            .iter()
+            .copied()
+            .filter(|s| attribute(s, "tandem.remote") == Some(remote))
+            .collect()
+    };
+    let (salesforce, monday) = (of("salesforce"), of("monday"));
+    assert!(
+        !salesforce.is_empty() && !monday.is_empty(),
+        "both remotes' calls are in the run's trace"
+    );
+
+    // The Salesforce poll is a SOQL query: its URL is shown without the query string.
+    let query = salesforce
+        .iter()
+        .find(|s| attribute(s, "url.template").is_some_and(|t| t.ends_with("/query")))
+        .unwrap_or_else(|| panic!("the SOQL poll: {salesforce:?}"));
+    assert_eq!(attribute(query, "http.request.method"), Some("GET"));
+    assert_eq!(int_attribute(query, "http.response.status_code"), Some(200));
+    let full = attribute(query, "url.full").unwrap();
+    assert!(full.ends_with("/query") && !full.contains('?'), "{full}");
+    assert_eq!(query.kind, 3, "a client span (SPAN_KIND_CLIENT)");
+
+    let create = monday
+        .iter()
+        .find(|s| int_attribute(s, "http.response.status_code") == Some(200))
+        .unwrap();
+    assert_eq!(create.name, "POST /v2");
+    let request_id = attribute(create, "remote.request_id").expect("monday's request id");
+    assert_eq!(request_id.len(), 36, "{request_id}");
+
+    // No secret in any attribute of any span.
+    for span in &spans {
+        for text in attribute_texts(span) {
+            assert!(
+                !text.contains(&stack.monday_token)
+                    && !text.to_ascii_lowercase().contains("bearer")
+                    && !text.contains("SELECT"),
+                "{}: {text}",
+                span.name
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use tandem_proto::v1 as pb;
 
 use super::client::{Answer as _, ClientArgs, Session};
-use super::output;
+use super::{events, output};
 
 #[derive(clap::Args)]
 pub struct HistoryArgs {
@@ -107,11 +107,11 @@ pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
                 .answer()?;
             if session.json() {
                 output::print_json(&serde_json::Value::Array(
-                    page.events.iter().map(output::event_json).collect(),
+                    page.events.iter().map(events::json).collect(),
                 ));
             } else {
                 out!("{}\n", output::run_summary(&found));
-                output::print_events(&page.events);
+                out!("{}", events::render(&page.events));
             }
         }
     }

@@ -13,6 +13,7 @@ macro_rules! out {
 mod callback;
 mod client;
 mod connect;
+mod events;
 mod history;
 mod integration;
 mod mapping;

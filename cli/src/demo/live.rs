@@ -110,9 +110,66 @@ impl Live<'_> {
             );
         }
         println!();
+        report::note("Point the tandem command at this demo (in another shell):");
+        let token = self.api.bearer().trim_start_matches("Bearer ");
+        print!("{}", cli_env(&embedded.peers, token));
+        println!("  tandem history runs {}", self.integration.id);
+        println!();
         report::note(&format!(
             "A cycle runs every {every} s; cycles that move nothing are not shown."
         ));
         Ok(())
+    }
+}
+
+/// The `export` lines that make the `tandem` command talk to a stack at `peers`, as the user
+/// `token` was minted for.
+fn cli_env(peers: &tandem_service::args::PeerArgs, token: &str) -> String {
+    [
+        (
+            "TANDEM_MAPPING_CONFIG_URL",
+            peers.mapping_config_url.as_str(),
+        ),
+        (
+            "TANDEM_SYNC_ORCHESTRATOR_URL",
+            peers.sync_orchestrator_url.as_str(),
+        ),
+        ("TANDEM_RUN_HISTORY_URL", peers.run_history_url.as_str()),
+        ("TANDEM_TOKEN", token),
+    ]
+    .iter()
+    .map(|(name, value)| format!("  export {name}={value}\n"))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Args {
+        #[command(flatten)]
+        peers: tandem_service::args::PeerArgs,
+    }
+
+    #[test]
+    fn the_live_demo_prints_the_environment_the_cli_reads() {
+        let peers = Args::parse_from([
+            "x",
+            "--mapping-config-url",
+            "http://127.0.0.1:1",
+            "--sync-orchestrator-url",
+            "http://127.0.0.1:2",
+            "--run-history-url",
+            "http://127.0.0.1:3",
+        ])
+        .peers;
+        let env = super::cli_env(&peers, "tok");
+        assert_eq!(
+            env,
+            "  export TANDEM_MAPPING_CONFIG_URL=http://127.0.0.1:1\n  \
+             export TANDEM_SYNC_ORCHESTRATOR_URL=http://127.0.0.1:2\n  \
+             export TANDEM_RUN_HISTORY_URL=http://127.0.0.1:3\n  export TANDEM_TOKEN=tok\n"
+        );
     }
 }

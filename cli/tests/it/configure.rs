@@ -12,19 +12,19 @@ const ORG: &str = "acme";
 const EXAMPLE_BOARD: i64 = 1_234_567_890;
 
 /// The stack, a Deals board at the monday simulator and the environment the CLI runs with.
-struct Setup {
-    env: Vec<(&'static str, String)>,
-    monday: monday_sim::SimHandle,
-    salesforce: salesforce_sim::SimHandle,
-    monday_token: String,
-    board: i64,
+pub(crate) struct Setup {
+    pub(crate) env: Vec<(&'static str, String)>,
+    pub(crate) monday: monday_sim::SimHandle,
+    pub(crate) salesforce: salesforce_sim::SimHandle,
+    pub(crate) monday_token: String,
+    pub(crate) board: i64,
     dir: std::path::PathBuf,
     // Declared before the database: the services stop before it is dropped.
     _embedded: Embedded,
     _db: TestDb,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     tandem_testkit::install_crypto();
     let db = TestDb::create().await;
     let keys: mapping_config::KeyRing = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -86,7 +86,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn command(env: &[(&'static str, String)], args: &[&str]) -> Command {
+pub(crate) fn command(env: &[(&'static str, String)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tandem"));
     command.args(args).env_remove("TANDEM_TOKEN");
     for (key, value) in env {
@@ -96,19 +96,19 @@ fn command(env: &[(&'static str, String)], args: &[&str]) -> Command {
 }
 
 /// Runs `tandem ARGS` to completion (off the runtime's threads: the stack serves on them).
-async fn tandem(env: &[(&'static str, String)], args: &[&str]) -> Output {
+pub(crate) async fn tandem(env: &[(&'static str, String)], args: &[&str]) -> Output {
     let mut command = command(env, args);
     tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Succeeds and parses stdout as JSON.
-fn json_of(output: &Output) -> Value {
+pub(crate) fn json_of(output: &Output) -> Value {
     assert!(
         output.status.success(),
         "stderr: {}\nstdout: {}",
@@ -136,7 +136,7 @@ fn one_error_line(output: &Output) -> String {
 impl Setup {
     /// `tandem connect salesforce`: follows the printed authorize URL (the simulator approves
     /// at once and redirects to the CLI's own callback listener) and returns the connection id.
-    async fn connect_salesforce(&self) -> String {
+    pub(crate) async fn connect_salesforce(&self) -> String {
         let mut child = command(
             &self.env,
             &[
@@ -206,7 +206,7 @@ impl Setup {
         id
     }
 
-    fn write(&self, name: &str, content: &str) -> String {
+    pub(crate) fn write(&self, name: &str, content: &str) -> String {
         let path = self.dir.join(name);
         std::fs::write(&path, content).unwrap();
         path.display().to_string()
@@ -332,7 +332,17 @@ async fn a_full_setup_from_connections_to_a_failure_in_the_history() {
         ],
     )
     .await;
-    assert_eq!(text(&out.stdout), "valid\n", "{}", text(&out.stderr));
+    // Valid; the only other line says the key column will be added (the board has none).
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "valid", "{shown}");
+    assert!(
+        lines.iter().skip(2).all(|l| {
+            l.starts_with("board_id  warning: Tandem will add a text column `tandem_key`")
+        }),
+        "{shown}"
+    );
     let integration = json_of(
         &tandem(
             env,

@@ -3,5 +3,6 @@
 mod bench;
 mod configure;
 mod demo;
+mod history;
 mod token;
 mod up;

@@ -112,6 +112,9 @@ pub struct FieldDecision {
     pub action: Action,
     /// `Some(winner)` when both sides had changed the field differently.
     pub conflict: Option<Side>,
+    /// The side whose changed value the field takes (or failed to take); `None` when neither
+    /// side changed it.
+    pub from: Option<Side>,
 }
 
 /// The result of [`merge()`].
@@ -233,6 +236,7 @@ pub fn merge(
             monday_column: mk.to_owned(),
             action: Action::NoOp,
             conflict: None,
+            from: None,
         };
         let winner = match (sf_changed && can_to_monday, mo_changed && can_to_sf) {
             (false, false) => None,
@@ -251,6 +255,7 @@ pub fn merge(
                 Some(w)
             }
         };
+        decision.from = winner;
         match winner {
             None => {}
             Some(Side::Salesforce) => match push_to_monday(m, sf, mo, ctx) {

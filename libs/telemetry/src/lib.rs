@@ -5,9 +5,12 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` is set, spans and metrics are exported over OTLP/gRPC; the
 //! returned [`Guard`] flushes them on drop.
 
+pub mod http;
+mod json_log;
 mod metrics;
 mod propagation;
 
+pub use json_log::{DispatchSlot, WithTraceIds};
 pub use propagation::{extract_context, inject_context, record_status, server_span};
 
 use opentelemetry::trace::TracerProvider as _;
@@ -121,13 +124,16 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_writer(std::io::stderr)
             .boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Json => json_layer(std::io::stderr).boxed(),
     };
+    // Spans always get trace and span ids (for log lines and propagation); they are
+    // exported only when an endpoint is set.
     let (otel, provider) = match &config.otlp_endpoint {
-        None => (None, None),
+        None => {
+            let provider = SdkTracerProvider::builder().build();
+            let tracer = provider.tracer("tandem");
+            (tracing_opentelemetry::layer().with_tracer(tracer), provider)
+        }
         Some(endpoint) => {
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
@@ -147,10 +153,7 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
                 .build();
             let tracer = provider.tracer("tandem");
             opentelemetry::global::set_tracer_provider(provider.clone());
-            (
-                Some(tracing_opentelemetry::layer().with_tracer(tracer)),
-                Some(provider),
-            )
+            (tracing_opentelemetry::layer().with_tracer(tracer), provider)
         }
     };
     let meters = match &config.otlp_endpoint {
@@ -163,5 +166,80 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
         .with(otel)
         .try_init()
         .map_err(|_| Error::AlreadyInstalled)?;
-    Ok(Guard { provider, meters })
+    Ok(Guard {
+        provider: Some(provider),
+        meters,
+    })
+}
+
+/// JSON log lines (one object per line) to `writer`, each with the `trace_id` and `span_id`
+/// of the span it was written in. Needs the OpenTelemetry layer in the same subscriber for
+/// the ids.
+pub fn json_layer<S, W>(writer: W) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let dispatch = DispatchSlot::default();
+    let format = WithTraceIds {
+        inner: tracing_subscriber::fmt::format().json(),
+        dispatch: dispatch.clone(),
+    };
+    dispatch.and_then(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .event_format(format)
+            .with_writer(writer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_log_lines_carry_the_trace_and_span_ids_of_their_span() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(super::json_layer(move || writer.clone()));
+        let (trace_id, span_id) = tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("outside any span");
+            let span = tracing::info_span!("cycle");
+            let _entered = span.enter();
+            tracing::info!(integration = "i-1", "cycle finished");
+            let sc = span.context().span().span_context().clone();
+            (sc.trace_id().to_string(), sc.span_id().to_string())
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let parsed: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(parsed.len(), 2, "{text}");
+        assert!(parsed[0].get("trace_id").is_none(), "{text}");
+        assert_eq!(parsed[1]["trace_id"], trace_id.as_str(), "{text}");
+        assert_eq!(parsed[1]["span_id"], span_id.as_str(), "{text}");
+        assert_eq!(trace_id.len(), 32);
+        assert_eq!(parsed[1]["fields"]["message"], "cycle finished");
+    }
 }

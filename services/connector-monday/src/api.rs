@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rand::Rng as _;
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::budget::Budgets;
 use crate::credentials::{Credentials, Token};
@@ -210,6 +211,12 @@ impl Monday {
                 continue;
             }
             calls.0 += 1;
+            let span = tandem_telemetry::http::client_span(
+                "monday",
+                "POST",
+                &self.url,
+                server_failures + rate_limited + 1,
+            );
             let sent = self
                 .http
                 .post(&self.url)
@@ -217,10 +224,17 @@ impl Monday {
                 .header("api-version", &self.version)
                 .json(&body)
                 .send()
+                .instrument(span.clone())
                 .await;
             let resp = match sent {
                 Ok(r) => r,
                 Err(error) => {
+                    let kind = if error.is_timeout() {
+                        "timeout"
+                    } else {
+                        "connect"
+                    };
+                    tandem_telemetry::http::record_failure(&span, kind);
                     let error = error.without_url();
                     tracing::warn!(%error, attempt = server_failures + 1, "monday unreachable");
                     retry_server_failure(retry, &mut server_failures, error.to_string()).await?;
@@ -233,8 +247,25 @@ impl Monday {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            let text = resp.text().await.unwrap_or_default();
+            let header_id = tandem_telemetry::http::request_id_header(resp.headers());
+            let text = resp
+                .text()
+                .instrument(span.clone())
+                .await
+                .unwrap_or_default();
             let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            // monday sends its request id in `extensions.request_id` (and `x-request-id`).
+            let request_id = parsed
+                .pointer("/extensions/request_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or(header_id);
+            tandem_telemetry::http::record_response(&span, status, request_id.as_deref());
+            if let Some(code) = errors_of(&parsed).first().map(|e| e.code.clone())
+                && !code.is_empty()
+            {
+                span.record("error.type", code.as_str());
+            }
             if status == 401 {
                 self.credentials.forget(token);
                 return Err(Error::Reauthenticate {

@@ -266,7 +266,7 @@ fn remote_error(code: &str, message: &str, fields: Vec<String>) -> RemoteError {
         code: code.to_owned(),
         message: message.to_owned(),
         fields,
-        explanation: String::new(),
+        ..Default::default()
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rand::Rng as _;
 use reqwest::Method;
 use serde_json::Value as Json;
+use tracing::Instrument as _;
 
 use crate::error::Error;
 
@@ -150,7 +151,13 @@ impl Transport {
     pub async fn send(&self, request: &Request) -> Result<Reply, Error> {
         let mut attempt = 1;
         loop {
-            let outcome = self.once(request).await;
+            let span = tandem_telemetry::http::client_span(
+                "salesforce",
+                request.method.as_str(),
+                &request.url,
+                attempt,
+            );
+            let outcome = self.once(request, &span).instrument(span.clone()).await;
             let (retryable, why) = match &outcome {
                 Attempt::Answered(reply) => {
                     let transient =
@@ -187,7 +194,8 @@ impl Transport {
         }
     }
 
-    async fn once(&self, request: &Request) -> Attempt {
+    /// One attempt, recorded on its client `span` (status, request id, or why it failed).
+    async fn once(&self, request: &Request, span: &tracing::Span) -> Attempt {
         let mut builder = self
             .client
             .request(request.method.clone(), &request.url)
@@ -205,6 +213,8 @@ impl Transport {
         match builder.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
+                let request_id = tandem_telemetry::http::request_id_header(response.headers());
+                tandem_telemetry::http::record_response(span, status, request_id.as_deref());
                 let usage = response
                     .headers()
                     .get("sforce-limit-info")
@@ -223,11 +233,14 @@ impl Transport {
                     },
                 }
             }
-            Err(e) => Attempt::Failed {
-                // A refused connection never reached Salesforce; anything else might have.
-                retryable: e.is_connect() || request.idempotent,
-                reason: describe(&e),
-            },
+            Err(e) => {
+                tandem_telemetry::http::record_failure(span, error_type(&e));
+                Attempt::Failed {
+                    // A refused connection never reached Salesforce; anything else might have.
+                    retryable: e.is_connect() || request.idempotent,
+                    reason: describe(&e),
+                }
+            }
         }
     }
 }
@@ -240,6 +253,17 @@ fn describe(e: &reqwest::Error) -> String {
         "connection failed".to_owned()
     } else {
         "connection closed before an answer".to_owned()
+    }
+}
+
+/// OpenTelemetry's `error.type` of a call that got no answer.
+fn error_type(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else {
+        "connection_closed"
     }
 }
 

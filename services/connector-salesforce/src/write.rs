@@ -159,7 +159,7 @@ fn to_result(op: Op, o: Outcome) -> WriteResult {
                 code: e.code,
                 message: e.message,
                 fields: e.fields,
-                explanation: String::new(),
+                ..Default::default()
             })
             .collect(),
     }

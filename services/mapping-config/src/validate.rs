@@ -408,3 +408,29 @@ pub fn budget_warnings(
         ),
     )]
 }
+
+/// The column connector-monday keeps each create's idempotency key in (its default title).
+pub const KEY_COLUMN: &str = "tandem_key";
+
+/// A notice when Tandem will add its key column to the board: an integration that creates
+/// monday items on a board without one gets it before its first create there.
+pub fn key_column_notice(spec: &pb::IntegrationSpec, board: &Board) -> Option<Problem> {
+    let creates_items = tandem_catalog::Scope::from_proto(spec.scope)
+        .allows_from(tandem_core::merge::Side::Salesforce);
+    let has_column = board
+        .columns
+        .values()
+        .any(|c| c.id == KEY_COLUMN || c.title.eq_ignore_ascii_case(KEY_COLUMN));
+    (creates_items && !has_column).then(|| {
+        Problem::new(
+            "board_id",
+            format!(
+                "Tandem will add a text column `{KEY_COLUMN}` to board {} before it first creates an \
+                 item there: each create stores its key in it, so a create retried after a crash or \
+                 a timeout finds the item it made instead of making a second one. Leave the column \
+                 as it is (add a text column titled {KEY_COLUMN} yourself to choose its place)",
+                spec.board_id
+            ),
+        )
+    })
+}

@@ -290,3 +290,32 @@ fn polling_that_would_spend_most_of_a_plans_daily_calls_is_warned_about() {
     // Unknown tiers make no projection.
     assert!(budget_warnings(&spec(30), "", 0).is_empty());
 }
+
+#[test]
+fn an_integration_that_creates_items_is_told_the_key_column_will_be_added_and_why() {
+    let mut spec = pb::IntegrationSpec {
+        board_id: "42".into(),
+        scope: pb::Scope::TwoWay as i32,
+        ..Default::default()
+    };
+    let notice = key_column_notice(&spec, &board()).expect("a board without the key column");
+    assert_eq!(notice.field, "board_id");
+    assert!(
+        notice
+            .message
+            .contains("add a text column `tandem_key` to board 42")
+            && notice.message.contains("instead of making a second one"),
+        "{}",
+        notice.message
+    );
+    // monday → Salesforce only never creates items on the board.
+    spec.scope = pb::Scope::MondayToSalesforce as i32;
+    assert_eq!(key_column_notice(&spec, &board()), None);
+    // A board that has the column (by title) gets no notice.
+    spec.scope = pb::Scope::SalesforceToMonday as i32;
+    let mut with_key = board();
+    let mut key = MondayColumn::new("text9", MondayKind::Text);
+    key.title = "tandem_key".into();
+    with_key.columns.insert(key.id.clone(), key);
+    assert_eq!(key_column_notice(&spec, &with_key), None);
+}

@@ -30,6 +30,7 @@ fn event(run: usize, i: usize) -> RecordEvent {
             before: "\"100.00\"".to_owned(),
             after: "\"250.50\"".to_owned(),
             redacted: false,
+            ..Default::default()
         }],
         ..Default::default()
     }

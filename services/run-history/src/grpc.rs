@@ -94,6 +94,9 @@ fn to_event(row: EventRow, show_values: bool) -> RecordEvent {
         source_side: i32::from(row.source_side),
         source_record_id: row.source_record_id,
         target_record_id: row.target_record_id,
+        source_name: row.source_name,
+        target_name: row.target_name,
+        target_side: i32::from(row.target_side),
         action: i32::from(row.action),
         reason: row.reason,
         changes: row
@@ -102,10 +105,15 @@ fn to_event(row: EventRow, show_values: bool) -> RecordEvent {
             .into_iter()
             .map(|c| {
                 let visible = show_values && !c.redacted;
+                let shown = |v: String| if visible { v } else { String::new() };
                 FieldChange {
                     field: c.field,
-                    before: if visible { c.before } else { String::new() },
-                    after: if visible { c.after } else { String::new() },
+                    source_field: c.source_field,
+                    before: shown(c.before),
+                    after: shown(c.after),
+                    salesforce_value: shown(c.salesforce_value),
+                    monday_value: shown(c.monday_value),
+                    winner: c.winner,
                     redacted: !visible,
                 }
             })
@@ -119,6 +127,8 @@ fn to_event(row: EventRow, show_values: bool) -> RecordEvent {
                 message: e.message,
                 fields: e.fields,
                 explanation: e.explanation,
+                source_kind: e.source_kind,
+                target_kind: e.target_kind,
             })
             .collect(),
         at: Some(to_timestamp(row.at)),
@@ -178,42 +188,78 @@ fn validate_event(i: usize, e: RecordEvent, run_id: &str) -> Result<NewEvent, St
                 field("source_side")
             ))
         })?;
+    // Unspecified means the other side of the source (events of older orchestrators).
+    let target_side = match Side::try_from(e.target_side) {
+        Ok(Side::Unspecified) => match side {
+            Side::Salesforce => Side::Monday,
+            _ => Side::Salesforce,
+        },
+        Ok(s) => s,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "{} must be salesforce or monday",
+                field("target_side")
+            )));
+        }
+    };
     let at =
         e.at.as_ref()
             .map(|t| to_time(t, &field("at")))
             .transpose()?;
+    let changes = e
+        .changes
+        .into_iter()
+        .enumerate()
+        .map(|(j, c)| stored_change(c, &field(&format!("changes[{j}].winner"))))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(NewEvent {
         key: e.key,
         source_side: side as i16,
         source_record_id: e.source_record_id,
         target_record_id: e.target_record_id,
+        source_name: e.source_name,
+        target_name: e.target_name,
+        target_side: target_side as i16,
         action: action as i16,
         reason: e.reason,
-        changes: e
-            .changes
-            .into_iter()
-            .map(|c| StoredChange {
-                field: c.field,
-                before: if c.redacted { String::new() } else { c.before },
-                after: if c.redacted { String::new() } else { c.after },
-                redacted: c.redacted,
-            })
-            .collect(),
+        changes,
         errors: e
             .errors
             .into_iter()
             .map(|r| StoredError {
                 explanation: if r.explanation.is_empty() {
-                    explain(&r.code, &r.fields).unwrap_or_default()
+                    explain(&r.code, &r.fields, &r.source_kind, &r.target_kind).unwrap_or_default()
                 } else {
                     r.explanation
                 },
                 code: r.code,
                 message: r.message,
                 fields: r.fields,
+                source_kind: r.source_kind,
+                target_kind: r.target_kind,
             })
             .collect(),
         at,
+    })
+}
+
+/// A change as stored: a redacted one keeps no value at all.
+fn stored_change(c: FieldChange, winner_field: &str) -> Result<StoredChange, Status> {
+    if Side::try_from(c.winner).is_err() {
+        return Err(Status::invalid_argument(format!(
+            "{winner_field} must be salesforce, monday or unspecified"
+        )));
+    }
+    let kept = |v: String| if c.redacted { String::new() } else { v };
+    Ok(StoredChange {
+        field: c.field,
+        source_field: c.source_field,
+        before: kept(c.before),
+        after: kept(c.after),
+        salesforce_value: kept(c.salesforce_value),
+        monday_value: kept(c.monday_value),
+        winner: c.winner,
+        redacted: c.redacted,
     })
 }
 

@@ -39,12 +39,22 @@ pub struct Counters {
     pub monday_api_calls: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoredChange {
     pub field: String,
     pub before: String,
     pub after: String,
     pub redacted: bool,
+    // Added later: rows written before read them as empty.
+    #[serde(default)]
+    pub source_field: String,
+    #[serde(default)]
+    pub salesforce_value: String,
+    #[serde(default)]
+    pub monday_value: String,
+    /// The winning side of a conflict (the proto's `Side` number), 0 when none.
+    #[serde(default)]
+    pub winner: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,6 +63,11 @@ pub struct StoredError {
     pub message: String,
     pub fields: Vec<String>,
     pub explanation: String,
+    // Added later: rows written before read them as empty.
+    #[serde(default)]
+    pub source_kind: String,
+    #[serde(default)]
+    pub target_kind: String,
 }
 
 /// A validated event to append.
@@ -62,6 +77,9 @@ pub struct NewEvent {
     pub source_side: i16,
     pub source_record_id: String,
     pub target_record_id: String,
+    pub source_name: String,
+    pub target_name: String,
+    pub target_side: i16,
     pub action: i16,
     pub reason: String,
     pub changes: Vec<StoredChange>,
@@ -77,6 +95,9 @@ pub struct EventRow {
     pub source_side: i16,
     pub source_record_id: String,
     pub target_record_id: String,
+    pub source_name: String,
+    pub target_name: String,
+    pub target_side: i16,
     pub action: i16,
     pub reason: String,
     pub changes: Json<Vec<StoredChange>>,
@@ -197,6 +218,9 @@ impl Store {
         let mut sides = Vec::with_capacity(events.len());
         let mut sources = Vec::with_capacity(events.len());
         let mut targets = Vec::with_capacity(events.len());
+        let mut source_names = Vec::with_capacity(events.len());
+        let mut target_names = Vec::with_capacity(events.len());
+        let mut target_sides = Vec::with_capacity(events.len());
         let mut actions = Vec::with_capacity(events.len());
         let mut reasons = Vec::with_capacity(events.len());
         let mut changes = Vec::with_capacity(events.len());
@@ -207,6 +231,9 @@ impl Store {
             sides.push(e.source_side);
             sources.push(e.source_record_id.as_str());
             targets.push(e.target_record_id.as_str());
+            source_names.push(e.source_name.as_str());
+            target_names.push(e.target_name.as_str());
+            target_sides.push(e.target_side);
             actions.push(e.action);
             reasons.push(e.reason.as_str());
             changes.push(serde_json::to_string(&e.changes).unwrap_or_else(|_| "[]".to_owned()));
@@ -215,10 +242,11 @@ impl Store {
         }
         let result = sqlx::query(
             "INSERT INTO events (run_id, key, source_side, source_record_id, target_record_id, action,
-                                 reason, changes, errors, at)
-             SELECT $1, k, s, sr, tr, a, r, c::jsonb, e::jsonb, coalesce(t, now())
+                                 reason, changes, errors, at, source_name, target_name, target_side)
+             SELECT $1, k, s, sr, tr, a, r, c::jsonb, e::jsonb, coalesce(t, now()), sn, tn, ts
              FROM unnest($2::text[], $3::int2[], $4::text[], $5::text[], $6::int2[], $7::text[],
-                         $8::text[], $9::text[], $10::timestamptz[]) AS u(k, s, sr, tr, a, r, c, e, t)
+                         $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::text[],
+                         $13::int2[]) AS u(k, s, sr, tr, a, r, c, e, t, sn, tn, ts)
              ON CONFLICT (run_id, key) DO NOTHING",
         )
         .bind(run_id)
@@ -231,6 +259,9 @@ impl Store {
         .bind(&changes)
         .bind(&errors)
         .bind(&ats)
+        .bind(&source_names)
+        .bind(&target_names)
+        .bind(&target_sides)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected())
@@ -270,8 +301,8 @@ impl Store {
     /// Events of one run newest first, keyset-paged on seq.
     pub async fn list_events(&self, f: &EventFilter<'_>) -> Result<Vec<EventRow>, sqlx::Error> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-            "SELECT run_id, seq, key, source_side, source_record_id, target_record_id, action, reason, \
-             changes, errors, at FROM events WHERE run_id = ",
+            "SELECT run_id, seq, key, source_side, source_record_id, target_record_id, source_name, \
+             target_name, target_side, action, reason, changes, errors, at FROM events WHERE run_id = ",
         );
         q.push_bind(f.run_id);
         if f.action != 0 {

@@ -77,6 +77,7 @@ pub async fn record(
             format!("{remote} refused the write"),
         );
         note.errors = d.errors.clone();
+        note.changes = d.changes.clone();
         outcome.note(note);
     }
     let mut tx = deps.store.begin(lease).await?;
@@ -101,13 +102,10 @@ pub async fn record(
             }
             pb::EventAction::Updated
         };
-        outcome.note(Note::new(
-            d.source,
-            &source_id,
-            &d.target_id,
-            action,
-            String::new(),
-        ));
+        outcome.note(
+            Note::new(d.source, &source_id, &d.target_id, action, String::new())
+                .with_changes(d.changes.clone()),
+        );
     }
     for (sf_id, reason) in planned.unlink.iter().chain(&unlink) {
         tx.unlink(sf_id, reason).await?;

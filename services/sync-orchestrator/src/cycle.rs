@@ -4,7 +4,7 @@
 
 use crate::deps::Deps;
 use crate::detect;
-use crate::history::Outcome;
+use crate::history::{Names, Outcome};
 use crate::lease::Lease;
 use crate::run::CycleError;
 use crate::settings::Settings;
@@ -69,6 +69,8 @@ pub async fn cycle(
 
     // 8. Record links, shadows and watermarks under the fence; then forget the claim.
     let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+    outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+    outcome.kind_errors(&settings.rules);
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
     if swept {

@@ -2,7 +2,11 @@
 //! outcome (created, updated, skipped with its reason, failed with the remote's message,
 //! conflict, unlinked), and the run's start and finish.
 
-use tandem_core::merge::Side as CoreSide;
+use std::collections::BTreeSet;
+
+use tandem_catalog::Rules;
+use tandem_core::merge::{Action, Record, Side as CoreSide};
+use tandem_core::{MergePlan, Shadow, SideState, Value};
 use tandem_proto::v1 as pb;
 
 use crate::deps::Deps;
@@ -21,6 +25,8 @@ pub struct Note {
     pub action: pb::EventAction,
     pub reason: String,
     pub errors: Vec<pb::RemoteError>,
+    /// What moved (or was to move), field by field; for a conflict, both sides and the winner.
+    pub changes: Vec<pb::FieldChange>,
 }
 
 impl Note {
@@ -38,7 +44,13 @@ impl Note {
             action,
             reason: reason.into(),
             errors: Vec::new(),
+            changes: Vec::new(),
         }
+    }
+
+    pub fn with_changes(mut self, changes: Vec<pb::FieldChange>) -> Self {
+        self.changes = changes;
+        self
     }
 
     /// Values that could not be converted, by field: one `CONVERSION` error each.
@@ -74,7 +86,59 @@ impl Outcome {
             note.reason,
         );
         e.errors = note.errors;
+        e.changes = note.changes;
         e
+    }
+
+    /// Gives every error of every event the kinds of the mapping it concerns (the field it
+    /// names, on the target or the source side), so run history suggests a fix that fits; a
+    /// field no mapping supplies keeps an empty source kind.
+    pub fn kind_errors(&mut self, rules: &Rules) {
+        for e in &mut self.events {
+            let from_monday = e.source_side == pb::Side::Monday as i32;
+            // A write of one field: an error that names none is about that one.
+            let only = match e.changes.as_slice() {
+                [one] => Some(one.field.clone()),
+                _ => None,
+            };
+            for error in &mut e.errors {
+                if error.fields.is_empty()
+                    && let Some(field) = &only
+                {
+                    error.fields.push(field.clone());
+                }
+                let mapping = rules.mappings.iter().find(|m| {
+                    error
+                        .fields
+                        .iter()
+                        .any(|f| f.as_str() == m.salesforce_key() || f.as_str() == m.monday_key())
+                });
+                if let Some(m) = mapping {
+                    let (sf, mo) = (m.salesforce.kind.name(), m.monday.kind.name());
+                    let (source, target) = if from_monday { (mo, sf) } else { (sf, mo) };
+                    error.source_kind = source.to_owned();
+                    error.target_kind = target.to_owned();
+                }
+            }
+        }
+    }
+
+    /// Gives every event the display names of its records, where `names` knows them (by side
+    /// and record id) and the event has none yet.
+    pub fn name_records(&mut self, names: &Names) {
+        for e in &mut self.events {
+            let source = pb::Side::try_from(e.source_side).unwrap_or_default();
+            let target = pb::Side::try_from(e.target_side).unwrap_or_default();
+            if e.source_name.is_empty() {
+                e.source_name = names.get(source, &e.source_record_id);
+            }
+            if e.target_name.is_empty() {
+                e.target_name = names.get(target, &e.target_record_id);
+            }
+            if e.target_name.is_empty() && e.action == pb::EventAction::Created as i32 {
+                e.target_name = names.written(target, &e.changes);
+            }
+        }
     }
 
     pub fn notes(&mut self, notes: impl IntoIterator<Item = Note>) {
@@ -90,7 +154,7 @@ impl Outcome {
         source_id: &str,
         target_id: &str,
         where_: &str,
-        values: &std::collections::HashMap<String, String>,
+        changes: &[pb::FieldChange],
     ) {
         let (action, verb) = if target_id.is_empty() {
             (pb::EventAction::Created, "create")
@@ -104,14 +168,7 @@ impl Outcome {
             action,
             format!("dry run: would {verb} {where_}"),
         );
-        e.changes = values
-            .iter()
-            .map(|(k, v)| pb::FieldChange {
-                field: k.clone(),
-                after: v.clone(),
-                ..Default::default()
-            })
-            .collect();
+        e.changes = changes.to_vec();
     }
 
     pub fn event(
@@ -123,10 +180,12 @@ impl Outcome {
         reason: String,
     ) -> &mut pb::RecordEvent {
         let side = pb::Side::from(crate::store::Side::from(source));
+        let target = pb::Side::from(crate::store::Side::from(crate::pairs::other(source)));
         let key = format!("{}-{}-{}", self.events.len(), side.as_str_name(), source_id);
         self.events.push(pb::RecordEvent {
             key,
             source_side: side as i32,
+            target_side: target as i32,
             source_record_id: source_id.to_owned(),
             target_record_id: target_id.to_owned(),
             action: action as i32,
@@ -179,7 +238,7 @@ pub async fn finish(
     let (status, error) = match result {
         Ok(()) if outcome.counters.failed > 0 => (pb::RunStatus::PartiallyFailed, String::new()),
         Ok(()) => (pb::RunStatus::Succeeded, String::new()),
-        Err(e) => (pb::RunStatus::Failed, e.to_string()),
+        Err(e) => (pb::RunStatus::Failed, run_error(e)),
     };
     for chunk in outcome.events.chunks(EVENTS_PER_CALL) {
         history
@@ -220,5 +279,336 @@ pub async fn abandon(deps: &Deps, run_id: &str) -> Result<(), CycleError> {
         Ok(_) => Ok(()),
         Err(s) if s.code() == tonic::Code::FailedPrecondition => Ok(()),
         Err(s) => Err(s.into()),
+    }
+}
+
+/// Display names of the records a run saw, by side and id: a Salesforce record's name field
+/// (`Name`, or `Subject`/`CaseNumber` where the object has no `Name`), a monday item's name.
+#[derive(Debug, Default)]
+pub struct Names {
+    by_id: std::collections::HashMap<(i32, String), String>,
+    /// The Salesforce field that names a record, when the object has one.
+    salesforce_field: Option<String>,
+}
+
+impl Names {
+    pub fn of(pairs: &[crate::pairs::Pair], salesforce_field: Option<&str>) -> Self {
+        let mut names = Names {
+            by_id: Default::default(),
+            salesforce_field: salesforce_field.map(str::to_owned),
+        };
+        for pair in pairs {
+            if let (Some(r), Some(field)) = (&pair.salesforce, salesforce_field) {
+                names.add(pb::Side::Salesforce, &r.id, r.fields.get(field));
+            }
+            if let Some(r) = &pair.monday {
+                names.add(pb::Side::Monday, &r.id, r.fields.get("name"));
+            }
+        }
+        names
+    }
+
+    fn add(&mut self, side: pb::Side, id: &str, json: Option<&String>) {
+        if let Some(name) = json.and_then(|j| serde_json::from_str::<String>(j).ok()) {
+            self.by_id.insert((side as i32, id.to_owned()), name);
+        }
+    }
+
+    fn get(&self, side: pb::Side, id: &str) -> String {
+        self.by_id
+            .get(&(side as i32, id.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The name a write gave a record on `side`, from the event's changes (a create).
+    fn written(&self, side: pb::Side, changes: &[pb::FieldChange]) -> String {
+        let field = match side {
+            pb::Side::Monday => Some("name"),
+            _ => self.salesforce_field.as_deref(),
+        };
+        changes
+            .iter()
+            .find(|c| Some(c.field.as_str()) == field && !c.redacted)
+            .and_then(|c| serde_json::from_str::<String>(&c.after).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The run's error as a sentence a user can act on: what failed and the remote's own message,
+/// never a debug print of a gRPC status.
+pub fn run_error(error: &CycleError) -> String {
+    let CycleError::Remote(status) = error else {
+        return error.to_string();
+    };
+    let what = match status.code() {
+        tonic::Code::ResourceExhausted => {
+            "a remote's API budget is spent; the next run picks up where this one stopped"
+        }
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => {
+            "a service or remote could not be reached; the next run retries"
+        }
+        tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => {
+            "a connection's credentials were refused; reconnect it"
+        }
+        tonic::Code::NotFound => "something the integration uses no longer exists",
+        tonic::Code::FailedPrecondition | tonic::Code::InvalidArgument => {
+            "the integration's settings no longer fit the board or the object"
+        }
+        _ => "the run failed",
+    };
+    let message = status.message().trim();
+    if message.is_empty() {
+        format!("{what}.")
+    } else {
+        format!("{what}: {message}")
+    }
+}
+
+/// JSON text of a value as its side shows it: a JSON string, or `null` when empty.
+pub fn shown(value: &Value) -> String {
+    serde_json::to_string(&value.display_text()).unwrap_or_default()
+}
+
+/// What moved in one linked pair's merge, by the side it goes to: (to Salesforce, to monday).
+/// `salesforce` and `monday` are what each side holds now (a field not read holds its
+/// shadow). A conflict's change carries both sides' values and the winner; a failed field's
+/// `after` is the value that could not be written, as its source holds it.
+pub fn field_changes(
+    plan: &MergePlan,
+    shadow: &Shadow,
+    salesforce: &SideState,
+    monday: &SideState,
+    sensitive: &BTreeSet<String>,
+) -> (Vec<pb::FieldChange>, Vec<pb::FieldChange>) {
+    let (mut to_salesforce, mut to_monday) = (Vec::new(), Vec::new());
+    for d in &plan.fields {
+        let (sk, mk) = (d.salesforce_field.as_str(), d.monday_column.as_str());
+        let now = |state: &SideState, agreed: &Record, key: &str| {
+            state
+                .values
+                .get(key)
+                .or_else(|| agreed.get(key))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let sf = now(salesforce, &shadow.salesforce, sk);
+        let mo = now(monday, &shadow.monday, mk);
+        let (target, field, source_field, before, after) = match (&d.action, d.from) {
+            (Action::PushToSalesforce { value, .. }, _) => (&mut to_salesforce, sk, mk, &sf, value),
+            (Action::PushToMonday { value, .. }, _) => (&mut to_monday, mk, sk, &mo, value),
+            (Action::Failed(_), Some(CoreSide::Monday)) => (&mut to_salesforce, sk, mk, &sf, &mo),
+            (Action::Failed(_), Some(CoreSide::Salesforce)) => (&mut to_monday, mk, sk, &mo, &sf),
+            _ => continue,
+        };
+        let mut change = pb::FieldChange {
+            field: field.to_owned(),
+            source_field: source_field.to_owned(),
+            before: shown(before),
+            after: shown(after),
+            ..Default::default()
+        };
+        if let Some(winner) = d.conflict {
+            change.salesforce_value = shown(&sf);
+            change.monday_value = shown(&mo);
+            change.winner = pb::Side::from(crate::store::Side::from(winner)) as i32;
+        }
+        target.push(redacted(
+            change,
+            sensitive.contains(sk) || sensitive.contains(mk),
+        ));
+    }
+    (to_salesforce, to_monday)
+}
+
+/// What a create writes: every field of `written` (the target's values in the create's
+/// shadow) from the source's, nothing before.
+pub fn created_changes(
+    rules: &Rules,
+    target: CoreSide,
+    shadow: &Shadow,
+    payload_keys: impl Fn(&str) -> bool,
+) -> Vec<pb::FieldChange> {
+    rules
+        .mappings
+        .iter()
+        .filter_map(|m| {
+            let (sk, mk) = (m.salesforce_key(), m.monday_key());
+            let (field, source_field, written) = match target {
+                CoreSide::Salesforce => (sk, mk, shadow.salesforce.get(sk)?),
+                CoreSide::Monday => (mk, sk, shadow.monday.get(mk)?),
+            };
+            if !payload_keys(field) {
+                return None;
+            }
+            let change = pb::FieldChange {
+                field: field.to_owned(),
+                source_field: source_field.to_owned(),
+                before: shown(&Value::Null),
+                after: shown(written),
+                ..Default::default()
+            };
+            Some(redacted(
+                change,
+                rules.sensitive.contains(sk) || rules.sensitive.contains(mk),
+            ))
+        })
+        .collect()
+}
+
+/// The change without its values when the mapping is sensitive (they are never sent).
+fn redacted(change: pb::FieldChange, sensitive: bool) -> pb::FieldChange {
+    if !sensitive {
+        return change;
+    }
+    pb::FieldChange {
+        field: change.field,
+        source_field: change.source_field,
+        winner: change.winner,
+        redacted: true,
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_error_is_a_sentence_with_the_remotes_message_not_a_status_dump() {
+        let status = tonic::Status::resource_exhausted(
+            "salesforce API limit reached (REQUEST_LIMIT_EXCEEDED): TotalRequests Limit exceeded.",
+        );
+        let text = run_error(&CycleError::Remote(status));
+        assert_eq!(
+            text,
+            "a remote's API budget is spent; the next run picks up where this one stopped: \
+             salesforce API limit reached (REQUEST_LIMIT_EXCEEDED): TotalRequests Limit exceeded."
+        );
+        let bare = run_error(&CycleError::Remote(tonic::Status::unavailable("")));
+        assert_eq!(
+            bare,
+            "a service or remote could not be reached; the next run retries."
+        );
+    }
+
+    #[test]
+    fn errors_get_the_kinds_of_the_mapping_they_concern() {
+        use tandem_core::SalesforceKind;
+        use tandem_core::{Direction, FieldMapping, MondayColumn, MondayKind, SalesforceField};
+        let rules = Rules {
+            mappings: vec![FieldMapping::new(
+                SalesforceField::new("Phone", SalesforceKind::Phone),
+                MondayColumn::new("phone", MondayKind::Phone),
+                Direction::Both,
+            )],
+            scope: tandem_catalog::Scope::TwoWay,
+            policy: Default::default(),
+            incoming: tandem_core::Condition::Any,
+            outgoing: tandem_core::Condition::Any,
+            sensitive: Default::default(),
+        };
+        let error = |code: &str, fields: &[&str]| pb::RemoteError {
+            code: code.into(),
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+            ..Default::default()
+        };
+        let mut outcome = Outcome::default();
+        let mut to_monday = Note::new(
+            CoreSide::Salesforce,
+            "003A",
+            "17",
+            pb::EventAction::Failed,
+            "",
+        )
+        .with_changes(vec![pb::FieldChange {
+            field: "phone".into(),
+            ..Default::default()
+        }]);
+        to_monday.errors = vec![error("ColumnValueException", &[])];
+        outcome.note(to_monday);
+        let mut to_salesforce =
+            Note::new(CoreSide::Monday, "17", "003A", pb::EventAction::Failed, "");
+        to_salesforce.errors = vec![
+            error("STRING_TOO_LONG", &["Phone"]),
+            error("REQUIRED_FIELD_MISSING", &["LastName"]),
+        ];
+        outcome.note(to_salesforce);
+        outcome.kind_errors(&rules);
+        let kinds = |e: &pb::RemoteError| {
+            (
+                e.fields.clone(),
+                e.source_kind.clone(),
+                e.target_kind.clone(),
+            )
+        };
+        assert_eq!(
+            kinds(&outcome.events[0].errors[0]),
+            (vec!["phone".to_owned()], "phone".into(), "phone".into()),
+            "the one field written"
+        );
+        assert_eq!(
+            kinds(&outcome.events[1].errors[0]),
+            (vec!["Phone".to_owned()], "phone".into(), "phone".into())
+        );
+        assert_eq!(
+            kinds(&outcome.events[1].errors[1]),
+            (vec!["LastName".to_owned()], String::new(), String::new()),
+            "no mapping supplies it"
+        );
+    }
+
+    #[test]
+    fn events_are_named_from_the_records_and_a_create_from_what_it_wrote() {
+        let record = |id: &str, field: &str, name: &str| pb::Record {
+            id: id.into(),
+            fields: [(field.to_owned(), format!("\"{name}\""))].into(),
+            ..Default::default()
+        };
+        let pairs = [
+            crate::pairs::Pair::unlinked(CoreSide::Salesforce, record("006A", "Name", "Acme")),
+            crate::pairs::Pair::unlinked(CoreSide::Monday, record("17", "name", "Acme deal")),
+        ];
+        let mut outcome = Outcome::default();
+        outcome.note(Note::new(
+            CoreSide::Monday,
+            "17",
+            "006A",
+            pb::EventAction::Updated,
+            "",
+        ));
+        outcome.note(
+            Note::new(
+                CoreSide::Salesforce,
+                "006A",
+                "99",
+                pb::EventAction::Created,
+                "",
+            )
+            .with_changes(vec![pb::FieldChange {
+                field: "name".into(),
+                after: "\"Acme\"".into(),
+                ..Default::default()
+            }]),
+        );
+        outcome.name_records(&Names::of(&pairs, Some("Name")));
+        let named: Vec<(&str, &str, i32)> = outcome
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.source_name.as_str(),
+                    e.target_name.as_str(),
+                    e.target_side,
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            [
+                ("Acme deal", "Acme", pb::Side::Salesforce as i32),
+                ("Acme", "Acme", pb::Side::Monday as i32)
+            ]
+        );
     }
 }

@@ -10,7 +10,7 @@ use tandem_proto::v1 as pb;
 use crate::adopt;
 use crate::commit;
 use crate::deps::Deps;
-use crate::history::Outcome;
+use crate::history::{Names, Outcome};
 use crate::lease::Lease;
 use crate::pairs::{self, Pair};
 use crate::people;
@@ -96,11 +96,15 @@ pub async fn import(
     outcome.notes(std::mem::take(&mut planned.notes));
     if dry_run {
         report_dry_run(&pairs, &planned, outcome);
+        outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+        outcome.kind_errors(&settings.rules);
         return Ok(());
     }
     write::record_before_sending(deps, lease, &planned).await?;
     let done = write::send(deps, lease, settings, &planned, outcome).await?;
     let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+    outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+    outcome.kind_errors(&settings.rules);
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     tx.commit().await?;
     Ok(())
@@ -166,7 +170,7 @@ fn report_dry_run(pairs: &[Pair], planned: &Planned, outcome: &mut Outcome) {
             source,
             &w.write.id,
             "in Salesforce",
-            &w.write.fields,
+            &w.changes,
         );
     }
     for w in &planned.monday {
@@ -176,7 +180,7 @@ fn report_dry_run(pairs: &[Pair], planned: &Planned, outcome: &mut Outcome) {
             source,
             &w.write.id,
             "on monday",
-            &w.write.columns,
+            &w.changes,
         );
     }
     for (index, _) in &planned.relinks {

@@ -169,7 +169,8 @@ pub fn plan_unlinked(
     let errors: Vec<(String, String)> = plan
         .failures()
         .map(|(decision, error)| {
-            let field = match source {
+            // The field that could not be written, on the target.
+            let field = match target {
                 CoreSide::Salesforce => &decision.salesforce_field,
                 CoreSide::Monday => &decision.monday_column,
             };
@@ -444,7 +445,10 @@ mod tests {
                 ..
             } => {
                 assert_eq!(errors.len(), 1, "{errors:?}");
-                assert_eq!(errors[0].0, "status");
+                assert_eq!(
+                    errors[0].0, "StageName",
+                    "the field it could not be written to"
+                );
                 assert_eq!(Json::Object(payload), json!({"Name": "Gamma"}));
                 assert!(
                     !shadow.monday.contains_key("status"),
@@ -457,7 +461,7 @@ mod tests {
         only_status.mappings.retain(|m| m.monday.id == "status");
         let failed = plan_unlinked(&only_status, CoreSide::Monday, mo("Lost", "Gamma"), &ctx);
         assert!(
-            matches!(failed, Decision::Fail { ref errors } if errors[0].0 == "status"),
+            matches!(failed, Decision::Fail { ref errors } if errors[0].0 == "StageName"),
             "{failed:?}"
         );
     }

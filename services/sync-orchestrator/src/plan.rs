@@ -8,7 +8,7 @@ use tandem_core::merge::{Action, Side as CoreSide};
 use tandem_core::{ConvertContext, Shadow, UserDirectory};
 use tandem_proto::v1 as pb;
 
-use crate::history::Note;
+use crate::history::{self, Note};
 use crate::merge::{self, Decision, PendingWrite};
 use crate::pairs::Pair;
 use crate::records;
@@ -21,6 +21,8 @@ pub struct Write<W> {
     pub write: W,
     pub pair: usize,
     pub shadow: Shadow,
+    /// What the write changes, field by field (for run history).
+    pub changes: Vec<pb::FieldChange>,
 }
 
 /// A create, recorded as an intent before it is sent.
@@ -105,7 +107,13 @@ fn plan_linked(
     if let Some(pending) = &pair.pending {
         shadow = merge::with_landed_writes(&shadow, pending, &sf_read.state, &mo_read.state, rules);
     }
-    let plan = merge::plan_linked(rules, &shadow, sf_read.state, mo_read.state, ctx);
+    let plan = merge::plan_linked(
+        rules,
+        &shadow,
+        sf_read.state.clone(),
+        mo_read.state.clone(),
+        ctx,
+    );
     if plan.is_noop() {
         // A pair re-linked, adopted or corrected for an earlier run's writes is stored.
         if pair.relink || pair.pending.is_some() {
@@ -113,43 +121,74 @@ fn plan_linked(
         }
         return;
     }
+    let (to_salesforce, to_monday) = history::field_changes(
+        &plan,
+        &shadow,
+        &sf_read.state,
+        &mo_read.state,
+        &rules.sensitive,
+    );
     // A field that cannot be converted fails that field, not the record: the others still
-    // move, and the failed one keeps its old shadow so it is tried again.
-    let failures: Vec<(String, String)> = plan
-        .failures()
-        .map(|(d, e)| {
-            (
-                d.salesforce_field.clone(),
-                format!("{}: {e}", d.salesforce_field),
-            )
-        })
-        .collect();
-    if !failures.is_empty() {
+    // move, and the failed one keeps its old shadow so it is tried again. The failure is the
+    // target's, of a change coming from the side whose value it was.
+    for from in [CoreSide::Salesforce, CoreSide::Monday] {
+        let failures: Vec<(String, String)> = plan
+            .failures()
+            .filter(|(d, _)| d.from == Some(from))
+            .map(|(d, e)| {
+                let field = match from {
+                    CoreSide::Monday => &d.salesforce_field,
+                    CoreSide::Salesforce => &d.monday_column,
+                };
+                (field.clone(), format!("{field}: {e}"))
+            })
+            .collect();
+        if failures.is_empty() {
+            continue;
+        }
         let reason = failures
             .iter()
             .map(|(_, m)| m.as_str())
             .collect::<Vec<_>>()
             .join("; ");
+        let (source, target, changes) = match from {
+            CoreSide::Salesforce => (s, m, &to_monday),
+            CoreSide::Monday => (m, s, &to_salesforce),
+        };
+        let failed: Vec<pb::FieldChange> = changes
+            .iter()
+            .filter(|c| failures.iter().any(|(f, _)| *f == c.field))
+            .cloned()
+            .collect();
         planned.notes.push(
-            Note::new(CoreSide::Salesforce, s, m, pb::EventAction::Failed, reason)
-                .with_conversion_errors(failures),
+            Note::new(from, source, target, pb::EventAction::Failed, reason)
+                .with_conversion_errors(failures)
+                .with_changes(failed),
         );
     }
     for d in plan.fields.iter().filter(|d| d.conflict.is_some()) {
-        let winner = match d.conflict {
-            Some(CoreSide::Salesforce) => "Salesforce",
-            _ => "monday",
+        let (winner, name, source, target, changes) = match d.conflict {
+            Some(CoreSide::Salesforce) => (CoreSide::Salesforce, "Salesforce", s, m, &to_monday),
+            _ => (CoreSide::Monday, "monday", m, s, &to_salesforce),
         };
-        planned.notes.push(Note::new(
-            CoreSide::Salesforce,
-            s,
-            m,
-            pb::EventAction::Conflict,
-            format!(
-                "{} ↔ {} changed on both sides; {winner} won ({:?} policy)",
-                d.salesforce_field, d.monday_column, rules.policy
-            ),
-        ));
+        let change: Vec<pb::FieldChange> = changes
+            .iter()
+            .filter(|c| c.field == d.salesforce_field || c.field == d.monday_column)
+            .cloned()
+            .collect();
+        planned.notes.push(
+            Note::new(
+                winner,
+                source,
+                target,
+                pb::EventAction::Conflict,
+                format!(
+                    "{} ↔ {} changed on both sides; {name} won ({:?} policy)",
+                    d.salesforce_field, d.monday_column, rules.policy
+                ),
+            )
+            .with_changes(change),
+        );
     }
     let sf_payload = plan.salesforce_payload();
     let mo_payload = plan.monday_column_values();
@@ -176,6 +215,7 @@ fn plan_linked(
             },
             pair: index,
             shadow: plan.next_shadow.clone(),
+            changes: written(&to_salesforce, &sf_payload),
         });
     }
     if !mo_payload.is_empty() {
@@ -187,6 +227,7 @@ fn plan_linked(
             },
             pair: index,
             shadow: plan.next_shadow.clone(),
+            changes: written(&to_monday, &mo_payload),
         });
     }
     let changes = plan
@@ -257,6 +298,8 @@ fn plan_unlinked(
                         .with_conversion_errors(errors),
                 );
             }
+            let changes =
+                history::created_changes(rules, target, &shadow, |f| payload.contains_key(f));
             let target_side = Side::from(target);
             planned.intents.push(Intent {
                 key: key.clone(),
@@ -272,6 +315,7 @@ fn plan_unlinked(
                     },
                     pair: index,
                     shadow,
+                    changes,
                 }),
                 Side::Salesforce => planned.salesforce.push(Write {
                     write: pb::RecordWrite {
@@ -281,8 +325,25 @@ fn plan_unlinked(
                     },
                     pair: index,
                     shadow,
+                    changes,
                 }),
             }
         }
     }
 }
+
+/// The changes of `changes` whose field is in the write's payload.
+fn written(
+    changes: &[pb::FieldChange],
+    payload: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<pb::FieldChange> {
+    changes
+        .iter()
+        .filter(|c| payload.contains_key(&c.field))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -31,6 +31,19 @@ pub struct Settings {
     pub time_zone: String,
     /// The country of the org's default locale (phone numbers without `+`).
     pub country: String,
+    /// The Salesforce field that names a record (for run history), if the object has one.
+    pub name_field: Option<String>,
+}
+
+/// The fields that name a record, in the order Salesforce objects use them.
+const NAME_FIELDS: [&str; 4] = ["Name", "Subject", "CaseNumber", "Title"];
+
+/// The field that names a record of `object`, if it has one.
+fn name_field_of(object: &pb::DescribeObjectResponse) -> Option<String> {
+    NAME_FIELDS
+        .iter()
+        .find(|n| object.fields.iter().any(|f| f.name == **n))
+        .map(|n| (*n).to_owned())
 }
 
 /// (monday column, Salesforce field) whose equal values pair records never linked.
@@ -70,6 +83,11 @@ impl Settings {
             .map(|m| m.monday.id.clone())
             .filter(|c| c != "name")
             .collect();
+        if let Some(name) = &self.name_field
+            && !fields.contains(name)
+        {
+            fields.push(name.clone());
+        }
         if let Some((column, field)) = link_key {
             if field != "Id" && !fields.contains(field) {
                 fields.push(field.clone());
@@ -182,6 +200,7 @@ pub async fn load(deps: &Deps, integration: pb::Integration) -> Result<Settings,
         users: catalog.users.clone(),
         time_zone: catalog.time_zone.clone(),
         country: catalog.country.clone(),
+        name_field: name_field_of(&catalog.object),
     })
 }
 

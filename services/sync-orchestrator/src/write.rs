@@ -36,6 +36,8 @@ pub struct Done {
     pub gone: bool,
     pub errors: Vec<pb::RemoteError>,
     pub shadow: Shadow,
+    /// What the write changed (or was to change), field by field.
+    pub changes: Vec<pb::FieldChange>,
 }
 
 /// What a connector answered for one write.
@@ -65,6 +67,7 @@ impl Done {
             gone: answer.gone && !id.is_empty(),
             errors: answer.errors,
             shadow: w.shadow.clone(),
+            changes: w.changes.clone(),
         }
     }
 }

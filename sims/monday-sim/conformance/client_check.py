@@ -21,6 +21,14 @@ def check(cond, what):
         sys.exit(1)
 
 
+# The client's first call in most scripts: boards with permissions and tags (real fields the
+# simulator once refused).
+boards = client.boards.fetch_boards(limit=5)
+check("errors" not in boards and boards["data"]["boards"], f"fetch_boards: {boards}")
+check(all(b["permissions"] and b["tags"] == [] for b in boards["data"]["boards"]), f"boards: {boards}")
+by_id = client.boards.fetch_boards_by_id(board)
+check("errors" not in by_id and by_id["data"]["boards"][0]["id"] == board, f"fetch_boards_by_id: {by_id}")
+
 me = client.me.get_details()["data"]["me"]
 check("@" in me["email"] and me["enabled"] is True, f"me: {me}")
 

@@ -64,6 +64,13 @@ SPEC = {
     "Version": ALL, "Complexity": ALL, "Webhook": ALL,
     "ItemsQuery": ALL, "ItemsQueryRule": ALL, "ItemsQueryOrderBy": ALL, "ItemsQueryGroup": ALL,
 }
+# Types served whole: every field and argument of the real schema, so any query a client
+# writes against them validates. Fields the simulator has no data for answer as the real API
+# does for an empty account (null, an empty list, a default). Object types they reach that are
+# not in SPEC are served as stubs: their scalar and enum fields, and fields of served types.
+FULL = ["Board", "Item", "Column", "ColumnValue", "User", "Account", "Group", "Update"]
+for _name in FULL:
+    SPEC[_name] = ALL
 BUILTIN = {"ID", "String", "Int", "Float", "Boolean"}
 
 
@@ -96,6 +103,12 @@ def main():
         spec = SPEC.get(name, ALL)
         if hasattr(d, "fields") and d.fields is not None:
             fields = []
+            # A stub whose fields are all of unserved object types keeps them (as stubs too).
+            stub = name not in SPEC and isinstance(d, (A.ObjectTypeDefinitionNode, A.InterfaceTypeDefinitionNode))
+            keep_objects = stub and all(
+                base(f.type) not in BUILTIN and base(f.type) not in SPEC and isinstance(
+                    defs[base(f.type)], (A.ObjectTypeDefinitionNode, A.InterfaceTypeDefinitionNode, A.UnionTypeDefinitionNode))
+                for f in d.fields)
             for f in d.fields:
                 fname = f.name.value
                 if spec is not ALL and fname not in spec:
@@ -103,7 +116,11 @@ def main():
                 if spec is ALL and name not in wanted:
                     pass
                 ty = base(f.type)
-                if spec is ALL and name in SPEC and ty not in BUILTIN and ty not in SPEC and \
+                leaf = ty in BUILTIN or isinstance(defs[ty], (
+                    A.EnumTypeDefinitionNode, A.ScalarTypeDefinitionNode, A.InputObjectTypeDefinitionNode))
+                if stub and not keep_objects and not leaf and ty not in SPEC:
+                    continue
+                if spec is ALL and name in SPEC and name not in FULL and ty not in BUILTIN and ty not in SPEC and \
                         not isinstance(defs[ty], (A.EnumTypeDefinitionNode, A.ScalarTypeDefinitionNode, A.InputObjectTypeDefinitionNode)):
                     print(f"# skipped {name}.{fname}: {ty}", file=sys.stderr)
                     continue

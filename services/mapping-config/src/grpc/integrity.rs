@@ -157,13 +157,18 @@ pub async fn check(
     spec: &pb::IntegrationSpec,
 ) -> Result<(Vec<Problem>, Vec<Problem>), Status> {
     let (out, board_found) = examine(state, who, spec).await?;
-    let warnings = match &board_found {
+    let mut warnings = match &board_found {
         Some(board) if validate::monday_daily_limit(&board.account_tier).is_some() => {
             let others = other_polls_per_day(state, spec).await?;
             validate::budget_warnings(spec, &board.account_tier, others)
         }
         _ => Vec::new(),
     };
+    warnings.extend(
+        board_found
+            .as_ref()
+            .and_then(|board| validate::key_column_notice(spec, board)),
+    );
     Ok((out, warnings))
 }
 

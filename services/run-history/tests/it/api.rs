@@ -102,6 +102,32 @@ fn event(key: &str, action: EventAction, record: &str) -> RecordEvent {
             before: "\"100\"".to_owned(),
             after: "\"250.50\"".to_owned(),
             redacted: false,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A conflict on `Amount` that monday won, between two named records.
+fn conflict(key: &str) -> RecordEvent {
+    RecordEvent {
+        key: key.to_owned(),
+        source_side: Side::Monday as i32,
+        target_side: Side::Salesforce as i32,
+        source_record_id: "17".to_owned(),
+        source_name: "Acme deal".to_owned(),
+        target_record_id: "006C".to_owned(),
+        target_name: "Acme Deal".to_owned(),
+        action: EventAction::Conflict as i32,
+        changes: vec![FieldChange {
+            field: "Amount".to_owned(),
+            source_field: "numbers".to_owned(),
+            before: "\"100\"".to_owned(),
+            after: "\"300\"".to_owned(),
+            salesforce_value: "\"100\"".to_owned(),
+            monday_value: "\"300\"".to_owned(),
+            winner: Side::Monday as i32,
+            redacted: false,
         }],
         ..Default::default()
     }
@@ -125,6 +151,9 @@ async fn appended_events_list_back_newest_first_with_explanations() {
         message: "Required fields are missing: [StageName]".to_owned(),
         fields: vec!["StageName".to_owned()],
         explanation: String::new(),
+        // No mapping supplies it.
+        source_kind: String::new(),
+        target_kind: "picklist".to_owned(),
     }];
     let inserted = h
         .append(
@@ -153,12 +182,11 @@ async fn appended_events_list_back_newest_first_with_explanations() {
         "verbatim"
     );
     assert!(
-        error
-            .explanation
-            .contains("Map a monday column to StageName"),
+        error.explanation.contains("Map a column to StageName"),
         "{}",
         error.explanation
     );
+    assert_eq!(error.target_kind, "picklist", "the kinds are kept");
     assert_eq!(listed.events[1].changes[0].after, "\"250.50\"");
 
     let only_failed = h
@@ -345,7 +373,11 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
         field: "SSN__c".to_owned(),
         before: "\"123-45-6789\"".to_owned(),
         after: "\"987-65-4321\"".to_owned(),
+        salesforce_value: "\"123-45-6789\"".to_owned(),
+        monday_value: "\"987-65-4321\"".to_owned(),
+        winner: Side::Monday as i32,
         redacted: true,
+        ..Default::default()
     };
     let mut failed = event("k-fail", EventAction::Failed, "r3");
     failed.errors = vec![RemoteError {
@@ -353,10 +385,16 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
         message: "Name: data value too large".to_owned(),
         fields: vec!["Name".to_owned()],
         explanation: String::new(),
+        ..Default::default()
     }];
     h.append(
         &run.id,
-        vec![event("k-1", EventAction::Updated, "r1"), sensitive, failed],
+        vec![
+            event("k-1", EventAction::Updated, "r1"),
+            sensitive,
+            failed,
+            conflict("k-conflict"),
+        ],
     )
     .await
     .unwrap();
@@ -374,9 +412,26 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
     assert!(!plain.changes[0].redacted);
     let secret = owner.events.iter().find(|e| e.key == "k-secret").unwrap();
     assert!(
-        secret.changes[0].redacted && secret.changes[0].after.is_empty(),
-        "even the owner"
+        secret.changes[0].redacted
+            && secret.changes[0].after.is_empty()
+            && secret.changes[0].salesforce_value.is_empty()
+            && secret.changes[0].monday_value.is_empty(),
+        "even the owner: {secret:?}"
     );
+    // Names, direction, both sides' values and the winner come back as appended.
+    let both = owner.events.iter().find(|e| e.key == "k-conflict").unwrap();
+    assert_eq!(
+        (both.source_name.as_str(), both.target_name.as_str()),
+        ("Acme deal", "Acme Deal")
+    );
+    assert_eq!(both.target_side, Side::Salesforce as i32);
+    assert_eq!(
+        both.changes[0],
+        conflict("k-conflict").changes[0],
+        "the owner sees the whole conflict"
+    );
+    // An event without a target side goes to the other side of its source.
+    assert_eq!(plain.target_side, Side::Monday as i32);
 
     let colleague = h
         .events(request(), &user_bearer_in("acme", "bob@acme.test"))
@@ -384,18 +439,32 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
         .unwrap();
     assert_eq!(
         colleague.events.len(),
-        3,
+        4,
         "actions are visible to the account"
     );
     for e in &colleague.events {
         for c in &e.changes {
             assert!(
-                c.redacted && c.before.is_empty() && c.after.is_empty(),
+                c.redacted
+                    && c.before.is_empty()
+                    && c.after.is_empty()
+                    && c.salesforce_value.is_empty()
+                    && c.monday_value.is_empty(),
                 "{e:?}"
             );
             assert!(!c.field.is_empty(), "field names stay visible");
         }
     }
+    let both = colleague
+        .events
+        .iter()
+        .find(|e| e.key == "k-conflict")
+        .unwrap();
+    assert_eq!(
+        (both.source_name.as_str(), both.changes[0].winner),
+        ("Acme deal", Side::Monday as i32),
+        "names and the winner stay visible"
+    );
     let failed = colleague.events.iter().find(|e| e.key == "k-fail").unwrap();
     assert_eq!(
         failed.errors[0].message, "Name: data value too large",
@@ -409,7 +478,7 @@ async fn only_the_owner_sees_field_values_and_sensitive_ones_are_never_stored() 
             .await
             .unwrap();
     assert!(
-        !stored.contains("123-45"),
+        !stored.contains("123-45") && !stored.contains("987-65"),
         "sensitive values are never stored: {stored}"
     );
     pool.close().await;
@@ -518,6 +587,25 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
             }],
             Code::InvalidArgument,
             "events[0].source_side",
+        ),
+        (
+            "unknown target side",
+            vec![RecordEvent {
+                target_side: 7,
+                ..conflict("k")
+            }],
+            Code::InvalidArgument,
+            "events[0].target_side",
+        ),
+        (
+            "unknown winner",
+            vec![{
+                let mut e = conflict("k");
+                e.changes[0].winner = 9;
+                e
+            }],
+            Code::InvalidArgument,
+            "events[0].changes[0].winner",
         ),
     ];
     for (case, events, code, field) in cases {

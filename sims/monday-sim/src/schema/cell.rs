@@ -182,7 +182,7 @@ pub fn cell(ctx: &mut Ctx<'_>, item_id: i64, col: &str, field: &str) -> Resolved
         ),
         "item_id" => s(sv("item_id").unwrap_or_else(|| item_id.to_string())),
         "subitems" | "subitems_ids" => Val::List(vec![]),
-        _ => Val::Null,
+        _ => Val::Empty,
     })
 }
 

@@ -10,7 +10,7 @@ use graphql_parser::query::{
 use serde_json::{Map, Value};
 
 use super::validate::{OpKind, Prepared, field_args};
-use super::{SCHEMA, Schema};
+use super::{Kind, SCHEMA, Schema};
 use crate::complexity::Charge;
 use crate::errors::{ApiError, error_entry};
 use crate::store::{Store, TokenOwner, Webhook};
@@ -20,6 +20,10 @@ use crate::webhooks::Event;
 #[derive(Debug, Clone)]
 pub enum Val {
     Null,
+    /// Nothing the simulator holds: completes as the real API answers for an empty account —
+    /// `null` where the type allows it, else an empty list, a default scalar (`""`, `0`,
+    /// `false`, the enum's first value) or an object whose fields are all empty.
+    Empty,
     Leaf(Value),
     Obj(Obj),
     List(Vec<Val>),
@@ -48,6 +52,8 @@ pub enum Obj {
     LabelStyle(String, String),
     DropdownOption(i64, String),
     PeopleEntity(i64, String),
+    /// An object of a served type the simulator has no data for: every field is empty.
+    Blank(&'static str),
 }
 
 /// Execution context of one request, holding the store lock.
@@ -93,6 +99,7 @@ impl Ctx<'_> {
             Obj::LabelStyle(..) => "StatusLabelStyle",
             Obj::DropdownOption(..) => "DropdownValueOption",
             Obj::PeopleEntity(..) => "PeopleEntity",
+            Obj::Blank(name) => name,
         }
     }
 }
@@ -280,6 +287,10 @@ impl<'q> Exec<'_, 'q, '_> {
     ) -> Result<Value, ()> {
         match ty {
             Type::NonNullType(inner) => {
+                let val = match (val, &**inner) {
+                    (Val::Empty, Type::NamedType(name)) => empty_of(name),
+                    (val, _) => val,
+                };
                 let v = self.complete(inner, val, sets, path, f)?;
                 if v.is_null() {
                     let msg = format!("Cannot return null for non-nullable field {}.", f.name);
@@ -295,6 +306,7 @@ impl<'q> Exec<'_, 'q, '_> {
                 Ok(v)
             }
             _ if matches!(val, Val::Null) => Ok(Value::Null),
+            Type::ListType(_) if matches!(val, Val::Empty) => Ok(Value::Array(Vec::new())),
             Type::ListType(inner) => {
                 let items = match val {
                     Val::List(l) => l,
@@ -320,9 +332,30 @@ impl<'q> Exec<'_, 'q, '_> {
                         .map(Value::Object)
                 }
                 Val::Leaf(v) => Ok(coerce_output(name, v)),
-                Val::List(_) | Val::Null => Ok(Value::Null),
+                Val::List(_) | Val::Null | Val::Empty => Ok(Value::Null),
             },
         }
+    }
+}
+
+/// The value a non-null field of type `name` has when the simulator holds nothing for it.
+fn empty_of(name: &str) -> Val {
+    let Some((name, info)) = SCHEMA.types.get_key_value(name) else {
+        return Val::Leaf(match name {
+            "Int" | "Float" => Value::from(0),
+            "Boolean" => Value::Bool(false),
+            _ => Value::String(String::new()),
+        });
+    };
+    match info.kind {
+        Kind::Object => Val::Obj(Obj::Blank(name.as_str())),
+        Kind::Enum => info
+            .enum_values
+            .first()
+            .map_or(Val::Null, |v| Val::Leaf(Value::String(v.clone()))),
+        Kind::Scalar if name == "JSON" => Val::Leaf(Value::Object(Map::new())),
+        Kind::Scalar => Val::Leaf(Value::String(String::new())),
+        Kind::Interface | Kind::Input => Val::Null,
     }
 }
 

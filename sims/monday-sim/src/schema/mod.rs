@@ -9,6 +9,7 @@ mod cell;
 pub mod exec;
 pub(crate) mod mutate;
 mod resolve;
+mod stand_ins;
 pub mod validate;
 
 use std::collections::HashMap;

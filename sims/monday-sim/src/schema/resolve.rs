@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::exec::{Ctx, Obj, Resolved, Val, leaf, obj, opt_s, s};
+use super::stand_ins::{account_admin, revision};
 use crate::errors::ApiError;
 use crate::items_query;
 use crate::store::{iso_seconds, now};
@@ -80,7 +81,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, o: &Obj, field: &str, args: &Map<String, Value
                         .filter(|u| u.account_id == *id && u.enabled)
                         .count() as i64,
                 ),
-                _ => Val::Null,
+                _ => Val::Empty,
             })
         }
         Obj::Workspace(id) => Ok(match field {
@@ -89,7 +90,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, o: &Obj, field: &str, args: &Map<String, Value
             "kind" => s("open"),
             "state" => s("active"),
             "is_default_workspace" => leaf(true),
-            _ => Val::Null,
+            _ => Val::Empty,
         }),
         Obj::Version(v) => Ok(match field {
             "value" | "display_name" => s(v.clone()),
@@ -125,6 +126,7 @@ pub fn resolve(ctx: &mut Ctx<'_>, o: &Obj, field: &str, args: &Map<String, Value
         } else {
             s(kind.clone())
         }),
+        Obj::Blank(_) => Ok(Val::Empty),
     }
 }
 
@@ -426,7 +428,25 @@ fn board(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> 
             )
         }
         "items_page" => return items_page(ctx, id, None, args),
-        _ => Val::Null,
+        // The account's first admin stands for the board's creator, which the store does
+        // not keep.
+        "creator" | "owner" => {
+            account_admin(ctx, b.account_id).map_or(Val::Empty, |u| obj(Obj::User(u)))
+        }
+        "owners" => Val::List(
+            account_admin(ctx, b.account_id)
+                .map(|u| obj(Obj::User(u)))
+                .into_iter()
+                .collect(),
+        ),
+        "permissions" => s("everyone"),
+        "access_level" => s("edit"),
+        "type" => s("board"),
+        "top_group" => b
+            .groups
+            .first()
+            .map_or(Val::Empty, |g| obj(Obj::Group(id, g.id.clone()))),
+        _ => Val::Empty,
     })
 }
 
@@ -445,7 +465,8 @@ fn column(ctx: &mut Ctx<'_>, board_id: i64, col: &str, field: &str) -> Resolved 
         "archived" => leaf(false),
         "settings" => leaf(super::cell::settings_json(&c.spec.kind, &c.spec.settings)),
         "settings_str" => s(c.spec.settings.to_string()),
-        _ => Val::Null,
+        "revision" => s(revision(&c.spec.settings)),
+        _ => Val::Empty,
     })
 }
 
@@ -470,7 +491,7 @@ fn group(
         "position" => s(g.position),
         "archived" | "deleted" => leaf(false),
         "items_page" => return items_page(ctx, board_id, Some(gid), args),
-        _ => Val::Null,
+        _ => Val::Empty,
     })
 }
 
@@ -530,7 +551,8 @@ fn item(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> R
                     .collect(),
             )
         }
-        _ => Val::Null,
+        "email" => s(format!("{slug}-pulse-{id}@monday.com")),
+        _ => Val::Empty,
     })
 }
 
@@ -568,6 +590,6 @@ fn user(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> R
         "current_language" => s("en"),
         "teams" => Val::List(vec![]),
         "account" => obj(Obj::Account(u.account_id)),
-        _ => Val::Null,
+        _ => Val::Empty,
     })
 }

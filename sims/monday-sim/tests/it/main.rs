@@ -7,6 +7,7 @@ mod control;
 mod errors;
 mod measure;
 mod paging;
+mod real_schema;
 mod schema;
 mod served_fields;
 mod webhooks;
