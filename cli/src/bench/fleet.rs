@@ -467,7 +467,10 @@ fn percentile(values: &[f64], q: f64) -> f64 {
 struct Killed {
     integrations: usize,
     back_after: Option<f64>,
+    /// Of the runs it had open: closed as abandoned, and left RUNNING (must be none; the
+    /// others it finished itself before the kill landed).
     abandoned_closed: usize,
+    left_running: usize,
 }
 
 impl Killed {
@@ -484,10 +487,16 @@ impl Killed {
             )
             .value(back, format!("{back:.1} s"))
             .goal("< 30 s", back < 30.0),
-            Row::new("fleet", params, "runs it left open, closed as abandoned").text(format!(
-                "{} of {}",
-                self.abandoned_closed, self.integrations
-            )),
+            Row::new(
+                "fleet",
+                params,
+                "its open runs closed as abandoned / left RUNNING",
+            )
+            .value(
+                self.left_running as f64,
+                format!("{} / {}", self.abandoned_closed, self.left_running),
+            )
+            .goal("none left RUNNING", self.left_running == 0),
         ]
     }
 }
@@ -533,9 +542,10 @@ async fn kill_one(pool: &sqlx::PgPool, replicas: &mut Vec<Replica>) -> anyhow::R
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let abandoned_closed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM history.runs WHERE id::text = ANY($1) AND status <> $2 \
-         AND error LIKE 'abandoned%'",
+    let (abandoned_closed, left_running): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE error LIKE 'abandoned%'), \
+                count(*) FILTER (WHERE status = $2) \
+         FROM history.runs WHERE id::text = ANY($1)",
     )
     .bind(&open)
     .bind(pb::RunStatus::Running as i16)
@@ -545,5 +555,6 @@ async fn kill_one(pool: &sqlx::PgPool, replicas: &mut Vec<Replica>) -> anyhow::R
         integrations: ids.len(),
         back_after,
         abandoned_closed: abandoned_closed as usize,
+        left_running: left_running as usize,
     })
 }
