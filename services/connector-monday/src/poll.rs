@@ -13,6 +13,10 @@ use time::OffsetDateTime;
 
 /// monday's largest page.
 pub const PAGE: u32 = 500;
+/// The first page of a poll: most polls find few or no changes, and monday charges a page's
+/// complexity by the items it may return, so a quiet poll asks for a small page (about a
+/// twentieth of a full one's cost) and only a poll that fills it goes on in full pages.
+pub const FIRST_PAGE: u32 = 25;
 
 fn page_of(reply: &Reply, first: bool) -> (Vec<Value>, Option<String>) {
     let page = if first {
@@ -58,10 +62,15 @@ pub async fn poll(
     let mut restart_from: Option<OffsetDateTime> = None;
     let mut seen = std::collections::HashSet::new();
     'pages: loop {
-        let limit = if max == 0 {
-            PAGE
+        let size = if cursor.is_none() && restart_from.is_none() {
+            FIRST_PAGE
         } else {
-            ((max - counted) as u32 + 1).clamp(1, PAGE)
+            PAGE
+        };
+        let limit = if max == 0 {
+            size
+        } else {
+            ((max - counted) as u32 + 1).clamp(1, size)
         };
         let cols = &req.columns;
         let (query, vars, first) = match &cursor {

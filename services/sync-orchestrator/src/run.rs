@@ -99,12 +99,44 @@ async fn run_locked(
     work: Work,
     stop: &CancellationToken,
 ) -> Result<pb::Run, CycleError> {
+    use tracing::Instrument as _;
     let started = std::time::Instant::now();
     deps.metrics.run_started(trigger);
-    let result = run_leased(deps, integration_id, trigger, work, stop).await;
+    // One span per run (a child of the caller's for SyncNow and Import, a root for the
+    // scheduler's): its log lines, the "run finished" one included, carry its trace id.
+    let span = tracing::info_span!("run", integration_id, trigger = trigger.as_str_name());
+    let result = run_leased(deps, integration_id, trigger, work, stop)
+        .instrument(span.clone())
+        .await;
     let status = crate::metrics::status_name(&result);
-    deps.metrics
-        .run_finished(trigger, status, started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    deps.metrics.run_finished(trigger, status, seconds);
+    span.in_scope(|| match &result {
+        Ok(run) => {
+            let c = run.counters.unwrap_or_default();
+            tracing::info!(
+                integration_id,
+                run_id = %run.id,
+                trigger = trigger.as_str_name(),
+                status,
+                duration_ms = (seconds * 1_000.0) as u64,
+                read = c.read,
+                created = c.created,
+                updated = c.updated,
+                failed = c.failed,
+                conflicts = c.conflicts,
+                "run finished"
+            );
+        }
+        Err(error) => tracing::info!(
+            integration_id,
+            trigger = trigger.as_str_name(),
+            status,
+            duration_ms = (seconds * 1_000.0) as u64,
+            %error,
+            "run failed"
+        ),
+    });
     result
 }
 
@@ -143,23 +175,6 @@ async fn run_leased(
         done = run(deps, &lease, trigger, work, stop) => done,
         never = keep(deps, &lease) => match never {},
     };
-    match &result {
-        Ok(run) => {
-            let c = run.counters.unwrap_or_default();
-            tracing::info!(
-                integration_id,
-                run_id = %run.id,
-                status = pb::RunStatus::try_from(run.status).map_or("?", |s| s.as_str_name()),
-                read = c.read,
-                created = c.created,
-                updated = c.updated,
-                failed = c.failed,
-                conflicts = c.conflicts,
-                "run finished"
-            );
-        }
-        Err(error) => tracing::info!(integration_id, %error, "run failed"),
-    }
     if !matches!(&result, Ok(run) if run.status == pb::RunStatus::Succeeded as i32) {
         deps.catalogs.forget(integration_id);
     }

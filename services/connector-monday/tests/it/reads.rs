@@ -309,14 +309,67 @@ async fn poll_pages_through_two_thousand_items() {
     assert_eq!(served(&h.sim, "query PollFirst"), 1, "one first page");
     assert_eq!(
         served(&h.sim, "query PollNext"),
-        3,
-        "then three cursor pages of 500"
+        4,
+        "then cursor pages of 500 (the first page holds 25)"
     );
     assert!(
         resp.items.iter().all(|r| r.fields.len() == 2),
         "name and text only"
     );
     assert!(resp.complexity.unwrap().used > 0);
+}
+
+#[tokio::test]
+async fn a_quiet_poll_asks_for_a_small_page_and_a_busy_one_goes_on_in_full_pages() {
+    let mut h = start_harness().await;
+    for n in 0..30 {
+        h.sim
+            .create_item(h.board, None, &format!("Item {n}"), json!({}))
+            .unwrap();
+    }
+    let poll = |watermark| MondayPollRequest {
+        connection_id: CONNECTION.into(),
+        board_id: h.board.to_string(),
+        columns: vec!["text".into()],
+        watermark,
+        max_items: 0,
+    };
+    h.sim.clear_requests();
+    let busy = h
+        .client
+        .poll_changes(svc(poll(None)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(busy.items.len(), 30);
+    let pages = h.sim.requests();
+    let limits: Vec<u64> = pages
+        .iter()
+        .filter_map(|r| r.variables["limit"].as_u64())
+        .collect();
+    assert_eq!(limits, [25, 500], "a full first page, then full pages");
+
+    // Nothing changed since: one small page, a twentieth of a full page's complexity.
+    h.sim.clear_requests();
+    let quiet = h
+        .client
+        .poll_changes(svc(poll(busy.watermark)))
+        .await
+        .unwrap()
+        .into_inner();
+    let requests = h.sim.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].variables["limit"], 25);
+    assert!(
+        quiet.items.iter().all(|i| busy.items.iter().any(|b| b.id == i.id)),
+        "only the watermark's own second is read again"
+    );
+    assert!(
+        requests[0].complexity * 10 < pages[1].complexity,
+        "a quiet poll costs {} points, a page of 500 {}",
+        requests[0].complexity,
+        pages[1].complexity
+    );
 }
 
 #[tokio::test]
