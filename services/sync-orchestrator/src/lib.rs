@@ -33,6 +33,7 @@ pub mod run;
 pub mod scheduler;
 mod settings;
 pub mod store;
+mod submit;
 mod sweep;
 mod write;
 
