@@ -366,3 +366,106 @@ async fn a_killed_subscriber_is_replaced_and_its_successor_resumes_from_the_stor
     assert_eq!(epoch, 2, "the second replica took the subscription over");
     assert_eq!(stack.salesforce.live_subscriptions(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn salesforce_changes_are_routed_by_org_and_object_and_bad_routes_name_their_field() {
+    let stack = stack(false).await;
+    let integration = hourly_integration(&stack).await;
+    let org_id = stack.salesforce.org_id(ORG);
+    let service = tandem_testkit::service_bearer("connector-salesforce");
+    let change = |id: &str| pb::Record {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let submit = |org: &str, object: &str, board: &str, side: pb::Side, skip: Vec<String>| {
+        let mut orchestrator = stack.orchestrator.clone();
+        let request = authorized(
+            pb::SubmitChangesRequest {
+                board_id: board.to_owned(),
+                side: side as i32,
+                changes: vec![change("006000000000001AAA")],
+                salesforce_org_id: org.to_owned(),
+                salesforce_object: object.to_owned(),
+                skip_integration_ids: skip,
+            },
+            &service,
+        );
+        async move { orchestrator.submit_changes(request).await }
+    };
+    let sf = pb::Side::Salesforce;
+
+    // Routed to the integration on the org's Opportunity (the org by either Id length).
+    let routed = submit(&org_id, "Opportunity", "", sf, vec![])
+        .await
+        .unwrap();
+    assert_eq!(routed.into_inner().integrations, 1);
+    assert_eq!(stack.status(&integration).await.pending_changes, 1);
+    let short = submit(&org_id[..15], "Opportunity", "", sf, vec![])
+        .await
+        .unwrap();
+    assert_eq!(short.into_inner().integrations, 1);
+    // Another object, another org, or the integration's own change: no one.
+    for (org, object, skip) in [
+        (org_id.as_str(), "Account", vec![]),
+        ("00D000000000000AAA", "Opportunity", vec![]),
+        (org_id.as_str(), "Opportunity", vec![integration.id.clone()]),
+    ] {
+        let none = submit(org, object, "", sf, skip).await.unwrap();
+        assert_eq!(none.into_inner().integrations, 0, "{org} {object}");
+    }
+
+    let bad = [
+        (
+            submit(&org_id, "", "", sf, vec![]).await,
+            "salesforce_object",
+        ),
+        (
+            submit("", "Opportunity", "", sf, vec![]).await,
+            "salesforce_org_id",
+        ),
+        (submit("", "", "", sf, vec![]).await, "board_id"),
+        (
+            submit(&org_id, "Opportunity", "", pb::Side::Monday, vec![]).await,
+            "side",
+        ),
+        (
+            submit(&org_id, "Opportunity", &stack.board.to_string(), sf, vec![]).await,
+            "board_id",
+        ),
+    ];
+    for (answer, field) in bad {
+        let status = answer.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+        assert!(status.message().contains(field), "{field}: {status:?}");
+    }
+
+    // Listing by org and object is for services: a user is refused.
+    let denied = stack
+        .config
+        .clone()
+        .list_integrations(authorized(
+            pb::ListIntegrationsRequest {
+                salesforce_org_id: org_id.clone(),
+                salesforce_object: "Opportunity".into(),
+                ..Default::default()
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_made_outside_the_api_arrives_as_a_gap_and_is_polled() {
+    let stack = stack(true).await;
+    let pool = pool(&stack).await;
+    let integration = hourly_integration(&stack).await;
+    streaming_and_quiet(&stack, &pool, &integration).await;
+    // A GAP_CREATE carries no values: the integration is woken and its cycle polls.
+    stack.salesforce.outside_api(ORG, |sf| {
+        sf.insert(ORG, "Opportunity", opportunity("Repaired by support"))
+            .unwrap()
+    });
+    item_named(&stack, "Repaired by support").await;
+}
