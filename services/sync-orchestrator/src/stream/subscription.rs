@@ -241,6 +241,10 @@ impl Subscription {
                 submit::on_object(&self.deps.peers.mapping_config, &key.org_id, &key.object)
                     .await?;
             let (groups, gap) = group(&batch.events);
+            let changes: usize = groups.values().map(Vec::len).sum();
+            self.deps
+                .metrics
+                .submitted(Side::Salesforce.name(), changes);
             let now = tandem_proto::timestamp::now_millis();
             for (client, changes) in &groups {
                 let to: Vec<pb::Integration> = integrations
