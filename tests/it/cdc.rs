@@ -469,3 +469,74 @@ async fn a_change_made_outside_the_api_arrives_as_a_gap_and_is_polled() {
     });
     item_named(&stack, "Repaired by support").await;
 }
+
+/// Waits until `n` subscriptions are live at the simulator (20 s deadline).
+async fn live(stack: &Stack, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stack.salesforce.live_subscriptions() != n {
+        assert!(
+            Instant::now() < deadline,
+            "{} live subscriptions, never {n}",
+            stack.salesforce.live_subscriptions()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_subscription_serves_two_integrations_stops_when_both_pause_and_starts_on_resume() {
+    let stack = stack(true).await;
+    let pool = pool(&stack).await;
+    let integration = hourly_integration(&stack).await;
+    streaming_and_quiet(&stack, &pool, &integration).await;
+    // A second integration on the same org and object shares the one subscription.
+    let second = hourly_integration(&stack).await;
+    streaming_and_quiet(&stack, &pool, &second).await;
+    assert_eq!(stack.salesforce.live_subscriptions(), 1);
+
+    let mut orchestrator = stack.orchestrator.clone();
+    for paused in [&integration, &second] {
+        orchestrator
+            .pause_integration(authorized(
+                pb::PauseIntegrationRequest {
+                    integration_id: paused.id.clone(),
+                    reason: "holiday".into(),
+                },
+                &stack.bearer,
+            ))
+            .await
+            .unwrap();
+    }
+    live(&stack, 0).await;
+    let lock: Vec<String> = {
+        let mut redis = redis::Client::open(tandem_testkit::redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        redis::cmd("KEYS")
+            .arg(format!("{}:cdc:*", stack.redis_prefix()))
+            .query_async(&mut redis)
+            .await
+            .unwrap()
+    };
+    assert!(lock.is_empty(), "the lease was given back: {lock:?}");
+
+    orchestrator
+        .resume_integration(authorized(
+            pb::ResumeIntegrationRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap();
+    live(&stack, 1).await;
+    stack
+        .salesforce
+        .insert(ORG, "Opportunity", opportunity("After the holiday"))
+        .unwrap();
+    item_named(&stack, "After the holiday").await;
+    let (epoch, _, _) = position(&pool).await.unwrap();
+    assert_eq!(epoch, 2, "taken again on resuming");
+}
