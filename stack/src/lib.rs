@@ -192,6 +192,9 @@ pub struct EmbeddedConfig {
     pub scheduler_tick_ms: u64,
     /// How often a cycle checks that linked monday items still exist (0: every cycle).
     pub deletion_sweep_seconds: u64,
+    /// The orchestrator streams Salesforce change events from the simulator's Pub/Sub API
+    /// (off: Salesforce changes are polled only).
+    pub salesforce_change_events: bool,
     /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
     /// which is how the connector addresses it.
     pub salesforce_sim: salesforce_sim::Config,
@@ -208,6 +211,7 @@ impl EmbeddedConfig {
             encryption_keys,
             scheduler_tick_ms: 0,
             deletion_sweep_seconds: 3_600,
+            salesforce_change_events: false,
             salesforce_sim: salesforce_sim::Config {
                 default_org: org.to_owned(),
                 ..Default::default()
@@ -249,6 +253,10 @@ impl Embedded {
             .context("salesforce-sim")?;
         let salesforce_url = sf_sim.base_url();
         let salesforce = sf_sim.handle();
+        let pubsub_url = salesforce
+            .pubsub_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_else(|| connector_salesforce::DEFAULT_PUBSUB_URL.to_owned());
         let token = stop.clone();
         tasks.spawn(async move { sf_sim.serve(token).await.context("salesforce-sim") });
         let monday_sim = monday_sim::bind(config.monday_sim)
@@ -271,6 +279,7 @@ impl Embedded {
                     client_id: Some(SIM_CLIENT_ID.to_owned()),
                     client_secret: Some("embedded-simulator-secret".to_owned().into()),
                     retry_base_ms: 5,
+                    pubsub_url,
                     ..Default::default()
                 },
                 monday: connector_monday::Options {
@@ -285,6 +294,7 @@ impl Embedded {
                 orchestrator: sync_orchestrator::Options {
                     scheduler_tick_ms: config.scheduler_tick_ms,
                     deletion_sweep_seconds: config.deletion_sweep_seconds,
+                    salesforce_change_events: config.salesforce_change_events,
                     ..Default::default()
                 },
                 history: Default::default(),

@@ -1,6 +1,7 @@
 //! Cross-service tests: every service started for real on port 0 against Postgres and Redis.
 
 mod boot;
+mod cdc;
 mod converge;
 mod crash;
 mod faults;

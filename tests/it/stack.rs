@@ -236,6 +236,11 @@ impl Stack {
             .into_inner()
     }
 
+    /// The prefix of every Redis key the stack's services write.
+    pub fn redis_prefix(&self) -> &str {
+        &self.infra.redis_prefix
+    }
+
     /// Runs one cycle now and returns its run.
     pub async fn sync(&self, integration: &pb::Integration) -> pb::Run {
         let run_id = self

@@ -49,6 +49,8 @@ pub struct StackOptions {
     /// Run the five services in a `tandem up` child process (the simulators stay in this
     /// one), so that their memory and CPU can be told apart from the simulators'.
     pub services_apart: bool,
+    /// The orchestrator streams Salesforce change events (embedded stack only).
+    pub change_events: bool,
 }
 
 impl Default for StackOptions {
@@ -57,6 +59,7 @@ impl Default for StackOptions {
             scheduler_tick_ms: 0,
             max_items_per_board: 250_000,
             services_apart: false,
+            change_events: false,
         }
     }
 }
@@ -148,6 +151,7 @@ impl Stack {
         } else {
             let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
             config.scheduler_tick_ms = options.scheduler_tick_ms;
+            config.salesforce_change_events = options.change_events;
             let (sf, mo) = sim_configs(ORG, options);
             config.salesforce_sim = sf;
             config.monday_sim = mo;

@@ -62,7 +62,7 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
     Ok(rows)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -173,7 +173,10 @@ async fn samples(stack: &Stack, p: &Params, webhooks: bool) -> anyhow::Result<Ve
 }
 
 /// Waits for the scheduler's first run and returns the item it created.
-async fn first_created_item(stack: &Stack, integration: &pb::Integration) -> anyhow::Result<i64> {
+pub(super) async fn first_created_item(
+    stack: &Stack,
+    integration: &pb::Integration,
+) -> anyhow::Result<i64> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let runs = stack

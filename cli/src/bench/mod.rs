@@ -5,6 +5,7 @@
 
 mod apart;
 mod budget;
+mod change_events;
 mod coalescing;
 mod db;
 mod efficiency;
@@ -117,6 +118,9 @@ pub struct BenchArgs {
     /// Scenario 5: single edits timed with webhooks on.
     #[arg(long)]
     latency_samples: Option<usize>,
+    /// Scenario 5: single Salesforce edits timed to monday with change events (CDC).
+    #[arg(long)]
+    change_event_samples: Option<usize>,
     /// Scenario 5: single edits timed with polling only (each takes about one interval).
     #[arg(long)]
     poll_samples: Option<usize>,
@@ -310,7 +314,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     poll_interval_s: args.poll_interval,
                     debounce_s: 1,
                 };
-                latency::run(&ctx, &params).await
+                let cdc = pick(&args.change_event_samples, q, 3, 50);
+                match latency::run(&ctx, &params).await {
+                    Ok(mut rows) => change_events::run(&ctx, cdc).await.map(|more| {
+                        rows.extend(more);
+                        rows
+                    }),
+                    Err(e) => Err(e),
+                }
             }
             Scenario::Memory => {
                 let links = pick(&args.memory_links, q, 1_000, 100_000);

@@ -176,7 +176,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
                         }),
                         active_only: false,
                         board_id: board.clone().unwrap_or_default(),
-                        changed_since: None,
+                        ..Default::default()
                     })
                     .await
                     .answer()?;

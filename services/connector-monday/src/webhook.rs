@@ -121,6 +121,7 @@ pub fn to_submission(event: &Value) -> Option<SubmitChangesRequest> {
             deleted,
             texts: Default::default(),
         }],
+        ..Default::default()
     })
 }
 

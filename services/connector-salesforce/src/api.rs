@@ -34,6 +34,8 @@ pub struct Session<'a> {
     credential: Arc<Credential>,
     pub calls: u32,
     usage: Option<(u64, u64)>,
+    /// `Sforce-Call-Options` sent with every call of this session (writes name their client).
+    pub call_options: Option<String>,
 }
 
 impl Api {
@@ -47,6 +49,7 @@ impl Api {
             credential,
             calls: 0,
             usage: None,
+            call_options: None,
         })
     }
 }
@@ -91,6 +94,7 @@ impl Session<'_> {
             bearer: Some(self.credential.access_token.clone()),
             body,
             idempotent,
+            call_options: self.call_options.clone(),
         };
         let mut reply = self.exchange(&request, &org).await?;
         if reply.status == 401 {

@@ -89,7 +89,17 @@ pub struct Options {
         default_value_t = 60
     )]
     pub request_timeout_seconds: u64,
+    /// Salesforce's Pub/Sub API (change events), e.g. the simulator's `http://127.0.0.1:7011`.
+    #[arg(
+        long = "salesforce-pubsub-url",
+        env = "TANDEM_SALESFORCE_PUBSUB_URL",
+        default_value = DEFAULT_PUBSUB_URL
+    )]
+    pub pubsub_url: String,
 }
+
+/// Salesforce's global Pub/Sub API endpoint.
+pub const DEFAULT_PUBSUB_URL: &str = "https://api.pubsub.salesforce.com:7443";
 
 fn parse_secret(s: &str) -> Result<SecretString, std::convert::Infallible> {
     Ok(SecretString::from(s.to_owned()))
@@ -109,6 +119,7 @@ impl Default for Options {
             retry_attempts: 4,
             retry_base_ms: 250,
             request_timeout_seconds: 60,
+            pubsub_url: DEFAULT_PUBSUB_URL.to_owned(),
         }
     }
 }

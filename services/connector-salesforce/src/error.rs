@@ -65,9 +65,29 @@ pub enum Error {
     /// Salesforce could not be reached or kept failing after retries.
     #[error("salesforce is unavailable: {0}")]
     Unavailable(String),
+    /// A change event subscription (Pub/Sub API) was refused or ended; Salesforce's words.
+    #[error("salesforce change events of {topic}: {message}")]
+    ChangeEvents {
+        topic: String,
+        failure: StreamFailure,
+        message: String,
+    },
     /// A response Salesforce should never give (unparseable body, …).
     #[error("unexpected salesforce response: {0}")]
     Protocol(String),
+}
+
+/// Why a change event stream failed, as the subscriber must branch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFailure {
+    /// The replay id is older than the retention (or not one): resume without it and poll.
+    ReplayGone,
+    /// The object has no change events.
+    NoTopic,
+    /// The org's event delivery allocation is spent.
+    AllocationSpent,
+    /// The stream ended or could not be opened: resume from the last stored replay id.
+    Dropped,
 }
 
 impl Error {

@@ -12,7 +12,7 @@ use tandem_service::status::{self, GrpcError};
 use tonic::{Code, Request, Response, Status};
 
 use crate::api::Api;
-use crate::error::Error;
+use crate::error::{Error, StreamFailure};
 use crate::oauth::{OAuth, Org};
 
 /// Handlers of the SalesforceConnector RPCs.
@@ -20,6 +20,7 @@ use crate::oauth::{OAuth, Org};
 pub struct SalesforceConnectorService {
     oauth: OAuth,
     api: Arc<Api>,
+    cdc: Arc<crate::cdc::Subscriber>,
 }
 
 /// Users are refused every RPC here before their message is read, and again by each handler.
@@ -36,11 +37,12 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     "WriteRecords",
     "FindUsers",
     "GetOrganization",
+    "StreamChanges",
 ]);
 
 impl SalesforceConnectorService {
-    pub fn new(oauth: OAuth, api: Arc<Api>) -> Self {
-        Self { oauth, api }
+    pub fn new(oauth: OAuth, api: Arc<Api>, cdc: Arc<crate::cdc::Subscriber>) -> Self {
+        Self { oauth, api, cdc }
     }
 }
 
@@ -82,6 +84,12 @@ impl GrpcError for Error {
             },
             Error::RequestLimit { .. } | Error::BudgetSpent { .. } => Code::ResourceExhausted,
             Error::Unavailable(_) | Error::Protocol(_) => Code::Unavailable,
+            Error::ChangeEvents { failure, .. } => match failure {
+                StreamFailure::ReplayGone => Code::OutOfRange,
+                StreamFailure::NoTopic => Code::NotFound,
+                StreamFailure::AllocationSpent => Code::ResourceExhausted,
+                StreamFailure::Dropped => Code::Unavailable,
+            },
             Error::Storage(_) | Error::Serve(_) | Error::Config(_) => Code::Internal,
         }
     }
@@ -98,6 +106,15 @@ impl From<Error> for Status {
 
 #[tonic::async_trait]
 impl SalesforceConnector for SalesforceConnectorService {
+    async fn stream_changes(
+        &self,
+        request: Request<StreamChangesRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<ChangeEventBatch>>, Status> {
+        require_service(&request, "StreamChanges")?;
+        let stream = crate::cdc::stream(&self.api, &self.cdc, request.into_inner()).await?;
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn authorize_url(
         &self,
         request: Request<AuthorizeUrlRequest>,

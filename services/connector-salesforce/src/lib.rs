@@ -7,6 +7,7 @@
 
 mod api;
 mod budget;
+mod cdc;
 mod config;
 mod credentials;
 mod error;
@@ -21,7 +22,7 @@ mod users;
 mod write;
 
 pub use budget::Clock;
-pub use config::{Config, DEFAULT_API_VERSION, Options};
+pub use config::{Config, DEFAULT_API_VERSION, DEFAULT_PUBSUB_URL, Options};
 pub use error::Error;
 pub use oauth::SCOPES;
 
@@ -86,7 +87,8 @@ pub async fn bind_on(
         describes: schema::DescribeCache::new(options.describe_ttl()),
         overlap: Duration::from_secs(options.poll_overlap_seconds),
     });
-    let service = grpc::SalesforceConnectorService::new(oauth, api);
+    let cdc = Arc::new(cdc::Subscriber::new(&options.pubsub_url)?);
+    let service = grpc::SalesforceConnectorService::new(oauth, api, cdc);
     // Users get a small decoding limit, services the large one; users are told apart from
     // services by their token before the body is read.
     let server = SalesforceConnectorServer::new(service)

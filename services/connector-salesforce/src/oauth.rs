@@ -162,6 +162,7 @@ impl OAuth {
             bearer: None,
             body: Body::Form(vec![("token", token.to_owned())]),
             idempotent: true,
+            call_options: None,
         };
         let reply = self.transport.send(&request).await?;
         if reply.ok() {
@@ -197,6 +198,7 @@ impl OAuth {
             body: Body::Form(form),
             // A code is single-use; a refresh twice is harmless but a code exchange is not.
             idempotent,
+            call_options: None,
         };
         let reply = self.transport.send(&request).await?;
         if reply.ok() {
@@ -218,6 +220,7 @@ impl OAuth {
             bearer: Some(tokens.access_token.clone()),
             body: Body::None,
             idempotent: true,
+            call_options: None,
         };
         match self.transport.send(&request).await {
             Ok(reply) if reply.ok() => {

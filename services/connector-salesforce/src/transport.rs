@@ -22,6 +22,8 @@ pub struct Request {
     pub body: Body,
     /// True when sending it twice has the effect of sending it once.
     pub idempotent: bool,
+    /// `Sforce-Call-Options` (`client=tandem-…`): who wrote, named in the change events.
+    pub call_options: Option<String>,
 }
 
 impl std::fmt::Debug for Request {
@@ -203,6 +205,9 @@ impl Transport {
         if let Some(token) = &request.bearer {
             builder = builder.bearer_auth(token);
         }
+        if let Some(options) = &request.call_options {
+            builder = builder.header("sforce-call-options", options);
+        }
         builder = match &request.body {
             Body::None => builder,
             Body::Text(t) => builder
@@ -349,6 +354,7 @@ mod tests {
                 bearer: Some("secret-token".into()),
                 body: Body::None,
                 idempotent,
+                call_options: None,
             };
             let e = transport.send(&request).await.unwrap_err();
             let text = e.to_string();

@@ -183,7 +183,9 @@ impl Api {
             crate::credentials::connection_id(&r.connection_id)?;
             return Ok(WriteRecordsResponse::default());
         }
+        let client = call_client(&r.integration_id)?;
         let mut session = self.session(&r.connection_id).await?;
+        session.call_options = Some(format!("client={client}"));
         let described = self.describe_in(&mut session, &object).await?;
         let object = described.summary.name.clone();
         let key_field = described.idempotency_field.as_deref();
@@ -305,6 +307,25 @@ impl Api {
             attempt += 1;
         }
     }
+}
+
+/// The `Sforce-Call-Options` client of a write: `tandem-<integration_id>`, or `tandem`.
+fn call_client(integration_id: &str) -> Result<String, Error> {
+    let id = integration_id.trim();
+    if id.is_empty() {
+        return Ok("tandem".to_owned());
+    }
+    let valid = id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid {
+        return Err(Error::invalid(
+            "integration_id",
+            "may hold only letters, digits, `-` and `_`, at most 64",
+        ));
+    }
+    Ok(format!("tandem-{id}"))
 }
 
 #[cfg(test)]

@@ -52,6 +52,12 @@ pub async fn bind_on(
         10,
     )
     .await?;
+    // Not fatal: until it succeeds, such integrations are polled but get no change events.
+    match store::integrations::fill_objects(&pool).await {
+        Ok(0) => {}
+        Ok(filled) => tracing::info!(filled, "salesforce object copied out of integration specs"),
+        Err(error) => tracing::warn!(%error, "salesforce objects of older integrations not filled"),
+    }
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
     let peers = peers::Peers::connect(&config.peers, &config.infra.signer)
         .map_err(|e| Error::Config(e.to_string()))?;

@@ -46,6 +46,17 @@ pub struct Options {
         value_parser = clap::value_parser!(u64).range(300..)
     )]
     pub lease_ms: u64,
+    /// Streams the Salesforce change events (Change Data Capture, over the Pub/Sub API) of the
+    /// objects active integrations sync, so a Salesforce edit is synced without waiting for a
+    /// poll; polling carries on beside it. On for a deployment (this flag's default); off in
+    /// `Options::default()`, which tests and the embedded stack start from.
+    #[arg(
+        long = "salesforce-change-events",
+        env = "TANDEM_SALESFORCE_CHANGE_EVENTS",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub salesforce_change_events: bool,
 }
 
 impl Default for Options {
@@ -55,6 +66,7 @@ impl Default for Options {
             scheduler_concurrency: 8,
             deletion_sweep_seconds: 3_600,
             lease_ms: 15_000,
+            salesforce_change_events: false,
         }
     }
 }

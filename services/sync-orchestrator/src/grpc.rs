@@ -4,9 +4,9 @@ use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::sync_orchestrator_server::SyncOrchestrator;
 use tandem_proto::v1::{
     GetIntegrationRequest, GetIntegrationStatusRequest, ImportRequest, ImportResponse, Integration,
-    IntegrationState, IntegrationStatus, ListIntegrationsRequest, PageRequest,
-    PauseIntegrationRequest, ResumeIntegrationRequest, SetIntegrationStateRequest, Side,
-    SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest, SyncNowResponse, Trigger,
+    IntegrationState, IntegrationStatus, PauseIntegrationRequest, ResumeIntegrationRequest,
+    SetIntegrationStateRequest, Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest,
+    SyncNowResponse, Trigger,
 };
 use tandem_service::client::PeerChannel;
 use tandem_service::server::ServiceOnly;
@@ -15,7 +15,6 @@ use tonic::{Request, Response, Status};
 
 use crate::coalesce::{Buffer, DELETED, RecordKey};
 use crate::run::{CycleError, Deps};
-use crate::settings::window_of;
 use crate::store::Store;
 
 /// The most changes one SubmitChanges call may carry.
@@ -147,33 +146,6 @@ impl SyncOrchestratorService {
             .await?
             .into_inner();
         self.status(changed).await
-    }
-
-    /// Active integrations on `board_id`, asked from mapping-config.
-    async fn integrations_on_board(&self, board_id: &str) -> Result<Vec<Integration>, Status> {
-        let mut found = Vec::new();
-        let mut token = String::new();
-        loop {
-            let page = self
-                .mapping_config
-                .clone()
-                .list_integrations(ListIntegrationsRequest {
-                    page: Some(PageRequest {
-                        page_size: None,
-                        page_token: token,
-                    }),
-                    active_only: true,
-                    board_id: board_id.to_owned(),
-                    changed_since: None,
-                })
-                .await?
-                .into_inner();
-            found.extend(page.integrations);
-            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-            if token.is_empty() {
-                return Ok(found);
-            }
-        }
     }
 }
 
@@ -330,18 +302,22 @@ impl SyncOrchestrator for SyncOrchestratorService {
         .map(Response::new)
     }
 
-    #[tracing::instrument(skip_all, fields(board_id, changes))]
+    #[tracing::instrument(
+        skip_all,
+        fields(board_id, salesforce_org_id, salesforce_object, changes)
+    )]
     async fn submit_changes(
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
         require_service(&request, "SubmitChanges")?;
-        let r = request.into_inner();
-        tracing::Span::current().record("board_id", r.board_id.as_str());
-        tracing::Span::current().record("changes", r.changes.len());
-        if r.board_id.is_empty() {
-            return Err(Status::invalid_argument("board_id is required"));
-        }
+        let mut r = request.into_inner();
+        let submitted = std::mem::take(&mut r.changes);
+        let span = tracing::Span::current();
+        span.record("board_id", r.board_id.as_str());
+        span.record("salesforce_org_id", r.salesforce_org_id.as_str());
+        span.record("salesforce_object", r.salesforce_object.as_str());
+        span.record("changes", submitted.len());
         let side = match Side::try_from(r.side) {
             Ok(Side::Monday) => crate::store::Side::Monday,
             Ok(Side::Salesforce) => crate::store::Side::Salesforce,
@@ -351,15 +327,16 @@ impl SyncOrchestrator for SyncOrchestratorService {
                 ));
             }
         };
-        if r.changes.len() > MAX_SUBMITTED_CHANGES {
+        let route = route_of(&r, side)?;
+        if submitted.len() > MAX_SUBMITTED_CHANGES {
             return Err(Status::invalid_argument(format!(
                 "changes holds {} records; at most {MAX_SUBMITTED_CHANGES} per call",
-                r.changes.len()
+                submitted.len()
             )));
         }
         let now = now_ms();
-        let mut changes = Vec::with_capacity(r.changes.len());
-        for (i, change) in r.changes.into_iter().enumerate() {
+        let mut changes = Vec::with_capacity(submitted.len());
+        for (i, change) in submitted.into_iter().enumerate() {
             if change.id.is_empty() {
                 return Err(Status::invalid_argument(format!(
                     "changes[{i}].id is required"
@@ -377,33 +354,56 @@ impl SyncOrchestrator for SyncOrchestratorService {
             changes.push((RecordKey::new(side, change.id), fields));
         }
         self.deps.metrics.submitted(side.name(), changes.len());
-        let integrations = self.integrations_on_board(&r.board_id).await?;
-        for integration in &integrations {
-            let window = window_of(integration);
-            let mut due_ms = i64::MAX;
-            for (record, fields) in &changes {
-                let at = self
-                    .buffer
-                    .submit(&integration.id, record, fields, now, window)
-                    .await
-                    .map_err(|e| internal("the coalescing buffer", e))?;
-                due_ms = due_ms.min(at);
+        let mut integrations = match route {
+            Route::Board(board) => crate::submit::on_board(&self.mapping_config, board).await?,
+            Route::Object(org, object) => {
+                crate::submit::on_object(&self.mapping_config, org, object).await?
             }
-            if changes.is_empty() {
-                continue;
-            }
-            // The scheduler runs it when its first record is due (window or debounce).
-            let due =
-                tandem_proto::timestamp::to_offset(&tandem_proto::timestamp::from_millis(due_ms))
-                    .unwrap_or_else(time::OffsetDateTime::now_utc);
-            self.deps
-                .due
-                .wake(std::slice::from_ref(&integration.id), due)
-                .await
-                .map_err(|e| internal("sync state", e))?;
-        }
+        };
+        integrations.retain(|i| !r.skip_integration_ids.contains(&i.id));
+        crate::submit::buffer(&self.deps, &integrations, &changes, now).await?;
         Ok(Response::new(SubmitChangesResponse {
             integrations: integrations.len() as u32,
         }))
+    }
+}
+
+/// Where submitted changes go: the integrations on a monday board, or on a Salesforce object.
+enum Route<'a> {
+    Board(&'a str),
+    Object(&'a str, &'a str),
+}
+
+/// The route a SubmitChanges request names: `board_id`, or (Salesforce changes only)
+/// `salesforce_org_id` with `salesforce_object`.
+fn route_of(r: &SubmitChangesRequest, side: crate::store::Side) -> Result<Route<'_>, Status> {
+    let org = r.salesforce_org_id.trim();
+    let object = r.salesforce_object.trim();
+    if org.is_empty() && object.is_empty() {
+        if r.board_id.is_empty() {
+            return Err(Status::invalid_argument(
+                "board_id is required (or, for Salesforce changes, salesforce_org_id and salesforce_object)",
+            ));
+        }
+        return Ok(Route::Board(&r.board_id));
+    }
+    if side != crate::store::Side::Salesforce {
+        return Err(Status::invalid_argument(
+            "salesforce_org_id and salesforce_object route Salesforce changes only: side must be salesforce",
+        ));
+    }
+    if !r.board_id.is_empty() {
+        return Err(Status::invalid_argument(
+            "board_id and salesforce_org_id are exclusive: name either the board or the org and object",
+        ));
+    }
+    match (org.is_empty(), object.is_empty()) {
+        (true, _) => Err(Status::invalid_argument(
+            "salesforce_org_id is required with salesforce_object",
+        )),
+        (_, true) => Err(Status::invalid_argument(
+            "salesforce_object is required with salesforce_org_id",
+        )),
+        _ => Ok(Route::Object(org, object)),
     }
 }

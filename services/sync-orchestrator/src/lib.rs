@@ -33,6 +33,8 @@ pub mod run;
 pub mod scheduler;
 mod settings;
 pub mod store;
+mod stream;
+mod submit;
 mod sweep;
 mod write;
 
@@ -112,6 +114,12 @@ pub async fn bind_on(
             .map(|a| a.to_string())
             .unwrap_or_default()
     );
+    let positions = stream::Positions::new(
+        redis.clone(),
+        pool.clone(),
+        &config.infra.redis_prefix,
+        &replica,
+    );
     let deps = deps::Deps {
         peers,
         store: store::Store::new(pool.clone()),
@@ -130,6 +138,12 @@ pub async fn bind_on(
         let deps = deps.clone();
         background.push(Box::new(move |shutdown| {
             Box::pin(scheduler::run(deps, tick, concurrency, shutdown))
+        }));
+    }
+    if config.options.salesforce_change_events {
+        let (deps, ttl) = (deps.clone(), deps.lease_ttl);
+        background.push(Box::new(move |shutdown| {
+            Box::pin(stream::run(deps, positions, ttl, shutdown))
         }));
     }
     let service = grpc::SyncOrchestratorService::new(deps);

@@ -122,6 +122,7 @@ pub async fn send(
                 connection_id: spec.salesforce_connection_id.clone(),
                 object: spec.salesforce_object.clone(),
                 writes: chunk.iter().map(|w| w.write.clone()).collect(),
+                integration_id: settings.id().to_owned(),
             })
             .await?
             .into_inner();

@@ -194,6 +194,12 @@ pub async fn harness_with(options: Options, overrides: bool) -> Harness {
     let sim_url = sim.base_url();
     let handle = sim.handle();
     tokio::spawn(sim.serve(stop.clone()));
+    let mut options = options;
+    if options.pubsub_url == connector_salesforce::DEFAULT_PUBSUB_URL
+        && let Some(addr) = handle.pubsub_addr()
+    {
+        options.pubsub_url = format!("http://{addr}");
+    }
 
     let standin = CredentialStandIn {
         connections: Arc::default(),

@@ -6,6 +6,7 @@ mod harness;
 mod oauth;
 mod poll;
 mod resilience;
+mod stream;
 mod throughput;
 mod users;
 mod write;

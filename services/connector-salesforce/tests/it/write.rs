@@ -28,6 +28,7 @@ pub fn write_request(object: &str, writes: Vec<RecordWrite>) -> WriteRecordsRequ
         connection_id: CONN.into(),
         object: object.into(),
         writes,
+        integration_id: String::new(),
     }
 }
 

@@ -159,9 +159,33 @@ pub async fn list(
         ),
         None => None,
     };
-    let found = match changed_since {
-        Some(since) => rows::list_changed(&state.pool, scope, since, after, limit + 1).await,
-        None => {
+    let org_id = request.salesforce_org_id.trim();
+    let object = request.salesforce_object.trim();
+    let on_object = match (org_id.is_empty(), object.is_empty()) {
+        (true, true) => None,
+        (false, false) => Some((org_id, object)),
+        (true, false) => {
+            return Err(Status::invalid_argument(
+                "salesforce_org_id is required with salesforce_object",
+            ));
+        }
+        (false, true) => {
+            return Err(Status::invalid_argument(
+                "salesforce_object is required with salesforce_org_id",
+            ));
+        }
+    };
+    if on_object.is_some() && !matches!(who, Identity::Service { .. }) {
+        return Err(Status::permission_denied(
+            "only Tandem services list integrations by Salesforce org and object",
+        ));
+    }
+    let found = match (changed_since, on_object) {
+        (Some(since), _) => rows::list_changed(&state.pool, scope, since, after, limit + 1).await,
+        (None, Some((org_id, object))) => {
+            rows::list_on_object(&state.pool, org_id, object, after, limit + 1).await
+        }
+        (None, None) => {
             let board = Some(request.board_id.trim()).filter(|b| !b.is_empty());
             rows::list(
                 &state.pool,

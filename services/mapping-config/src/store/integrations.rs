@@ -42,14 +42,21 @@ fn board_of(spec: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// The Salesforce object inside an encoded spec ('' when it cannot be read).
+fn object_of(spec: &[u8]) -> String {
+    pb::IntegrationSpec::decode(spec)
+        .map(|s| s.salesforce_object.trim().to_owned())
+        .unwrap_or_default()
+}
+
 pub async fn insert(
     db: impl PgExecutor<'_>,
     n: &NewIntegration<'_>,
 ) -> Result<IntegrationRow, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO integrations (id, account, owner, spec, monday_connection_id, \
-         salesforce_connection_id, state, state_reason, board_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+         salesforce_connection_id, state, state_reason, board_id, salesforce_object) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     )))
     .bind(n.id)
     .bind(n.account)
@@ -60,6 +67,7 @@ pub async fn insert(
     .bind(n.state)
     .bind(n.state_reason)
     .bind(board_of(n.spec))
+    .bind(object_of(n.spec))
     .fetch_one(db)
     .await
 }
@@ -111,6 +119,57 @@ pub async fn list(
     .await
 }
 
+/// Active integrations syncing `object` on a connection to the org `org_id` (compared by its
+/// 15-character form, so either length matches), newest first, after the keyset `after`.
+pub async fn list_on_object(
+    db: &PgPool,
+    org_id: &str,
+    object: &str,
+    after: Option<(OffsetDateTime, Uuid)>,
+    limit: i64,
+) -> Result<Vec<IntegrationRow>, sqlx::Error> {
+    let (at, id) = after.unzip();
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM integrations \
+         WHERE state = 1 AND salesforce_object = $2 \
+         AND salesforce_connection_id IN \
+             (SELECT id FROM connections WHERE left(salesforce_org_id, 15) = left($1, 15)) \
+         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
+         ORDER BY created_at DESC, id DESC LIMIT $5"
+    )))
+    .bind(org_id)
+    .bind(object)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Copies the Salesforce object out of the spec of rows written before the column existed.
+pub async fn fill_objects(db: &PgPool) -> Result<u64, sqlx::Error> {
+    let rows: Vec<(Uuid, Vec<u8>)> =
+        sqlx::query_as("SELECT id, spec FROM integrations WHERE salesforce_object = ''")
+            .fetch_all(db)
+            .await?;
+    let mut filled = 0;
+    for (id, spec) in rows {
+        let object = object_of(&spec);
+        if object.is_empty() {
+            continue;
+        }
+        filled += sqlx::query(
+            "UPDATE integrations SET salesforce_object = $2 WHERE id = $1 AND salesforce_object = ''",
+        )
+        .bind(id)
+        .bind(object)
+        .execute(db)
+        .await?
+        .rows_affected();
+    }
+    Ok(filled)
+}
+
 /// The change feed: integrations of `scope` changed at or after `since`, in every state, oldest
 /// change first, after the keyset position `after`.
 pub async fn list_changed(
@@ -160,7 +219,7 @@ pub async fn update(
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE integrations SET owner = $3, spec = $4, monday_connection_id = $5, \
          salesforce_connection_id = $6, state = $7, state_reason = $8, board_id = $9, \
-         version = version + 1, updated_at = now() WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
+         salesforce_object = $10, version = version + 1, updated_at = now() WHERE id = $1 AND version = $2 RETURNING {COLUMNS}"
     )))
     .bind(id)
     .bind(version)
@@ -171,6 +230,7 @@ pub async fn update(
     .bind(c.state)
     .bind(c.state_reason)
     .bind(board_of(c.spec))
+    .bind(object_of(c.spec))
     .fetch_optional(db)
     .await
 }
