@@ -408,7 +408,7 @@ pub async fn connect_simulated_org(
         .await
         .context("starting the Salesforce OAuth flow")?
         .into_inner();
-    let (code, state) = approve(&started.authorize_url).await?;
+    let (code, state) = approve(&started.authorize_url, org).await?;
     let mut complete = tonic::Request::new(pb::CompleteSalesforceConnectionRequest { state, code });
     authorized(complete.metadata_mut())?;
     Ok(config
@@ -418,14 +418,17 @@ pub async fn connect_simulated_org(
         .into_inner())
 }
 
-/// Follows an authorize URL at the simulator: the callback's `code` and `state`.
-async fn approve(url: &str) -> anyhow::Result<(String, String)> {
+/// Follows an authorize URL at the simulator as the admin of `org` (a user logging in to that
+/// org at the login page; the simulator's `X-Tandem-Sim-Org` says which): the callback's
+/// `code` and `state`.
+async fn approve(url: &str, org: &str) -> anyhow::Result<(String, String)> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("an HTTP client")?;
     let answer = http
         .get(url)
+        .header("x-tandem-sim-org", org)
         .send()
         .await
         .context("the Salesforce simulator's authorize page")?;

@@ -49,7 +49,7 @@ pub struct StackOptions {
     /// Run the five services in a `tandem up` child process (the simulators stay in this
     /// one), so that their memory and CPU can be told apart from the simulators'.
     pub services_apart: bool,
-    /// The orchestrator streams Salesforce change events (embedded stack only).
+    /// The orchestrator streams Salesforce change events.
     pub change_events: bool,
 }
 

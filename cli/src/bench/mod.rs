@@ -157,6 +157,9 @@ pub struct BenchArgs {
     /// Scenario 8: the replicas' scheduler tick (how often they read integration changes).
     #[arg(long, default_value_t = 5_000)]
     fleet_tick_ms: u64,
+    /// Scenario 8: stream Salesforce change events too (a polled fleet without).
+    #[arg(long)]
+    fleet_change_events: bool,
 }
 
 /// Sizes: the flag if given, else the quick or the full default.
@@ -343,6 +346,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     intervals: args.fleet_intervals,
                     changing: args.fleet_changing,
                     tick_ms: args.fleet_tick_ms,
+                    change_events: args.fleet_change_events,
                 };
                 fleet::run(&ctx, &params).await
             }
