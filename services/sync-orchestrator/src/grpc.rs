@@ -129,7 +129,6 @@ impl SyncOrchestratorService {
                 limit: u.monday_limit,
             }),
             integration_id: id,
-            ..Default::default()
         })
     }
 
