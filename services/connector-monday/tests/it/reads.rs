@@ -361,7 +361,10 @@ async fn a_quiet_poll_asks_for_a_small_page_and_a_busy_one_goes_on_in_full_pages
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].variables["limit"], 25);
     assert!(
-        quiet.items.iter().all(|i| busy.items.iter().any(|b| b.id == i.id)),
+        quiet
+            .items
+            .iter()
+            .all(|i| busy.items.iter().any(|b| b.id == i.id)),
         "only the watermark's own second is read again"
     );
     assert!(
