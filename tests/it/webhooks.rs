@@ -352,3 +352,108 @@ async fn tandems_own_monday_writes_come_back_as_webhooks_and_move_nothing() {
         modstamp
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_burst_through_change_events_and_webhooks_two_quiet_cycles_write_nothing() {
+    let stack = start_stack_with(|c| {
+        c.scheduler_tick_ms = 100;
+        c.monday_webhooks = true;
+        c.salesforce_change_events = true;
+    })
+    .await;
+    stack.salesforce.ensure_org(ORG);
+    let pool = pool(&stack).await;
+    let integration = hourly_integration(&stack).await;
+    registered(&stack, &pool).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stack.salesforce.live_subscriptions() != 1 {
+        assert!(Instant::now() < deadline, "no change event subscription");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    settled(&stack, &pool, &integration).await;
+
+    // A pair, made by a change event: the opportunity becomes an item.
+    let id = stack
+        .salesforce
+        .insert(
+            ORG,
+            "Opportunity",
+            serde_json::json!({"Name": "Burst", "StageName": "Prospecting", "CloseDate": "2027-03-31"}),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let item = loop {
+        if let Some(i) = stack
+            .monday
+            .items(stack.board)
+            .into_iter()
+            .find(|i| i.name == "Burst")
+        {
+            break i.id;
+        }
+        assert!(Instant::now() < deadline, "the pair was never made");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Salesforce edits the stage, monday the date, interleaved.
+    let admin = stack.salesforce.admin_user_id(ORG);
+    let stages = [("Closed Won", 1), ("Closed Lost", 5)];
+    let mut last = (String::new(), 0);
+    for k in 0..6 {
+        let (stage, index) = stages[k % 2];
+        stack
+            .salesforce
+            .update_as(ORG, &id, serde_json::json!({"StageName": stage}), &admin)
+            .unwrap();
+        let date = format!("2027-06-{:02}", k + 1);
+        stack
+            .monday
+            .edit_item_as(
+                stack.monday_user,
+                item,
+                serde_json::json!({"date4": {"date": date}}),
+            )
+            .unwrap();
+        last = (date, index);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let record = stack.salesforce.record(ORG, &id).unwrap();
+        let shown = stack
+            .monday
+            .item(item)
+            .and_then(|i| i.values.get("status")?.get("index")?.as_u64());
+        if record["CloseDate"] == last.0.as_str() && shown == Some(last.1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never agreed: {record:?}, stage index {shown:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let agreed: Vec<pb::Run> = runs(&stack, &integration).await;
+    let writes = |r: &pb::Run| r.counters.map_or(0, |c| c.created + c.updated);
+
+    // The echoes of Tandem's last writes arrive, as change events and webhooks, and settle.
+    settled(&stack, &pool, &integration).await;
+    let echoes: Vec<pb::Run> = runs(&stack, &integration)
+        .await
+        .into_iter()
+        .filter(|r| !agreed.iter().any(|a| a.id == r.id))
+        .collect();
+    for run in &echoes {
+        assert_eq!(writes(run), 0, "an echo wrote: {run:#?}");
+    }
+    let modstamp = stack.salesforce.record(ORG, &id).unwrap()["SystemModstamp"].clone();
+    let updated_at = stack.monday.item(item).unwrap().updated_at;
+    for _ in 0..2 {
+        let quiet = stack.sync(&integration).await;
+        assert_eq!(writes(&quiet), 0, "{quiet:#?}");
+    }
+    assert_eq!(
+        stack.salesforce.record(ORG, &id).unwrap()["SystemModstamp"],
+        modstamp
+    );
+    assert_eq!(stack.monday.item(item).unwrap().updated_at, updated_at);
+}
