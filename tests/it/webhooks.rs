@@ -236,13 +236,17 @@ async fn tandem_registers_its_webhooks_and_a_monday_edit_crosses_without_a_poll(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn pausing_deletes_the_webhooks_and_resuming_registers_them_again() {
+async fn pausing_every_integration_on_the_board_deletes_the_webhooks_and_resuming_registers_them_again()
+ {
     let stack = stack().await;
     let pool = pool(&stack).await;
     let integration = hourly_integration(&stack).await;
+    // A second integration on the board shares the one set (`registered` checks: six, once).
+    let second = hourly_integration(&stack).await;
     let before = registered(&stack, &pool).await;
 
     set_state(&stack, &integration, true).await;
+    set_state(&stack, &second, true).await;
     hooks_become(&stack, &pool, 0).await;
 
     set_state(&stack, &integration, false).await;
