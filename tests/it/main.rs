@@ -18,3 +18,4 @@ mod services;
 mod stack;
 mod sync;
 mod trace;
+mod webhooks;

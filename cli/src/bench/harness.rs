@@ -51,6 +51,8 @@ pub struct StackOptions {
     pub services_apart: bool,
     /// The orchestrator streams Salesforce change events.
     pub change_events: bool,
+    /// The orchestrator registers monday webhooks itself (embedded stack only).
+    pub monday_webhooks: bool,
 }
 
 impl Default for StackOptions {
@@ -60,6 +62,7 @@ impl Default for StackOptions {
             max_items_per_board: 250_000,
             services_apart: false,
             change_events: false,
+            monday_webhooks: false,
         }
     }
 }
@@ -152,6 +155,7 @@ impl Stack {
             let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
             config.scheduler_tick_ms = options.scheduler_tick_ms;
             config.salesforce_change_events = options.change_events;
+            config.monday_webhooks = options.monday_webhooks;
             let (sf, mo) = sim_configs(ORG, options);
             config.salesforce_sim = sf;
             config.monday_sim = mo;
