@@ -83,6 +83,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
             mapping_config: mapping_options,
             orchestrator: args.orchestrator,
             history: args.history,
+            register_webhooks_here: false,
         },
     )
     .await?;

@@ -50,6 +50,10 @@ pub struct ServicesConfig {
     pub mapping_config: mapping_config::Options,
     pub orchestrator: sync_orchestrator::Options,
     pub history: run_history::Options,
+    /// The orchestrator registers monday webhooks at connector-monday's own webhook address
+    /// (a stack monday — the simulator — reaches directly); otherwise at the orchestrator's
+    /// `monday_webhook_url`, if set.
+    pub register_webhooks_here: bool,
 }
 
 /// The five services, bound and not yet serving.
@@ -87,7 +91,9 @@ pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::
         mapping_config: mapping_options,
         orchestrator: orchestrator_options,
         history: history_options,
+        register_webhooks_here,
     } = config;
+    let mut orchestrator_options = orchestrator_options;
     let (monday_server, webhooks) = connector_monday::bind_with_webhooks(
         monday,
         connector_monday::Config {
@@ -100,6 +106,12 @@ pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::
     )
     .await
     .context("connector-monday")?;
+    if register_webhooks_here {
+        orchestrator_options.monday_webhook_url = Some(format!(
+            "http://{webhooks}{}",
+            connector_monday::WEBHOOK_PATH
+        ));
+    }
     let servers = vec![
         connector_salesforce::bind_on(
             sf,
@@ -195,6 +207,9 @@ pub struct EmbeddedConfig {
     /// The orchestrator streams Salesforce change events from the simulator's Pub/Sub API
     /// (off: Salesforce changes are polled only).
     pub salesforce_change_events: bool,
+    /// The orchestrator registers monday webhooks at the simulator itself (off: none are
+    /// registered unless a test does it by hand).
+    pub monday_webhooks: bool,
     /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
     /// which is how the connector addresses it.
     pub salesforce_sim: salesforce_sim::Config,
@@ -212,6 +227,7 @@ impl EmbeddedConfig {
             scheduler_tick_ms: 0,
             deletion_sweep_seconds: 3_600,
             salesforce_change_events: false,
+            monday_webhooks: false,
             salesforce_sim: salesforce_sim::Config {
                 default_org: org.to_owned(),
                 ..Default::default()
@@ -298,6 +314,7 @@ impl Embedded {
                     ..Default::default()
                 },
                 history: Default::default(),
+                register_webhooks_here: config.monday_webhooks,
             },
         )
         .await?;
@@ -408,7 +425,7 @@ pub async fn connect_simulated_org(
         .await
         .context("starting the Salesforce OAuth flow")?
         .into_inner();
-    let (code, state) = approve(&started.authorize_url).await?;
+    let (code, state) = approve(&started.authorize_url, org).await?;
     let mut complete = tonic::Request::new(pb::CompleteSalesforceConnectionRequest { state, code });
     authorized(complete.metadata_mut())?;
     Ok(config
@@ -418,14 +435,17 @@ pub async fn connect_simulated_org(
         .into_inner())
 }
 
-/// Follows an authorize URL at the simulator: the callback's `code` and `state`.
-async fn approve(url: &str) -> anyhow::Result<(String, String)> {
+/// Follows an authorize URL at the simulator as the admin of `org` (a user logging in to that
+/// org at the login page; the simulator's `X-Tandem-Sim-Org` says which): the callback's
+/// `code` and `state`.
+async fn approve(url: &str, org: &str) -> anyhow::Result<(String, String)> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("an HTTP client")?;
     let answer = http
         .get(url)
+        .header("x-tandem-sim-org", org)
         .send()
         .await
         .context("the Salesforce simulator's authorize page")?;

@@ -166,3 +166,23 @@ async fn a_replica_shutting_down_gives_its_run_back_at_once() {
     assert_eq!(next.trigger, pb::Trigger::Schedule as i32);
     second.stop().await;
 }
+
+/// `sync status` shows what the last cycle saw of both sides' API budgets (Salesforce's daily
+/// calls from `Sforce-Limit-Info`, monday's complexity per minute).
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_both_sides_api_usage_after_a_cycle() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    let before = stack.status(&integration).await;
+    assert_eq!(before.salesforce_usage, None, "nothing seen before a cycle");
+    stack.sync(&integration).await;
+    let status = stack.status(&integration).await;
+    let salesforce = status.salesforce_usage.expect("salesforce usage");
+    let monday = status.monday_usage.expect("monday usage");
+    assert!(
+        salesforce.limit > 0 && salesforce.used > 0 && salesforce.used <= salesforce.limit,
+        "{salesforce:?}"
+    );
+    assert!(monday.limit > 0 && monday.used > 0, "{monday:?}");
+}

@@ -19,3 +19,4 @@ mod services;
 mod stack;
 mod sync;
 mod trace;
+mod webhooks;

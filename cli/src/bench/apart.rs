@@ -71,6 +71,16 @@ pub(super) async fn apart(
             "--scheduler-tick-ms",
             &options.scheduler_tick_ms.to_string(),
         ])
+        // Salesforce change events only where a scenario asks for them (they wake
+        // integrations besides the polls a scenario measures).
+        .args([
+            "--salesforce-change-events",
+            if options.change_events {
+                "true"
+            } else {
+                "false"
+            },
+        ])
         .env("DATABASE_URL", &infra.database_url)
         .env("REDIS_URL", &infra.redis_url)
         .env("TANDEM_REDIS_PREFIX", &infra.redis_prefix)
@@ -93,7 +103,7 @@ pub(super) async fn apart(
         )
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(super::fleet::log_file()?)
         .spawn()
         .context("starting `tandem up` for the services")?;
     let stdout = child.stdout.take().context("the child's stdout")?;

@@ -32,6 +32,8 @@ pub struct Params {
     /// The fraction of integrations whose board gets a new item each interval.
     pub changing: f64,
     pub tick_ms: u64,
+    /// Stream Salesforce change events too (off: a polled fleet).
+    pub change_events: bool,
 }
 
 /// One orchestrator replica: a child process and its name in `sync.leases.holder`.
@@ -53,6 +55,7 @@ pub async fn run(ctx: &Ctx, p: &Params) -> anyhow::Result<Vec<Row>> {
         StackOptions {
             services_apart: true,
             scheduler_tick_ms: 0,
+            change_events: p.change_events,
             ..Default::default()
         },
     )
@@ -316,6 +319,10 @@ fn replica(stack: &Stack, p: &Params) -> anyhow::Result<Replica> {
         .arg("orchestrator")
         .env("TANDEM_SYNC_ORCHESTRATOR_LISTEN", "127.0.0.1:0")
         .env("TANDEM_SCHEDULER_TICK_MS", p.tick_ms.to_string())
+        .env(
+            "TANDEM_SALESFORCE_CHANGE_EVENTS",
+            if p.change_events { "true" } else { "false" },
+        )
         .env("DATABASE_URL", &stack.infra.database_url)
         .env("REDIS_URL", &stack.infra.redis_url)
         .env("TANDEM_REDIS_PREFIX", &stack.infra.redis_prefix)
@@ -343,7 +350,7 @@ fn replica(stack: &Stack, p: &Params) -> anyhow::Result<Replica> {
         .env("TANDEM_RUN_HISTORY_URL", &peers.run_history_url)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(log_file()?)
         .spawn()
         .context("starting `tandem orchestrator`")?;
     let stdout = child.stdout.take().context("the replica's stdout")?;
@@ -357,6 +364,18 @@ fn replica(stack: &Stack, p: &Params) -> anyhow::Result<Replica> {
         holder: format!("sync-orchestrator@{addr}"),
         child,
     })
+}
+
+/// Where a child process's log goes: a file in `TANDEM_BENCH_LOG_DIR` when set (with `RUST_LOG`
+/// passed through), nowhere otherwise.
+pub(super) fn log_file() -> anyhow::Result<std::process::Stdio> {
+    let Some(dir) = std::env::var_os("TANDEM_BENCH_LOG_DIR") else {
+        return Ok(std::process::Stdio::null());
+    };
+    let path = std::path::Path::new(&dir).join(format!("replica-{}.log", uuid::Uuid::new_v4()));
+    Ok(std::fs::File::create(&path)
+        .with_context(|| format!("creating {}", path.display()))?
+        .into())
 }
 
 /// Counters read at both ends of the window.
@@ -537,8 +556,18 @@ async fn kill_one(pool: &sqlx::PgPool, replicas: &mut Vec<Replica>) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let _ = victim.child.wait();
-    let ids: Vec<String> = held.iter().map(|(i, _)| i.clone()).collect();
     let open: Vec<String> = held.iter().map(|(_, r)| r.clone()).collect();
+    // Its integrations are those whose run the kill cut short (still RUNNING when it landed);
+    // a run it finished in the instant before is followed by its next poll, an interval on.
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT integration_id FROM history.runs WHERE id::text = ANY($1) \
+         AND (status = $2 OR finished_at > $3)",
+    )
+    .bind(&open)
+    .bind(pb::RunStatus::Running as i16)
+    .bind(killed_at)
+    .fetch_all(pool)
+    .await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     let back_after = loop {
         let (back, last): (i64, Option<OffsetDateTime>) = sqlx::query_as(

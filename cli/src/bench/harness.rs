@@ -50,8 +50,10 @@ pub struct StackOptions {
     /// Run the five services in a `tandem up` child process (the simulators stay in this
     /// one), so that their memory and CPU can be told apart from the simulators'.
     pub services_apart: bool,
-    /// The orchestrator streams Salesforce change events (embedded stack only).
+    /// The orchestrator streams Salesforce change events.
     pub change_events: bool,
+    /// The orchestrator registers monday webhooks itself (embedded stack only).
+    pub monday_webhooks: bool,
 }
 
 impl Default for StackOptions {
@@ -61,6 +63,7 @@ impl Default for StackOptions {
             max_items_per_board: 250_000,
             services_apart: false,
             change_events: false,
+            monday_webhooks: false,
         }
     }
 }
@@ -162,6 +165,7 @@ impl Stack {
             let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
             config.scheduler_tick_ms = options.scheduler_tick_ms;
             config.salesforce_change_events = options.change_events;
+            config.monday_webhooks = options.monday_webhooks;
             let (sf, mo) = sim_configs(ORG, options);
             config.salesforce_sim = sf;
             config.monday_sim = mo;

@@ -4,6 +4,7 @@
 //! Every scenario starts a stack of its own on a database of its own, dropped at the end.
 
 mod apart;
+mod both_ways;
 mod budget;
 mod change_events;
 mod coalescing;
@@ -118,6 +119,10 @@ pub struct BenchArgs {
     /// Scenario 5: single edits timed with webhooks on.
     #[arg(long)]
     latency_samples: Option<usize>,
+    /// Scenario 5: single monday edits timed to Salesforce with the webhooks Tandem registers
+    /// itself (then a burst both ways, and the echo check).
+    #[arg(long)]
+    registered_webhook_samples: Option<usize>,
     /// Scenario 5: single Salesforce edits timed to monday with change events (CDC).
     #[arg(long)]
     change_event_samples: Option<usize>,
@@ -157,6 +162,9 @@ pub struct BenchArgs {
     /// Scenario 8: the replicas' scheduler tick (how often they read integration changes).
     #[arg(long, default_value_t = 5_000)]
     fleet_tick_ms: u64,
+    /// Scenario 8: stream Salesforce change events too (a polled fleet without).
+    #[arg(long)]
+    fleet_change_events: bool,
 }
 
 /// Sizes: the flag if given, else the quick or the full default.
@@ -315,13 +323,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     debounce_s: 1,
                 };
                 let cdc = pick(&args.change_event_samples, q, 3, 50);
-                match latency::run(&ctx, &params).await {
-                    Ok(mut rows) => change_events::run(&ctx, cdc).await.map(|more| {
-                        rows.extend(more);
-                        rows
-                    }),
-                    Err(e) => Err(e),
+                let hooks = pick(&args.registered_webhook_samples, q, 3, 50);
+                async {
+                    let mut rows = latency::run(&ctx, &params).await?;
+                    rows.extend(change_events::run(&ctx, cdc).await?);
+                    rows.extend(both_ways::run(&ctx, hooks).await?);
+                    Ok(rows)
                 }
+                .await
             }
             Scenario::Memory => {
                 let links = pick(&args.memory_links, q, 1_000, 100_000);
@@ -343,6 +352,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     intervals: args.fleet_intervals,
                     changing: args.fleet_changing,
                     tick_ms: args.fleet_tick_ms,
+                    change_events: args.fleet_change_events,
                 };
                 fleet::run(&ctx, &params).await
             }

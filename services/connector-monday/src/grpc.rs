@@ -3,9 +3,10 @@
 
 use tandem_proto::v1::monday_connector_server::MondayConnector;
 use tandem_proto::v1::{
-    FindItemsRequest, GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse,
-    ListUsersRequest, ListUsersResponse, MondayPollRequest, MondayPollResponse, WriteItemsRequest,
-    WriteItemsResponse,
+    CreateWebhookRequest, DeleteWebhookRequest, DeleteWebhookResponse, FindItemsRequest,
+    GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse, ListUsersRequest,
+    ListUsersResponse, ListWebhooksRequest, ListWebhooksResponse, MondayPollRequest,
+    MondayPollResponse, MondayWebhook, WriteItemsRequest, WriteItemsResponse,
 };
 use tandem_service::names::{MAPPING_CONFIG, SYNC_ORCHESTRATOR};
 use tandem_service::server::ServiceOnly;
@@ -14,7 +15,7 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::api::{Calls, Monday};
 use crate::error::Error;
-use crate::{poll, read, schema, write};
+use crate::{poll, read, registration, schema, write};
 
 #[derive(Clone)]
 pub struct MondayConnectorService {
@@ -31,6 +32,9 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     ("GetItems", &[SYNC_ORCHESTRATOR]),
     ("FindItems", &[SYNC_ORCHESTRATOR]),
     ("WriteItems", &[SYNC_ORCHESTRATOR]),
+    ("CreateWebhook", &[SYNC_ORCHESTRATOR]),
+    ("DeleteWebhook", &[SYNC_ORCHESTRATOR]),
+    ("ListWebhooks", &[SYNC_ORCHESTRATOR]),
 ]);
 
 impl MondayConnectorService {
@@ -189,5 +193,45 @@ impl MondayConnector for MondayConnectorService {
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
         let resp = write::write(&self.monday, &self.writes, &session, &req, &mut calls).await?;
         Ok(Response::new(resp))
+    }
+
+    async fn create_webhook(
+        &self,
+        request: Request<CreateWebhookRequest>,
+    ) -> Result<Response<MondayWebhook>, Status> {
+        SERVICE_ONLY.require(&request, "CreateWebhook")?;
+        let req = request.into_inner();
+        registration::validate(&req)?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let hook = registration::create(&self.monday, &session, &req, &mut calls).await?;
+        Ok(Response::new(hook))
+    }
+
+    async fn delete_webhook(
+        &self,
+        request: Request<DeleteWebhookRequest>,
+    ) -> Result<Response<DeleteWebhookResponse>, Status> {
+        SERVICE_ONLY.require(&request, "DeleteWebhook")?;
+        let req = request.into_inner();
+        require_id(&req.webhook_id, "webhook_id")?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        registration::delete(&self.monday, &session, &req.webhook_id, &mut calls).await?;
+        Ok(Response::new(DeleteWebhookResponse {}))
+    }
+
+    async fn list_webhooks(
+        &self,
+        request: Request<ListWebhooksRequest>,
+    ) -> Result<Response<ListWebhooksResponse>, Status> {
+        SERVICE_ONLY.require(&request, "ListWebhooks")?;
+        let req = request.into_inner();
+        require_id(&req.board_id, "board_id")?;
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let webhooks =
+            registration::list(&self.monday, &session, &req.board_id, &mut calls).await?;
+        Ok(Response::new(ListWebhooksResponse { webhooks }))
     }
 }

@@ -15,6 +15,7 @@ mod grpc;
 mod poll;
 pub mod queries;
 mod read;
+mod registration;
 mod schema;
 mod webhook;
 mod write;

@@ -20,6 +20,15 @@ pub const BOARD: &str = "query Board($ids: [ID!]) { boards(ids: $ids) { id name 
 /// One page of the account's users.
 pub const USERS: &str = "query Users($limit: Int, $page: Int) { users(limit: $limit, page: $page) { id name email enabled } complexity { before after reset_in_x_seconds } }";
 
+/// Registers a webhook (monday challenges the URL before it answers).
+pub const CREATE_WEBHOOK: &str = "mutation CreateWebhook($board: ID!, $url: String!, $event: WebhookEventType!) { create_webhook(board_id: $board, url: $url, event: $event) { id board_id event } complexity { before after reset_in_x_seconds } }";
+
+/// Removes a webhook.
+pub const DELETE_WEBHOOK: &str = "mutation DeleteWebhook($id: ID!) { delete_webhook(id: $id) { id board_id } complexity { before after reset_in_x_seconds } }";
+
+/// A board's webhooks.
+pub const WEBHOOKS: &str = "query Webhooks($board: ID!) { webhooks(board_id: $board) { id board_id event } complexity { before after reset_in_x_seconds } }";
+
 /// The fields read of every item (`$cols` restricts the column values).
 const ITEM_FIELDS: &str = "id name state updated_at board { id } column_values(ids: $cols) { id value text ... on MirrorValue { display_value } ... on BoardRelationValue { display_value } ... on FormulaValue { display_value } }";
 
@@ -135,6 +144,9 @@ pub fn documents() -> Vec<(&'static str, String)> {
         ("ItemsById", items_by_id()),
         ("FindByKey", FIND_BY_KEY.to_owned()),
         ("FindItems", find_items()),
+        ("CreateWebhook", CREATE_WEBHOOK.to_owned()),
+        ("DeleteWebhook", DELETE_WEBHOOK.to_owned()),
+        ("Webhooks", WEBHOOKS.to_owned()),
         (
             "WriteItems",
             write_batch(&[WriteKind::Create, WriteKind::Update, WriteKind::Create]),

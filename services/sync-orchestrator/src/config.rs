@@ -57,6 +57,13 @@ pub struct Options {
         action = clap::ArgAction::Set
     )]
     pub salesforce_change_events: bool,
+    /// The public URL at which monday reaches connector-monday's webhook ingress (its
+    /// `TANDEM_MONDAY_WEBHOOK_LISTEN` listener, path `/webhooks/monday`), e.g.
+    /// `https://tandem.example.com/webhooks/monday`. Set, Tandem registers monday webhooks
+    /// itself for the boards of active integrations that take monday changes, and deletes them
+    /// when those are paused or deleted; unset (the default), it registers none.
+    #[arg(long = "monday-webhook-url", env = "TANDEM_MONDAY_WEBHOOK_URL")]
+    pub monday_webhook_url: Option<String>,
 }
 
 impl Default for Options {
@@ -67,6 +74,7 @@ impl Default for Options {
             deletion_sweep_seconds: 3_600,
             lease_ms: 15_000,
             salesforce_change_events: false,
+            monday_webhook_url: None,
         }
     }
 }

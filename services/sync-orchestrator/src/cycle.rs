@@ -73,6 +73,11 @@ pub async fn cycle(
     outcome.kind_errors(&settings.rules);
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
+    tx.note_usage(
+        polled.salesforce.api_usage.as_ref(),
+        polled.monday.complexity.as_ref(),
+    )
+    .await?;
     if swept {
         tx.set_swept().await?;
     }

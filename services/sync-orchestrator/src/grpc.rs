@@ -90,6 +90,11 @@ impl SyncOrchestratorService {
             .last_run(&id)
             .await
             .map_err(|e| internal("sync state", e))?;
+        let usage = self
+            .store
+            .usage(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
         let timestamp = tandem_proto::timestamp::from_offset;
         let active = integration.state() == IntegrationState::Active;
         // The due-queue's time once the scheduler follows the integration; until then (just
@@ -117,8 +122,15 @@ impl SyncOrchestratorService {
                 .unwrap_or_default(),
             last_run_at: last.as_ref().map(|(at, _, _)| timestamp(*at)),
             next_run_at: next.map(timestamp),
+            salesforce_usage: usage.map(|u| tandem_proto::v1::ApiUsage {
+                used: u.salesforce_used,
+                limit: u.salesforce_limit,
+            }),
+            monday_usage: usage.map(|u| tandem_proto::v1::ApiUsage {
+                used: u.monday_used,
+                limit: u.monday_limit,
+            }),
             integration_id: id,
-            ..Default::default()
         })
     }
 

@@ -20,6 +20,7 @@ pub mod due;
 mod error;
 mod grpc;
 mod history;
+mod hooks;
 mod import;
 mod keyed;
 pub mod lease;
@@ -126,7 +127,7 @@ pub async fn bind_on(
         store: store::Store::new(pool.clone()),
         due: due::DueQueue::new(pool.clone()),
         buffer: coalesce::Buffer::new(redis.clone(), &config.infra.redis_prefix),
-        leases: lease::Leases::new(redis, pool, &config.infra.redis_prefix, &replica),
+        leases: lease::Leases::new(redis, pool.clone(), &config.infra.redis_prefix, &replica),
         catalogs: Default::default(),
         sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
         lease_ttl: std::time::Duration::from_millis(config.options.lease_ms),
@@ -145,6 +146,13 @@ pub async fn bind_on(
         let (deps, ttl) = (deps.clone(), deps.lease_ttl);
         background.push(Box::new(move |shutdown| {
             Box::pin(stream::run(deps, positions, ttl, shutdown))
+        }));
+    }
+    if let Some(url) = config.options.monday_webhook_url.clone() {
+        let url = checked_webhook_url(url)?;
+        let (deps, registrations) = (deps.clone(), hooks::Registrations::new(pool.clone()));
+        background.push(Box::new(move |shutdown| {
+            Box::pin(hooks::run(deps, registrations, url, shutdown))
         }));
     }
     let service = grpc::SyncOrchestratorService::new(deps);
@@ -166,6 +174,17 @@ pub async fn bind_on(
         background,
         health_names: vec!["tandem.v1.SyncOrchestrator"],
     })
+}
+
+/// The monday webhook URL, if it is an absolute http(s) URL.
+fn checked_webhook_url(url: String) -> Result<String, Error> {
+    let url = url.trim().to_owned();
+    if url.starts_with("https://") || url.starts_with("http://") {
+        return Ok(url);
+    }
+    Err(Error::Config(
+        "monday_webhook_url (TANDEM_MONDAY_WEBHOOK_URL) must be an absolute http(s) URL".into(),
+    ))
 }
 
 /// Runs sync-orchestrator until `shutdown` fires.

@@ -354,6 +354,12 @@ impl SimHandle {
         self.store().webhooks.values().cloned().collect()
     }
 
+    /// Delete a webhook as a user would in monday's UI (its owner is not told); false when
+    /// there was none with this id.
+    pub fn remove_webhook(&self, id: i64) -> bool {
+        self.store().webhooks.remove(&id).is_some()
+    }
+
     /// Register a webhook without the challenge handshake.
     pub fn register_webhook(
         &self,

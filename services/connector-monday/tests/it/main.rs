@@ -4,6 +4,7 @@ mod binary;
 mod harness;
 mod measure;
 mod reads;
+mod registration;
 mod schema;
 mod webhooks;
 mod writes;

@@ -288,6 +288,11 @@ fn sample_variables(name: &str) -> Value {
         "WriteItems" => {
             json!({"board": "1", "group": null, "labels": false, "n0": "A", "v0": "{}", "i1": "2", "v1": "{}", "n2": "B", "v2": null})
         }
+        "CreateWebhook" => {
+            json!({"board": "1", "url": "https://tandem.example.com/webhooks/monday", "event": "create_item"})
+        }
+        "DeleteWebhook" => json!({"id": "7"}),
+        "Webhooks" => json!({"board": "1"}),
         _ => json!({}),
     }
 }

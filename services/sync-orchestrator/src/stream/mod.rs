@@ -209,7 +209,7 @@ impl Watched {
 }
 
 /// Every page of a listing (the feed pages the same way).
-async fn list_all(
+pub(crate) async fn list_all(
     deps: &Deps,
     request: pb::ListIntegrationsRequest,
 ) -> Result<Vec<pb::Integration>, tonic::Status> {

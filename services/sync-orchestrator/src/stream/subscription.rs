@@ -143,7 +143,10 @@ impl Subscription {
         };
         let mut stream = match opened {
             Ok(s) => s.into_inner(),
-            Err(status) => return self.failed(status, failed(backoff)).await,
+            // Nothing was streaming: the polls already cover the object, and waking its
+            // integrations on every retry of a stream that cannot open (an unreachable
+            // endpoint) would run them all every few seconds.
+            Err(status) => return self.failed(status, failed(backoff), false).await,
         };
         tracing::info!(org_id = %key.org_id, object = %key.object, resumed, "streaming salesforce change events");
         if !resumed {
@@ -176,16 +179,23 @@ impl Subscription {
                         .failed(
                             tonic::Status::unavailable("the stream ended"),
                             failed(backoff),
+                            true,
                         )
                         .await;
                 }
-                Err(status) => return self.failed(status, failed(backoff)).await,
+                Err(status) => return self.failed(status, failed(backoff), true).await,
             }
         }
     }
 
-    /// After the stream failed with `status`: what to do next.
-    async fn failed(&self, status: tonic::Status, wait: Duration) -> Result<Stop, Duration> {
+    /// After the stream failed with `status`: what to do next. Only a stream that was
+    /// streaming leaves a gap for a poll to cover now.
+    async fn failed(
+        &self,
+        status: tonic::Status,
+        wait: Duration,
+        was_streaming: bool,
+    ) -> Result<Stop, Duration> {
         let key = &self.lease.key;
         tracing::info!(org_id = %key.org_id, object = %key.object, code = ?status.code(), message = status.message(), "salesforce change stream stopped");
         match status.code() {
@@ -202,7 +212,9 @@ impl Subscription {
             // polling carries on; ask again now and then.
             Code::NotFound | Code::FailedPrecondition | Code::InvalidArgument => Err(MAX_BACKOFF),
             _ => {
-                self.fall_back("stream dropped").await;
+                if was_streaming {
+                    self.fall_back("stream dropped").await;
+                }
                 Err(wait)
             }
         }

@@ -1,6 +1,10 @@
 //! Sync state in Postgres: watermarks, links with their shadows, create intents. Every write
 //! runs in a transaction that begins with the lease [`fence`].
 
+mod schedule;
+
+pub use schedule::Usage;
+
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::OffsetDateTime;
@@ -291,16 +295,6 @@ impl Store {
             .await
     }
 
-    /// When the integration's links were last compared with monday.
-    pub async fn swept_at(&self, integration: &str) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-        let at: Option<Option<OffsetDateTime>> =
-            sqlx::query_scalar("SELECT swept_at FROM schedule WHERE integration_id = $1")
-                .bind(integration)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(at.flatten())
-    }
-
     /// The active links of `integration`: (Salesforce id, monday id, shadow).
     pub async fn active_links(&self, integration: &str) -> Result<Vec<Link>, sqlx::Error> {
         sqlx::query_as(
@@ -309,19 +303,6 @@ impl Store {
         )
         .bind(integration)
         .fetch_all(&self.pool)
-        .await
-    }
-
-    /// When the integration last ran, its run id and status.
-    pub async fn last_run(
-        &self,
-        integration: &str,
-    ) -> Result<Option<(OffsetDateTime, String, i16)>, sqlx::Error> {
-        sqlx::query_as(
-            "SELECT last_run_at, last_run_id, last_status FROM schedule WHERE integration_id = $1",
-        )
-        .bind(integration)
-        .fetch_optional(&self.pool)
         .await
     }
 }
@@ -528,38 +509,6 @@ impl Fenced<'_> {
         .bind(&self.integration)
         .bind(sides)
         .bind(ids)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Notes that the links were compared with monday now.
-    pub async fn set_swept(&mut self) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO schedule (integration_id, last_run_at, swept_at, lease_epoch)
-             VALUES ($1, now(), now(), $2)
-             ON CONFLICT (integration_id) DO UPDATE SET swept_at = now()",
-        )
-        .bind(&self.integration)
-        .bind(self.epoch)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    /// Notes a finished run for the scheduler.
-    pub async fn record_run(&mut self, run_id: &str, status: i16) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO schedule (integration_id, last_run_at, last_run_id, last_status, lease_epoch)
-             VALUES ($1, now(), $2, $3, $4)
-             ON CONFLICT (integration_id) DO UPDATE
-                SET last_run_at = now(), last_run_id = EXCLUDED.last_run_id,
-                    last_status = EXCLUDED.last_status, lease_epoch = EXCLUDED.lease_epoch",
-        )
-        .bind(&self.integration)
-        .bind(run_id)
-        .bind(status)
-        .bind(self.epoch)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
