@@ -53,6 +53,9 @@ pub fn require_service<T>(
 pub(crate) fn admit(identity: &Identity, rpc: &str, allowed: &[&str]) -> Result<(), tonic::Status> {
     match identity {
         Identity::Service { name } if allowed.contains(&name.as_str()) => Ok(()),
+        Identity::Service { name } if allowed.is_empty() => Err(tonic::Status::permission_denied(
+            format!("{rpc} is open to no service, not even {name}"),
+        )),
         Identity::Service { name } => Err(tonic::Status::permission_denied(format!(
             "{rpc} may be called only by {}, not by service {name}",
             allowed.join(", ")
