@@ -370,7 +370,15 @@ async fn a_killed_subscriber_is_replaced_and_its_successor_resumes_from_the_stor
 #[tokio::test(flavor = "multi_thread")]
 async fn salesforce_changes_are_routed_by_org_and_object_and_bad_routes_name_their_field() {
     let stack = stack(false).await;
-    let integration = hourly_integration(&stack).await;
+    // Routed changes wait in the buffer for a minute: the counts below are not raced by the
+    // scheduler (a debounce of one second could pass between a submit and its check).
+    let integration = stack
+        .integration_with(|spec| {
+            spec.poll_interval_seconds = 3_600;
+            spec.coalescing_mode = pb::CoalescingMode::LowLatency as i32;
+            spec.debounce_seconds = 60;
+        })
+        .await;
     let org_id = stack.salesforce.org_id(ORG);
     // connector-monday is the one service that submits changes (Salesforce change events are
     // read by the orchestrator itself); the route is checked all the same.

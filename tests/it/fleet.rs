@@ -184,5 +184,7 @@ async fn status_shows_both_sides_api_usage_after_a_cycle() {
         salesforce.limit > 0 && salesforce.used > 0 && salesforce.used <= salesforce.limit,
         "{salesforce:?}"
     );
-    assert!(monday.limit > 0 && monday.used > 0, "{monday:?}");
+    // monday reports what a query cost and what is left of the minute's budget, not the
+    // budget itself: the limit is not known from a poll.
+    assert!(monday.used > 0, "{monday:?}");
 }
