@@ -3,6 +3,7 @@
 mod bench;
 mod configure;
 mod demo;
+mod service_keys;
 mod token;
 mod up;
 
@@ -26,10 +27,12 @@ enum Command {
     Orchestrator(Box<up::OrchestratorArgs>),
     /// Run the performance scenarios against the simulators, Postgres and Redis; print a table.
     Bench(Box<bench::BenchArgs>),
-    /// Print a caller token minted from TANDEM_AUTH_SECRET (development and scripts).
+    /// Print a user token minted from TANDEM_AUTH_SECRET (development mode only).
     Token(token::TokenArgs),
+    /// Make a key for each service: how services prove who they are to each other.
+    ServiceKeys(service_keys::ServiceKeysArgs),
     #[command(flatten)]
-    Configure(configure::Command),
+    Configure(Box<configure::Command>),
     /// The whole product on simulated monday and Salesforce accounts, step by step.
     Demo(Box<demo::DemoArgs>),
 }
@@ -73,6 +76,13 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Configure(command) => configure::run(command).await,
+        Command::ServiceKeys(args) => match service_keys::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tandem service-keys: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Configure(command) => configure::run(*command).await,
     }
 }

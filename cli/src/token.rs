@@ -1,38 +1,47 @@
-//! `tandem token`: mint a caller token for development and scripts.
+//! `tandem token`: mint a user token for a development stack (`TANDEM_DEV_AUTH=1`) and
+//! scripts against it. It mints users only: services sign with their own keys, and a
+//! production deployment takes its users' tokens from the identity provider.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
+use secrecy::SecretString;
 use tandem_service::Identity;
-use tandem_service::args::InfraArgs;
+use tandem_service::auth::AuthArgs;
 
 #[derive(clap::Args)]
 pub struct TokenArgs {
     /// The account the user acts in.
-    #[arg(long, required_unless_present = "service")]
-    account: Option<String>,
+    #[arg(long)]
+    account: String,
     /// The user's email.
-    #[arg(long, required_unless_present = "service")]
-    user: Option<String>,
-    /// Mint a service identity instead (e.g. `sync-orchestrator`).
-    #[arg(long, conflicts_with_all = ["account", "user"])]
-    service: Option<String>,
+    #[arg(long)]
+    user: String,
     /// How long the token is valid: a number with s, m, h or d (e.g. 90m).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: Duration,
-    #[command(flatten)]
-    infra: InfraArgs,
+    /// The development secret (at least 32 characters).
+    #[arg(long, env = "TANDEM_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
+    auth_secret: Option<SecretString>,
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let signer = args.infra.signer().map_err(anyhow::Error::msg)?;
-    let identity = match (args.service, args.account, args.user) {
-        (Some(name), _, _) => Identity::Service { name },
-        (None, Some(account), Some(email)) => Identity::User { account, email },
-        _ => anyhow::bail!("--account and --user are required (or --service)"),
+    let signer = AuthArgs {
+        auth_secret: args.auth_secret,
+        ..AuthArgs::default()
+    }
+    .dev_signer()
+    .map_err(anyhow::Error::msg)?;
+    let identity = Identity::User {
+        account: args.account,
+        email: args.user,
     };
     println!("{}", signer.mint(&identity, args.ttl));
     Ok(())
+}
+
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text.to_owned()))
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {

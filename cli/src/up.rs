@@ -55,7 +55,9 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let infra = args.infra.resolve().map_err(anyhow::Error::msg)?;
+    let mut infra = args.infra.resolve().map_err(anyhow::Error::msg)?;
+    // The five in one process: each signs its calls with a key of its own made here.
+    infra.auth = infra.auth.with_own_service_keys();
     let mut mapping_options = args.mapping_config.clone();
     if mapping_options.encryption_keys.is_none() {
         // A development stack may run without configured keys: tokens stored now are

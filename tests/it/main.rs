@@ -6,6 +6,7 @@ mod converge;
 mod crash;
 mod faults;
 mod fleet;
+mod identities;
 mod import;
 mod journey;
 mod limits;

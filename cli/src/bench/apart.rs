@@ -2,6 +2,7 @@
 //! memory scenario tells the services' footprint from the simulators'.
 
 use anyhow::Context as _;
+use tandem_service::service_key::KeySet;
 use tandem_stack::Embedded;
 
 use super::harness::{ORG, StackOptions, sim_configs};
@@ -41,6 +42,7 @@ impl Apart {
 pub(super) async fn apart(
     infra: tandem_service::args::Infra,
     secret: String,
+    service_keys: &KeySet,
     options: StackOptions,
 ) -> anyhow::Result<Parts> {
     let (sf_config, mo_config) = sim_configs(ORG, options);
@@ -82,7 +84,10 @@ pub(super) async fn apart(
         .env("DATABASE_URL", &infra.database_url)
         .env("REDIS_URL", &infra.redis_url)
         .env("TANDEM_REDIS_PREFIX", &infra.redis_prefix)
+        .env("TANDEM_DEV_AUTH", "1")
         .env("TANDEM_AUTH_SECRET", secret)
+        // `tandem up` makes its own five keys and trusts these too (the fleet's replicas).
+        .env("TANDEM_SERVICE_PUBLIC_KEYS", service_keys.public_text())
         .env("TANDEM_ENCRYPTION_KEYS", KEY_RING)
         .env("TANDEM_SALESFORCE_INSTANCE_URL", &salesforce_url)
         .env("TANDEM_SALESFORCE_LOGIN_URL", &salesforce_url)

@@ -11,9 +11,10 @@ use std::io::BufRead as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
 use serde_json::json;
 use tandem_proto::v1 as pb;
-use tandem_service::Identity;
+use tandem_service::{Identity, names};
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
 
@@ -223,9 +224,10 @@ struct Tenant {
 
 impl Tenant {
     fn of(stack: &Stack, index: usize, interval_s: u32) -> Self {
+        let signer = &stack.signer;
         let bearer = format!(
             "Bearer {}",
-            stack.infra.signer.mint(
+            signer.mint(
                 &Identity::User {
                     account: format!("tenant-{index}"),
                     email: format!("ada@t{index}.test"),
@@ -324,7 +326,20 @@ fn replica(stack: &Stack, p: &Params) -> anyhow::Result<Replica> {
         .env("DATABASE_URL", &stack.infra.database_url)
         .env("REDIS_URL", &stack.infra.redis_url)
         .env("TANDEM_REDIS_PREFIX", &stack.infra.redis_prefix)
+        .env("TANDEM_DEV_AUTH", "1")
         .env("TANDEM_AUTH_SECRET", &stack.secret)
+        .env(
+            "TANDEM_SERVICE_KEY",
+            stack
+                .service_keys
+                .private_text(names::SYNC_ORCHESTRATOR)
+                .context("the orchestrator's key")?
+                .expose_secret(),
+        )
+        .env(
+            "TANDEM_SERVICE_PUBLIC_KEYS",
+            stack.service_keys.public_text(),
+        )
         .env(
             "TANDEM_CONNECTOR_SALESFORCE_URL",
             &peers.connector_salesforce_url,

@@ -10,7 +10,8 @@ use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::run_history_client::RunHistoryClient;
 use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
-use tandem_service::{Identity, TokenSigner};
+use tandem_service::service_key::KeySet;
+use tandem_service::{Auth, Identity, TokenSigner, names};
 use tandem_stack::{Embedded, EmbeddedConfig};
 use tonic::transport::Channel;
 
@@ -84,6 +85,10 @@ pub struct Stack {
     /// What more processes of this stack start with (the fleet scenario's replicas).
     pub(super) infra: tandem_service::args::Infra,
     pub(super) secret: String,
+    /// Mints the bench's user tokens (development mode).
+    pub(super) signer: TokenSigner,
+    /// The services' keys: a process the bench starts beside the stack signs with one.
+    pub(super) service_keys: KeySet,
     pub(super) peers: tandem_service::args::PeerArgs,
     embedded: Option<Embedded>,
     apart: Option<Apart>,
@@ -141,16 +146,21 @@ impl Stack {
                 Duration::from_secs(24 * 3600),
             )
         );
+        // Development mode: the bench's users by the secret, each service by a key made here
+        // (handed to the processes a bench starts apart).
+        let service_keys = KeySet::generate(&names::ALL);
+        let signer_for_users = signer.clone();
         let service_infra = tandem_service::args::Infra {
             database_url: db.url().to_owned(),
             redis_url: infra.redis_url.clone(),
             redis_prefix: format!("tandem-bench-{}", uuid::Uuid::new_v4().simple()),
-            signer,
+            auth: Auth::development(signer.clone(), &service_keys),
         };
         let kept_infra = service_infra.clone();
+        let kept_signer = signer_for_users;
         let kept_secret = secret.clone();
         let parts = if options.services_apart {
-            apart(service_infra, secret, options).await?
+            apart(service_infra, secret, &service_keys, options).await?
         } else {
             let mut config = EmbeddedConfig::new(service_infra, key_ring()?, ORG);
             config.scheduler_tick_ms = options.scheduler_tick_ms;
@@ -209,6 +219,8 @@ impl Stack {
             bearer,
             infra: kept_infra,
             secret: kept_secret,
+            signer: kept_signer,
+            service_keys,
             peers: parts.peers.clone(),
             embedded: parts.embedded,
             apart: parts.apart,

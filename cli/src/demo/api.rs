@@ -26,20 +26,24 @@ pub struct Api {
 }
 
 impl Api {
-    pub fn new(embedded: &Embedded, infra: &Infra) -> Self {
-        let token = infra.signer.mint(
+    pub fn new(embedded: &Embedded, infra: &Infra) -> anyhow::Result<Self> {
+        let signer = infra
+            .auth
+            .dev_signer()
+            .ok_or_else(|| anyhow::anyhow!("the demo runs in development mode"))?;
+        let token = signer.mint(
             &Identity::User {
                 account: ACCOUNT.to_owned(),
                 email: USER.to_owned(),
             },
             Duration::from_secs(24 * 3600),
         );
-        Api {
+        Ok(Api {
             config: embedded.mapping_config(),
             orchestrator: embedded.orchestrator(),
             history: embedded.run_history(),
             bearer: format!("Bearer {token}"),
-        }
+        })
     }
 
     /// The `authorization` metadata value of the demo's user.

@@ -5,8 +5,9 @@
 use anyhow::Context as _;
 use secrecy::SecretString;
 use sqlx::Connection as _;
-use tandem_service::TokenSigner;
 use tandem_service::args::Infra;
+use tandem_service::service_key::KeySet;
+use tandem_service::{Auth, TokenSigner, names};
 
 /// The database the demo recreates on each run unless `--database-url` names one.
 pub const DEMO_DATABASE: &str = "tandem_demo";
@@ -43,12 +44,14 @@ pub async fn prepare(
         ),
     };
     let signer = TokenSigner::new(SecretString::from(secret)).map_err(|e| anyhow::anyhow!(e))?;
+    // Development mode: the demo's user by the secret, each service by a key made here.
+    let auth = Auth::development(signer, &KeySet::generate(&names::ALL));
     Ok(DemoInfra {
         infra: Infra {
             database_url: database_url.clone(),
             redis_url: redis_url.to_owned(),
             redis_prefix: format!("tandem-demo-{}", uuid::Uuid::new_v4().simple()),
-            signer,
+            auth,
         },
         database_url,
         described,

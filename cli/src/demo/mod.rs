@@ -74,7 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         let pool = sqlx::PgPool::connect(&infra.database_url)
             .await
             .context("connecting to the demo database")?;
-        let api = api::Api::new(&embedded, &infra.infra);
+        let api = api::Api::new(&embedded, &infra.infra)?;
         let sides = sides::Sides::load(&embedded).await?;
         // (The services announce their listeners as they start; the demo's output follows.)
         println!();

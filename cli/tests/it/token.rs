@@ -47,3 +47,43 @@ fn token_without_secret_fails_clearly() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("TANDEM_AUTH_SECRET is not set"));
 }
+
+#[test]
+fn token_cannot_mint_a_service_identity() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(["token", "--service", "sync-orchestrator"])
+        .env("TANDEM_AUTH_SECRET", tandem_testkit::SECRET)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no token printed");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--service"), "{stderr}");
+}
+
+#[test]
+fn service_keys_are_one_per_service_and_their_public_list_parses() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("service-keys")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+            .to_owned()
+    };
+    let public =
+        tandem_service::service_key::PublicKeys::parse(&value("TANDEM_SERVICE_PUBLIC_KEYS"))
+            .unwrap();
+    let key = value("TANDEM_SERVICE_KEY_RUN_HISTORY");
+    let key = tandem_service::service_key::ServiceKey::parse(&key.into(), "test").unwrap();
+    let signer = tandem_service::service_key::SigningKeys::own(key)
+        .signer("run-history")
+        .unwrap();
+    let token = signer.mint(std::time::Duration::from_secs(60));
+    assert!(public.verify(&token, Some("run-history")).is_ok());
+    assert!(public.verify(&token, Some("sync-orchestrator")).is_err());
+}

@@ -19,6 +19,7 @@ async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
         .args(["--monday-webhook-listen", "127.0.0.1:0"])
         .env("DATABASE_URL", db.url())
         .env("REDIS_URL", tandem_testkit::redis_url())
+        .env("TANDEM_DEV_AUTH", "1")
         .env("TANDEM_AUTH_SECRET", tandem_testkit::SECRET)
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(Stdio::piped())

@@ -1,10 +1,8 @@
 //! Flags and environment variables shared by the service binaries and `tandem up`.
 
-use secrecy::SecretString;
+use crate::auth::{Auth, AuthArgs};
 
-use crate::identity::{TokenError, TokenSigner};
-
-/// Where the shared infrastructure is and the deployment secret.
+/// Where the shared infrastructure is, and how callers are identified.
 #[derive(Debug, Clone, clap::Args)]
 pub struct InfraArgs {
     /// Postgres URL; each service keeps its tables in its own schema.
@@ -20,9 +18,8 @@ pub struct InfraArgs {
     /// Prefix of every Redis key, so deployments can share a Redis.
     #[arg(long, env = "TANDEM_REDIS_PREFIX", default_value = "tandem")]
     pub redis_prefix: String,
-    /// Secret that signs caller tokens (at least 32 characters).
-    #[arg(long, env = "TANDEM_AUTH_SECRET", hide_env_values = true)]
-    pub auth_secret: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 /// The shared infrastructure, resolved: what a service's `Config` holds.
@@ -31,26 +28,18 @@ pub struct Infra {
     pub database_url: String,
     pub redis_url: String,
     pub redis_prefix: String,
-    pub signer: TokenSigner,
+    pub auth: Auth,
 }
 
 impl InfraArgs {
-    /// Checks the secret and returns the resolved infrastructure settings.
+    /// Checks the identity settings and returns the resolved infrastructure settings.
     pub fn resolve(&self) -> Result<Infra, String> {
         Ok(Infra {
             database_url: self.database_url.clone(),
             redis_url: self.redis_url.clone(),
             redis_prefix: self.redis_prefix.clone(),
-            signer: self.signer()?,
+            auth: self.auth.resolve()?,
         })
-    }
-
-    /// The token signer, or a message saying how to set the secret.
-    pub fn signer(&self) -> Result<TokenSigner, String> {
-        let Some(secret) = self.auth_secret.clone().filter(|s| !s.is_empty()) else {
-            return Err("TANDEM_AUTH_SECRET is not set: set it to a random string of at least 32 characters (e.g. `openssl rand -hex 32`)".to_owned());
-        };
-        TokenSigner::new(SecretString::from(secret)).map_err(|e: TokenError| e.to_string())
     }
 }
 

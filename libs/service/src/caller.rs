@@ -3,7 +3,8 @@
 //!
 //! Users get a server with [`USER_MESSAGE_BYTES`] as its decoding limit; Tandem services one
 //! with [`crate::MAX_MESSAGE_BYTES`] (a poll or an import answer can be tens of MiB). RPCs
-//! named service-only refuse users with PERMISSION_DENIED before their body is read.
+//! named service-only refuse users, and services they do not name, with PERMISSION_DENIED
+//! before their body is read.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
@@ -12,21 +13,41 @@ use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service};
 use tonic::server::NamedService;
 
-use crate::identity::TokenSigner;
+use crate::auth::Verifier;
+use crate::identity::Identity;
 
 /// The largest message a user may send to any service: user-facing RPCs carry ids, filters
 /// and settings, never bulk data.
 pub const USER_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
-/// The RPCs of a server (by method name, e.g. `AppendEvents`) that refuse users before their
-/// body is read. An RPC left out is still bounded by [`USER_MESSAGE_BYTES`] for users, and a
-/// method the server does not have still answers UNIMPLEMENTED.
+/// The RPCs of a server (by method name, e.g. `AppendEvents`) that only some Tandem services
+/// may call, each with the names of those services: users and other services are refused
+/// before the body is read. An RPC left out is still bounded by [`USER_MESSAGE_BYTES`] for
+/// users, and a method the server does not have still answers UNIMPLEMENTED.
 #[derive(Clone, Copy, Debug)]
-pub struct ServiceOnly(pub &'static [&'static str]);
+pub struct ServiceOnly(pub &'static [(&'static str, &'static [&'static str])]);
 
 impl ServiceOnly {
-    fn covers(&self, method: &str) -> bool {
-        self.0.contains(&method)
+    /// The services that may call `method`, if it is service-only.
+    fn callers(&self, method: &str) -> Option<&'static [&'static str]> {
+        self.0
+            .iter()
+            .find(|(rpc, _)| *rpc == method)
+            .map(|(_, callers)| *callers)
+    }
+
+    /// The check a handler of service-only `rpc` repeats: PERMISSION_DENIED unless one of the
+    /// services this table names for `rpc` calls (every caller, if the table lacks `rpc`).
+    pub fn require<T>(&self, request: &tonic::Request<T>, rpc: &str) -> Result<(), tonic::Status> {
+        crate::identity::require_service(request, rpc, self.callers(rpc).unwrap_or_default())
+    }
+
+    /// Whether `identity` may call `method`: every caller may call what is not service-only.
+    fn admits(&self, identity: &Identity, method: &str) -> Result<(), tonic::Status> {
+        match self.callers(method) {
+            Some(callers) => crate::identity::admit(identity, method, callers),
+            None => Ok(()),
+        }
     }
 }
 
@@ -34,7 +55,7 @@ impl ServiceOnly {
 /// Build it with [`crate::server::Authenticate::by_caller`].
 #[derive(Clone)]
 pub struct ByCaller<U, S> {
-    pub(crate) signer: TokenSigner,
+    pub(crate) verifier: Verifier,
     pub(crate) users: U,
     pub(crate) services: S,
     pub(crate) service_only: ServiceOnly,
@@ -72,25 +93,27 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let header = request.headers().get("authorization").map(|v| v.as_bytes());
-        let identity = match crate::server::identify(&self.signer, header) {
-            Ok(identity) => identity,
-            Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
-        };
-        let rpc = method(request.uri().path());
-        if !identity.is_service() && self.service_only.covers(rpc) {
-            let status = crate::identity::not_for_users(rpc);
-            return Box::pin(async move { Ok(status.into_http()) });
-        }
-        let is_service = identity.is_service();
-        request.extensions_mut().insert(identity);
-        if is_service {
-            let mut services = self.services.clone();
-            Box::pin(async move { services.call(request).await })
-        } else {
-            let mut users = self.users.clone();
-            Box::pin(async move { users.call(request).await })
-        }
+        let verifier = self.verifier.clone();
+        let service_only = self.service_only;
+        let mut users = self.users.clone();
+        let mut services = self.services.clone();
+        Box::pin(async move {
+            let header = request.headers().get("authorization").map(|v| v.as_bytes());
+            let identity = match crate::server::identify(&verifier, header).await {
+                Ok(identity) => identity,
+                Err(status) => return Ok(status.into_http()),
+            };
+            if let Err(status) = service_only.admits(&identity, method(request.uri().path())) {
+                return Ok(status.into_http());
+            }
+            let is_service = identity.is_service();
+            request.extensions_mut().insert(identity);
+            if is_service {
+                services.call(request).await
+            } else {
+                users.call(request).await
+            }
+        })
     }
 }
 
@@ -102,8 +125,45 @@ mod tests {
     fn the_method_is_the_last_path_segment() {
         assert_eq!(method("/tandem.v1.RunHistory/AppendEvents"), "AppendEvents");
         assert_eq!(method(""), "");
-        let some = ServiceOnly(&["StartRun", "AppendEvents"]);
-        assert!(some.covers("AppendEvents"));
-        assert!(!some.covers("ListRuns"));
+    }
+
+    #[test]
+    fn a_service_only_rpc_admits_only_the_services_it_names() {
+        let table = ServiceOnly(&[("AppendEvents", &["sync-orchestrator"])]);
+        let service = |name: &str| Identity::Service { name: name.into() };
+        assert!(
+            table
+                .admits(&service("sync-orchestrator"), "AppendEvents")
+                .is_ok()
+        );
+        assert!(
+            table
+                .admits(&service("connector-monday"), "ListRuns")
+                .is_ok()
+        );
+        let refused = table
+            .admits(&service("connector-monday"), "AppendEvents")
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        assert!(
+            refused.message().contains("AppendEvents"),
+            "{}",
+            refused.message()
+        );
+        assert!(
+            refused.message().contains("connector-monday"),
+            "{}",
+            refused.message()
+        );
+        let user = Identity::User {
+            account: "acme".into(),
+            email: "ada@acme.test".into(),
+        };
+        let refused = table.admits(&user, "AppendEvents").unwrap_err();
+        assert!(
+            refused.message().contains("not users"),
+            "{}",
+            refused.message()
+        );
     }
 }

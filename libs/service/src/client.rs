@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::identity::{Identity, TokenSigner};
+use crate::auth::Auth;
+use crate::service_key::{KeyError, ServiceSigner};
 
 /// The channel type every generated client is built on.
 pub type PeerChannel = InterceptedService<Channel, Outbound>;
@@ -15,24 +16,21 @@ pub type PeerChannel = InterceptedService<Channel, Outbound>;
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(60);
 
-/// Adds `authorization: Bearer <service token>` and `traceparent` to outgoing requests.
+/// Adds `authorization: Bearer <service token>` (signed with this service's own key) and
+/// `traceparent` to outgoing requests.
 #[derive(Clone)]
 pub struct Outbound {
-    signer: TokenSigner,
-    identity: Identity,
+    signer: ServiceSigner,
     cached: Arc<Mutex<Option<(String, Instant)>>>,
 }
 
 impl Outbound {
-    /// Calls made as the named service.
-    pub fn service(signer: TokenSigner, name: &str) -> Self {
-        Self {
-            signer,
-            identity: Identity::Service {
-                name: name.to_owned(),
-            },
+    /// Calls made as the named service, or an error naming the missing key.
+    pub fn service(auth: &Auth, name: &str) -> Result<Self, KeyError> {
+        Ok(Self {
+            signer: auth.signing.signer(name)?,
             cached: Arc::default(),
-        }
+        })
     }
 
     fn token(&self) -> String {
@@ -42,7 +40,7 @@ impl Outbound {
         {
             return token.clone();
         }
-        let token = self.signer.mint(&self.identity, TOKEN_TTL);
+        let token = self.signer.mint(TOKEN_TTL);
         *cached = Some((token.clone(), Instant::now()));
         token
     }

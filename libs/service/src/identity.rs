@@ -1,5 +1,7 @@
-//! Caller identity: HS256 JSON Web Tokens signed with the deployment secret
-//! (`TANDEM_AUTH_SECRET`). A token names the account and the user, or a service.
+//! Caller identity. Users are identified by their identity provider's tokens (see
+//! [`crate::oidc`]) or, in development mode only, by HS256 tokens signed with the development
+//! secret (`TANDEM_AUTH_SECRET`, [`TokenSigner`]); services by their own keys (see
+//! [`crate::service_key`]). A development token never names a service.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -37,13 +39,28 @@ impl Identity {
     }
 }
 
-/// Refuses a request from a user with PERMISSION_DENIED: `rpc` is for Tandem services only.
-/// The one service-only check every service's handlers use.
-pub fn require_service<T>(request: &tonic::Request<T>, rpc: &str) -> Result<(), tonic::Status> {
-    if Identity::of(request)?.is_service() {
-        Ok(())
-    } else {
-        Err(not_for_users(rpc))
+/// Refuses a request with PERMISSION_DENIED unless it comes from one of the services
+/// `allowed` names: `rpc` is for those Tandem services only.
+pub fn require_service<T>(
+    request: &tonic::Request<T>,
+    rpc: &str,
+    allowed: &[&str],
+) -> Result<(), tonic::Status> {
+    admit(Identity::of(request)?, rpc, allowed)
+}
+
+/// Whether `identity` may call the service-only `rpc` that only `allowed` may call.
+pub(crate) fn admit(identity: &Identity, rpc: &str, allowed: &[&str]) -> Result<(), tonic::Status> {
+    match identity {
+        Identity::Service { name } if allowed.contains(&name.as_str()) => Ok(()),
+        Identity::Service { name } if allowed.is_empty() => Err(tonic::Status::permission_denied(
+            format!("{rpc} is open to no service, not even {name}"),
+        )),
+        Identity::Service { name } => Err(tonic::Status::permission_denied(format!(
+            "{rpc} may be called only by {}, not by service {name}",
+            allowed.join(", ")
+        ))),
+        Identity::User { .. } => Err(not_for_users(rpc)),
     }
 }
 
@@ -75,12 +92,59 @@ pub enum TokenError {
     Expired,
     #[error("the token names neither a user with an account nor a service")]
     BadClaims,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token lives longer than the maximum lifetime allowed")]
+    TooLongLived,
+    #[error("no public key is configured for service `{0}`")]
+    UnknownService(String),
+    #[error("a development token cannot name a service: services sign with their own keys")]
+    ServiceFromSecret,
+    #[error("{0}")]
+    NotAccepted(&'static str),
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    #[error("the token is meant for another audience")]
+    WrongAudience,
+    #[error("the identity provider has no key `{0}`")]
+    UnknownKey(String),
+    #[error("the identity provider cannot be reached: {0}")]
+    ProviderUnavailable(String),
+}
+
+impl TokenError {
+    /// What a `jsonwebtoken` refusal means.
+    pub(crate) fn from_jwt(error: &jsonwebtoken::errors::Error) -> Self {
+        use jsonwebtoken::errors::ErrorKind;
+        match error.kind() {
+            ErrorKind::InvalidSignature => TokenError::BadSignature,
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
+            ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+            ErrorKind::InvalidAudience => TokenError::WrongAudience,
+            ErrorKind::MissingRequiredClaim(_) | ErrorKind::InvalidSubject | ErrorKind::Json(_) => {
+                TokenError::BadClaims
+            }
+            _ => TokenError::Malformed,
+        }
+    }
+
+    /// The gRPC status a caller gets: UNAVAILABLE when the provider could not be asked (the
+    /// call may be retried), else UNAUTHENTICATED with the reason (never the token).
+    pub fn to_status(&self) -> tonic::Status {
+        match self {
+            TokenError::ProviderUnavailable(_) => {
+                tonic::Status::unavailable(format!("cannot check the token now: {self}"))
+            }
+            _ => tonic::Status::unauthenticated(format!("invalid token: {self}")),
+        }
+    }
 }
 
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 const SERVICE_PREFIX: &str = "service:";
 
-/// Mints and verifies tokens with the deployment secret. Cheap to clone.
+/// Mints and verifies user tokens with the development secret. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenSigner {
     secret: std::sync::Arc<SecretString>,
@@ -108,7 +172,8 @@ impl TokenSigner {
             .unwrap_or_else(|_| unreachable!("hmac takes any key length"))
     }
 
-    /// A token for `identity`, valid for `ttl` from now.
+    /// A token for `identity`, valid for `ttl` from now. Only a user's is ever accepted: a
+    /// service identity minted here is refused by every service.
     pub fn mint(&self, identity: &Identity, ttl: Duration) -> String {
         self.mint_until(identity, unix_now() + ttl.as_secs().max(1))
     }
@@ -134,7 +199,8 @@ impl TokenSigner {
         format!("{signing_input}.{signature}")
     }
 
-    /// The identity a token names, when its signature verifies and it has not expired.
+    /// The user a development token names, when its signature verifies and it has not
+    /// expired. A token naming a service (`sub: service:…`) is refused.
     pub fn verify(&self, token: &str) -> Result<Identity, TokenError> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
@@ -167,10 +233,7 @@ impl TokenSigner {
             return Err(TokenError::Expired);
         }
         match claims.sub.strip_prefix(SERVICE_PREFIX) {
-            Some(name) if !name.is_empty() => Ok(Identity::Service {
-                name: name.to_owned(),
-            }),
-            Some(_) => Err(TokenError::BadClaims),
+            Some(_) => Err(TokenError::ServiceFromSecret),
             None if claims.sub.is_empty() || claims.acct.is_empty() => Err(TokenError::BadClaims),
             None => Ok(Identity::User {
                 account: claims.acct,
@@ -180,7 +243,7 @@ impl TokenSigner {
     }
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -198,20 +261,19 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     #[test]
-    fn user_and_service_tokens_round_trip() {
+    fn user_tokens_round_trip_and_service_tokens_are_refused() {
         let s = signer(SECRET);
-        for identity in [
-            Identity::User {
-                account: "acme".into(),
-                email: "ada@acme.test".into(),
-            },
-            Identity::Service {
-                name: "sync-orchestrator".into(),
-            },
-        ] {
-            let token = s.mint(&identity, Duration::from_secs(60));
-            assert_eq!(s.verify(&token), Ok(identity));
-        }
+        let user = Identity::User {
+            account: "acme".into(),
+            email: "ada@acme.test".into(),
+        };
+        let token = s.mint(&user, Duration::from_secs(60));
+        assert_eq!(s.verify(&token), Ok(user));
+        let service = Identity::Service {
+            name: "sync-orchestrator".into(),
+        };
+        let token = s.mint(&service, Duration::from_secs(60));
+        assert_eq!(s.verify(&token), Err(TokenError::ServiceFromSecret));
     }
 
     #[test]

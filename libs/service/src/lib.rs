@@ -1,20 +1,25 @@
-//! What every Tandem service shares: caller identity (tokens and the interceptors that check
-//! and attach them), storage start-up (Postgres schema + migrations, Redis), the gRPC server
+//! What every Tandem service shares: caller identity (user and service tokens, and the layer
+//! that checks them), storage start-up (Postgres schema + migrations, Redis), the gRPC server
 //! with health and reflection, peer clients, shutdown, and the common command-line flags.
 
 pub mod args;
+pub mod auth;
 pub mod caller;
 pub mod client;
 pub mod identity;
+pub mod oidc;
 pub mod process;
 pub mod redis_conn;
 pub mod server;
+pub mod service_key;
 pub mod shutdown;
 pub mod status;
 pub mod storage;
 
+pub use auth::{Auth, Verifier};
 pub use identity::{Identity, TokenSigner, require_service};
 pub use redis_conn::Redis;
+pub use service_key::names;
 
 /// The largest gRPC message the services exchange among themselves (both ways): a poll or an
 /// import answer of 100,000 records is some 20 MiB, far past tonic's default of 4 MiB. Users

@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
-use tonic::service::interceptor::InterceptedService;
 
+use crate::auth::Verifier;
 pub use crate::caller::{ByCaller, ServiceOnly, USER_MESSAGE_BYTES};
-use crate::identity::{Identity, TokenSigner};
+use crate::identity::Identity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -36,24 +36,31 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 /// attaches the verified [`crate::Identity`] to the request extensions.
 #[derive(Clone, Debug)]
 pub struct Authenticate {
-    signer: TokenSigner,
+    verifier: Verifier,
 }
 
 impl Authenticate {
-    pub fn new(signer: TokenSigner) -> Self {
-        Self { signer }
+    /// Says so, loudly, when the verifier runs in development mode.
+    pub fn new(verifier: Verifier) -> Self {
+        if verifier.is_development() {
+            tracing::warn!(
+                "DEVELOPMENT AUTH MODE (TANDEM_DEV_AUTH=1): user tokens are HS256 tokens anyone holding TANDEM_AUTH_SECRET can mint; never run a production deployment like this"
+            );
+        }
+        Self { verifier }
     }
 
     /// Wraps a generated tonic server so that each of its RPCs requires a valid token.
-    pub fn wrap<S>(&self, service: S) -> InterceptedService<S, Authenticate> {
-        InterceptedService::new(service, self.clone())
+    pub fn wrap<S: Clone>(&self, service: S) -> ByCaller<S, S> {
+        self.by_caller(service.clone(), service, ServiceOnly(&[]))
     }
 
     /// Serves `for_users` (built with a decoding limit of [`USER_MESSAGE_BYTES`]) to users and
     /// `for_services` (built with [`crate::MAX_MESSAGE_BYTES`]) to Tandem services, choosing
     /// by the verified token before the body is read; the RPCs `service_only` names refuse
-    /// users with PERMISSION_DENIED before their body is read. The two are normally the same
-    /// generated server (one service value) with different limits.
+    /// users, and the services it does not name, with PERMISSION_DENIED before their body is
+    /// read. The two are normally the same generated server (one service value) with
+    /// different limits.
     pub fn by_caller<U, S>(
         &self,
         for_users: U,
@@ -61,7 +68,7 @@ impl Authenticate {
         service_only: ServiceOnly,
     ) -> ByCaller<U, S> {
         ByCaller {
-            signer: self.signer.clone(),
+            verifier: self.verifier.clone(),
             users: for_users,
             services: for_services,
             service_only,
@@ -70,9 +77,9 @@ impl Authenticate {
 }
 
 /// The identity the `authorization: Bearer <token>` metadata (its raw value, if present)
-/// names, or UNAUTHENTICATED.
-pub(crate) fn identify(
-    signer: &TokenSigner,
+/// names, or UNAUTHENTICATED (UNAVAILABLE when the identity provider cannot be asked).
+pub(crate) async fn identify(
+    verifier: &Verifier,
     authorization: Option<&[u8]>,
 ) -> Result<Identity, tonic::Status> {
     let header = authorization.ok_or_else(|| {
@@ -86,21 +93,10 @@ pub(crate) fn identify(
         .ok_or_else(|| {
             tonic::Status::unauthenticated("`authorization` metadata must be `Bearer <token>`")
         })?;
-    signer
-        .verify(token.trim())
-        .map_err(|e| tonic::Status::unauthenticated(format!("invalid token: {e}")))
-}
-
-impl tonic::service::Interceptor for Authenticate {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        let header = request.metadata().get("authorization");
-        let identity = identify(&self.signer, header.map(|v| v.as_encoded_bytes()))?;
-        request.extensions_mut().insert(identity);
-        Ok(request)
-    }
+    verifier
+        .identify(token.trim())
+        .await
+        .map_err(|e| e.to_status())
 }
 
 /// A background job of a service (e.g. a retention purge): started with the server, given

@@ -1,15 +1,19 @@
 //! The test harness every integration test uses: a fresh Postgres database per test (dropped
-//! afterwards), unique Redis prefixes, the deployment secret and tokens, and services started
-//! on port 0 in the test's own runtime.
+//! afterwards), unique Redis prefixes, development-mode identities (the development secret for
+//! users, a key per service), and services started on port 0 in the test's own runtime.
+
+pub mod oidc;
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use sqlx::Connection as _;
 use tandem_service::args::Infra;
 use tandem_service::server::GrpcServer;
-use tandem_service::{Identity, TokenSigner};
+use tandem_service::service_key::KeySet;
+use tandem_service::{Auth, Identity, TokenSigner, names};
 use tokio_util::sync::CancellationToken;
 
 /// The Postgres server tests use; `TANDEM_TEST_DATABASE_URL` overrides it.
@@ -23,11 +27,38 @@ pub fn redis_url() -> String {
     std::env::var("TANDEM_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
-/// A deployment secret for tests.
+/// The development secret tests sign user tokens with.
 pub const SECRET: &str = "tandem-test-secret-0123456789abcdef";
 
 pub fn signer() -> TokenSigner {
     TokenSigner::new(SecretString::from(SECRET.to_owned())).expect("test secret is long enough")
+}
+
+/// A key for each of the five services, the same for the whole test process.
+pub fn service_keys() -> &'static KeySet {
+    static KEYS: OnceLock<KeySet> = OnceLock::new();
+    KEYS.get_or_init(|| KeySet::generate(&names::ALL))
+}
+
+/// Development mode: users by [`SECRET`], services by [`service_keys`].
+pub fn auth() -> Auth {
+    Auth::development(signer(), service_keys())
+}
+
+/// The environment a service binary under test needs for development mode and to call its
+/// peers as `service`.
+pub fn dev_auth_env(service: &str) -> Vec<(&'static str, String)> {
+    use secrecy::ExposeSecret as _;
+    let keys = service_keys();
+    let mut env = vec![
+        ("TANDEM_DEV_AUTH", "1".to_owned()),
+        ("TANDEM_AUTH_SECRET", SECRET.to_owned()),
+        ("TANDEM_SERVICE_PUBLIC_KEYS", keys.public_text()),
+    ];
+    if let Some(key) = keys.private_text(service) {
+        env.push(("TANDEM_SERVICE_KEY", key.expose_secret().to_owned()));
+    }
+    env
 }
 
 /// `authorization` metadata value for a user of account `acme`.
@@ -112,7 +143,7 @@ pub fn infra(db: &TestDb) -> Infra {
         database_url: db.url().to_owned(),
         redis_url: redis_url(),
         redis_prefix: format!("tandem-test-{}", uuid::Uuid::new_v4().simple()),
-        signer: signer(),
+        auth: auth(),
     }
 }
 
@@ -182,13 +213,12 @@ pub fn user_bearer_in(account: &str, email: &str) -> String {
     )
 }
 
-/// `authorization` metadata value for a Tandem service.
+/// `authorization` metadata value for a Tandem service (one of [`names::ALL`]), signed with
+/// its own key.
 pub fn service_bearer(name: &str) -> String {
-    let identity = Identity::Service {
-        name: name.to_owned(),
-    };
-    format!(
-        "Bearer {}",
-        signer().mint(&identity, Duration::from_secs(600))
-    )
+    let signer = service_keys()
+        .signing
+        .signer(name)
+        .unwrap_or_else(|e| panic!("no test key: {e}"));
+    format!("Bearer {}", signer.mint(Duration::from_secs(300)))
 }

@@ -8,7 +8,7 @@ use tandem_proto::v1::{
     ListUsersResponse, ListWebhooksRequest, ListWebhooksResponse, MondayPollRequest,
     MondayPollResponse, MondayWebhook, WriteItemsRequest, WriteItemsResponse,
 };
-use tandem_service::require_service;
+use tandem_service::names::{MAPPING_CONFIG, SYNC_ORCHESTRATOR};
 use tandem_service::server::ServiceOnly;
 use tandem_service::status::{self, GrpcError};
 use tonic::{Code, Request, Response, Status};
@@ -23,18 +23,18 @@ pub struct MondayConnectorService {
     writes: write::Settings,
 }
 
-/// Every RPC here is for Tandem services (mapping-config, the orchestrator), never users:
-/// users are refused before their message is read, and again by each handler.
+/// Every RPC here is for Tandem services, never users, and each for the services named:
+/// others are refused before their message is read, and again by each handler.
 pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
-    "GetBoard",
-    "PollChanges",
-    "GetItems",
-    "FindItems",
-    "WriteItems",
-    "ListUsers",
-    "CreateWebhook",
-    "DeleteWebhook",
-    "ListWebhooks",
+    ("GetBoard", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("ListUsers", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("PollChanges", &[SYNC_ORCHESTRATOR]),
+    ("GetItems", &[SYNC_ORCHESTRATOR]),
+    ("FindItems", &[SYNC_ORCHESTRATOR]),
+    ("WriteItems", &[SYNC_ORCHESTRATOR]),
+    ("CreateWebhook", &[SYNC_ORCHESTRATOR]),
+    ("DeleteWebhook", &[SYNC_ORCHESTRATOR]),
+    ("ListWebhooks", &[SYNC_ORCHESTRATOR]),
 ]);
 
 impl MondayConnectorService {
@@ -109,7 +109,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<GetBoardRequest>,
     ) -> Result<Response<GetBoardResponse>, Status> {
-        require_service(&request, "GetBoard")?;
+        SERVICE_ONLY.require(&request, "GetBoard")?;
         let req = request.into_inner();
         require_id(&req.board_id, "board_id")?;
         let mut calls = Calls::default();
@@ -122,7 +122,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<ListUsersRequest>,
     ) -> Result<Response<ListUsersResponse>, Status> {
-        require_service(&request, "ListUsers")?;
+        SERVICE_ONLY.require(&request, "ListUsers")?;
         let req = request.into_inner();
         let mut calls = Calls::default();
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
@@ -134,7 +134,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<MondayPollRequest>,
     ) -> Result<Response<MondayPollResponse>, Status> {
-        require_service(&request, "PollChanges")?;
+        SERVICE_ONLY.require(&request, "PollChanges")?;
         let req = request.into_inner();
         require_id(&req.board_id, "board_id")?;
         let mut calls = Calls::default();
@@ -147,7 +147,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<GetItemsRequest>,
     ) -> Result<Response<GetItemsResponse>, Status> {
-        require_service(&request, "GetItems")?;
+        SERVICE_ONLY.require(&request, "GetItems")?;
         let req = request.into_inner();
         require_id(&req.board_id, "board_id")?;
         for (n, id) in req.ids.iter().enumerate() {
@@ -163,7 +163,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<FindItemsRequest>,
     ) -> Result<Response<GetItemsResponse>, Status> {
-        require_service(&request, "FindItems")?;
+        SERVICE_ONLY.require(&request, "FindItems")?;
         let req = request.into_inner();
         require_id(&req.board_id, "board_id")?;
         if req.column_id.is_empty() {
@@ -186,7 +186,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<WriteItemsRequest>,
     ) -> Result<Response<WriteItemsResponse>, Status> {
-        require_service(&request, "WriteItems")?;
+        SERVICE_ONLY.require(&request, "WriteItems")?;
         let req = request.into_inner();
         write::validate(&req)?;
         let mut calls = Calls::default();
@@ -199,7 +199,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<CreateWebhookRequest>,
     ) -> Result<Response<MondayWebhook>, Status> {
-        require_service(&request, "CreateWebhook")?;
+        SERVICE_ONLY.require(&request, "CreateWebhook")?;
         let req = request.into_inner();
         registration::validate(&req)?;
         let mut calls = Calls::default();
@@ -212,7 +212,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<DeleteWebhookRequest>,
     ) -> Result<Response<DeleteWebhookResponse>, Status> {
-        require_service(&request, "DeleteWebhook")?;
+        SERVICE_ONLY.require(&request, "DeleteWebhook")?;
         let req = request.into_inner();
         require_id(&req.webhook_id, "webhook_id")?;
         let mut calls = Calls::default();
@@ -225,7 +225,7 @@ impl MondayConnector for MondayConnectorService {
         &self,
         request: Request<ListWebhooksRequest>,
     ) -> Result<Response<ListWebhooksResponse>, Status> {
-        require_service(&request, "ListWebhooks")?;
+        SERVICE_ONLY.require(&request, "ListWebhooks")?;
         let req = request.into_inner();
         require_id(&req.board_id, "board_id")?;
         let mut calls = Calls::default();

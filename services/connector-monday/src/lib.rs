@@ -58,7 +58,8 @@ pub async fn bind_with_webhooks(
     config: Config,
 ) -> Result<(GrpcServer, SocketAddr), Error> {
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let outbound = Outbound::service(config.infra.signer.clone(), NAME);
+    let outbound =
+        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?;
     let mapping_config = connect_lazy(
         &config.peers.mapping_config_url,
         outbound.clone(),
@@ -84,12 +85,13 @@ pub async fn bind_with_webhooks(
     // services by their token before the body is read.
     let server = MondayConnectorServer::new(service)
         .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
-    let routes =
-        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+    let routes = tonic::service::Routes::new(
+        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
             server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
             server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
             grpc::SERVICE_ONLY,
-        ));
+        ),
+    );
 
     let hooks = tokio::net::TcpListener::bind(opts.webhook_listen)
         .await

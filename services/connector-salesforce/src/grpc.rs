@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tandem_proto::v1::salesforce_connector_server::SalesforceConnector;
 use tandem_proto::v1::*;
-use tandem_service::require_service;
+use tandem_service::names::{MAPPING_CONFIG, SYNC_ORCHESTRATOR};
 use tandem_service::server::ServiceOnly;
 use tandem_service::status::{self, GrpcError};
 use tonic::{Code, Request, Response, Status};
@@ -23,21 +23,23 @@ pub struct SalesforceConnectorService {
     cdc: Arc<crate::cdc::Subscriber>,
 }
 
-/// Users are refused every RPC here before their message is read, and again by each handler.
+/// Every RPC here is for the Tandem services named (mapping-config connects orgs and reads
+/// their schema; the orchestrator syncs): users and other services are refused before their
+/// message is read, and again by each handler.
 pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
-    "AuthorizeUrl",
-    "ExchangeCode",
-    "RefreshToken",
-    "RevokeToken",
-    "DescribeGlobal",
-    "DescribeObject",
-    "PollChanges",
-    "GetRecords",
-    "FindRecords",
-    "WriteRecords",
-    "FindUsers",
-    "GetOrganization",
-    "StreamChanges",
+    ("AuthorizeUrl", &[MAPPING_CONFIG]),
+    ("ExchangeCode", &[MAPPING_CONFIG]),
+    ("RefreshToken", &[MAPPING_CONFIG]),
+    ("RevokeToken", &[MAPPING_CONFIG]),
+    ("DescribeGlobal", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("DescribeObject", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("GetOrganization", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("PollChanges", &[SYNC_ORCHESTRATOR]),
+    ("GetRecords", &[SYNC_ORCHESTRATOR]),
+    ("FindRecords", &[SYNC_ORCHESTRATOR]),
+    ("WriteRecords", &[SYNC_ORCHESTRATOR]),
+    ("FindUsers", &[SYNC_ORCHESTRATOR]),
+    ("StreamChanges", &[SYNC_ORCHESTRATOR]),
 ]);
 
 impl SalesforceConnectorService {
@@ -110,7 +112,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<StreamChangesRequest>,
     ) -> Result<Response<tonic::codegen::BoxStream<ChangeEventBatch>>, Status> {
-        require_service(&request, "StreamChanges")?;
+        SERVICE_ONLY.require(&request, "StreamChanges")?;
         let stream = crate::cdc::stream(&self.api, &self.cdc, request.into_inner()).await?;
         Ok(Response::new(Box::pin(stream)))
     }
@@ -119,7 +121,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<AuthorizeUrlRequest>,
     ) -> Result<Response<AuthorizeUrlResponse>, Status> {
-        require_service(&request, "AuthorizeUrl")?;
+        SERVICE_ONLY.require(&request, "AuthorizeUrl")?;
         let r = request.into_inner();
         let org = Org::parse(&r.subdomain, r.environment)?;
         let url = self.oauth.authorize_url(&org, &r.redirect_uri, &r.state)?;
@@ -130,7 +132,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<ExchangeCodeRequest>,
     ) -> Result<Response<ExchangeCodeResponse>, Status> {
-        require_service(&request, "ExchangeCode")?;
+        SERVICE_ONLY.require(&request, "ExchangeCode")?;
         let r = request.into_inner();
         let org = Org::parse(&r.subdomain, r.environment)?;
         let tokens = self
@@ -145,7 +147,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<RefreshTokenRequest>,
     ) -> Result<Response<ExchangeCodeResponse>, Status> {
-        require_service(&request, "RefreshToken")?;
+        SERVICE_ONLY.require(&request, "RefreshToken")?;
         let r = request.into_inner();
         let org = Org::parse(&r.subdomain, r.environment)?;
         let tokens = self.oauth.refresh(&org, &r.refresh_token).await?;
@@ -157,7 +159,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<RevokeTokenRequest>,
     ) -> Result<Response<RevokeTokenResponse>, Status> {
-        require_service(&request, "RevokeToken")?;
+        SERVICE_ONLY.require(&request, "RevokeToken")?;
         let r = request.into_inner();
         let org = Org::parse(&r.subdomain, r.environment)?;
         self.oauth.revoke(&org, &r.token).await?;
@@ -169,7 +171,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<DescribeGlobalRequest>,
     ) -> Result<Response<DescribeGlobalResponse>, Status> {
-        require_service(&request, "DescribeGlobal")?;
+        SERVICE_ONLY.require(&request, "DescribeGlobal")?;
         let r = request.into_inner();
         let objects = self.api.describe_global(&r.connection_id).await?;
         Ok(Response::new(DescribeGlobalResponse { objects }))
@@ -179,7 +181,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<DescribeObjectRequest>,
     ) -> Result<Response<DescribeObjectResponse>, Status> {
-        require_service(&request, "DescribeObject")?;
+        SERVICE_ONLY.require(&request, "DescribeObject")?;
         let r = request.into_inner();
         let described = self
             .api
@@ -192,7 +194,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<SalesforcePollRequest>,
     ) -> Result<Response<SalesforcePollResponse>, Status> {
-        require_service(&request, "PollChanges")?;
+        SERVICE_ONLY.require(&request, "PollChanges")?;
         Ok(Response::new(self.api.poll(request.into_inner()).await?))
     }
 
@@ -200,7 +202,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<GetRecordsRequest>,
     ) -> Result<Response<GetRecordsResponse>, Status> {
-        require_service(&request, "GetRecords")?;
+        SERVICE_ONLY.require(&request, "GetRecords")?;
         Ok(Response::new(
             self.api.get_records(request.into_inner()).await?,
         ))
@@ -210,7 +212,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<FindRecordsRequest>,
     ) -> Result<Response<GetRecordsResponse>, Status> {
-        require_service(&request, "FindRecords")?;
+        SERVICE_ONLY.require(&request, "FindRecords")?;
         Ok(Response::new(
             self.api.find_records(request.into_inner()).await?,
         ))
@@ -220,7 +222,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<WriteRecordsRequest>,
     ) -> Result<Response<WriteRecordsResponse>, Status> {
-        require_service(&request, "WriteRecords")?;
+        SERVICE_ONLY.require(&request, "WriteRecords")?;
         Ok(Response::new(self.api.write(request.into_inner()).await?))
     }
 
@@ -228,7 +230,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<FindUsersRequest>,
     ) -> Result<Response<FindUsersResponse>, Status> {
-        require_service(&request, "FindUsers")?;
+        SERVICE_ONLY.require(&request, "FindUsers")?;
         Ok(Response::new(
             self.api.find_users(request.into_inner()).await?,
         ))
@@ -238,7 +240,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         &self,
         request: Request<GetOrganizationRequest>,
     ) -> Result<Response<Organization>, Status> {
-        require_service(&request, "GetOrganization")?;
+        SERVICE_ONLY.require(&request, "GetOrganization")?;
         Ok(Response::new(
             self.api.organization(request.into_inner()).await?,
         ))

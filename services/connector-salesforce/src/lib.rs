@@ -68,7 +68,7 @@ pub async fn bind_on(
     );
     let channel = connect_lazy(
         &config.peers.mapping_config_url,
-        Outbound::service(config.infra.signer.clone(), NAME),
+        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?,
         PEER_TIMEOUT,
     )
     .map_err(|e| Error::Config(e.to_string()))?;
@@ -93,12 +93,13 @@ pub async fn bind_on(
     // services by their token before the body is read.
     let server = SalesforceConnectorServer::new(service)
         .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
-    let routes =
-        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+    let routes = tonic::service::Routes::new(
+        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
             server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
             server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
             grpc::SERVICE_ONLY,
-        ));
+        ),
+    );
     Ok(GrpcServer {
         name: NAME,
         listener,

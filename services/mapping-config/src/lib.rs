@@ -59,8 +59,7 @@ pub async fn bind_on(
         Err(error) => tracing::warn!(%error, "salesforce objects of older integrations not filled"),
     }
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let peers = peers::Peers::connect(&config.peers, &config.infra.signer)
-        .map_err(|e| Error::Config(e.to_string()))?;
+    let peers = peers::Peers::connect(&config.peers, &config.infra.auth).map_err(Error::Config)?;
     let service = grpc::MappingConfigService::new(
         pool,
         redis,
@@ -71,8 +70,13 @@ pub async fn bind_on(
     let server = MappingConfigServer::new(service)
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_REQUEST_BYTES);
-    let routes =
-        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).wrap(server));
+    let routes = tonic::service::Routes::new(
+        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
+            server.clone(),
+            server,
+            grpc::SERVICE_ONLY,
+        ),
+    );
     Ok(GrpcServer {
         name: NAME,
         listener,

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use tandem_proto::v1::monday_connector_client::MondayConnectorClient;
 use tandem_proto::v1::salesforce_connector_client::SalesforceConnectorClient;
-use tandem_service::TokenSigner;
+use tandem_service::Auth;
 use tandem_service::args::PeerArgs;
-use tandem_service::client::{Outbound, PeerChannel, PeerUrlError, connect_lazy};
+use tandem_service::client::{Outbound, PeerChannel, connect_lazy};
 
 /// How long one connector call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -18,19 +18,18 @@ pub struct Peers {
 }
 
 impl Peers {
-    pub fn connect(peers: &PeerArgs, signer: &TokenSigner) -> Result<Self, PeerUrlError> {
-        let outbound = Outbound::service(signer.clone(), crate::NAME);
+    /// The clients, or what is wrong with a peer's URL or this service's key.
+    pub fn connect(peers: &PeerArgs, auth: &Auth) -> Result<Self, String> {
+        let outbound = Outbound::service(auth, crate::NAME).map_err(|e| e.to_string())?;
+        let peer = |url: &str, outbound| {
+            connect_lazy(url, outbound, CALL_TIMEOUT).map_err(|e| e.to_string())
+        };
         Ok(Self {
-            salesforce: SalesforceConnectorClient::new(connect_lazy(
+            salesforce: SalesforceConnectorClient::new(peer(
                 &peers.connector_salesforce_url,
                 outbound.clone(),
-                CALL_TIMEOUT,
             )?),
-            monday: MondayConnectorClient::new(connect_lazy(
-                &peers.connector_monday_url,
-                outbound,
-                CALL_TIMEOUT,
-            )?),
+            monday: MondayConnectorClient::new(peer(&peers.connector_monday_url, outbound)?),
         })
     }
 }

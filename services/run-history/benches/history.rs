@@ -55,7 +55,7 @@ async fn main() {
         .expect("run-history starts"),
     );
     let mut client = RunHistoryClient::new(running.channel().await);
-    let svc = service_bearer("bench");
+    let svc = service_bearer("sync-orchestrator");
     let run = client
         .start_run(authorized(
             StartRunRequest {

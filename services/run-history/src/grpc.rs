@@ -10,8 +10,9 @@ use tandem_proto::v1::{
     PageResponse, PurgeExpiredRequest, PurgeExpiredResponse, RecordEvent, RemoteError, Run,
     RunCounters, RunStatus, Side, StartRunRequest, Trigger,
 };
+use tandem_service::Identity;
+use tandem_service::names::SYNC_ORCHESTRATOR;
 use tandem_service::server::ServiceOnly;
-use tandem_service::{Identity, require_service};
 use time::OffsetDateTime;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -42,10 +43,15 @@ impl RunHistoryService {
     }
 }
 
-/// The RPCs only Tandem services call (the orchestrator records runs, the purge job expires
-/// them): users are refused before their message is read.
-pub const SERVICE_ONLY: ServiceOnly =
-    ServiceOnly(&["StartRun", "AppendEvents", "FinishRun", "PurgeExpired"]);
+/// The write RPCs: only the orchestrator records runs (and may ask for a purge, which the
+/// service also runs on its own); users and other services are refused before their message
+/// is read.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    ("StartRun", &[SYNC_ORCHESTRATOR]),
+    ("AppendEvents", &[SYNC_ORCHESTRATOR]),
+    ("FinishRun", &[SYNC_ORCHESTRATOR]),
+    ("PurgeExpired", &[SYNC_ORCHESTRATOR]),
+]);
 
 fn parse_run_id(text: &str, field: &str) -> Result<Uuid, Status> {
     if text.is_empty() {
@@ -278,7 +284,7 @@ async fn visible_run(store: &Store, identity: &Identity, id: Uuid) -> Result<Run
 impl RunHistory for RunHistoryService {
     #[tracing::instrument(skip_all, fields(integration_id))]
     async fn start_run(&self, request: Request<StartRunRequest>) -> Result<Response<Run>, Status> {
-        require_service(&request, "StartRun")?;
+        SERVICE_ONLY.require(&request, "StartRun")?;
         let r = request.into_inner();
         tracing::Span::current().record("integration_id", r.integration_id.as_str());
         for (name, value) in [
@@ -313,7 +319,7 @@ impl RunHistory for RunHistoryService {
         &self,
         request: Request<AppendEventsRequest>,
     ) -> Result<Response<AppendEventsResponse>, Status> {
-        require_service(&request, "AppendEvents")?;
+        SERVICE_ONLY.require(&request, "AppendEvents")?;
         let r = request.into_inner();
         let run_id = parse_run_id(&r.run_id, "run_id")?;
         tracing::Span::current().record("run_id", r.run_id.as_str());
@@ -356,7 +362,7 @@ impl RunHistory for RunHistoryService {
         &self,
         request: Request<FinishRunRequest>,
     ) -> Result<Response<Run>, Status> {
-        require_service(&request, "FinishRun")?;
+        SERVICE_ONLY.require(&request, "FinishRun")?;
         let r = request.into_inner();
         let run_id = parse_run_id(&r.run_id, "run_id")?;
         tracing::Span::current().record("run_id", r.run_id.as_str());
@@ -501,7 +507,7 @@ impl RunHistory for RunHistoryService {
         &self,
         request: Request<PurgeExpiredRequest>,
     ) -> Result<Response<PurgeExpiredResponse>, Status> {
-        require_service(&request, "PurgeExpired")?;
+        SERVICE_ONLY.require(&request, "PurgeExpired")?;
         let cutoff = OffsetDateTime::now_utc() - self.retention;
         let purged = self
             .store

@@ -8,9 +8,10 @@ use tandem_proto::v1::{
     SetIntegrationStateRequest, Side, SubmitChangesRequest, SubmitChangesResponse, SyncNowRequest,
     SyncNowResponse, Trigger,
 };
+use tandem_service::Identity;
 use tandem_service::client::PeerChannel;
+use tandem_service::names::CONNECTOR_MONDAY;
 use tandem_service::server::ServiceOnly;
-use tandem_service::{Identity, require_service};
 use tonic::{Request, Response, Status};
 
 use crate::coalesce::{Buffer, DELETED, RecordKey};
@@ -19,9 +20,10 @@ use crate::store::Store;
 
 /// The most changes one SubmitChanges call may carry.
 pub const MAX_SUBMITTED_CHANGES: usize = 10_000;
-/// The RPCs only Tandem services call (the webhook ingress submits changes): users are
-/// refused before their message is read.
-pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&["SubmitChanges"]);
+/// The RPCs only Tandem services call: connector-monday's webhook ingress submits changes
+/// (Salesforce change events are read by the orchestrator itself, see `stream`); users and
+/// other services are refused before their message is read.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[("SubmitChanges", &[CONNECTOR_MONDAY])]);
 
 /// Handlers of the SyncOrchestrator RPCs; those not yet written answer UNIMPLEMENTED.
 #[derive(Clone)]
@@ -322,7 +324,7 @@ impl SyncOrchestrator for SyncOrchestratorService {
         &self,
         request: Request<SubmitChangesRequest>,
     ) -> Result<Response<SubmitChangesResponse>, Status> {
-        require_service(&request, "SubmitChanges")?;
+        SERVICE_ONLY.require(&request, "SubmitChanges")?;
         let mut r = request.into_inner();
         let submitted = std::mem::take(&mut r.changes);
         let span = tracing::Span::current();

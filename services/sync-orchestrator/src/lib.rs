@@ -85,7 +85,8 @@ pub async fn bind_on(
     )
     .await?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let outbound = Outbound::service(config.infra.signer.clone(), NAME);
+    let outbound =
+        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?;
     let peer_within = |url: &str, timeout| {
         connect_lazy(url, outbound.clone(), timeout).map_err(|e| Error::Config(e.to_string()))
     };
@@ -159,12 +160,13 @@ pub async fn bind_on(
     // large one; users are told apart by their token before the body is read.
     let server = SyncOrchestratorServer::new(service)
         .max_encoding_message_size(tandem_service::MAX_MESSAGE_BYTES);
-    let routes =
-        tonic::service::Routes::new(Authenticate::new(config.infra.signer.clone()).by_caller(
+    let routes = tonic::service::Routes::new(
+        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
             server.clone().max_decoding_message_size(USER_MESSAGE_BYTES),
             server.max_decoding_message_size(tandem_service::MAX_MESSAGE_BYTES),
             grpc::SERVICE_ONLY,
-        ));
+        ),
+    );
     Ok(GrpcServer {
         name: NAME,
         listener,

@@ -14,7 +14,7 @@ fn the_binary_announces_its_grpc_and_webhook_listeners() {
             "--monday-webhook-listen",
             "127.0.0.1:0",
         ])
-        .env("TANDEM_AUTH_SECRET", tandem_testkit::SECRET)
+        .envs(tandem_testkit::dev_auth_env("connector-monday"))
         .env("REDIS_URL", tandem_testkit::redis_url())
         .env("TANDEM_MONDAY_SIGNING_SECRET", "very-secret-signing-value")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")

@@ -132,14 +132,16 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
         .lock()
         .unwrap()
         .insert(CONNECTION.into(), account.token.clone());
-    let signer = tandem_testkit::signer();
+    let auth = tandem_testkit::auth();
     let mc = stand_in(tonic::service::Routes::new(
-        Authenticate::new(signer.clone()).wrap(MappingConfigServer::new(credentials.clone())),
+        Authenticate::new(auth.verifier.clone())
+            .wrap(MappingConfigServer::new(credentials.clone())),
     ))
     .await;
     let orchestrator = StandInOrchestrator::default();
     let orch = stand_in(tonic::service::Routes::new(
-        Authenticate::new(signer.clone()).wrap(SyncOrchestratorServer::new(orchestrator.clone())),
+        Authenticate::new(auth.verifier.clone())
+            .wrap(SyncOrchestratorServer::new(orchestrator.clone())),
     ))
     .await;
 
@@ -153,7 +155,7 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
             database_url: "postgres://unused@127.0.0.1:9/unused".into(),
             redis_url: tandem_testkit::redis_url(),
             redis_prefix: redis_prefix.clone(),
-            signer,
+            auth,
         },
         peers: PeerArgs {
             connector_salesforce_url: closed.clone(),

@@ -227,7 +227,7 @@ pub async fn harness_with(options: Options, overrides: bool) -> Harness {
             database_url: "postgres://unused".to_owned(),
             redis_url: tandem_testkit::redis_url(),
             redis_prefix: redis_prefix.clone(),
-            signer: tandem_testkit::signer(),
+            auth: tandem_testkit::auth(),
         },
         peers: PeerArgs {
             connector_salesforce_url: closed.clone(),
@@ -277,9 +277,14 @@ fn uuid_like() -> String {
 }
 
 impl Harness {
-    /// A request carrying a service token.
+    /// A request carrying the orchestrator's token.
     pub fn req<T>(&self, message: T) -> Request<T> {
         authorized(message, &self.svc)
+    }
+
+    /// A request carrying mapping-config's token (it connects orgs: the OAuth RPCs are its).
+    pub fn config_req<T>(&self, message: T) -> Request<T> {
+        authorized(message, &service_bearer("mapping-config"))
     }
 
     /// Calls the simulator answered whose path contains `part`.

@@ -40,7 +40,7 @@ async fn authorize_url_carries_client_scopes_state_and_redirect() {
     let mut h = harness().await;
     let url = h
         .client
-        .authorize_url(h.req(authorize_request("Acme", PROD)))
+        .authorize_url(h.config_req(authorize_request("Acme", PROD)))
         .await
         .unwrap()
         .into_inner()
@@ -77,7 +77,7 @@ async fn authorize_url_uses_the_my_domain_host_of_each_environment() {
     ] {
         let url = h
             .client
-            .authorize_url(h.req(authorize_request(sub, env as i32)))
+            .authorize_url(h.config_req(authorize_request(sub, env as i32)))
             .await
             .unwrap()
             .into_inner()
@@ -119,13 +119,17 @@ async fn malformed_subdomains_and_missing_inputs_are_invalid_arguments_naming_th
             "state",
         ),
     ] {
-        let e = h.client.authorize_url(h.req(request)).await.unwrap_err();
+        let e = h
+            .client
+            .authorize_url(h.config_req(request))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
         assert!(e.message().starts_with(field), "{field}: {}", e.message());
     }
     let e = h
         .client
-        .exchange_code(h.req(ExchangeCodeRequest {
+        .exchange_code(h.config_req(ExchangeCodeRequest {
             subdomain: "https://acme.my.salesforce.com".into(),
             environment: PROD,
             code: "x".into(),
@@ -142,7 +146,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
     let mut h = harness().await;
     let url = h
         .client
-        .authorize_url(h.req(authorize_request("demo", PROD)))
+        .authorize_url(h.config_req(authorize_request("demo", PROD)))
         .await
         .unwrap()
         .into_inner()
@@ -150,7 +154,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
     let code = approve(&url).await;
     let tokens = h
         .client
-        .exchange_code(h.req(ExchangeCodeRequest {
+        .exchange_code(h.config_req(ExchangeCodeRequest {
             subdomain: "demo".into(),
             environment: PROD,
             code: code.clone(),
@@ -172,7 +176,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
     // A code is single-use: a second exchange is the caller's bad input.
     let e = h
         .client
-        .exchange_code(h.req(ExchangeCodeRequest {
+        .exchange_code(h.config_req(ExchangeCodeRequest {
             subdomain: "demo".into(),
             environment: PROD,
             code,
@@ -185,7 +189,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
 
     let refreshed = h
         .client
-        .refresh_token(h.req(RefreshTokenRequest {
+        .refresh_token(h.config_req(RefreshTokenRequest {
             subdomain: "demo".into(),
             environment: PROD,
             refresh_token: tokens.refresh_token.clone(),
@@ -202,7 +206,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
     assert_eq!(refreshed.org_id, tokens.org_id);
 
     h.client
-        .revoke_token(h.req(RevokeTokenRequest {
+        .revoke_token(h.config_req(RevokeTokenRequest {
             subdomain: "demo".into(),
             environment: PROD,
             token: tokens.refresh_token.clone(),
@@ -211,7 +215,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
         .unwrap();
     // Revoking twice is fine; refreshing a revoked token needs a new authorization.
     h.client
-        .revoke_token(h.req(RevokeTokenRequest {
+        .revoke_token(h.config_req(RevokeTokenRequest {
             subdomain: "demo".into(),
             environment: PROD,
             token: tokens.refresh_token.clone(),
@@ -220,7 +224,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
         .unwrap();
     let e = h
         .client
-        .refresh_token(h.req(RefreshTokenRequest {
+        .refresh_token(h.config_req(RefreshTokenRequest {
             subdomain: "demo".into(),
             environment: PROD,
             refresh_token: tokens.refresh_token,
@@ -241,7 +245,7 @@ async fn without_a_client_id_oauth_is_a_failed_precondition() {
     let mut h = harness_with(options, true).await;
     let e = h
         .client
-        .authorize_url(h.req(authorize_request("acme", PROD)))
+        .authorize_url(h.config_req(authorize_request("acme", PROD)))
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::FailedPrecondition);

@@ -12,12 +12,24 @@ use std::sync::Arc;
 
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_server::MappingConfig;
-use tandem_service::{Identity, require_service};
+use tandem_service::Identity;
+use tandem_service::names::{CONNECTOR_MONDAY, CONNECTOR_SALESFORCE};
+use tandem_service::server::ServiceOnly;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::crypto::KeyRing;
 use crate::peers::Peers;
+
+/// The RPCs only the connectors call (they read the credentials of their own side): users
+/// and other services are refused before their message is read, and again by each handler.
+pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
+    ("GetCredentials", &[CONNECTOR_SALESFORCE, CONNECTOR_MONDAY]),
+    (
+        "RefreshCredentials",
+        &[CONNECTOR_SALESFORCE, CONNECTOR_MONDAY],
+    ),
+]);
 
 /// Everything a handler needs. Cheap to clone.
 #[derive(Clone)]
@@ -250,7 +262,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::GetCredentialsRequest>,
     ) -> Result<Response<pb::Credentials>, Status> {
-        require_service(&request, "GetCredentials")?;
+        SERVICE_ONLY.require(&request, "GetCredentials")?;
         let id = parse_id(&request.get_ref().connection_id, "connection_id")?;
         credentials::get(&self.inner, id).await.map(Response::new)
     }
@@ -259,7 +271,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::RefreshCredentialsRequest>,
     ) -> Result<Response<pb::Credentials>, Status> {
-        require_service(&request, "RefreshCredentials")?;
+        SERVICE_ONLY.require(&request, "RefreshCredentials")?;
         let who = identity(&request)?;
         let request = request.into_inner();
         let id = parse_id(&request.connection_id, "connection_id")?;

@@ -14,7 +14,7 @@ use tandem_proto::v1::salesforce_connector_server::{
 };
 use tandem_service::Identity;
 use tandem_service::server::{Authenticate, GrpcServer};
-use tandem_testkit::{Running, any_port, authorized, service_bearer, signer, start};
+use tandem_testkit::{Running, any_port, authorized, service_bearer, start};
 use tonic::{Request, Response, Status};
 
 pub const GOOD_CODE: &str = "good-code";
@@ -284,7 +284,7 @@ pub struct Fakes {
 pub async fn start_fakes(mapping_config_url: &str) -> Fakes {
     let salesforce = Arc::new(SalesforceState::default());
     let monday = Arc::new(MondayState::default());
-    let auth = Authenticate::new(signer());
+    let auth = Authenticate::new(tandem_testkit::auth().verifier);
     let serve = |name: &'static str, routes: tonic::service::Routes, listener| GrpcServer {
         name,
         listener,

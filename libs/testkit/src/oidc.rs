@@ -1,0 +1,183 @@
+//! A test identity provider: OpenID Connect discovery and a JSON Web Key Set served over HTTP
+//! on a free port, signing keys it can rotate (ES256, generated; RS256, a fixed test key), and
+//! the tokens it signs.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The audience the test provider's tokens carry unless told otherwise.
+pub const AUDIENCE: &str = "tandem-test";
+
+const RSA_KEY: &str = include_str!("oidc_rsa_key.txt");
+
+struct SigningKey {
+    kid: String,
+    alg: Algorithm,
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+struct Shared {
+    issuer: String,
+    /// The key tokens are signed with now, first; the JWKS publishes all of them.
+    keys: Mutex<Vec<SigningKey>>,
+    jwks_fetches: AtomicUsize,
+}
+
+/// The provider; stops serving when dropped.
+pub struct TestIssuer {
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestIssuer {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl TestIssuer {
+    /// Serves discovery and keys on a free port of 127.0.0.1, with one ES256 key.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the test issuer");
+        let issuer = format!("http://{}", listener.local_addr().expect("bound address"));
+        let shared = Arc::new(Shared {
+            issuer,
+            keys: Mutex::new(vec![ec_key("key-1")]),
+            jwks_fetches: AtomicUsize::new(0),
+        });
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get({
+                    let shared = shared.clone();
+                    move || async move {
+                        axum::Json(json!({
+                            "issuer": shared.issuer,
+                            "jwks_uri": format!("{}/jwks", shared.issuer),
+                            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+                        }))
+                    }
+                }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get({
+                    let shared = shared.clone();
+                    move || async move {
+                        shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+                        let keys = shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+                        axum::Json(json!({
+                            "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()
+                        }))
+                    }
+                }),
+            );
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await;
+        });
+        Self { shared, shutdown }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// How often the key set was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Replaces every key by a new one (`rsa`: the RS256 test key, else a new ES256 key);
+    /// its key id.
+    pub fn rotate(&self, rsa: bool) -> String {
+        let mut keys = self.shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let kid = format!("key-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let key = if rsa { rsa_key(&kid) } else { ec_key(&kid) };
+        *keys = vec![key];
+        kid
+    }
+
+    /// Standard claims of a user of `account`: this issuer, [`AUDIENCE`], issued now, valid
+    /// for ten minutes. Change any before signing.
+    pub fn claims(&self, account: &str, email: &str) -> Value {
+        let now = unix_now();
+        json!({
+            "iss": self.shared.issuer,
+            "aud": AUDIENCE,
+            "sub": format!("user-{email}"),
+            "email": email,
+            "email_verified": true,
+            "tandem_account": account,
+            "iat": now,
+            "exp": now + 600,
+        })
+    }
+
+    /// `claims` signed with the current key.
+    pub fn sign(&self, claims: &Value) -> String {
+        let keys = self.shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let key = &keys[0];
+        let mut header = Header::new(key.alg);
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("sign a test token")
+    }
+}
+
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn ec_key(kid: &str) -> SigningKey {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .expect("generate a P-256 key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("read the P-256 key");
+    // Uncompressed point: 0x04, x, y.
+    let point = pair.public_key().as_ref();
+    SigningKey {
+        kid: kid.to_owned(),
+        alg: Algorithm::ES256,
+        encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+        jwk: json!({
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        }),
+    }
+}
+
+fn rsa_key(kid: &str) -> SigningKey {
+    let mut lines = RSA_KEY.lines().filter(|l| !l.starts_with('#'));
+    let der = STANDARD
+        .decode(lines.next().expect("the key"))
+        .expect("base64 key");
+    let modulus = lines.next().expect("the modulus");
+    SigningKey {
+        kid: kid.to_owned(),
+        alg: Algorithm::RS256,
+        encoding: EncodingKey::from_rsa_der(&der),
+        jwk: json!({
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+            "n": modulus, "e": "AQAB",
+        }),
+    }
+}
