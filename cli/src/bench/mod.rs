@@ -11,6 +11,7 @@ mod coalescing;
 mod db;
 mod efficiency;
 mod fleet;
+mod fleet_kill;
 mod harness;
 mod latency;
 mod measure;

@@ -4,6 +4,7 @@
 mod connections;
 mod convert;
 mod credentials;
+mod integration_list;
 mod integrations;
 mod integrity;
 mod oauth;
@@ -180,7 +181,7 @@ impl MappingConfig for MappingConfigService {
         request: Request<pb::ListIntegrationsRequest>,
     ) -> Result<Response<pb::ListIntegrationsResponse>, Status> {
         let who = identity(&request)?;
-        integrations::list(&self.inner, &who, request.into_inner())
+        integration_list::list(&self.inner, &who, request.into_inner())
             .await
             .map(Response::new)
     }
