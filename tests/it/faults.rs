@@ -148,9 +148,9 @@ async fn redis_restarted_mid_cycle_loses_nothing_and_doubles_nothing() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let redis = redis.restart();
-    // The interrupted cycle takes its lease again (Redis kept nothing) and finishes, or fails
-    // with a clear "retry later"; either way it must not have half-applied anything the next
-    // cycles cannot settle.
+    // The interrupted cycle finishes, or stops with a clear "retry later" (its lock went with
+    // Redis's state); either way it must not have half-applied anything the next cycles
+    // cannot settle.
     if let Err(status) = cycle.await.unwrap() {
         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
     }

@@ -195,7 +195,9 @@ impl From<CycleError> for Status {
                 Status::failed_precondition(error.to_string())
             }
             CycleError::Remote(status) => status,
-            CycleError::Stopped => Status::unavailable(error.to_string()),
+            CycleError::Stopped | CycleError::Lease(crate::lease::LeaseError::Lost { .. }) => {
+                Status::unavailable(error.to_string())
+            }
             CycleError::Lease(_) | CycleError::Store(_) | CycleError::Buffer(_) => {
                 internal("sync state", error)
             }

@@ -18,6 +18,11 @@ pub enum LeaseError {
     Redis(#[from] redis::RedisError),
     #[error("postgres: {0}")]
     Postgres(#[from] sqlx::Error),
+    /// Redis lost the lock (and with it whatever it held): this holder must stop.
+    #[error(
+        "the lock of integration {integration} is gone from Redis (restarted?); the run stops and the next one polls again"
+    )]
+    Lost { integration: String },
     /// The lease was taken over: this holder must stop without writing.
     #[error("lease of integration {integration} moved to epoch {current}; this holder had {held}")]
     Fenced {
@@ -33,8 +38,6 @@ pub struct Lease {
     pub integration: String,
     pub epoch: i64,
     token: String,
-    /// How long it lasts from each renewal.
-    ttl: Duration,
     /// The run the previous holder left open: it stopped (died) without giving the lease
     /// back. The new holder closes it.
     pub abandoned_run: Option<String>,
@@ -54,16 +57,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 "#;
 
-/// Extends the holder's lock; a lock that is gone altogether (Redis restarted or failed over
-/// and kept nothing) is set again: whether it is still this holder's is then up to the epoch
-/// in Postgres, checked right after.
 const RENEW: &str = r#"
-local current = redis.call('GET', KEYS[1])
-if current == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 2
-end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 "#;
 
@@ -126,7 +121,6 @@ impl Leases {
             integration: integration.to_owned(),
             epoch,
             token,
-            ttl,
             abandoned_run: abandoned.filter(|r| !r.is_empty()),
         }))
     }
@@ -162,14 +156,7 @@ impl Leases {
         .bind(ttl.as_millis() as f64)
         .execute(&self.pool)
         .await?;
-        if updated.rows_affected() == 1 {
-            return Ok(true);
-        }
-        // The epoch moved on: a lock just set again is not this holder's to keep.
-        if renewed == 2 {
-            self.release(lease).await?;
-        }
-        Ok(false)
+        Ok(updated.rows_affected() == 1)
     }
 
     /// Fails with [`LeaseError::Fenced`] unless `lease` is still this holder's: its Redis token
@@ -188,10 +175,14 @@ impl Leases {
         if token.as_deref() == Some(lease.token.as_str()) && current == Some(lease.epoch) {
             return Ok(());
         }
-        // Redis lost the lock (a restart keeps nothing) while the epoch is still this
-        // holder's: it is taken again rather than the run given up.
-        if token.is_none() && current == Some(lease.epoch) && self.renew(lease, lease.ttl).await? {
-            return Ok(());
+        // Redis lost the lock while the epoch is still this holder's: Redis restarted (or
+        // failed over) and kept nothing, the coalescing buffer included. The run stops before
+        // it records watermarks past changes that were waiting there; the next one polls from
+        // the watermarks it has.
+        if token.is_none() && current == Some(lease.epoch) {
+            return Err(LeaseError::Lost {
+                integration: lease.integration.clone(),
+            });
         }
         Err(LeaseError::Fenced {
             integration: lease.integration.clone(),
