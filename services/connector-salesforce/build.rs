@@ -1,4 +1,4 @@
-//! Compiles Salesforce's Pub/Sub API contract (`proto/pubsub_api.proto`, vendored unchanged)
+//! Compiles Salesforce's Pub/Sub API contract (`proto/salesforce/pubsub_api.proto` at the workspace root, vendored once, unchanged)
 //! into OUT_DIR: the client of the change event subscriber. protoc comes from the `PROTOC`
 //! environment variable when set, otherwise from the protoc-bin-vendored crate.
 
@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // SAFETY of set_var: build scripts are single-threaded at this point.
         unsafe { std::env::set_var("PROTOC", protoc) };
     }
-    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto/salesforce");
     let file = dir.join("pubsub_api.proto");
     println!("cargo:rerun-if-changed={}", file.display());
     tonic_prost_build::configure()

@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     )
     sys.exit(3)
 
-PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "proto")
+PROTO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "proto", "salesforce")
 TOPIC = "/data/Project__ChangeEvent"
 NEW_SUMMARY = "changed through REST for the Pub/Sub check"
 CLIENT = "pubsub-conformance"

@@ -1,4 +1,4 @@
-//! Salesforce's Pub/Sub API (`eventbus.v1.PubSub`, from the vendored `proto/pubsub_api.proto`)
+//! Salesforce's Pub/Sub API (`eventbus.v1.PubSub`, from the vendored `proto/salesforce/pubsub_api.proto`)
 //! on its own port: change events of every write (Change Data Capture) and platform events,
 //! with Salesforce's flow control, replay, retention and delivery allocation. gRPC over
 //! plain HTTP/2 (h2c): the real service is TLS on port 7443.
