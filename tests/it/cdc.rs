@@ -43,23 +43,6 @@ async fn hourly_integration(stack: &Stack) -> pb::Integration {
         .await
 }
 
-async fn runs(stack: &Stack, integration: &pb::Integration) -> Vec<pb::Run> {
-    stack
-        .history
-        .clone()
-        .list_runs(authorized(
-            pb::ListRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            },
-            &stack.bearer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .runs
-}
-
 /// (no wake-up pending and the next poll an hour away, nothing running, runs so far).
 async fn quiet(stack: &Stack, pool: &sqlx::PgPool, integration: &pb::Integration) -> (bool, usize) {
     let idle: Option<bool> = sqlx::query_scalar(
@@ -70,7 +53,7 @@ async fn quiet(stack: &Stack, pool: &sqlx::PgPool, integration: &pb::Integration
     .fetch_optional(pool)
     .await
     .unwrap();
-    let all = runs(stack, integration).await;
+    let all = stack.runs(integration).await;
     let running = all
         .iter()
         .any(|r| r.status == pb::RunStatus::Running as i32);
@@ -188,7 +171,7 @@ async fn a_salesforce_edit_reaches_monday_through_change_events_in_seconds_witho
     let pool = pool(&stack).await;
     let integration = hourly_integration(&stack).await;
     streaming_and_quiet(&stack, &pool, &integration).await;
-    let before = runs(&stack, &integration).await.len();
+    let before = stack.runs(&integration).await.len();
 
     let started = Instant::now();
     let id = insert_unpollable(&stack, "Streamed create");
@@ -211,7 +194,7 @@ async fn a_salesforce_edit_reaches_monday_through_change_events_in_seconds_witho
     // Debounce 1 s, tick 0.1 s: well under the hourly poll.
     assert!(created_in < Duration::from_secs(10), "{created_in:?}");
     assert!(updated_in < Duration::from_secs(10), "{updated_in:?}");
-    let all = runs(&stack, &integration).await;
+    let all = stack.runs(&integration).await;
     assert!(
         all.len() - before <= 2,
         "one scheduled cycle per change event, no more: {all:#?}"
@@ -281,7 +264,7 @@ async fn tandems_own_salesforce_writes_make_no_echo_but_the_same_users_edit_cros
         )
         .unwrap();
     stage_becomes(&stack, item, "Closed Won").await;
-    let after: Vec<pb::Run> = runs(&stack, &integration).await;
+    let after: Vec<pb::Run> = stack.runs(&integration).await;
     let scheduled = after
         .iter()
         .filter(|r| r.trigger == pb::Trigger::Schedule as i32 && r.id != run.id)

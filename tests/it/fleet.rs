@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use tandem_proto::v1 as pb;
-use tandem_testkit::authorized;
 
 use crate::stack::{ORG, Replica, Stack, start_stack};
 
@@ -14,23 +13,6 @@ fn replica_options() -> sync_orchestrator::Options {
         lease_ms: 1_000,
         ..Default::default()
     }
-}
-
-async fn runs(stack: &Stack, integration: &pb::Integration) -> Vec<pb::Run> {
-    stack
-        .history
-        .clone()
-        .list_runs(authorized(
-            pb::ListRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            },
-            &stack.bearer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .runs
 }
 
 /// Waits until `replica` is in the middle of a run of `integration` (it holds the lease with
@@ -63,7 +45,7 @@ async fn taken_over(
 ) -> (pb::Run, pb::Run) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let all = runs(stack, integration).await;
+        let all = stack.runs(integration).await;
         let left = all.iter().find(|r| r.id == open).cloned();
         let next = all
             .iter()

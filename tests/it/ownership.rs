@@ -6,7 +6,7 @@ use tandem_proto::v1 as pb;
 use tandem_testkit::{authorized, user_bearer_in};
 use tonic::Code;
 
-use crate::stack::{ORG, Stack, start_stack};
+use crate::stack::{ORG, start_stack};
 
 fn import(
     integration: &pb::Integration,
@@ -31,23 +31,6 @@ fn sync_now(integration: &pb::Integration, bearer: &str) -> tonic::Request<pb::S
         },
         bearer,
     )
-}
-
-async fn runs(stack: &Stack, integration: &pb::Integration) -> Vec<pb::Run> {
-    stack
-        .history
-        .clone()
-        .list_runs(authorized(
-            pb::ListRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            },
-            &stack.bearer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .runs
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -97,7 +80,7 @@ async fn only_the_owner_syncs_or_imports_while_account_members_may_preview() {
         .unwrap_err();
     assert_eq!(hidden.code(), Code::NotFound, "{hidden:?}");
     // Nothing ran and nothing reached monday.
-    assert!(runs(&stack, &integration).await.is_empty());
+    assert!(stack.runs(&integration).await.is_empty());
     assert!(
         stack.monday.requests().is_empty(),
         "a refused call reached monday"
@@ -109,7 +92,7 @@ async fn only_the_owner_syncs_or_imports_while_account_members_may_preview() {
         .await
         .unwrap()
         .into_inner();
-    let found = runs(&stack, &integration).await;
+    let found = stack.runs(&integration).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].id, dry.run_id);
     assert_eq!(found[0].trigger, pb::Trigger::DryRun as i32);
@@ -131,7 +114,7 @@ async fn only_the_owner_syncs_or_imports_while_account_members_may_preview() {
         .sync_now(sync_now(&integration, &stack.bearer))
         .await
         .unwrap();
-    assert_eq!(runs(&stack, &integration).await.len(), 3);
+    assert_eq!(stack.runs(&integration).await.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -193,7 +176,7 @@ async fn after_a_transfer_the_new_owner_resumes_only_on_their_own_connections() 
         .unwrap()
         .into_inner();
     assert_eq!(status.state, "paused");
-    assert!(runs(&stack, &integration).await.is_empty());
+    assert!(stack.runs(&integration).await.is_empty());
 
     // Bob connects his own accounts, points the integration at them and resumes.
     let monday = config
@@ -237,5 +220,5 @@ async fn after_a_transfer_the_new_owner_resumes_only_on_their_own_connections() 
         .sync_now(sync_now(&integration, &bob))
         .await
         .unwrap();
-    assert_eq!(runs(&stack, &integration).await.len(), 1);
+    assert_eq!(stack.runs(&integration).await.len(), 1);
 }

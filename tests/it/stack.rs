@@ -241,6 +241,23 @@ impl Stack {
         &self.infra.redis_prefix
     }
 
+    /// Every run of `integration` in run history, newest first.
+    pub async fn runs(&self, integration: &pb::Integration) -> Vec<pb::Run> {
+        self.history
+            .clone()
+            .list_runs(authorized(
+                pb::ListRunsRequest {
+                    integration_id: integration.id.clone(),
+                    ..Default::default()
+                },
+                &self.bearer,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .runs
+    }
+
     /// Runs one cycle now and returns its run.
     pub async fn sync(&self, integration: &pb::Integration) -> pb::Run {
         let run_id = self

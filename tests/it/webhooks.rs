@@ -102,23 +102,6 @@ async fn registered(stack: &Stack, pool: &sqlx::PgPool) -> Vec<monday_sim::Webho
     hooks
 }
 
-async fn runs(stack: &Stack, integration: &pb::Integration) -> Vec<pb::Run> {
-    stack
-        .history
-        .clone()
-        .list_runs(authorized(
-            pb::ListRunsRequest {
-                integration_id: integration.id.clone(),
-                ..Default::default()
-            },
-            &stack.bearer,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .runs
-}
-
 /// (nothing pending, nothing running, runs so far).
 async fn quiet(stack: &Stack, pool: &sqlx::PgPool, integration: &pb::Integration) -> (bool, usize) {
     let idle: Option<bool> = sqlx::query_scalar(
@@ -129,7 +112,7 @@ async fn quiet(stack: &Stack, pool: &sqlx::PgPool, integration: &pb::Integration
     .fetch_optional(pool)
     .await
     .unwrap();
-    let all = runs(stack, integration).await;
+    let all = stack.runs(integration).await;
     let running = all
         .iter()
         .any(|r| r.status == pb::RunStatus::Running as i32);
@@ -294,7 +277,8 @@ async fn tandems_own_monday_writes_come_back_as_webhooks_and_move_nothing() {
     let integration = hourly_integration(&stack).await;
     registered(&stack, &pool).await;
     settled(&stack, &pool, &integration).await;
-    let before: Vec<String> = runs(&stack, &integration)
+    let before: Vec<String> = stack
+        .runs(&integration)
         .await
         .into_iter()
         .map(|r| r.id)
@@ -332,7 +316,7 @@ async fn tandems_own_monday_writes_come_back_as_webhooks_and_move_nothing() {
 
     // The webhooks wake the integration: its cycles re-read the item and write nothing.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while woken(runs(&stack, &integration).await)
+    while woken(stack.runs(&integration).await)
         .iter()
         .all(|r| r.status == pb::RunStatus::Running as i32)
     {
@@ -340,7 +324,7 @@ async fn tandems_own_monday_writes_come_back_as_webhooks_and_move_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     settled(&stack, &pool, &integration).await;
-    let echoes = woken(runs(&stack, &integration).await);
+    let echoes = woken(stack.runs(&integration).await);
     assert!(!echoes.is_empty());
     for run in &echoes {
         let c = run.counters.unwrap();
@@ -436,12 +420,13 @@ async fn after_a_burst_through_change_events_and_webhooks_two_quiet_cycles_write
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let agreed: Vec<pb::Run> = runs(&stack, &integration).await;
+    let agreed: Vec<pb::Run> = stack.runs(&integration).await;
     let writes = |r: &pb::Run| r.counters.map_or(0, |c| c.created + c.updated);
 
     // The echoes of Tandem's last writes arrive, as change events and webhooks, and settle.
     settled(&stack, &pool, &integration).await;
-    let echoes: Vec<pb::Run> = runs(&stack, &integration)
+    let echoes: Vec<pb::Run> = stack
+        .runs(&integration)
         .await
         .into_iter()
         .filter(|r| !agreed.iter().any(|a| a.id == r.id))
