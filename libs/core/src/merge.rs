@@ -205,7 +205,9 @@ impl MergePlan {
 /// field and column); the others go ahead. The failed mapping's field and column keep their
 /// old shadow values in [`MergePlan::next_shadow`] — even when another mapping shares the
 /// field — so the next run sees the change again and retries it (the mappings that succeeded
-/// then find their target already holding the value and write nothing).
+/// then find their target already holding the value and write nothing). When the failed
+/// mapping was a conflict, the loser's current value enters the shadow: the conflict stays
+/// decided while the winner's value waits to be written.
 pub fn merge(
     shadow: &Shadow,
     salesforce_now: &SideState,
@@ -219,6 +221,11 @@ pub fn merge(
     // Keys of failed mappings: their old shadow is put back at the end, even when another
     // mapping of the same field or column succeeded, so the failed one is retried next run.
     let mut failed: Vec<(&str, &str)> = Vec::new();
+    // Conflicts whose winner could not be written: the loser's value is taken as overruled
+    // (stored in the shadow as it is now), so a retry sees only the winner's change and does
+    // not resolve the conflict again — record times move with every write to the record, and
+    // a second resolution could pick the other side and overwrite the winner.
+    let mut overruled: Vec<(Side, &str, &Value)> = Vec::new();
     for m in mappings {
         let (sk, mk) = (m.salesforce_key(), m.monday_key());
         let sf_shadow = shadow.salesforce.get(sk).unwrap_or(&Value::Null);
@@ -287,12 +294,24 @@ pub fn merge(
         }
         if matches!(decision.action, Action::Failed(_)) {
             failed.push((sk, mk));
+            match decision.conflict {
+                Some(Side::Salesforce) => overruled.push((Side::Monday, mk, mo)),
+                Some(Side::Monday) => overruled.push((Side::Salesforce, sk, sf)),
+                None => {}
+            }
         }
         fields.push(decision);
     }
     for (sk, mk) in failed {
         restore(&mut next.salesforce, &shadow.salesforce, sk);
         restore(&mut next.monday, &shadow.monday, mk);
+    }
+    for (side, key, value) in overruled {
+        let record = match side {
+            Side::Salesforce => &mut next.salesforce,
+            Side::Monday => &mut next.monday,
+        };
+        record.insert(key.to_owned(), value.clone());
     }
     MergePlan {
         fields,

@@ -296,6 +296,60 @@ fn a_value_that_cannot_be_written_fails_that_field_only_and_keeps_its_shadow() {
     );
 }
 
+/// A conflict whose winner cannot be written stays decided: a retry after the loser's
+/// record time moved (any write to it does) neither flips the winner nor overwrites it; once
+/// the value can be written (the mapping fixed), the winner's value crosses.
+#[test]
+fn a_conflict_whose_winner_cannot_be_written_is_not_resolved_again() {
+    let users = users();
+    let s = shadow();
+    let sides = |sf_at, mo_at| {
+        let mut sf = SideState::new(
+            rec(&[("Type", Value::labels(["Partner"]))]),
+            Some(ts(sf_at)),
+        );
+        sf.changed_at.insert("Type".into(), ts(sf_at));
+        let mo = SideState::new(
+            rec(&[("status", Value::labels(["Customer - Direct"]))]),
+            Some(ts(mo_at)),
+        );
+        (sf, mo)
+    };
+    // Salesforce's change is newer and wins, but monday has no label "Partner".
+    let (sf, mo) = sides(20, 10);
+    let first = run(&s, &sf, &mo, ConflictPolicy::NewestWins);
+    let failed: Vec<_> = first.failures().map(|(d, _)| d.conflict).collect();
+    assert_eq!(failed, [Some(Side::Salesforce)], "{:?}", first.fields);
+    assert!(first.salesforce_updates().is_empty());
+    // Retried after monday's record time moved past Salesforce's: still no write to Salesforce.
+    let (sf, mo) = sides(20, 30);
+    let retry = run(&first.next_shadow, &sf, &mo, ConflictPolicy::NewestWins);
+    assert!(
+        retry.salesforce_updates().is_empty(),
+        "the loser's value overwrote the winner: {:?}",
+        retry.fields
+    );
+    assert_eq!(retry.failures().count(), 1, "{:?}", retry.fields);
+    // The mapping may now create labels: the winner's value crosses.
+    let mut ms = mappings();
+    ms[2].options.create_labels = true;
+    let fixed = merge(
+        &retry.next_shadow,
+        &sf,
+        &mo,
+        &ms,
+        ConflictPolicy::NewestWins,
+        &ctx(&users),
+    );
+    assert_eq!(
+        fixed.monday_updates().get("status"),
+        Some(&Value::labels(["Partner"])),
+        "{:?}",
+        fixed.fields
+    );
+    assert_eq!(fixed.failures().count(), 0);
+}
+
 #[test]
 fn payloads_are_ready_for_the_wire() {
     let s = shadow();
