@@ -69,16 +69,34 @@ impl Seen {
         }
     }
 
-    /// A field's value on one side, in a form both sides share.
-    fn value(&self, side: Side, id: &str, field: Field, labels_created: bool) -> Option<String> {
+    /// A field's value on one side, in a form both sides share; `None` where the record is
+    /// gone or the value cannot be represented on the other side (an owner only one side
+    /// knows).
+    fn value(&self, side: Side, id: &str, field: Field, model: &Model) -> Option<String> {
+        let people = &model.directory;
+        let owner = |email: Option<&str>| {
+            let email = email.unwrap_or_default();
+            (email.is_empty() || people.shared(email)).then(|| email.to_owned())
+        };
         match side {
             Side::Salesforce => {
                 let r = self.salesforce.get(id)?;
                 let v = &r[field.salesforce()];
-                Some(match field {
-                    Field::Amount => number(v),
-                    _ => text(v),
-                })
+                match field {
+                    Field::Amount => Some(number(v)),
+                    Field::Owner => owner(people.salesforce_email(&text(v))),
+                    Field::OwnerEmail => Some(
+                        people
+                            .salesforce_email(&text(v))
+                            .unwrap_or_default()
+                            .to_owned(),
+                    ),
+                    Field::Phone => Some(phone(&text(v))),
+                    Field::Account => {
+                        Some(people.account_name(&text(v)).unwrap_or_default().to_owned())
+                    }
+                    _ => Some(text(v)),
+                }
             }
             Side::Monday => {
                 let i = self.monday.get(id)?;
@@ -89,16 +107,21 @@ impl Seen {
                         Some(0) => "Prospecting".into(),
                         Some(1) => "Closed Won".into(),
                         Some(5) => "Closed Lost".into(),
-                        Some(_) if labels_created => "Qualification".into(),
+                        Some(_) if model.labels_created => "Qualification".into(),
                         Some(other) => format!("label {other}"),
                         None => String::new(),
                     },
                     Field::Date => text(&v["date"]),
-                    Field::Next => match &v {
+                    Field::Next | Field::OwnerEmail | Field::Account => match &v {
                         Value::Object(o) => text(o.get("text").unwrap_or(&Value::Null)),
                         other => text(other),
                     },
                     Field::Amount => number(&v),
+                    Field::Owner => {
+                        let person = v["personsAndTeams"][0]["id"].as_i64();
+                        return owner(person.and_then(|p| people.monday_email(p)));
+                    }
+                    Field::Phone => phone(&text(&v["phone"])),
                 })
             }
         }
@@ -110,6 +133,16 @@ fn text(v: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// A phone number's digits with its country code (ten digits are a US number).
+fn phone(v: &str) -> String {
+    let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() == 10 {
+        format!("1{digits}")
+    } else {
+        digits
     }
 }
 
@@ -167,8 +200,8 @@ pub fn settled(seen: &Seen, config: &Config, model: &Model) -> Result<(), String
         };
         let expected: BTreeSet<Field> = model.expect.get(&m.id).cloned().unwrap_or_default();
         for field in expected {
-            let here = seen.value(m.side, &m.id, field, model.labels_created);
-            let there = seen.value(m.side.other(), partner, field, model.labels_created);
+            let here = seen.value(m.side, &m.id, field, model);
+            let there = seen.value(m.side.other(), partner, field, model);
             let (Some(here), Some(there)) = (here, there) else {
                 continue;
             };

@@ -8,7 +8,9 @@
 //! `TANDEM_JOURNEY_STEPS` run any other. A failure prints the seed and the steps up to it (the
 //! shortest failing prefix: invariants are checked after every step).
 
+mod act;
 mod check;
+mod faults;
 mod world;
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use tandem_proto::v1 as pb;
 use tandem_testkit::authorized;
 
+use self::act::{create, edit};
 use self::check::Seen;
 use self::world::{Config, Field, Made, Model, Side, pick, value};
 use crate::stack::{ORG, Stack, start_stack};
@@ -52,19 +55,14 @@ impl Journey {
     async fn start(seed: u64) -> Journey {
         let stack = start_stack().await;
         stack.salesforce.ensure_org(ORG);
-        for (id, title, kind) in [
-            ("next", "Next step", "text"),
-            ("amount", "Amount", "numbers"),
-        ] {
-            stack
-                .monday
-                .add_column(stack.board, id, title, kind, serde_json::json!({}))
-                .unwrap();
-        }
+        let directory = act::prepare(&stack);
         let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
         let mut rng = StdRng::seed_from_u64(seed);
         let config = Config::draw(&mut rng);
-        let mut model = Model::default();
+        let mut model = Model {
+            directory,
+            ..Model::default()
+        };
         // Records from before the integration; some stand on both sides under one name.
         for _ in 0..config.pre_existing {
             let base = model.name(&mut rng, &config);
@@ -75,7 +73,7 @@ impl Journey {
             };
             let mut twin = None;
             for side in sides {
-                let id = create(&stack, &mut rng, *side, &base);
+                let id = create(&stack, &mut rng, &model.directory, *side, &base);
                 if *side == Side::Salesforce {
                     twin = Some(id.clone());
                 } else if let Some(sf) = twin.as_ref().filter(|_| config.link_key) {
@@ -348,7 +346,8 @@ impl Journey {
                 self.set_paused(pause).await;
             }
             80..93 => self.fault().await,
-            93..96 => self.take_over().await,
+            93..96 if self.rng.random_bool(0.5) => self.take_over().await,
+            93..96 => self.kill_mid_cycle().await,
             96..98 => self.transfer_and_back().await,
             _ => self.fix_mapping().await,
         }
@@ -357,9 +356,17 @@ impl Journey {
 
     fn create(&mut self, side: Side) {
         let base = self.model.name(&mut self.rng, &self.config);
-        let id = create(&self.stack, &mut self.rng, side, &base);
+        let id = create(
+            &self.stack,
+            &mut self.rng,
+            &self.model.directory,
+            side,
+            &base,
+        );
         self.log.push(format!("create on {side:?}: {id} {base:?}"));
-        let fields = Field::ALL
+        let fields = self
+            .config
+            .fields()
             .into_iter()
             .filter(|f| self.config.flows_from(*f, side))
             .collect();
@@ -390,8 +397,12 @@ impl Journey {
             (Some(p), false) if self.rng.random_bool(0.5) => vec![(made.side.other(), p.clone())],
             _ => vec![(made.side, made.id.clone())],
         };
-        let fields: Vec<Field> = Field::ALL
+        let fields: Vec<Field> = self
+            .config
+            .fields()
             .into_iter()
+            // The fallback column follows the owner; nobody edits it.
+            .filter(|f| *f != Field::OwnerEmail)
             .filter(|f| sides.iter().all(|(s, _)| self.config.flows_from(*f, *s)))
             .filter(|f| *f != Field::Name || sides.iter().all(|(s, _)| *s == Side::Salesforce))
             .collect();
@@ -401,7 +412,7 @@ impl Journey {
         let twin = made.pre_existing && twin_bases(&self.model).contains(&made.base);
         let mut emptied = false;
         for (side, id) in &sides {
-            let v = value(&mut self.rng, field, *side);
+            let v = value(&mut self.rng, field, *side, &self.model.directory);
             emptied |= v.is_null() || v == "";
             self.log.push(format!(
                 "edit {field:?} on {side:?} {id} ({:?}) to {v}",
@@ -415,7 +426,9 @@ impl Journey {
                 if made.pre_existing {
                     // A one-sided record is created with what flows from its side; a twin is
                     // paired by its key and agrees on what flows both ways.
-                    let fields = Field::ALL
+                    let fields = self
+                        .config
+                        .fields()
                         .into_iter()
                         .filter(|f| {
                             if twin {
@@ -437,6 +450,16 @@ impl Journey {
                 .entry(made.id.clone())
                 .or_default()
                 .insert(field);
+        }
+        // The owner's email follows a Salesforce owner; an owner set from monday reaches the
+        // fallback column only through a later Salesforce change.
+        if field == Field::Owner && self.config.maps(Field::OwnerEmail) {
+            let expected = self.model.expect.entry(made.id.clone()).or_default();
+            if sides.iter().all(|(s, _)| *s == Side::Salesforce) {
+                expected.insert(Field::OwnerEmail);
+            } else {
+                expected.remove(&Field::OwnerEmail);
+            }
         }
     }
 
@@ -553,7 +576,9 @@ impl Journey {
                 m.should_cross = !self.config.conditions || m.base.starts_with("Open");
                 // Relinked pairs agree on what flows both ways (a side's empty value is no
                 // change, so a one-way field keeps what the target held).
-                let both = Field::ALL
+                let both = self
+                    .config
+                    .fields()
                     .into_iter()
                     .filter(|f| self.config.flows[f] == (true, true))
                     .filter(|_| m.should_cross)
@@ -561,7 +586,9 @@ impl Journey {
                 self.model.expect.insert(m.id.clone(), both);
             } else if m.side == source && crosses && !m.should_cross {
                 m.should_cross = true;
-                let fields = Field::ALL
+                let fields = self
+                    .config
+                    .fields()
                     .into_iter()
                     .filter(|f| self.config.flows_from(*f, m.side))
                     .collect();
@@ -655,65 +682,6 @@ impl Journey {
             .into_inner()
             .run_id;
         Ok(self.stack.run(&run_id).await)
-    }
-
-    fn clear_faults(&self) {
-        self.stack.salesforce.clear_faults();
-        self.stack.monday.set_faults(monday_sim::Faults::default());
-    }
-
-    async fn fault(&mut self) {
-        let n = self.rng.random_range(1..8);
-        let what = match self.rng.random_range(0..4) {
-            0 => {
-                self.stack.salesforce.fail_next(n, 503);
-                format!("Salesforce answers 503 {n} times")
-            }
-            1 => {
-                self.stack.salesforce.expire_all_tokens();
-                "Salesforce access tokens expire".to_owned()
-            }
-            2 => {
-                self.stack.monday.set_faults(monday_sim::Faults {
-                    exhaust_budget_next: n.min(3),
-                    retry_in_seconds: Some(1),
-                    ..Default::default()
-                });
-                format!("monday's budget is spent for {} requests", n.min(3))
-            }
-            _ => {
-                self.stack.monday.set_faults(monday_sim::Faults {
-                    fail_next: n,
-                    status: Some(503),
-                    ..Default::default()
-                });
-                format!("monday answers 503 {n} times")
-            }
-        };
-        let outcome = self.cycle().await.map(|r| r.status);
-        self.log.push(format!("{what}, then a cycle: {outcome:?}"));
-        self.clear_faults();
-    }
-
-    /// The orchestrator holding the lease is stopped mid-cycle: another replica takes over.
-    async fn take_over(&mut self) {
-        self.stack.monday.set_faults(monday_sim::Faults {
-            latency_ms: 300,
-            ..Default::default()
-        });
-        let running = self.stack.sync_in_background(&self.integration);
-        let after = Duration::from_millis(self.rng.random_range(0..900));
-        tokio::time::sleep(after).await;
-        sqlx::query("UPDATE sync.leases SET epoch = epoch + 1")
-            .execute(&self.pool)
-            .await
-            .unwrap();
-        let outcome = running.await.unwrap().map(|_| ()).map_err(|e| e.code());
-        self.log.push(format!(
-            "the lease is taken over {} ms into a cycle: {outcome:?}",
-            after.as_millis()
-        ));
-        self.clear_faults();
     }
 
     /// The owner hands the integration to a colleague, who hands it back: meanwhile the owner
@@ -826,80 +794,4 @@ fn current_partner(pool: &sqlx::PgPool, made: &Made) -> Option<String> {
                 .unwrap()
         })
     })
-}
-
-/// Makes a record as a user would, with the mapped fields filled.
-fn create(stack: &Stack, rng: &mut StdRng, side: Side, base: &str) -> String {
-    let stage = value(rng, Field::Stage, side);
-    let date = value(rng, Field::Date, side);
-    let next = value(rng, Field::Next, side);
-    let amount = value(rng, Field::Amount, side);
-    match side {
-        Side::Salesforce => stack
-            .salesforce
-            .insert(
-                ORG,
-                "Opportunity",
-                serde_json::json!({"Name": base, "StageName": stage, "CloseDate": date, "NextStep": next, "Amount": amount}),
-            )
-            .unwrap(),
-        Side::Monday => stack
-            .monday
-            .create_item(
-                stack.board,
-                None,
-                base,
-                serde_json::json!({"status": {"label": stage}, "date4": {"date": date}, "next": next, "amount": monday_number(&amount)}),
-            )
-            .unwrap()
-            .to_string(),
-    }
-}
-
-fn monday_number(v: &serde_json::Value) -> serde_json::Value {
-    match v.as_f64() {
-        Some(n) => serde_json::json!(n.to_string()),
-        None => serde_json::json!(""),
-    }
-}
-
-fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: serde_json::Value, rng: &mut StdRng) {
-    match side {
-        Side::Salesforce => {
-            let admin = stack.salesforce.admin_user_id(ORG);
-            let v = if field == Field::Name {
-                let name = stack
-                    .salesforce
-                    .record(ORG, id)
-                    .and_then(|r| r["Name"].as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                serde_json::json!(format!(
-                    "{} ~{}",
-                    check::base(&name),
-                    rng.random_range(1..100)
-                ))
-            } else {
-                v
-            };
-            // A partner deleted since (its link not yet ended) refuses, as Salesforce would.
-            let _ = stack.salesforce.update_as(
-                ORG,
-                id,
-                serde_json::json!({field.salesforce(): v}),
-                &admin,
-            );
-        }
-        Side::Monday => {
-            let column = match field {
-                Field::Stage => serde_json::json!({"label": v}),
-                Field::Date => serde_json::json!({"date": v}),
-                Field::Amount => monday_number(&v),
-                _ => v,
-            };
-            let _ = stack.monday.set_values(
-                id.parse().unwrap(),
-                serde_json::json!({field.column(): column}),
-            );
-        }
-    }
 }

@@ -15,10 +15,19 @@ pub enum Field {
     Date,
     Next,
     Amount,
+    /// The record's owner: a Salesforce User ↔ a monday person, matched by email.
+    Owner,
+    /// The owner's email in a text column: the fallback for owners with no monday user.
+    OwnerEmail,
+    /// A phone number: Salesforce's as typed ↔ monday's E.164 with a country.
+    Phone,
+    /// The opportunity's Account, written to monday as the Account's name.
+    Account,
 }
 
 impl Field {
-    pub const ALL: [Field; 5] = [
+    /// The fields every journey maps; the others are drawn per seed.
+    pub const BASE: [Field; 5] = [
         Field::Name,
         Field::Stage,
         Field::Date,
@@ -33,6 +42,10 @@ impl Field {
             Field::Date => "date4",
             Field::Next => "next",
             Field::Amount => "amount",
+            Field::Owner => "owner",
+            Field::OwnerEmail => "owner_email",
+            Field::Phone => "phone",
+            Field::Account => "account",
         }
     }
 
@@ -43,6 +56,9 @@ impl Field {
             Field::Date => "CloseDate",
             Field::Next => "NextStep",
             Field::Amount => "Amount",
+            Field::Owner | Field::OwnerEmail => "OwnerId",
+            Field::Phone => "Phone__c",
+            Field::Account => "AccountId",
         }
     }
 }
@@ -100,7 +116,7 @@ impl Config {
             _ => pb::Scope::SalesforceToMonday,
         };
         let mut flows = BTreeMap::new();
-        for f in Field::ALL {
+        for f in Field::BASE {
             let flow = match scope {
                 pb::Scope::MondayToSalesforce => (false, true),
                 pb::Scope::SalesforceToMonday => (true, false),
@@ -120,7 +136,7 @@ impl Config {
             1 => pb::ConflictPolicy::MondayWins,
             _ => pb::ConflictPolicy::NewestWins,
         };
-        Config {
+        let mut config = Config {
             scope,
             flows,
             policy,
@@ -128,6 +144,32 @@ impl Config {
             link_key: rng.random_bool(0.4),
             start_paused: rng.random_bool(0.3),
             pre_existing: rng.random_range(0..4),
+        };
+        config.draw_extra_fields(rng);
+        config
+    }
+
+    /// People (with the email fallback), a phone and a lookup, each mapped or not.
+    fn draw_extra_fields(&mut self, rng: &mut StdRng) {
+        let to_monday = self.scope != pb::Scope::MondayToSalesforce;
+        let way = |rng: &mut StdRng, scope: pb::Scope| match scope {
+            pb::Scope::MondayToSalesforce => (false, true),
+            pb::Scope::SalesforceToMonday => (true, false),
+            _ => [(true, false), (false, true), (true, true)][rng.random_range(0..3)],
+        };
+        if rng.random_bool(0.5) {
+            let flow = way(rng, self.scope);
+            self.flows.insert(Field::Owner, flow);
+            if to_monday && rng.random_bool(0.6) {
+                self.flows.insert(Field::OwnerEmail, (true, false));
+            }
+        }
+        if rng.random_bool(0.5) {
+            let flow = way(rng, self.scope);
+            self.flows.insert(Field::Phone, flow);
+        }
+        if to_monday && rng.random_bool(0.5) {
+            self.flows.insert(Field::Account, (true, false));
         }
     }
 
@@ -138,6 +180,16 @@ impl Config {
             Side::Salesforce => to_monday,
             Side::Monday => to_salesforce,
         }
+    }
+
+    /// The mapped fields.
+    pub fn fields(&self) -> Vec<Field> {
+        self.flows.keys().copied().collect()
+    }
+
+    /// Whether `field` is mapped.
+    pub fn maps(&self, field: Field) -> bool {
+        self.flows.contains_key(&field)
     }
 
     /// Whether records are created from `side`.
@@ -152,7 +204,8 @@ impl Config {
     pub fn spec(&self, spec: &mut pb::IntegrationSpec) {
         spec.scope = self.scope as i32;
         spec.conflict_policy = self.policy as i32;
-        spec.mappings = Field::ALL
+        spec.mappings = self
+            .fields()
             .iter()
             .map(|f| pb::FieldMapping {
                 monday_column_id: f.column().into(),
@@ -208,6 +261,42 @@ pub struct Model {
     pub labels_created: bool,
     /// Fields expected equal on a pair, by either record id (filled as records cross).
     pub expect: BTreeMap<String, BTreeSet<Field>>,
+    /// The people and accounts values are drawn from.
+    pub directory: Directory,
+}
+
+/// Who can own a record on each side, and the Accounts an opportunity may belong to.
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// Salesforce User Id → email.
+    pub salesforce_users: Vec<(String, String)>,
+    /// monday person id → email.
+    pub monday_users: Vec<(i64, String)>,
+    /// Account Id → Name.
+    pub accounts: Vec<(String, String)>,
+}
+
+impl Directory {
+    pub fn salesforce_email(&self, id: &str) -> Option<&str> {
+        let found = self.salesforce_users.iter().find(|(i, _)| i == id);
+        found.map(|(_, e)| e.as_str())
+    }
+
+    pub fn monday_email(&self, id: i64) -> Option<&str> {
+        let found = self.monday_users.iter().find(|(i, _)| *i == id);
+        found.map(|(_, e)| e.as_str())
+    }
+
+    /// A person both sides know (the only owners that can cross).
+    pub fn shared(&self, email: &str) -> bool {
+        self.salesforce_users.iter().any(|(_, e)| e == email)
+            && self.monday_users.iter().any(|(_, e)| e == email)
+    }
+
+    pub fn account_name(&self, id: &str) -> Option<&str> {
+        let found = self.accounts.iter().find(|(i, _)| i == id);
+        found.map(|(_, n)| n.as_str())
+    }
 }
 
 impl Model {
@@ -255,8 +344,14 @@ impl Model {
     }
 }
 
-/// A random value for `field` as the user would type it on `side`.
-pub fn value(rng: &mut StdRng, field: Field, side: Side) -> serde_json::Value {
+/// A random value for `field` as the user would type it on `side` (monday people as a person
+/// id, phones as E.164 text).
+pub fn value(
+    rng: &mut StdRng,
+    field: Field,
+    side: Side,
+    directory: &Directory,
+) -> serde_json::Value {
     match field {
         Field::Stage => {
             let stages: &[&str] = match side {
@@ -277,6 +372,27 @@ pub fn value(rng: &mut StdRng, field: Field, side: Side) -> serde_json::Value {
         Field::Amount => match rng.random_range(0..4) {
             0 => serde_json::Value::Null,
             n => serde_json::json!(f64::from(rng.random_range(1..100_000)) / f64::from(n * 2)),
+        },
+        Field::Owner | Field::OwnerEmail => match side {
+            Side::Salesforce => {
+                let users = &directory.salesforce_users;
+                serde_json::json!(users[rng.random_range(0..users.len())].0)
+            }
+            Side::Monday => {
+                let users = &directory.monday_users;
+                serde_json::json!(users[rng.random_range(0..users.len())].0)
+            }
+        },
+        Field::Phone => {
+            let phones: &[&str] = match side {
+                Side::Salesforce => &["(415) 555-2000", "415.555.2001", "+44 20 7946 0958", ""],
+                Side::Monday => &["+14155552002", "+442079460959", "+33142685300"],
+            };
+            serde_json::json!(phones[rng.random_range(0..phones.len())])
+        }
+        Field::Account => match rng.random_range(0..=directory.accounts.len()) {
+            0 => serde_json::Value::Null,
+            n => serde_json::json!(directory.accounts[n - 1].0),
         },
         Field::Name => serde_json::Value::Null,
     }
