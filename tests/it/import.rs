@@ -134,3 +134,118 @@ async fn a_dry_run_writes_nothing_and_the_import_relinks_instead_of_duplicating(
         stack.events(&cycle).await
     );
 }
+
+/// A large import goes a page at a time and commits each page: killed half way (the replica
+/// running it gone, as with SIGKILL), it is run again and resumes after the last page it
+/// committed — every record crosses exactly once, and what was done is not read again.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_killed_half_way_resumes_from_its_last_page_and_duplicates_nothing() {
+    const N: usize = 40;
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let records = (0..N)
+        .map(|i| serde_json::json!({"Name": format!("Deal {i:02}"), "StageName": "Prospecting", "CloseDate": "2026-12-31"}))
+        .collect();
+    stack
+        .salesforce
+        .insert_many(ORG, "Opportunity", records)
+        .unwrap();
+    let integration = stack.integration().await;
+    let replica = stack
+        .replica(sync_orchestrator::Options {
+            scheduler_tick_ms: 0,
+            lease_ms: 1_000,
+            import_page_size: 10,
+            ..Default::default()
+        })
+        .await;
+    let mut on_replica = replica.client().await;
+    // monday slow enough that the import is caught between two pages.
+    stack.monday.set_faults(monday_sim::Faults {
+        latency_ms: 1_000,
+        ..Default::default()
+    });
+    let request = || {
+        authorized(
+            pb::ImportRequest {
+                integration_id: integration.id.clone(),
+                source: pb::Side::Salesforce as i32,
+                ..Default::default()
+            },
+            &stack.bearer,
+        )
+    };
+    let first = request();
+    let running = tokio::spawn(async move { on_replica.import(first).await });
+    let pool = sqlx::PgPool::connect(&stack.database_url).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let pages: Option<i32> =
+            sqlx::query_scalar("SELECT pages FROM sync.import_progress WHERE integration_id = $1")
+                .bind(&integration.id)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        if pages.is_some_and(|p| p >= 2) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never committed two pages"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    replica.kill();
+    let _ = running.await;
+    stack.monday.set_faults(monday_sim::Faults::default());
+    let linked_before: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sync.links WHERE integration_id = $1 AND unlinked_at IS NULL",
+    )
+    .bind(&integration.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!((10..N as i64).contains(&linked_before), "{linked_before}");
+
+    // Run again (once the dead replica's lease ran out): it resumes.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let run_id = loop {
+        match stack.orchestrator.clone().import(request()).await {
+            Ok(answer) => break answer.into_inner().run_id,
+            Err(e) if e.code() == tonic::Code::Aborted => {
+                assert!(std::time::Instant::now() < deadline, "{e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let run = stack.run(&run_id).await;
+    assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{run:?}");
+    let read = run.counters.unwrap().read as i64;
+    assert!(
+        read < N as i64 && read >= N as i64 - linked_before,
+        "the resumed import read {read} records; {linked_before} were linked before"
+    );
+    let items = stack.monday.items(stack.board);
+    let names: std::collections::BTreeSet<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(
+        (items.len(), names.len()),
+        (N, N),
+        "each opportunity once on the board"
+    );
+    let linked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sync.links WHERE integration_id = $1 AND unlinked_at IS NULL",
+    )
+    .bind(&integration.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(linked, N as i64);
+    let left: Option<i32> =
+        sqlx::query_scalar("SELECT pages FROM sync.import_progress WHERE integration_id = $1")
+            .bind(&integration.id)
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    assert_eq!(left, None, "a finished import leaves no progress behind");
+}

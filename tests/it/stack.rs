@@ -109,53 +109,86 @@ pub async fn start_stack_with(adjust: impl FnOnce(&mut EmbeddedConfig)) -> Stack
 }
 
 /// Another orchestrator replica, serving beside the stack's own on the same Postgres, Redis
-/// and services.
+/// and services, on a runtime of its own: killed, every task it runs — its scheduler's runs
+/// and the handlers of the calls it is answering — is dropped where it stands.
 pub struct Replica {
     /// Its name in `sync.leases.holder`.
     pub holder: String,
     stop: tokio_util::sync::CancellationToken,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Replica {
     /// Gone at once, as with `kill -9`: its futures are dropped mid-step, nothing cleans up.
-    pub fn kill(self) {
-        self.task.abort();
+    pub fn kill(mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 
     /// A graceful shutdown (SIGTERM), awaited.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// A client of its gRPC API.
+    pub async fn client(&self) -> SyncOrchestratorClient<Channel> {
+        let address = self.holder.split('@').nth(1).unwrap_or_default();
+        SyncOrchestratorClient::connect(format!("http://{address}"))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
 impl Stack {
     /// Starts another orchestrator replica with `options`.
     pub async fn replica(&self, options: sync_orchestrator::Options) -> Replica {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let holder = format!(
             "{}@{}",
             sync_orchestrator::NAME,
             listener.local_addr().unwrap()
         );
-        let server = sync_orchestrator::bind_on(
-            listener,
-            sync_orchestrator::Config {
-                listen: ([127, 0, 0, 1], 0).into(),
-                infra: self.infra.clone(),
-                peers: self.peers.clone(),
-                options,
-            },
-        )
-        .await
-        .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = sync_orchestrator::Config {
+            listen: ([127, 0, 0, 1], 0).into(),
+            infra: self.infra.clone(),
+            peers: self.peers.clone(),
+            options,
+        };
         let stop = tokio_util::sync::CancellationToken::new();
         let token = stop.clone();
-        let task = tokio::spawn(async move {
+        let (ready, serving) = tokio::sync::oneshot::channel();
+        let task = runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let server = sync_orchestrator::bind_on(listener, config).await.unwrap();
+            let _ = ready.send(());
             let _ = server.serve(token).await;
         });
-        Replica { holder, stop, task }
+        serving.await.unwrap();
+        Replica {
+            holder,
+            stop,
+            task: Some(task),
+            runtime: Some(runtime),
+        }
     }
 
     /// Connects both sides as the user and creates a two-way Deals ↔ Opportunity integration.

@@ -12,6 +12,7 @@ mod config;
 mod credentials;
 mod error;
 mod grpc;
+mod pages;
 mod poll;
 pub mod queries;
 mod read;

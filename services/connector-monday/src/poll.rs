@@ -18,7 +18,7 @@ pub const PAGE: u32 = 500;
 /// twentieth of a full one's cost) and only a poll that fills it goes on in full pages.
 pub const FIRST_PAGE: u32 = 25;
 
-fn page_of(reply: &Reply, first: bool) -> (Vec<Value>, Option<String>) {
+pub fn page_of(reply: &Reply, first: bool) -> (Vec<Value>, Option<String>) {
     let page = if first {
         reply
             .data
@@ -51,6 +51,9 @@ pub async fn poll(
     req: &MondayPollRequest,
     calls: &mut Calls,
 ) -> Result<MondayPollResponse, Error> {
+    if req.pages {
+        return crate::pages::page(monday, session, req, calls).await;
+    }
     let since = req.watermark.as_ref().map(from_timestamp).transpose()?;
     let max = req.max_items as usize;
     let mut out = Vec::new();
@@ -151,5 +154,6 @@ pub async fn poll(
         has_more,
         complexity: Some(spent.usage()),
         api_calls: calls.0,
+        next_page_token: String::new(),
     })
 }

@@ -14,6 +14,7 @@ mod error;
 mod grpc;
 mod hosts;
 mod oauth;
+mod pages;
 mod poll;
 mod read;
 mod schema;

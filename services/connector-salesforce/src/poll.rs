@@ -61,6 +61,9 @@ pub async fn get_exact<T: for<'de> Deserialize<'de>>(
 impl Api {
     #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object))]
     pub async fn poll(&self, r: SalesforcePollRequest) -> Result<SalesforcePollResponse, Error> {
+        if r.pages {
+            return self.page(r).await;
+        }
         let object = object_name(&r.object, "object")?;
         if r.seen.len() > MAX_SEEN {
             return Err(Error::invalid(
@@ -183,6 +186,7 @@ impl Api {
             has_more,
             api_usage: session.api_usage(),
             api_calls: session.calls,
+            next_page_token: String::new(),
         })
     }
 }

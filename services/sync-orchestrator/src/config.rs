@@ -64,6 +64,15 @@ pub struct Options {
     /// when those are paused or deleted; unset (the default), it registers none.
     #[arg(long = "monday-webhook-url", env = "TANDEM_MONDAY_WEBHOOK_URL")]
     pub monday_webhook_url: Option<String>,
+    /// How many source records an import reads, writes and commits at a time: its memory is
+    /// about this many records, and an import that stops resumes from its last committed page.
+    #[arg(
+        long = "import-page-size",
+        env = "TANDEM_IMPORT_PAGE_SIZE",
+        default_value_t = 1_000,
+        value_parser = clap::value_parser!(u32).range(1..=10_000)
+    )]
+    pub import_page_size: u32,
 }
 
 impl Default for Options {
@@ -75,6 +84,7 @@ impl Default for Options {
             lease_ms: 15_000,
             salesforce_change_events: false,
             monday_webhook_url: None,
+            import_page_size: 1_000,
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct Deps {
     pub sweep_every: Duration,
     /// How long a lease lasts unless renewed.
     pub lease_ttl: Duration,
+    /// Source records an import handles per page.
+    pub import_page: u32,
     pub metrics: crate::metrics::Metrics,
 }
 

@@ -71,6 +71,7 @@ pub async fn poll(
             watermark: since(&sf_mark),
             seen,
             max_records: 0,
+            ..Default::default()
         }),
         monday.poll_changes(pb::MondayPollRequest {
             connection_id: spec.monday_connection_id.clone(),
@@ -78,6 +79,7 @@ pub async fn poll(
             columns: columns.to_vec(),
             watermark: since(&mo_mark),
             max_items: 0,
+            ..Default::default()
         }),
     )?;
     let mut polled = Polled {

@@ -240,14 +240,7 @@ pub async fn finish(
         Ok(()) => (pb::RunStatus::Succeeded, String::new()),
         Err(e) => (pb::RunStatus::Failed, run_error(e)),
     };
-    for chunk in outcome.events.chunks(EVENTS_PER_CALL) {
-        history
-            .append_events(pb::AppendEventsRequest {
-                run_id: run.id.clone(),
-                events: chunk.to_vec(),
-            })
-            .await?;
-    }
+    append(deps, &run.id, &outcome.events).await?;
     Ok(history
         .finish_run(pb::FinishRunRequest {
             run_id: run.id.clone(),
@@ -257,6 +250,24 @@ pub async fn finish(
         })
         .await?
         .into_inner())
+}
+
+/// Sends events of a run still open (an import sends each page's as the page is committed).
+pub async fn append(
+    deps: &Deps,
+    run_id: &str,
+    events: &[pb::RecordEvent],
+) -> Result<(), CycleError> {
+    let mut history = deps.peers.history.clone();
+    for chunk in events.chunks(EVENTS_PER_CALL) {
+        history
+            .append_events(pb::AppendEventsRequest {
+                run_id: run_id.to_owned(),
+                events: chunk.to_vec(),
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 /// Closes a run whose replica stopped before it could (found when its lease was taken over).

@@ -1,23 +1,25 @@
 //! An import (backfill): every record of the source side that matches the conditions crosses,
 //! re-linking pairs that share the link key instead of duplicating them; the source side wins
-//! where both hold values. With a dry run nothing is written anywhere and the run's events say
-//! what would have happened.
+//! where both hold values. It goes a page at a time and resumes where it stopped. With a dry
+//! run nothing is written anywhere and the run's events say what would have happened.
 
+use std::collections::HashMap;
+
+use tandem_catalog::Rules;
 use tandem_core::ConflictPolicy;
 use tandem_core::merge::Side as CoreSide;
 use tandem_proto::v1 as pb;
 
-use crate::adopt;
-use crate::commit;
 use crate::deps::Deps;
-use crate::history::{Names, Outcome};
+use crate::detect::{self, Polled};
+use crate::history::{self, Names, Outcome};
 use crate::lease::Lease;
 use crate::pairs::{self, Pair};
-use crate::people;
 use crate::plan::{self, Planned};
 use crate::run::CycleError;
 use crate::settings::{LinkKey, Settings};
-use crate::write;
+use crate::store::Side;
+use crate::{adopt, commit, people, write};
 
 /// What an import was asked to do.
 #[derive(Debug, Clone)]
@@ -28,11 +30,19 @@ pub struct Import {
     pub link_key: Option<LinkKey>,
 }
 
+/// The import, a page of the source at a time (`Deps::import_page` records): each page is
+/// paired, planned, written and committed — links, failing records and where the next page
+/// starts, under the lease fence — and its events go to run history before the next page is
+/// read. Memory holds one page, plus, when a link key pairs records, the other side's
+/// unlinked records by key (read once). An import that stopped resumes at the page after the
+/// last one it committed; the records it linked are skipped as "already linked" wherever it
+/// starts, so nothing is created twice.
 pub async fn import(
     deps: &Deps,
     lease: &Lease,
     settings: &mut Settings,
     request: Import,
+    run_id: &str,
     outcome: &mut Outcome,
 ) -> Result<(), CycleError> {
     let Import {
@@ -42,123 +52,252 @@ pub async fn import(
     } = request;
     let link_key = settings.link_key(link_key);
     let (fields, columns) = settings.fields_to_read(link_key.as_ref());
-    let (salesforce, monday) = read_all(
-        deps,
-        settings,
-        source,
-        link_key.is_some(),
-        (&fields, &columns),
-        outcome,
-    )
-    .await?;
-    let mut pairs = Vec::new();
-    for (side, records) in [
-        (CoreSide::Salesforce, salesforce),
-        (CoreSide::Monday, monday),
-    ] {
-        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-        let linked = deps
-            .store
-            .linked_ids(settings.id(), side.into(), &ids)
-            .await?;
-        for record in records.into_iter().filter(|r| !r.deleted) {
-            if linked.contains(&record.id) {
-                if side == source {
-                    outcome.event(
-                        side,
-                        &record.id,
-                        "",
-                        pb::EventAction::Skipped,
-                        "already linked".to_owned(),
-                    );
-                }
-                continue;
-            }
-            pairs.push(Pair::unlinked(side, record));
-        }
-    }
-    pairs::relink_by_key(&mut pairs, link_key.as_ref());
-    // An import reads every record: the lost creates are among the pairs already.
-    let adopted = adopt::adopt_lost_creates(deps, settings, &mut pairs, None).await?;
-    outcome.notes(adopted);
-    people::learn_unknown_users(deps, settings, &pairs, outcome).await?;
-    // One direction: target records nobody paired stay where they are.
-    pairs.retain(|p| p.relink || p.id_on(source).is_some());
+    let read = (fields.as_slice(), columns.as_slice());
     let mut rules = settings.rules.clone();
     rules.policy = match source {
         CoreSide::Salesforce => ConflictPolicy::SalesforceWins,
         CoreSide::Monday => ConflictPolicy::MondayWins,
     };
-    let mut planned = {
-        let ctx = settings.convert_context()?;
-        plan::plan(settings.id(), &rules, &pairs, &settings.users, &ctx)
+    let mut targets = match &link_key {
+        Some(key) => Some(Targets::read(deps, settings, source, key, read, outcome).await?),
+        None => None,
     };
-    outcome.notes(std::mem::take(&mut planned.notes));
-    if dry_run {
-        report_dry_run(&pairs, &planned, outcome);
-        outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
-        outcome.kind_errors(&settings.rules);
-        return Ok(());
+    // Creates an earlier attempt made and lost the answer to are among the target's changes
+    // since its watermark; they are adopted, not made again.
+    let candidates = if deps.store.open_intents(settings.id()).await?.is_empty() {
+        None
+    } else {
+        Some(detect::poll(deps, settings, read, &mut Outcome::default()).await?)
+    };
+    let mut token = match deps.store.import_progress(settings.id()).await? {
+        Some(p) if !dry_run && p.source == Side::from(source) as i16 => {
+            tracing::info!(integration_id = %settings.id(), pages = p.pages, records = p.records, "resuming an import after its last committed page");
+            Some(p.page_token)
+        }
+        _ => None,
+    };
+    let page = Page {
+        source,
+        dry_run,
+        link_key: link_key.as_ref(),
+        rules: &rules,
+        candidates: candidates.as_ref(),
+    };
+    loop {
+        let read_page = read_page(deps, settings, source, token.as_deref(), read, outcome).await;
+        let (records, next) = match read_page {
+            Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
+                tracing::info!(integration_id = %settings.id(), "the import's page token expired; starting again from the first page");
+                token = None;
+                continue;
+            }
+            other => other?,
+        };
+        page.run(
+            deps,
+            lease,
+            settings,
+            targets.as_mut(),
+            records,
+            next.as_deref(),
+            outcome,
+        )
+        .await?;
+        let events = std::mem::take(&mut outcome.events);
+        deps.metrics.outcomes(&pb::RunCounters::default(), &events);
+        history::append(deps, run_id, &events).await?;
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(()),
+        }
     }
-    write::record_before_sending(deps, lease, &planned).await?;
-    let done = write::send(deps, lease, settings, &planned, outcome).await?;
-    let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
-    outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
-    outcome.kind_errors(&settings.rules);
-    commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
-/// Every record of the source; of the target only when a link key can pair them.
-async fn read_all(
+/// A page token the remote no longer knows (a monday cursor lives 60 minutes).
+fn expired(status: &tonic::Status) -> bool {
+    status.code() == tonic::Code::FailedPrecondition && status.message().contains("page_token")
+}
+
+/// One page of the source: its records, and where the next page starts (none after the last).
+async fn read_page(
     deps: &Deps,
     settings: &Settings,
     source: CoreSide,
-    keyed: bool,
+    token: Option<&str>,
     (fields, columns): (&[String], &[String]),
     outcome: &mut Outcome,
-) -> Result<(Vec<pb::Record>, Vec<pb::Record>), CycleError> {
+) -> Result<(Vec<pb::Record>, Option<String>), CycleError> {
     let spec = &settings.spec;
-    let mut salesforce = Vec::new();
-    if source == CoreSide::Salesforce || keyed {
-        let all = deps
-            .peers
-            .salesforce
-            .clone()
-            .poll_changes(pb::SalesforcePollRequest {
-                connection_id: spec.salesforce_connection_id.clone(),
-                object: spec.salesforce_object.clone(),
-                fields: fields.to_vec(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        outcome.counters.salesforce_api_calls += u64::from(all.api_calls);
-        salesforce = all.records;
+    let (records, next) = match source {
+        CoreSide::Salesforce => {
+            let page = deps
+                .peers
+                .salesforce
+                .clone()
+                .poll_changes(pb::SalesforcePollRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    fields: fields.to_vec(),
+                    max_records: deps.import_page,
+                    pages: true,
+                    page_token: token.unwrap_or_default().to_owned(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            outcome.counters.salesforce_api_calls += u64::from(page.api_calls);
+            (page.records, page.next_page_token)
+        }
+        CoreSide::Monday => {
+            let page = deps
+                .peers
+                .monday
+                .clone()
+                .poll_changes(pb::MondayPollRequest {
+                    connection_id: spec.monday_connection_id.clone(),
+                    board_id: spec.board_id.clone(),
+                    columns: columns.to_vec(),
+                    max_items: deps.import_page,
+                    pages: true,
+                    page_token: token.unwrap_or_default().to_owned(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            outcome.counters.monday_api_calls += u64::from(page.api_calls);
+            (page.items, page.next_page_token)
+        }
+    };
+    outcome.counters.read += records.len() as u64;
+    Ok((records, Some(next).filter(|n| !n.is_empty())))
+}
+
+/// What every page of one import shares.
+struct Page<'a> {
+    source: CoreSide,
+    dry_run: bool,
+    link_key: Option<&'a LinkKey>,
+    rules: &'a Rules,
+    candidates: Option<&'a Polled>,
+}
+
+impl Page<'_> {
+    /// Pairs, plans, writes and commits one page of source records (a dry run only reports).
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        deps: &Deps,
+        lease: &Lease,
+        settings: &mut Settings,
+        targets: Option<&mut Targets>,
+        records: Vec<pb::Record>,
+        next: Option<&str>,
+        outcome: &mut Outcome,
+    ) -> Result<(), CycleError> {
+        let source = self.source;
+        let count = records.len() as i64;
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        let linked = deps
+            .store
+            .linked_ids(settings.id(), source.into(), &ids)
+            .await?;
+        let mut pairs = Vec::new();
+        let mut targets = targets;
+        for record in records.into_iter().filter(|r| !r.deleted) {
+            if linked.contains(&record.id) {
+                outcome.event(
+                    source,
+                    &record.id,
+                    "",
+                    pb::EventAction::Skipped,
+                    "already linked".to_owned(),
+                );
+                continue;
+            }
+            if let (Some(targets), Some(key)) = (targets.as_deref_mut(), self.link_key)
+                && let Some(partner) = targets.take(source, &record, key)
+            {
+                pairs.push(Pair::unlinked(pairs::other(source), partner));
+            }
+            pairs.push(Pair::unlinked(source, record));
+        }
+        pairs::relink_by_key(&mut pairs, self.link_key);
+        let adopted =
+            adopt::adopt_lost_creates(deps, settings, &mut pairs, self.candidates).await?;
+        outcome.notes(adopted);
+        people::learn_unknown_users(deps, settings, &pairs, outcome).await?;
+        // One direction: target records nobody paired stay where they are.
+        pairs.retain(|p| p.relink || p.id_on(source).is_some());
+        let mut planned = {
+            let ctx = settings.convert_context()?;
+            plan::plan(settings.id(), self.rules, &pairs, &settings.users, &ctx)
+        };
+        outcome.notes(std::mem::take(&mut planned.notes));
+        if self.dry_run {
+            report_dry_run(&pairs, &planned, outcome);
+            outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+            outcome.kind_errors(&settings.rules);
+            return Ok(());
+        }
+        write::record_before_sending(deps, lease, &planned).await?;
+        let done = write::send(deps, lease, settings, &planned, outcome).await?;
+        let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
+        outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
+        outcome.kind_errors(&settings.rules);
+        commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
+        tx.set_import_progress(source.into(), next, count).await?;
+        tx.commit().await?;
+        Ok(())
     }
-    let mut monday = Vec::new();
-    if source == CoreSide::Monday || keyed {
-        let all = deps
-            .peers
-            .monday
-            .clone()
-            .poll_changes(pb::MondayPollRequest {
-                connection_id: spec.monday_connection_id.clone(),
-                board_id: spec.board_id.clone(),
-                columns: columns.to_vec(),
-                ..Default::default()
-            })
-            .await?
-            .into_inner();
-        outcome.counters.monday_api_calls += u64::from(all.api_calls);
-        monday = all.items;
+}
+
+/// The other side's records no link holds, by link-key value, read once for a keyed import:
+/// each source record takes the first one holding its key.
+struct Targets(HashMap<String, pb::Record>);
+
+impl Targets {
+    async fn read(
+        deps: &Deps,
+        settings: &Settings,
+        source: CoreSide,
+        key: &LinkKey,
+        read: (&[String], &[String]),
+        outcome: &mut Outcome,
+    ) -> Result<Targets, CycleError> {
+        let side = pairs::other(source);
+        let mut by_key = HashMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut scratch = Outcome::default();
+            let (records, next) =
+                read_page(deps, settings, side, token.as_deref(), read, &mut scratch).await?;
+            outcome.counters.salesforce_api_calls += scratch.counters.salesforce_api_calls;
+            outcome.counters.monday_api_calls += scratch.counters.monday_api_calls;
+            let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+            let linked = deps
+                .store
+                .linked_ids(settings.id(), side.into(), &ids)
+                .await?;
+            for record in records
+                .into_iter()
+                .filter(|r| !r.deleted && !linked.contains(&r.id))
+            {
+                if let Some(k) = pairs::record_key(side, &record, key) {
+                    by_key.entry(k).or_insert(record);
+                }
+            }
+            match next {
+                Some(next) => token = Some(next),
+                None => return Ok(Targets(by_key)),
+            }
+        }
     }
-    outcome.counters.read += match source {
-        CoreSide::Salesforce => salesforce.len(),
-        CoreSide::Monday => monday.len(),
-    } as u64;
-    Ok((salesforce, monday))
+
+    /// The unlinked record of the other side holding `record`'s key, taken out.
+    fn take(&mut self, source: CoreSide, record: &pb::Record, key: &LinkKey) -> Option<pb::Record> {
+        let k = pairs::record_key(source, record, key)?;
+        self.0.remove(&k)
+    }
 }
 
 /// The events of what a dry run would have written.

@@ -131,6 +131,7 @@ pub async fn bind_on(
         catalogs: Default::default(),
         sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
         lease_ttl: std::time::Duration::from_millis(config.options.lease_ms),
+        import_page: config.options.import_page_size,
         metrics: metrics::Metrics::new(),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();

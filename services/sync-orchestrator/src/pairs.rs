@@ -323,6 +323,30 @@ pub fn key_of(raw: &str, salesforce_id: bool) -> Option<String> {
     })
 }
 
+/// The normalised link-key value of a record on `side` (a Salesforce Id key by its record's
+/// own Id), as `relink_by_key` pairs them.
+pub fn record_key(
+    side: CoreSide,
+    record: &pb::Record,
+    (column, field): &LinkKey,
+) -> Option<String> {
+    let is_id = field == "Id";
+    match side {
+        CoreSide::Monday => record
+            .fields
+            .get(column.as_str())
+            .and_then(|raw| key_of(raw, is_id)),
+        CoreSide::Salesforce if is_id => key_of(
+            &serde_json::Value::String(record.id.clone()).to_string(),
+            true,
+        ),
+        CoreSide::Salesforce => record
+            .fields
+            .get(field.as_str())
+            .and_then(|raw| key_of(raw, false)),
+    }
+}
+
 /// A link-key value as its side shows it, trimmed, before normalising: a JSON string or
 /// number as is, a monday email/link/phone object by its address, else its text.
 pub fn key_text(raw: &str) -> Option<String> {
@@ -347,19 +371,17 @@ pub fn key_text(raw: &str) -> Option<String> {
 /// Pairs records never linked whose link-key values are equal: a Salesforce-only pair takes
 /// the monday-only pair with its key, which is then dropped. Each record pairs at most once.
 pub fn relink_by_key(pairs: &mut Vec<Pair>, link_key: Option<&LinkKey>) {
-    let Some((column, field)) = link_key else {
+    let Some(key) = link_key else {
         return;
     };
-    let is_id = field == "Id";
     let mut monday_by_key: HashMap<String, usize> = HashMap::new();
     for (i, pair) in pairs.iter().enumerate() {
         if pair.salesforce_id.is_some() || pair.shadow.is_some() {
             continue;
         }
         let Some(record) = &pair.monday else { continue };
-        let raw = record.fields.get(column.as_str());
-        if let Some(key) = raw.and_then(|raw| key_of(raw, is_id)) {
-            monday_by_key.entry(key).or_insert(i);
+        if let Some(k) = record_key(CoreSide::Monday, record, key) {
+            monday_by_key.entry(k).or_insert(i);
         }
     }
     let mut taken = BTreeSet::new();
@@ -370,18 +392,8 @@ pub fn relink_by_key(pairs: &mut Vec<Pair>, link_key: Option<&LinkKey>) {
         let Some(record) = &pairs[i].salesforce else {
             continue;
         };
-        let key = if is_id {
-            key_of(
-                &serde_json::Value::String(record.id.clone()).to_string(),
-                true,
-            )
-        } else {
-            record
-                .fields
-                .get(field.as_str())
-                .and_then(|raw| key_of(raw, false))
-        };
-        let Some(j) = key.and_then(|k| monday_by_key.remove(&k)) else {
+        let found = record_key(CoreSide::Salesforce, record, key);
+        let Some(j) = found.and_then(|k| monday_by_key.remove(&k)) else {
             continue;
         };
         let (monday_id, monday) = (pairs[j].monday_id.take(), pairs[j].monday.take());

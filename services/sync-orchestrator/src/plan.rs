@@ -114,9 +114,12 @@ fn plan_linked(
         mo_read.state.clone(),
         ctx,
     );
+    // A pair re-linked, adopted or corrected for an earlier run's writes is stored, and so is
+    // a shadow that moved without a write (values that agree, a conflict's overruled side).
+    let store_shadow =
+        pair.relink || pair.pending.is_some() || pair.shadow.as_ref() != Some(&plan.next_shadow);
     if plan.is_noop() {
-        // A pair re-linked, adopted or corrected for an earlier run's writes is stored.
-        if pair.relink || pair.pending.is_some() {
+        if store_shadow {
             planned.relinks.push((index, plan.next_shadow));
         }
         return;
@@ -193,7 +196,7 @@ fn plan_linked(
     let sf_payload = plan.salesforce_payload();
     let mo_payload = plan.monday_column_values();
     if sf_payload.is_empty() && mo_payload.is_empty() {
-        if pair.relink || pair.pending.is_some() {
+        if store_shadow {
             planned.relinks.push((index, plan.next_shadow));
         }
         return;

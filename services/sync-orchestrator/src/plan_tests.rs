@@ -256,3 +256,30 @@ fn a_create_lists_what_it_writes_with_nothing_before() {
         ]
     );
 }
+
+#[test]
+fn a_conflict_whose_winner_fails_is_stored_decided_with_nothing_written() {
+    // monday's newer "On hold" wins, but Salesforce's restricted picklist lacks it.
+    let sf = record(
+        "006A",
+        "2026-01-01T00:00:00Z",
+        json!({"Name": "Acme", "StageName": "Closed Won", "Tax_Id__c": "1"}),
+    );
+    let mo = record(
+        "17",
+        "2026-01-02T00:00:00Z",
+        json!({"name": "Acme", "status": {"index": 2}, "tax": "1"}),
+    );
+    let planned = planned(linked(sf, mo));
+    assert!(planned.salesforce.is_empty() && planned.monday.is_empty());
+    let [(0, shadow)] = planned.relinks.as_slice() else {
+        panic!("the pair's shadow is stored: {planned:?}");
+    };
+    // Salesforce's overruled value is taken as agreed, so the next run does not resolve the
+    // conflict again; monday's change is still ahead of the shadow, to be retried.
+    assert_eq!(
+        shadow.salesforce["StageName"],
+        Value::labels(["Closed Won"])
+    );
+    assert_eq!(shadow.monday["status"], Value::labels(["Prospecting"]));
+}

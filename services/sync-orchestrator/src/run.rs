@@ -241,8 +241,16 @@ async fn run(
                         crate::cycle::cycle(deps, lease, &mut settings, &mut outcome).await
                     }
                     Work::Import(request) => {
-                        crate::import::import(deps, lease, &mut settings, request, &mut outcome)
-                            .await
+                        let run = run.id.as_str();
+                        crate::import::import(
+                            deps,
+                            lease,
+                            &mut settings,
+                            request,
+                            run,
+                            &mut outcome,
+                        )
+                        .await
                     }
                 }
             };

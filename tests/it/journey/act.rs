@@ -183,3 +183,28 @@ pub fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: Value, rng: &m
         }
     }
 }
+
+/// Whether the record holds nothing in `field` (before an edit that empties it).
+pub fn holds_nothing(stack: &Stack, side: Side, id: &str, field: Field) -> bool {
+    let text = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Object(o)) => ["text", "phone", "label", "date"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_owned(),
+        Some(other) => other.to_string(),
+    };
+    match side {
+        Side::Salesforce => stack
+            .salesforce
+            .record(ORG, id)
+            .is_none_or(|r| text(r.get(field.salesforce())).is_empty()),
+        Side::Monday => id
+            .parse()
+            .ok()
+            .and_then(|id| stack.monday.item(id))
+            .is_none_or(|i| text(i.values.get(field.column())).is_empty()),
+    }
+}

@@ -80,12 +80,7 @@ impl Journey {
                 ..Default::default()
             })
             .await;
-        let address = replica.holder.split('@').nth(1).unwrap().to_owned();
-        let mut client = pb::sync_orchestrator_client::SyncOrchestratorClient::connect(format!(
-            "http://{address}"
-        ))
-        .await
-        .unwrap();
+        let mut client = replica.client().await;
         self.stack.monday.set_faults(monday_sim::Faults {
             latency_ms: 300,
             ..Default::default()

@@ -393,9 +393,13 @@ impl Journey {
         };
         let twin = made.pre_existing && twin_bases(&self.model).contains(&made.base);
         let mut emptied = false;
+        // Emptying what is empty already changes nothing (monday keeps no change of it).
+        let mut changed = false;
         for (side, id) in &sides {
             let v = value(&mut self.rng, field, *side, &self.model.directory);
-            emptied |= v.is_null() || v == "";
+            let empty = v.is_null() || v == "";
+            emptied |= empty;
+            changed |= !(empty && act::holds_nothing(&self.stack, *side, id, field));
             self.log.push(format!(
                 "edit {field:?} on {side:?} {id} ({:?}) to {v}",
                 made.base
@@ -426,7 +430,7 @@ impl Journey {
         }
         // A value emptied on a twin not yet agreed on is no change (an empty side never
         // overwrites the other at pairing).
-        if !(twin && emptied) {
+        if changed && !(twin && emptied) {
             self.model
                 .expect
                 .entry(made.id.clone())
@@ -551,10 +555,24 @@ impl Journey {
             self.model.twins_linked = true;
         }
         let twins: std::collections::BTreeSet<String> = twin_bases(&self.model);
+        // Pre-existing records still there: a twin whose partner was deleted pairs nothing
+        // and is a record like any other.
+        let alive: std::collections::BTreeSet<(Side, String)> = self
+            .model
+            .made
+            .iter()
+            .filter(|m| m.pre_existing && !m.gone)
+            .map(|m| (m.side, m.base.clone()))
+            .collect();
         for m in self.model.made.iter_mut().filter(|m| !m.gone) {
             let crosses = self.config.creates_from(m.side)
                 && (!self.config.conditions || m.base.starts_with("Open"));
-            if m.pre_existing && twins.contains(&m.base) && (matching || self.config.link_key) {
+            let paired = alive.contains(&(m.side.other(), m.base.clone()));
+            if m.pre_existing
+                && twins.contains(&m.base)
+                && paired
+                && (matching || self.config.link_key)
+            {
                 m.should_cross = !self.config.conditions || m.base.starts_with("Open");
                 // Relinked pairs agree on what flows both ways (a side's empty value is no
                 // change, so a one-way field keeps what the target held).

@@ -65,6 +65,7 @@ async fn measure_reads_and_writes_against_the_sim() {
             columns,
             max_items,
             watermark: None,
+            ..Default::default()
         })
     };
     // Warm the session (token and account lookup).

@@ -295,6 +295,7 @@ async fn poll_pages_through_two_thousand_items() {
             columns: vec!["text".into()],
             watermark: None,
             max_items: 0,
+            ..Default::default()
         }))
         .await
         .unwrap()
@@ -333,6 +334,7 @@ async fn a_quiet_poll_asks_for_a_small_page_and_a_busy_one_goes_on_in_full_pages
         columns: vec!["text".into()],
         watermark,
         max_items: 0,
+        ..Default::default()
     };
     h.sim.clear_requests();
     let busy = h
@@ -396,6 +398,7 @@ async fn poll_returns_items_changed_since_the_watermark_and_advances_it() {
             columns: vec![],
             watermark,
             max_items,
+            ..Default::default()
         })
     };
     let since = base + time::Duration::minutes(6);

@@ -1,8 +1,10 @@
 //! Sync state in Postgres: watermarks, links with their shadows, create intents. Every write
 //! runs in a transaction that begins with the lease [`fence`].
 
+mod imports;
 mod schedule;
 
+pub use imports::Progress;
 pub use schedule::Usage;
 
 use sqlx::types::Json;

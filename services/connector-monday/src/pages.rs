@@ -1,0 +1,76 @@
+//! PollChanges with `pages` set: every item of the board a page at a time, in the board's
+//! order, for an import — `items_page` for the first page, `next_items_page` with the cursor
+//! (the page token) for the others. A cursor lives 60 minutes: an expired one is refused
+//! naming `page_token`, and the import starts again from the first page (the items it linked
+//! already are skipped there).
+
+use serde_json::json;
+use tandem_proto::v1::{MondayPollRequest, MondayPollResponse};
+
+use crate::api::{Calls, Monday, Retry, Session};
+use crate::error::Error;
+use crate::poll::{PAGE, page_of};
+use crate::queries;
+use crate::read::{Spent, page_cost, record};
+
+pub async fn page(
+    monday: &Monday,
+    session: &Session,
+    req: &MondayPollRequest,
+    calls: &mut Calls,
+) -> Result<MondayPollResponse, Error> {
+    let limit = match req.max_items {
+        0 => PAGE,
+        n => n.min(PAGE),
+    };
+    let cols = &req.columns;
+    let first = req.page_token.is_empty();
+    let (query, vars) = if first {
+        (
+            queries::poll_first(),
+            json!({"board": [req.board_id], "limit": limit, "qp": null, "cols": cols}),
+        )
+    } else {
+        (
+            queries::poll_next(),
+            json!({"cursor": req.page_token, "limit": limit, "cols": cols}),
+        )
+    };
+    let reply = monday
+        .execute(
+            session,
+            &query,
+            vars,
+            page_cost(limit, cols.len()),
+            Retry::Safe,
+            calls,
+        )
+        .await?
+        .check();
+    let reply = match reply {
+        Err(Error::Remote { code, .. }) if !first && code == "CursorException" => {
+            return Err(Error::Remote {
+                code,
+                message: "page_token: the cursor expired (monday cursors live 60 minutes); start again from the first page".to_owned(),
+            });
+        }
+        other => other?,
+    };
+    if first && reply.data.pointer("/boards/0").is_none() {
+        return Err(Error::NotFound(format!(
+            "monday board {} does not exist or the connection cannot see it",
+            req.board_id
+        )));
+    }
+    let mut spent = Spent::default();
+    spent.add(reply.complexity);
+    let (items, next) = page_of(&reply, first);
+    Ok(MondayPollResponse {
+        items: items.iter().map(record).collect(),
+        watermark: None,
+        has_more: next.is_some(),
+        complexity: Some(spent.usage()),
+        api_calls: calls.0,
+        next_page_token: next.unwrap_or_default(),
+    })
+}
