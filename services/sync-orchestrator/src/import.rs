@@ -69,7 +69,7 @@ pub async fn import(
     } else {
         Some(detect::poll(deps, settings, read, &mut Outcome::default()).await?)
     };
-    let mut token = match deps.store.import_progress(settings.id()).await? {
+    let token = match deps.store.import_progress(settings.id()).await? {
         Some(p) if !dry_run && p.source == Side::from(source) as i16 => {
             tracing::info!(integration_id = %settings.id(), pages = p.pages, records = p.records, "resuming an import after its last committed page");
             Some(p.page_token)
@@ -83,17 +83,21 @@ pub async fn import(
         rules: &rules,
         candidates: candidates.as_ref(),
     };
+    // Page k is written while page k + 1 is read: at most two pages in memory.
+    let spec = settings.spec.clone();
+    let mut current = read_first(deps, &spec, source, token, read, outcome).await?;
     loop {
-        let read_page = read_page(deps, settings, source, token.as_deref(), read, outcome).await;
-        let (records, next) = match read_page {
-            Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
-                tracing::info!(integration_id = %settings.id(), "the import's page token expired; starting again from the first page");
-                token = None;
-                continue;
+        let (records, next) = current;
+        let mut ahead = Outcome::default();
+        let prefetch = async {
+            match &next {
+                Some(token) => {
+                    Some(read_page(deps, &spec, source, Some(token), read, &mut ahead).await)
+                }
+                None => None,
             }
-            other => other?,
         };
-        page.run(
+        let run = page.run(
             deps,
             lease,
             settings,
@@ -101,16 +105,47 @@ pub async fn import(
             records,
             next.as_deref(),
             outcome,
-        )
-        .await?;
+        );
+        let (ran, fetched) = tokio::join!(run, prefetch);
+        ran?;
+        add_reads(outcome, &ahead);
         let events = std::mem::take(&mut outcome.events);
         deps.metrics.outcomes(&pb::RunCounters::default(), &events);
         history::append(deps, run_id, &events).await?;
-        match next {
-            Some(next) => token = Some(next),
+        current = match fetched {
             None => return Ok(()),
-        }
+            Some(Err(CycleError::Remote(status))) if expired(&status) => {
+                tracing::info!(integration_id = %settings.id(), "the import's page token expired; starting again from the first page");
+                read_page(deps, &spec, source, None, read, outcome).await?
+            }
+            Some(other) => other?,
+        };
     }
+}
+
+/// The first page: after `token` when resuming, or from the start when the token expired.
+async fn read_first(
+    deps: &Deps,
+    spec: &pb::IntegrationSpec,
+    source: CoreSide,
+    token: Option<String>,
+    read: (&[String], &[String]),
+    outcome: &mut Outcome,
+) -> Result<(Vec<pb::Record>, Option<String>), CycleError> {
+    match read_page(deps, spec, source, token.as_deref(), read, outcome).await {
+        Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
+            tracing::info!("the import's page token expired; starting again from the first page");
+            read_page(deps, spec, source, None, read, outcome).await
+        }
+        other => other,
+    }
+}
+
+/// Counts what a read made on the side into `outcome`.
+fn add_reads(outcome: &mut Outcome, other: &Outcome) {
+    outcome.counters.read += other.counters.read;
+    outcome.counters.salesforce_api_calls += other.counters.salesforce_api_calls;
+    outcome.counters.monday_api_calls += other.counters.monday_api_calls;
 }
 
 /// A page token the remote no longer knows (a monday cursor lives 60 minutes).
@@ -121,13 +156,12 @@ fn expired(status: &tonic::Status) -> bool {
 /// One page of the source: its records, and where the next page starts (none after the last).
 async fn read_page(
     deps: &Deps,
-    settings: &Settings,
+    spec: &pb::IntegrationSpec,
     source: CoreSide,
     token: Option<&str>,
     (fields, columns): (&[String], &[String]),
     outcome: &mut Outcome,
 ) -> Result<(Vec<pb::Record>, Option<String>), CycleError> {
-    let spec = &settings.spec;
     let (records, next) = match source {
         CoreSide::Salesforce => {
             let page = deps
@@ -269,10 +303,18 @@ impl Targets {
         let mut token: Option<String> = None;
         loop {
             let mut scratch = Outcome::default();
-            let (records, next) =
-                read_page(deps, settings, side, token.as_deref(), read, &mut scratch).await?;
-            outcome.counters.salesforce_api_calls += scratch.counters.salesforce_api_calls;
-            outcome.counters.monday_api_calls += scratch.counters.monday_api_calls;
+            let (records, next) = read_page(
+                deps,
+                &settings.spec,
+                side,
+                token.as_deref(),
+                read,
+                &mut scratch,
+            )
+            .await?;
+            // The other side's records are not the import's reads; its calls are.
+            scratch.counters.read = 0;
+            add_reads(outcome, &scratch);
             let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
             let linked = deps
                 .store
