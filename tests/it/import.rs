@@ -206,6 +206,32 @@ async fn an_import_killed_half_way_resumes_from_its_last_page_and_duplicates_not
     .await
     .unwrap();
     assert!((10..N as i64).contains(&linked_before), "{linked_before}");
+    // The status shows the import that stopped: what it did of how many.
+    let status = |stack: &crate::stack::Stack| {
+        let mut orchestrator = stack.orchestrator.clone();
+        let request = authorized(
+            pb::GetIntegrationStatusRequest {
+                integration_id: integration.id.clone(),
+            },
+            &stack.bearer,
+        );
+        async move {
+            orchestrator
+                .get_integration_status(request)
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let stopped = status(&stack).await.import.expect("an import in progress");
+    assert_eq!(
+        (
+            stopped.source,
+            stopped.records_done as i64,
+            stopped.records_total
+        ),
+        (pb::Side::Salesforce as i32, linked_before, N as u64)
+    );
 
     // Run again (once the dead replica's lease ran out): it resumes.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -248,4 +274,5 @@ async fn an_import_killed_half_way_resumes_from_its_last_page_and_duplicates_not
             .await
             .unwrap();
     assert_eq!(left, None, "a finished import leaves no progress behind");
+    assert_eq!(status(&stack).await.import, None);
 }

@@ -18,6 +18,7 @@ mod history;
 mod integration;
 mod mapping;
 mod output;
+mod progress;
 mod spec_file;
 mod sync;
 

@@ -316,7 +316,44 @@ pub fn status_json(s: &pb::IntegrationStatus) -> Value {
         "failing_records": s.failing_records,
         "salesforce_usage": usage(s.salesforce_usage.as_ref()),
         "monday_usage": usage(s.monday_usage.as_ref()),
+        "import": s.import.as_ref().map_or(Value::Null, |p| json!({
+            "source": side_name(p.source),
+            "records_done": p.records_done,
+            "records_total": p.records_total,
+            "started_at": time(p.started_at.as_ref()),
+            "updated_at": time(p.updated_at.as_ref()),
+        })),
     })
+}
+
+fn side_name(side: i32) -> &'static str {
+    match pb::Side::try_from(side) {
+        Ok(pb::Side::Salesforce) => "salesforce",
+        Ok(pb::Side::Monday) => "monday",
+        _ => "unspecified",
+    }
+}
+
+/// An import's progress in words: done of total, the rate so far and the time left.
+pub fn import_progress(p: &pb::ImportProgress) -> String {
+    let seconds = |t: Option<&prost_types::Timestamp>| t.map_or(0, |t| t.seconds);
+    let elapsed = (seconds(p.updated_at.as_ref()) - seconds(p.started_at.as_ref())).max(1) as u64;
+    let rate = p.records_done / elapsed;
+    let mut shown = format!("from {}: {} ", side_name(p.source), p.records_done);
+    if p.records_total > 0 {
+        let left = p.records_total.saturating_sub(p.records_done);
+        shown.push_str(&format!(
+            "of {} records ({}%), {rate} records/s",
+            p.records_total,
+            p.records_done * 100 / p.records_total
+        ));
+        if let Some(seconds) = left.checked_div(rate) {
+            shown.push_str(&format!(", about {seconds} s left"));
+        }
+    } else {
+        shown.push_str(&format!("records, {rate} records/s"));
+    }
+    shown
 }
 
 pub fn print_status(s: &pb::IntegrationStatus) {
@@ -352,6 +389,9 @@ pub fn print_status(s: &pb::IntegrationStatus) {
         ("salesforce API calls", usage(s.salesforce_usage.as_ref())),
         ("monday complexity", usage(s.monday_usage.as_ref())),
     ]);
+    if let Some(import) = &s.import {
+        pairs.push(("import", import_progress(import)));
+    }
     print_pairs(&pairs);
 }
 
@@ -482,5 +522,31 @@ mod tests {
         let mut table = Table::new(&["A", "BB"]);
         table.row(vec!["long cell".into(), "x".into()]);
         assert_eq!(table.render(), "A          BB\nlong cell  x");
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+
+    #[test]
+    fn an_imports_progress_reads_as_done_of_total_with_rate_and_time_left() {
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        let mut p = pb::ImportProgress {
+            source: pb::Side::Salesforce as i32,
+            records_done: 1_200,
+            records_total: 5_000,
+            started_at: at(100),
+            updated_at: at(110),
+        };
+        assert_eq!(
+            import_progress(&p),
+            "from salesforce: 1200 of 5000 records (24%), 120 records/s, about 31 s left"
+        );
+        p.records_total = 0;
+        assert_eq!(
+            import_progress(&p),
+            "from salesforce: 1200 records, 120 records/s"
+        );
     }
 }

@@ -1,14 +1,11 @@
 //! `tandem sync now|pause|resume|status` and `tandem import`.
 
-use std::future::Future;
-use std::io::{IsTerminal as _, Write as _};
-use std::time::{Duration, Instant};
-
 use anyhow::bail;
 use tandem_proto::v1 as pb;
 
 use super::client::{Answer as _, ClientArgs, Session};
 use super::output;
+use super::progress;
 
 #[derive(clap::Args)]
 pub struct SyncArgs {
@@ -69,6 +66,10 @@ pub struct ImportArgs {
     /// …and this Salesforce field (e.g. --match-column email --match-field Email).
     #[arg(long, value_name = "FIELD", requires = "match_column")]
     match_field: Option<String>,
+    /// Show the records done of the total, the rate and the time left while it runs (a bar
+    /// on a terminal, where it is shown anyway; a line every 5 s otherwise).
+    #[arg(long)]
+    follow: bool,
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
@@ -78,7 +79,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
     let status = match args.command {
         SyncCommand::Now { id } => {
             let mut history = session.run_history().await?;
-            let started = with_progress("syncing", async {
+            let started = progress::spinner("syncing", async {
                 orchestrator
                     .sync_now(pb::SyncNowRequest { integration_id: id })
                     .await
@@ -126,7 +127,9 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     } else {
         "importing"
     };
-    let started = with_progress(what, async {
+    let watcher = orchestrator.clone();
+    let id = args.id.clone();
+    let started = progress::import(what, watcher, id, args.follow, async {
         orchestrator
             .import(pb::ImportRequest {
                 integration_id: args.id,
@@ -181,35 +184,4 @@ fn report_run(session: &Session, run: &pb::Run) -> anyhow::Result<()> {
         bail!("run {} failed: {}", run.id, run.error);
     }
     Ok(())
-}
-
-/// Awaits `work`, showing a spinner with the elapsed time on stderr when it is a terminal
-/// (the RPCs are unary, so elapsed time is the progress there is).
-async fn with_progress<T>(what: &str, work: impl Future<Output = T>) -> T {
-    if !std::io::stderr().is_terminal() {
-        return work.await;
-    }
-    const FRAMES: [char; 4] = ['|', '/', '-', '\\'];
-    let start = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_millis(125));
-    tokio::pin!(work);
-    let mut frame = 0usize;
-    let result = loop {
-        tokio::select! {
-            result = &mut work => break result,
-            _ = tick.tick() => {
-                frame += 1;
-                eprint!(
-                    "\r{} {what}… {}s ",
-                    FRAMES[frame % FRAMES.len()],
-                    start.elapsed().as_secs()
-                );
-                let _ = std::io::stderr().flush();
-            }
-        }
-    };
-    // Clear the spinner line.
-    eprint!("\r\x1b[2K");
-    let _ = std::io::stderr().flush();
-    result
 }

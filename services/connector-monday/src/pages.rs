@@ -27,8 +27,8 @@ pub async fn page(
     let first = req.page_token.is_empty();
     let (query, vars) = if first {
         (
-            queries::poll_first(),
-            json!({"board": [req.board_id], "limit": limit, "qp": null, "cols": cols}),
+            queries::page_first(),
+            json!({"board": [req.board_id], "limit": limit, "cols": cols}),
         )
     } else {
         (
@@ -65,6 +65,11 @@ pub async fn page(
     let mut spent = Spent::default();
     spent.add(reply.complexity);
     let (items, next) = page_of(&reply, first);
+    let total = reply
+        .data
+        .pointer("/boards/0/items_count")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or_default();
     Ok(MondayPollResponse {
         items: items.iter().map(record).collect(),
         watermark: None,
@@ -72,5 +77,6 @@ pub async fn page(
         complexity: Some(spent.usage()),
         api_calls: calls.0,
         next_page_token: next.unwrap_or_default(),
+        total,
     })
 }

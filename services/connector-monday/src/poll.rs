@@ -155,5 +155,6 @@ pub async fn poll(
         complexity: Some(spent.usage()),
         api_calls: calls.0,
         next_page_token: String::new(),
+        total: 0,
     })
 }

@@ -39,6 +39,13 @@ pub fn poll_first() -> String {
     )
 }
 
+/// An import's first page, with how many items the board holds.
+pub fn page_first() -> String {
+    format!(
+        "query PageFirst($board: [ID!], $limit: Int!, $cols: [String!]) {{ boards(ids: $board) {{ items_count items_page(limit: $limit) {{ cursor items {{ {ITEM_FIELDS} }} }} }} {COMPLEXITY} }}"
+    )
+}
+
 /// Following pages.
 pub fn poll_next() -> String {
     format!(
@@ -141,6 +148,7 @@ pub fn documents() -> Vec<(&'static str, String)> {
         ("Users", USERS.to_owned()),
         ("PollFirst", poll_first()),
         ("PollNext", poll_next()),
+        ("PageFirst", page_first()),
         ("ItemsById", items_by_id()),
         ("FindByKey", FIND_BY_KEY.to_owned()),
         ("FindItems", find_items()),

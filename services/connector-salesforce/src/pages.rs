@@ -55,6 +55,14 @@ impl Api {
             soql.push_str(&format!(" ORDER BY Id ASC LIMIT {}", size + 1));
             query_tail(&soql)
         };
+        // The first page also counts the records, for the import's progress.
+        let total = if after.is_none() {
+            let soql = format!("SELECT COUNT() FROM {}", described.summary.name);
+            let counted: Count = get_exact(&mut session, &query_tail(&soql)).await?;
+            counted.total_size
+        } else {
+            0
+        };
         let mut tail = soql_with(&lookups);
         let mut raw = Vec::new();
         let mut first = true;
@@ -93,6 +101,14 @@ impl Api {
             api_usage: session.api_usage(),
             api_calls: session.calls,
             next_page_token,
+            total,
         })
     }
+}
+
+/// The answer to a `SELECT COUNT()` query.
+#[derive(serde::Deserialize)]
+struct Count {
+    #[serde(rename = "totalSize")]
+    total_size: u64,
 }

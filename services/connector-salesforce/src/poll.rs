@@ -187,6 +187,7 @@ impl Api {
             api_usage: session.api_usage(),
             api_calls: session.calls,
             next_page_token: String::new(),
+            total: 0,
         })
     }
 }

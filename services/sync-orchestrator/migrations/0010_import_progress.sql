@@ -9,6 +9,8 @@ CREATE TABLE import_progress (
     page_token text NOT NULL,
     pages integer NOT NULL DEFAULT 0,
     records bigint NOT NULL DEFAULT 0,
+    -- How many records the source held when the import started (0: unknown).
+    total bigint NOT NULL DEFAULT 0,
     started_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now()
 );

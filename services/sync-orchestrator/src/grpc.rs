@@ -95,6 +95,11 @@ impl SyncOrchestratorService {
             .usage(&id)
             .await
             .map_err(|e| internal("sync state", e))?;
+        let import = self
+            .store
+            .import_progress(&id)
+            .await
+            .map_err(|e| internal("sync state", e))?;
         let timestamp = tandem_proto::timestamp::from_offset;
         let active = integration.state() == IntegrationState::Active;
         // The due-queue's time once the scheduler follows the integration; until then (just
@@ -129,6 +134,16 @@ impl SyncOrchestratorService {
             monday_usage: usage.map(|u| tandem_proto::v1::ApiUsage {
                 used: u.monday_used,
                 limit: u.monday_limit,
+            }),
+            import: import.map(|p| tandem_proto::v1::ImportProgress {
+                source: match p.source {
+                    1 => tandem_proto::v1::Side::Salesforce,
+                    _ => tandem_proto::v1::Side::Monday,
+                } as i32,
+                records_done: p.records as u64,
+                records_total: p.total as u64,
+                started_at: Some(timestamp(p.started_at)),
+                updated_at: Some(timestamp(p.updated_at)),
             }),
             integration_id: id,
         })

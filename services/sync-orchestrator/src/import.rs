@@ -87,7 +87,7 @@ pub async fn import(
     let spec = settings.spec.clone();
     let mut current = read_first(deps, &spec, source, token, read, outcome).await?;
     loop {
-        let (records, next) = current;
+        let next = current.next.clone();
         let mut ahead = Outcome::default();
         let prefetch = async {
             match &next {
@@ -97,15 +97,7 @@ pub async fn import(
                 None => None,
             }
         };
-        let run = page.run(
-            deps,
-            lease,
-            settings,
-            targets.as_mut(),
-            records,
-            next.as_deref(),
-            outcome,
-        );
+        let run = page.run(deps, lease, settings, targets.as_mut(), current, outcome);
         let (ran, fetched) = tokio::join!(run, prefetch);
         ran?;
         add_reads(outcome, &ahead);
@@ -131,7 +123,7 @@ async fn read_first(
     token: Option<String>,
     read: (&[String], &[String]),
     outcome: &mut Outcome,
-) -> Result<(Vec<pb::Record>, Option<String>), CycleError> {
+) -> Result<SourcePage, CycleError> {
     match read_page(deps, spec, source, token.as_deref(), read, outcome).await {
         Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
             tracing::info!("the import's page token expired; starting again from the first page");
@@ -161,8 +153,8 @@ async fn read_page(
     token: Option<&str>,
     (fields, columns): (&[String], &[String]),
     outcome: &mut Outcome,
-) -> Result<(Vec<pb::Record>, Option<String>), CycleError> {
-    let (records, next) = match source {
+) -> Result<SourcePage, CycleError> {
+    let (records, next, total) = match source {
         CoreSide::Salesforce => {
             let page = deps
                 .peers
@@ -180,7 +172,7 @@ async fn read_page(
                 .await?
                 .into_inner();
             outcome.counters.salesforce_api_calls += u64::from(page.api_calls);
-            (page.records, page.next_page_token)
+            (page.records, page.next_page_token, page.total)
         }
         CoreSide::Monday => {
             let page = deps
@@ -199,11 +191,24 @@ async fn read_page(
                 .await?
                 .into_inner();
             outcome.counters.monday_api_calls += u64::from(page.api_calls);
-            (page.items, page.next_page_token)
+            (page.items, page.next_page_token, page.total)
         }
     };
     outcome.counters.read += records.len() as u64;
-    Ok((records, Some(next).filter(|n| !n.is_empty())))
+    Ok(SourcePage {
+        records,
+        next: Some(next).filter(|n| !n.is_empty()),
+        total,
+    })
+}
+
+/// One page read of a side.
+struct SourcePage {
+    records: Vec<pb::Record>,
+    /// Where the next page starts; `None` after the last.
+    next: Option<String>,
+    /// On the first page: how many records the side holds (0 when unknown).
+    total: u64,
 }
 
 /// What every page of one import shares.
@@ -217,17 +222,20 @@ struct Page<'a> {
 
 impl Page<'_> {
     /// Pairs, plans, writes and commits one page of source records (a dry run only reports).
-    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         deps: &Deps,
         lease: &Lease,
         settings: &mut Settings,
         targets: Option<&mut Targets>,
-        records: Vec<pb::Record>,
-        next: Option<&str>,
+        page: SourcePage,
         outcome: &mut Outcome,
     ) -> Result<(), CycleError> {
+        let SourcePage {
+            records,
+            next,
+            total,
+        } = page;
         let source = self.source;
         let count = records.len() as i64;
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
@@ -279,7 +287,8 @@ impl Page<'_> {
         outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
         outcome.kind_errors(&settings.rules);
         commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
-        tx.set_import_progress(source.into(), next, count).await?;
+        tx.set_import_progress(source.into(), next.as_deref(), count, total as i64)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -303,7 +312,7 @@ impl Targets {
         let mut token: Option<String> = None;
         loop {
             let mut scratch = Outcome::default();
-            let (records, next) = read_page(
+            let SourcePage { records, next, .. } = read_page(
                 deps,
                 &settings.spec,
                 side,
