@@ -278,6 +278,7 @@ fn sample_variables(name: &str) -> Value {
             json!({"board": ["1"], "limit": 500, "qp": connector_monday::queries::poll_query(Some(at)), "cols": ["status"]})
         }
         "PollNext" => json!({"cursor": "c", "limit": 500, "cols": ["status"]}),
+        "PageFirst" => json!({"board": ["1"], "limit": 500, "cols": ["status"]}),
         "ItemsById" => json!({"ids": ["1"], "limit": 1, "cols": ["status"]}),
         "FindByKey" => {
             json!({"board": "1", "columns": [{"column_id": "tandem_key", "column_values": ["k"]}], "limit": 500, "cols": ["tandem_key"]})
