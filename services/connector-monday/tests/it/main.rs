@@ -3,6 +3,7 @@
 mod binary;
 mod harness;
 mod measure;
+mod pages;
 mod reads;
 mod registration;
 mod schema;

@@ -4,6 +4,7 @@
 mod describe;
 mod harness;
 mod oauth;
+mod pages;
 mod poll;
 mod resilience;
 mod stream;
