@@ -487,9 +487,21 @@ impl Journey {
         } else {
             Some((made.side, made.id.clone()))
         };
+        // A twin from an earlier setup names the deleted record in its link key: it is that
+        // record's partner, left alone too.
+        let gone_twin = self
+            .model
+            .made
+            .iter()
+            .find(|m| m.side == side && m.id == id && m.pre_existing)
+            .map(|m| m.base.clone())
+            .filter(|_| self.config.link_key);
         for m in &mut self.model.made {
             if m.side == side && m.id == id {
                 m.gone = true;
+            }
+            if m.pre_existing && m.side != side && gone_twin.as_ref() == Some(&m.base) {
+                m.orphaned = true;
             }
             if partner_of_gone
                 .as_ref()
