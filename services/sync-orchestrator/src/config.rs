@@ -73,6 +73,17 @@ pub struct Options {
         value_parser = clap::value_parser!(u32).range(1..=10_000)
     )]
     pub import_page_size: u32,
+    /// How many WriteRecords calls a run keeps in flight to Salesforce at once (each a whole
+    /// number of 200-record collections): Salesforce serves many short requests at once, and
+    /// with a few hundred milliseconds per call a single writer tops out near 200 records per
+    /// call per round trip.
+    #[arg(
+        long = "salesforce-write-concurrency",
+        env = "TANDEM_SALESFORCE_WRITE_CONCURRENCY",
+        default_value_t = 4,
+        value_parser = clap::value_parser!(u16).range(1..=25)
+    )]
+    pub salesforce_write_concurrency: u16,
 }
 
 impl Default for Options {
@@ -85,6 +96,7 @@ impl Default for Options {
             salesforce_change_events: false,
             monday_webhook_url: None,
             import_page_size: 1_000,
+            salesforce_write_concurrency: 4,
         }
     }
 }

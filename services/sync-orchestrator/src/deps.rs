@@ -44,6 +44,8 @@ pub struct Deps {
     pub lease_ttl: Duration,
     /// Source records an import handles per page.
     pub import_page: u32,
+    /// WriteRecords calls a run keeps in flight to Salesforce.
+    pub salesforce_concurrency: usize,
     pub metrics: crate::metrics::Metrics,
 }
 

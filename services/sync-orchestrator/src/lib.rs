@@ -132,6 +132,7 @@ pub async fn bind_on(
         sweep_every: std::time::Duration::from_secs(config.options.deletion_sweep_seconds),
         lease_ttl: std::time::Duration::from_millis(config.options.lease_ms),
         import_page: config.options.import_page_size,
+        salesforce_concurrency: usize::from(config.options.salesforce_write_concurrency),
         metrics: metrics::Metrics::new(),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();

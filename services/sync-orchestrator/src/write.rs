@@ -3,6 +3,7 @@
 //! within their caps (each connector batches further per its remote's limits); what a create
 //! made is noted at once.
 
+use futures_util::StreamExt as _;
 use tandem_core::Shadow;
 use tandem_core::merge::Side as CoreSide;
 use tandem_proto::v1 as pb;
@@ -16,6 +17,8 @@ use crate::settings::Settings;
 
 /// Most writes one WriteRecords may carry (connector-salesforce's cap).
 const SALESFORCE_WRITES_PER_CALL: usize = 10_000;
+/// Records per sObject Collections request (Salesforce's cap; the connector's batches).
+const COLLECTION: usize = 200;
 /// Writes per WriteItems call: within connector-monday's cap of 5,000, and a multiple of the
 /// 499 mutations monday's per-request complexity cap allows, so splitting a run's writes
 /// into calls costs no extra request.
@@ -112,20 +115,52 @@ pub async fn send(
 ) -> Result<Vec<Done>, CycleError> {
     let spec = &settings.spec;
     let mut done = Vec::with_capacity(planned.salesforce.len() + planned.monday.len());
-    for chunk in planned.salesforce.chunks(SALESFORCE_WRITES_PER_CALL) {
-        deps.leases.check(lease).await?;
-        let response = deps
-            .peers
-            .salesforce
-            .clone()
-            .write_records(pb::WriteRecordsRequest {
-                connection_id: spec.salesforce_connection_id.clone(),
-                object: spec.salesforce_object.clone(),
-                writes: chunk.iter().map(|w| w.write.clone()).collect(),
-                integration_id: settings.id().to_owned(),
-            })
-            .await?
-            .into_inner();
+    // Salesforce takes many short requests at once: the writes go as up to
+    // `salesforce_concurrency` WriteRecords calls in flight, each a whole number of
+    // 200-record collections. Every answer that came back is noted, even when another call
+    // failed, so a create that succeeded is linked, never made again.
+    let concurrency = deps.salesforce_concurrency.max(1);
+    let per_call = planned
+        .salesforce
+        .len()
+        .div_ceil(concurrency)
+        .div_ceil(COLLECTION)
+        .max(1)
+        .saturating_mul(COLLECTION)
+        .min(SALESFORCE_WRITES_PER_CALL);
+    let calls: Vec<_> = planned
+        .salesforce
+        .chunks(per_call)
+        .map(|chunk| async move {
+            deps.leases.check(lease).await?;
+            let response = deps
+                .peers
+                .salesforce
+                .clone()
+                .write_records(pb::WriteRecordsRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    writes: chunk.iter().map(|w| w.write.clone()).collect(),
+                    integration_id: settings.id().to_owned(),
+                })
+                .await?
+                .into_inner();
+            Ok::<_, CycleError>((chunk, response))
+        })
+        .collect();
+    let answers: Vec<_> = futures_util::stream::iter(calls)
+        .buffered(concurrency)
+        .collect()
+        .await;
+    let mut failure = None;
+    for answer in answers {
+        let (chunk, response) = match answer {
+            Ok(answered) => answered,
+            Err(e) => {
+                failure.get_or_insert(e);
+                continue;
+            }
+        };
         outcome.counters.salesforce_api_calls += u64::from(response.api_calls);
         done.extend(chunk.iter().zip(response.results).map(|(w, r)| {
             Done::of(
@@ -141,6 +176,10 @@ pub async fn send(
                 },
             )
         }));
+    }
+    if let Some(failure) = failure {
+        note_created(deps, settings, &done).await?;
+        return Err(failure);
     }
     // Only mappings that opted in let labels through that the board lacks.
     let create_labels = settings
@@ -179,11 +218,17 @@ pub async fn send(
             )
         }));
     }
+    note_created(deps, settings, &done).await?;
+    Ok(done)
+}
+
+/// Notes what the creates among `done` made, for the next run should this one not commit.
+async fn note_created(deps: &Deps, settings: &Settings, done: &[Done]) -> Result<(), CycleError> {
     let created: Vec<(String, String)> = done
         .iter()
         .filter(|d| d.is_create() && d.success && !d.target_id.is_empty())
         .map(|d| (d.key.clone(), d.target_id.clone()))
         .collect();
     deps.store.note_created(settings.id(), &created).await?;
-    Ok(done)
+    Ok(())
 }
