@@ -430,4 +430,10 @@ impl SimHandle {
     pub fn api_usage(&self, org: &str) -> (u64, u64) {
         self.shared.with_org(org, |o, _| (o.api_used, o.api_max))
     }
+
+    /// Reads or changes the org's Bulk API allocations and their use today (batches,
+    /// records, query jobs).
+    pub fn bulk_usage<R>(&self, org: &str, f: impl FnOnce(&mut crate::bulk::Usage) -> R) -> R {
+        self.shared.with_org(org, |o, _| f(&mut o.bulk.usage))
+    }
 }

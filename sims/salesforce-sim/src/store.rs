@@ -55,6 +55,8 @@ pub struct Org {
     pub cursors: HashMap<String, Cursor>,
     /// Change Data Capture: selection, open transaction, event log, delivery usage.
     pub cdc: crate::pubsub::Cdc,
+    /// Bulk API 2.0 jobs and the use of the Bulk allocations.
+    pub bulk: crate::bulk::Jobs,
 }
 
 impl Org {
@@ -71,6 +73,7 @@ impl Org {
             api_used: 0,
             cursors: HashMap::new(),
             cdc: crate::pubsub::Cdc::default(),
+            bulk: crate::bulk::Jobs::default(),
         }
     }
 
