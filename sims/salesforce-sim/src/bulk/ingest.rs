@@ -25,7 +25,15 @@ pub fn handle(
     rest: &[&str],
 ) -> Result<Response, ApiError> {
     let m = &req.method;
-    match (m, rest) {
+    // Resource names are matched without regard to case (`unprocessedRecords` works too).
+    let lower: Vec<String> = rest.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let rest: Vec<&str> = rest
+        .iter()
+        .zip(&lower)
+        .enumerate()
+        .map(|(i, (orig, low))| if i == 0 { *orig } else { low.as_str() })
+        .collect();
+    match (m, rest.as_slice()) {
         (&Method::POST, []) => create(shared, ctx, req),
         (&Method::GET, []) => {
             let entries = shared.with_org(&ctx.org, |org, _| {
@@ -43,7 +51,7 @@ pub fn handle(
         (&Method::PATCH, [id]) => patch(shared, ctx, req, id),
         (&Method::DELETE, [id]) => delete(shared, ctx, id),
         (&Method::PUT, [id, "batches"]) => upload(shared, ctx, req, id),
-        (&Method::GET, [id, "successfulResults"]) => with_job(shared, ctx, id, |job| {
+        (&Method::GET, [id, "successfulresults"]) => with_job(shared, ctx, id, |job| {
             let mut w = Writer::new(job.common.delimiter, job.common.line_ending);
             w.row(["sf__Id", "sf__Created"], header(job));
             for r in job.results.iter().filter(|r| r.error.is_none()) {
@@ -57,7 +65,7 @@ pub fn handle(
             }
             Ok(csv_response(StatusCode::OK, w.finish()))
         }),
-        (&Method::GET, [id, "failedResults"]) => with_job(shared, ctx, id, |job| {
+        (&Method::GET, [id, "failedresults"]) => with_job(shared, ctx, id, |job| {
             let mut w = Writer::new(job.common.delimiter, job.common.line_ending);
             w.row(["sf__Id", "sf__Error"], header(job));
             for r in &job.results {
