@@ -11,7 +11,7 @@ use tonic::Code;
 use crate::harness::{CONN, Harness, ORG, harness_with, test_options};
 use crate::write::create;
 
-fn options() -> Options {
+pub fn options() -> Options {
     Options {
         bulk: BulkOptions {
             poll_initial_ms: 5,
