@@ -78,7 +78,7 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
         (&Method::GET, ["orgs", name, "limits"]) => {
             let name = org(name);
             let (used, max) = h.api_usage(&name);
-            let bulk = h.bulk_usage(&name, |u| u.clone());
+            let bulk = h.bulk_usage(&name);
             json_response(
                 StatusCode::OK,
                 &json!({"used": used, "max": max, "bulk": {
@@ -98,7 +98,7 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
             }
             if let Some(b) = body.get("bulk") {
                 let n = |k: &str| b.get(k).and_then(Value::as_u64);
-                h.bulk_usage(&name, |u| {
+                h.set_bulk_usage(&name, |u| {
                     u.batches_max = n("batches_max").unwrap_or(u.batches_max);
                     u.batches_used = n("batches_used").unwrap_or(u.batches_used);
                     u.records_max = n("records_max").unwrap_or(u.records_max);

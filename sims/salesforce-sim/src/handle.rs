@@ -431,9 +431,21 @@ impl SimHandle {
         self.shared.with_org(org, |o, _| (o.api_used, o.api_max))
     }
 
-    /// Reads or changes the org's Bulk API allocations and their use today (batches,
-    /// records, query jobs).
-    pub fn bulk_usage<R>(&self, org: &str, f: impl FnOnce(&mut crate::bulk::Usage) -> R) -> R {
-        self.shared.with_org(org, |o, _| f(&mut o.bulk.usage))
+    /// The org's Bulk API allocations and their use in the last 24 hours of the bus clock.
+    pub fn bulk_usage(&self, org: &str) -> crate::bulk::BulkUsage {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| o.bulk.usage.snapshot(now))
+    }
+
+    /// Changes the org's Bulk API allocations; a changed `*_used` replaces the use of the
+    /// last 24 hours (as if all of it happened now).
+    pub fn set_bulk_usage(&self, org: &str, f: impl FnOnce(&mut crate::bulk::BulkUsage)) {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| {
+            let before = o.bulk.usage.snapshot(now);
+            let mut after = before.clone();
+            f(&mut after);
+            o.bulk.usage.apply(now, &before, &after);
+        })
     }
 }

@@ -126,7 +126,11 @@ fn limits(shared: &Shared, ctx: &Ctx) -> Reply {
     let mut body: Value =
         serde_json::from_str(include_str!("../schema/limits.json")).unwrap_or_else(|_| json!({}));
     let (used, max, bulk) = shared.with_org(&ctx.org, |o, _| {
-        (o.api_used, o.api_max, o.bulk.usage.clone())
+        (
+            o.api_used,
+            o.api_max,
+            o.bulk.usage.snapshot(shared.bus.now()),
+        )
     });
     body["DailyApiRequests"] = json!({"Max": max, "Remaining": max.saturating_sub(used)});
     body["DailyBulkApiBatches"] = json!({

@@ -6,8 +6,9 @@
 //! Every HTTP request here is one API call, as in Salesforce. Each 10,000 records of an
 //! ingest job count as one batch against `DailyBulkApiBatches` (shared with Bulk API 1.0),
 //! and every record against the 150,000,000 records a day; query jobs count against
-//! `DailyBulkV2QueryJobs`.
+//! `DailyBulkV2QueryJobs`: all three over a rolling 24 hours of the bus clock.
 
+mod allocation;
 mod csvdata;
 mod ingest;
 mod job;
@@ -27,6 +28,7 @@ use crate::errors::{ApiError, SfError};
 use crate::http::{Req, json_response};
 use crate::rest::Ctx;
 
+pub use allocation::BulkUsage;
 pub(crate) use ingest::too_large;
 pub use job::{IngestJob, QueryJob};
 
@@ -61,23 +63,12 @@ impl Default for BulkConfig {
     }
 }
 
-/// An org's use of its Bulk allocations today.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub batches_max: u64,
-    pub batches_used: u64,
-    pub records_max: u64,
-    pub records_used: u64,
-    pub query_jobs_max: u64,
-    pub query_jobs_used: u64,
-}
-
 /// An org's Bulk API 2.0 jobs.
 #[derive(Debug, Default)]
 pub struct Jobs {
     pub ingest: BTreeMap<String, IngestJob>,
     pub query: BTreeMap<String, QueryJob>,
-    pub usage: Usage,
+    pub usage: allocation::Allocations,
 }
 
 impl Jobs {

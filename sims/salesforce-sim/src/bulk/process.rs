@@ -162,21 +162,22 @@ fn count_batch(shared: &Shared, org: &str, id: &str, n: usize) -> Result<(), Opt
         if !live {
             return Err(None);
         }
+        let now = shared.bus.now();
         let u = &mut o.bulk.usage;
-        if u.batches_used >= u.batches_max {
+        if u.batches.used(now) >= u.batches_max {
             return Err(Some(format!(
                 "InvalidBatch : Exceeded the daily allocation of {} batches (DailyBulkApiBatches); the remaining records were not processed",
                 u.batches_max
             )));
         }
-        if u.records_used + n as u64 > u.records_max {
+        if u.records.used(now) + n as u64 > u.records_max {
             return Err(Some(format!(
                 "InvalidBatch : Exceeded the limit of {} records uploaded per rolling 24 hours; the remaining records were not processed",
                 u.records_max
             )));
         }
-        u.batches_used += 1;
-        u.records_used += n as u64;
+        u.batches.add(now, 1);
+        u.records.add(now, n as u64);
         Ok(())
     })
 }

@@ -133,8 +133,9 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, req: &Req) -> Result<Response, ApiErr
         .collect();
     let all = operation == Operation::QueryAll;
     let summary = shared.with_org(&ctx.org, |org, schema| {
+        let now = shared.bus.now();
         let u = &mut org.bulk.usage;
-        if u.query_jobs_used >= u.query_jobs_max {
+        if u.query_jobs.used(now) >= u.query_jobs_max {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 crate::errors::SfError::new(
@@ -151,7 +152,7 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, req: &Req) -> Result<Response, ApiErr
         let out = query::run(schema, org, soql_text, all, &ctx.version).map_err(|e| {
             ApiError::bad_request("INVALIDJOB", format!("Failed to process query: {}: {}", e.code, e.message))
         })?;
-        org.bulk.usage.query_jobs_used += 1;
+        org.bulk.usage.query_jobs.add(now, 1);
         let now = stamp();
         let job = QueryJob {
             common: Common {

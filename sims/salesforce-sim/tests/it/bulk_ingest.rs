@@ -269,7 +269,7 @@ async fn an_upload_over_the_size_limit_is_refused_and_every_request_is_an_api_ca
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_spent_allocation_fails_the_job_and_the_limits_resource_shows_it() {
     let sim = support::start_default().await;
-    sim.handle.bulk_usage("demo", |u| u.records_max = 3);
+    sim.handle.set_bulk_usage("demo", |u| u.records_max = 3);
     let (id, info) = bulk::run(&sim, contacts(), "LastName\nA\nB\nC\nD\n").await;
     assert_eq!(info["state"], "Failed");
     assert!(
@@ -281,7 +281,7 @@ async fn a_spent_allocation_fails_the_job_and_the_limits_resource_shows_it() {
     );
     let (_, _, unprocessed) = csv(&sim, &format!("jobs/ingest/{id}/unprocessedrecords")).await;
     assert_eq!(rows(&unprocessed).len(), 5);
-    sim.handle.bulk_usage("demo", |u| {
+    sim.handle.set_bulk_usage("demo", |u| {
         u.records_max = 1_000;
         u.batches_max = 2;
     });
@@ -307,6 +307,27 @@ async fn a_spent_allocation_fails_the_job_and_the_limits_resource_shows_it() {
     );
     let (_, _, limits) = sim.json(Method::GET, &sim.api("limits"), None).await;
     assert_eq!(limits["DailyBulkApiBatches"]["Remaining"], 0);
+    // A rolling 24 hours: a day later the batches are available again.
+    sim.handle
+        .advance_event_clock(std::time::Duration::from_secs(24 * 3600));
+    assert_eq!(sim.handle.bulk_usage("demo").batches_used, 0);
+    let (_, info) = bulk::run(&sim, contacts(), "LastName\nD\n").await;
+    assert_eq!(info["state"], "JobComplete");
+    // The control plane sets the same allocations, for tests in other languages.
+    let control = format!("{}/__sim/orgs/demo/limits", sim.base_url);
+    let r = sim
+        .client
+        .post(&control)
+        .json(&json!({"bulk": {"records_max": 1, "records_used": 1}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (_, _, seen) = support::read(sim.client.get(&control).send().await.unwrap()).await;
+    assert_eq!(seen["bulk"]["records_max"], 1);
+    assert_eq!(seen["bulk"]["records_used"], 1);
+    let (_, info) = bulk::run(&sim, contacts(), "LastName\nE\n").await;
+    assert_eq!(info["state"], "Failed", "the one record a day was used");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -136,7 +136,7 @@ async fn query_jobs_refuse_bad_soql_other_versions_and_a_spent_allocation() {
         json!({"Max": 10000, "Remaining": 9999})
     );
     sim.handle
-        .bulk_usage("demo", |u| u.query_jobs_used = u.query_jobs_max);
+        .set_bulk_usage("demo", |u| u.query_jobs_used = u.query_jobs_max);
     let (status, code) = error_code(post("SELECT Id FROM Contact").await).await;
     assert_eq!((status, code.as_str()), (400, "LIMIT_EXCEEDED"));
     let (_, _, list) = sim.json(Method::GET, &sim.api("jobs/query"), None).await;
