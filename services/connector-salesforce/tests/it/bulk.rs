@@ -331,3 +331,50 @@ async fn the_orchestrator_reads_the_bulk_settings() {
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_writes_are_named_by_their_integration_in_change_events() {
+    use std::time::{Duration, Instant};
+    let mut h = harness_with(options(), true).await;
+    let before = h.sim.live_subscriptions();
+    let mut stream = h
+        .client
+        .stream_changes(h.req(StreamChangesRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            replay_id: vec![],
+        }))
+        .await
+        .expect("stream opens")
+        .into_inner();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.sim.live_subscriptions() <= before {
+        assert!(Instant::now() < deadline, "the subscription never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let answer = bulk_write(
+        &mut h,
+        request(vec![
+            create("e1", &[("Summary__c", "\"s\"")]),
+            create("e2", &[("Summary__c", "\"s\"")]),
+        ]),
+    )
+    .await;
+    let mut want: Vec<String> = answer.results.iter().map(|r| r.id.clone()).collect();
+    want.sort();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let batch = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .expect("events within 10 s")
+            .expect("no error")
+            .expect("stream open");
+        for e in batch.events {
+            assert_eq!(e.origin_client, "tandem-int-7", "{}", e.change_origin);
+            assert!(e.change_origin.starts_with("com/salesforce/api/bulkapi/"));
+            seen.extend(e.record_ids);
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, want);
+}

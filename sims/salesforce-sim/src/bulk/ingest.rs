@@ -184,6 +184,11 @@ fn create(shared: &Shared, ctx: &Ctx, req: &Req) -> Result<Response, ApiError> {
                 processing_ms: 0,
             },
             external_id,
+            origin: crate::pubsub::events::api_origin(
+                "bulkapi",
+                &ctx.version,
+                req.header("sforce-call-options"),
+            ),
             uploads: Vec::new(),
             upload_bytes: 0,
             header: Vec::new(),

@@ -206,6 +206,9 @@ pub struct RowResult {
 #[derive(Debug, Clone)]
 pub struct IngestJob {
     pub common: Common,
+    /// The `changeOrigin` of its writes: the API and the `Sforce-Call-Options` client of
+    /// the request that created the job.
+    pub origin: String,
     pub external_id: Option<String>,
     /// Uploaded CSV parts, parsed when processing starts.
     pub uploads: Vec<Vec<u8>>,

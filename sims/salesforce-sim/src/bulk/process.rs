@@ -68,7 +68,7 @@ async fn run(shared: &Shared, org: &str, id: &str) {
             object: j.common.object.clone(),
             external_id: j.external_id.clone(),
             user: j.common.created_by.clone(),
-            origin: format!("com/salesforce/api/bulkapi/{}", j.common.api_version),
+            origin: j.origin.clone(),
             delimiter: j.common.delimiter,
             line_ending: j.common.line_ending,
         })

@@ -348,7 +348,7 @@ async fn row_locks_are_retried_and_records_still_locked_after_ten_tries_fail() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_writes_become_change_events_with_the_bulk_origin() {
+async fn bulk_writes_become_change_events_naming_the_bulk_api_and_the_jobs_client() {
     let sim = support::start_default().await;
     let mut b = bus::connect(&sim).await;
     let mut sub = b
@@ -358,12 +358,26 @@ async fn bulk_writes_become_change_events_with_the_bulk_origin() {
             10,
         ))
         .await;
-    let (id, info) = bulk::run(
-        &sim,
-        json!({"object": "Project__c", "operation": "insert"}),
-        "Name,Summary__c\nP1,s\nP2,s\n",
-    )
-    .await;
+    // The client named in Sforce-Call-Options when the job is created names its writes.
+    let r = sim
+        .client
+        .post(sim.api("jobs/ingest"))
+        .bearer_auth(&sim.token)
+        .header("sforce-call-options", "client=tandem-int-7")
+        .json(&json!({"object": "Project__c", "operation": "insert"}))
+        .send()
+        .await
+        .unwrap();
+    let (_, _, job) = support::read(r).await;
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        bulk::upload(&sim, &id, "Name,Summary__c\nP1,s\nP2,s\n")
+            .await
+            .0,
+        201
+    );
+    bulk::set_state(&sim, "ingest", &id, "UploadComplete").await;
+    let info = bulk::wait(&sim, "ingest", &id).await;
     assert_eq!(info["numberRecordsFailed"], 0, "{info}");
     let (_, _, ok) = csv(&sim, &format!("jobs/ingest/{id}/successfulResults")).await;
     let mut want: Vec<String> = rows(&ok)[1..].iter().map(|r| r[0].clone()).collect();
@@ -376,7 +390,7 @@ async fn bulk_writes_become_change_events_with_the_bulk_origin() {
             assert_eq!(d.header_str("changeType"), "CREATE");
             assert_eq!(
                 d.header_str("changeOrigin"),
-                "com/salesforce/api/bulkapi/62.0"
+                "com/salesforce/api/bulkapi/62.0;client=tandem-int-7"
             );
             seen.extend(d.header_list("recordIds"));
         }
