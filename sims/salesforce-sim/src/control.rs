@@ -54,6 +54,9 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
                 h.set_latency(Duration::from_millis(ms));
             }
             h.lock_next(n("lock_next"));
+            if let Some(on) = body.get("hold_bulk_jobs").and_then(Value::as_bool) {
+                h.hold_bulk_jobs(on);
+            }
             h.drop_next(n("drop_next"));
             empty(StatusCode::NO_CONTENT)
         }

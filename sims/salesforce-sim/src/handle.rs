@@ -402,7 +402,14 @@ impl SimHandle {
         self.shared.faults.set_latency(d);
     }
 
-    /// The next `n` write requests fail with `UNABLE_TO_LOCK_ROW`.
+    /// While `on`, closed Bulk API jobs (ingest and query) wait in `UploadComplete` before
+    /// processing, as on a busy org; they can be aborted meanwhile.
+    pub fn hold_bulk_jobs(&self, on: bool) {
+        self.shared.faults.hold_bulk(on);
+    }
+
+    /// The next `n` write requests fail with `UNABLE_TO_LOCK_ROW` (a Bulk API job: the next
+    /// `n` tries of its 200-record chunks).
     pub fn lock_next(&self, n: u32) {
         self.shared.faults.lock_next(n);
     }

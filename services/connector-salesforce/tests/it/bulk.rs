@@ -378,3 +378,29 @@ async fn bulk_writes_are_named_by_their_integration_in_change_events() {
     seen.sort();
     assert_eq!(seen, want);
 }
+
+#[tokio::test]
+async fn a_job_past_the_timeout_is_aborted_and_its_records_come_back_not_processed() {
+    let mut o = options();
+    o.bulk.job_timeout_seconds = 0;
+    let mut h = harness_with(o, true).await;
+    h.sim.hold_bulk_jobs(true);
+    let writes = vec![
+        create("slow-1", &[("Summary__c", "\"s\"")]),
+        create("slow-2", &[("Summary__c", "\"s\"")]),
+    ];
+    let answer = bulk_write(&mut h, request(writes)).await;
+    h.sim.hold_bulk_jobs(false);
+    assert_eq!(answer.jobs[0].state, "Aborted");
+    for r in &answer.results {
+        assert!(!r.success);
+        assert_eq!(r.errors[0].code, "NOT_PROCESSED");
+        assert!(
+            r.errors[0].message.contains("Aborted"),
+            "{}",
+            r.errors[0].message
+        );
+    }
+    assert_eq!(h.calls("PATCH", "/jobs/ingest/"), 2, "closed, then aborted");
+    assert_eq!(h.sim.count(ORG, "Project__c"), 0);
+}

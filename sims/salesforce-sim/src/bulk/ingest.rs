@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::Value;
 use std::sync::Arc;
 
-use super::csvdata::Writer;
+use super::csvdata::{self, Writer};
 use super::job::{Common, Delimiter, IngestJob, JobState, LineEnding, Operation};
 use super::{
     csv_response, invalid_job, invalid_state, job_not_found, list_page, not_allowed,
@@ -264,7 +264,14 @@ fn patch(shared: &Arc<Shared>, ctx: &Ctx, req: &Req, id: &str) -> Result<Respons
         };
         job.common.set_state(to);
         if to == JobState::Aborted {
-            job.uploads.clear();
+            // Data never processed is the job's unprocessed records.
+            for upload in std::mem::take(&mut job.uploads) {
+                if let Ok(t) = csvdata::parse(&upload, job.common.delimiter, job.common.line_ending)
+                {
+                    job.header = t.header;
+                    job.unprocessed.extend(t.rows);
+                }
+            }
         }
         Ok((job.summary(), to == JobState::UploadComplete))
     })?;

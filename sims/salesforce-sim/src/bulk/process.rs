@@ -58,6 +58,7 @@ fn finish(j: &mut IngestJob, state: JobState) {
 
 async fn run(shared: &Shared, org: &str, id: &str) {
     tokio::task::yield_now().await;
+    shared.faults.bulk_released().await;
     let plan = shared.with_org(org, |o, _| {
         let j = job(o, id).filter(|j| j.common.state == JobState::UploadComplete)?;
         j.common.set_state(JobState::InProgress);

@@ -184,6 +184,7 @@ fn create(shared: &Arc<Shared>, ctx: &Ctx, req: &Req) -> Result<Response, ApiErr
     let (shared2, org) = (shared.clone(), ctx.org.clone());
     tokio::spawn(async move {
         tokio::task::yield_now().await;
+        shared2.faults.bulk_released().await;
         let started = Instant::now();
         let live = shared2.with_org(&org, |o, _| match o.bulk.query.get_mut(&id) {
             Some(j) if j.common.state == JobState::UploadComplete => {

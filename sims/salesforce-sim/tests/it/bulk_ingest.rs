@@ -398,3 +398,26 @@ async fn bulk_writes_become_change_events_naming_the_bulk_api_and_the_jobs_clien
     seen.sort();
     assert_eq!(seen, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_job_can_be_aborted_and_leaves_its_data_unprocessed() {
+    let sim = support::start_default().await;
+    sim.handle.hold_bulk_jobs(true);
+    let id = bulk::create(&sim, contacts()).await;
+    assert_eq!(bulk::upload(&sim, &id, "LastName\nA\nB\n").await.0, 201);
+    let (_, closed) = bulk::set_state(&sim, "ingest", &id, "UploadComplete").await;
+    assert_eq!(closed["state"], "UploadComplete");
+    let (_, _, info) = sim
+        .json(Method::GET, &sim.api(&format!("jobs/ingest/{id}")), None)
+        .await;
+    assert_eq!(info["state"], "UploadComplete", "held before processing");
+    let (status, aborted) = bulk::set_state(&sim, "ingest", &id, "Aborted").await;
+    assert_eq!((status, aborted["state"].as_str()), (200, Some("Aborted")));
+    sim.handle.hold_bulk_jobs(false);
+    let info = bulk::wait(&sim, "ingest", &id).await;
+    assert_eq!(info["state"], "Aborted");
+    assert_eq!(info["numberRecordsProcessed"], 0);
+    let (_, _, unprocessed) = csv(&sim, &format!("jobs/ingest/{id}/unprocessedrecords")).await;
+    assert_eq!(unprocessed, "LastName\n\"A\"\n\"B\"\n");
+    assert!(sim.handle.records("demo", "Contact").is_empty());
+}
