@@ -404,3 +404,59 @@ async fn a_job_past_the_timeout_is_aborted_and_its_records_come_back_not_process
     assert_eq!(h.calls("PATCH", "/jobs/ingest/"), 2, "closed, then aborted");
     assert_eq!(h.sim.count(ORG, "Project__c"), 0);
 }
+
+#[tokio::test]
+async fn bulk_query_reads_only_records_changed_since_the_given_time() {
+    let mut h = harness_with(options(), true).await;
+    let ids = h
+        .sim
+        .insert_many(
+            ORG,
+            "Project__c",
+            (0..3)
+                .map(|i| serde_json::json!({"Name": format!("M{i}"), "Summary__c": "s"}))
+                .collect(),
+        )
+        .unwrap();
+    h.sim
+        .force_fields(
+            ORG,
+            &ids[0],
+            serde_json::json!({"SystemModstamp": "2020-01-01T00:00:00.000+0000"}),
+        )
+        .unwrap();
+    let since = prost_types::Timestamp {
+        seconds: 1_735_689_600, // 2025-01-01T00:00:00Z
+        nanos: 0,
+    };
+    let page = h
+        .client
+        .bulk_query(h.req(BulkQueryRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            fields: vec!["Name".into()],
+            modified_since: Some(since),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut got: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+    got.sort();
+    let mut want: Vec<&str> = ids[1..].iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(page.locator.is_empty());
+    let e = h
+        .client
+        .bulk_query(h.req(BulkQueryRequest {
+            connection_id: CONN.into(),
+            object: "Project__c".into(),
+            fields: vec!["Nope__c".into()],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("fields[0]"), "{}", e.message());
+}
