@@ -13,7 +13,10 @@
 //!    `message`, `fields` from the `sf__Error` column). Records Salesforce did not process
 //!    (job failed, aborted, or aborted by the connector after
 //!    `TANDEM_SALESFORCE_BULK_JOB_TIMEOUT_SECONDS`) fail with code `NOT_PROCESSED` and can be
-//!    sent again. A call runs one job per operation and per `upload_max_bytes` of CSV, one
+//!    sent again; a write whose result row could not be told apart fails `UNKNOWN_OUTCOME`
+//!    (look the record up, e.g. with `FindRecords` on its key, before sending it again). A
+//!    whole-call error (budget spent, Salesforce down) can come after earlier jobs of the call
+//!    were written: sending the page again is safe for updates and keyed creates only. A call runs one job per operation and per `upload_max_bytes` of CSV, one
 //!    after the other, and waits for each: give it a deadline of minutes, and send pages of
 //!    at most ~100,000 writes so progress can be recorded page by page.
 //! 3. `BulkQuery`: the first call with `object`, `fields` (and `modified_since`) starts a
