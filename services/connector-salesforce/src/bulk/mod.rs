@@ -31,6 +31,7 @@
 mod csvdata;
 mod job;
 mod query;
+mod results;
 mod write;
 
 use tandem_proto::v1::BulkSettings;
