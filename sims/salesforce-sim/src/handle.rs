@@ -63,6 +63,7 @@ impl SimHandle {
                 r.fields
                     .insert("TimeZoneSidKey".into(), serde_json::json!(time_zone));
             }
+            o.forget_keys();
         })
     }
 

@@ -19,6 +19,7 @@ mod faults;
 mod handle;
 mod http;
 mod ids;
+mod keys;
 mod persist;
 pub mod pubsub;
 mod query;

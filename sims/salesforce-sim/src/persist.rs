@@ -148,6 +148,7 @@ pub fn load(path: &Path) -> Result<Option<State>, Error> {
             cursors: HashMap::new(),
             cdc: crate::pubsub::Cdc::default(),
             bulk: crate::bulk::Jobs::default(),
+            keys: Default::default(),
         };
         let mut org = org;
         if let Some(selected) = o.cdc_selected {

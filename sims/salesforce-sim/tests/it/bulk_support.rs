@@ -44,7 +44,12 @@ pub async fn set_state(sim: &TestSim, kind: &str, id: &str, state: &str) -> (u16
 
 /// Polls job info until the job is JobComplete, Failed or Aborted (10 s at most).
 pub async fn wait(sim: &TestSim, kind: &str, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    wait_up_to(sim, kind, id, Duration::from_secs(10)).await
+}
+
+/// [`wait`] with another deadline (measurements of large jobs).
+pub async fn wait_up_to(sim: &TestSim, kind: &str, id: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
     loop {
         let (status, _, info) = sim
             .json(Method::GET, &sim.api(&format!("jobs/{kind}/{id}")), None)
