@@ -14,7 +14,7 @@ use crate::credentials::{Credential, Credentials, connection_id};
 use crate::error::Error;
 use crate::hosts;
 use crate::schema::DescribeCache;
-use crate::transport::{Body, Reply, Request, Transport};
+use crate::transport::{Body, JSON, Reply, Request, Transport};
 
 /// Everything the data RPCs share.
 pub struct Api {
@@ -25,6 +25,8 @@ pub struct Api {
     pub(crate) version: String,
     pub(crate) describes: DescribeCache,
     pub(crate) overlap: Duration,
+    /// Bulk API 2.0: thresholds, job size, polling.
+    pub(crate) bulk: crate::config::BulkOptions,
 }
 
 /// One RPC's conversation with one org: counts the calls it makes and keeps the last usage.
@@ -86,6 +88,19 @@ impl Session<'_> {
         body: Body,
         idempotent: bool,
     ) -> Result<Reply, Error> {
+        self.send_accepting(method, tail, body, idempotent, JSON)
+            .await
+    }
+
+    /// [`Session::send`] with another `Accept` (CSV for Bulk API result files).
+    pub async fn send_accepting(
+        &mut self,
+        method: Method,
+        tail: &str,
+        body: Body,
+        idempotent: bool,
+        accept: &'static str,
+    ) -> Result<Reply, Error> {
         let org = self.credential.org_key();
         self.api.budget.check(&org).await?;
         let mut request = Request {
@@ -95,6 +110,7 @@ impl Session<'_> {
             body,
             idempotent,
             call_options: self.call_options.clone(),
+            accept,
         };
         let mut reply = self.exchange(&request, &org).await?;
         if reply.status == 401 {

@@ -96,6 +96,70 @@ pub struct Options {
         default_value = DEFAULT_PUBSUB_URL
     )]
     pub pubsub_url: String,
+    /// Bulk API 2.0: the thresholds the orchestrator reads, job size and polling.
+    #[command(flatten)]
+    pub bulk: BulkOptions,
+}
+
+/// Bulk API 2.0 settings (`GetBulkSettings` hands the thresholds to the orchestrator).
+#[derive(Debug, Clone, clap::Args)]
+#[group(id = "connector_salesforce_bulk_options")]
+pub struct BulkOptions {
+    /// Writes in one import from which the orchestrator uses BulkWrite instead of WriteRecords.
+    #[arg(
+        long = "salesforce-bulk-write-threshold",
+        env = "TANDEM_SALESFORCE_BULK_WRITE_THRESHOLD",
+        default_value_t = 10_000
+    )]
+    pub write_threshold: u32,
+    /// Records from which a read is better done with BulkQuery.
+    #[arg(
+        long = "salesforce-bulk-query-threshold",
+        env = "TANDEM_SALESFORCE_BULK_QUERY_THRESHOLD",
+        default_value_t = 10_000
+    )]
+    pub query_threshold: u32,
+    /// Bytes of CSV per ingest job: Salesforce takes 150 MB base64-encoded, 100 MB raw.
+    #[arg(
+        long = "salesforce-bulk-upload-max-bytes",
+        env = "TANDEM_SALESFORCE_BULK_UPLOAD_MAX_BYTES",
+        default_value_t = 100 * 1024 * 1024
+    )]
+    pub upload_max_bytes: u64,
+    /// First wait between two polls of a job; it grows by half up to the maximum.
+    #[arg(
+        long = "salesforce-bulk-poll-initial-ms",
+        env = "TANDEM_SALESFORCE_BULK_POLL_INITIAL_MS",
+        default_value_t = 1_000
+    )]
+    pub poll_initial_ms: u64,
+    #[arg(
+        long = "salesforce-bulk-poll-max-ms",
+        env = "TANDEM_SALESFORCE_BULK_POLL_MAX_MS",
+        default_value_t = 10_000
+    )]
+    pub poll_max_ms: u64,
+    /// A job still running after this long is aborted; its unprocessed records fail with
+    /// `NOT_PROCESSED` (and can be sent again).
+    #[arg(
+        long = "salesforce-bulk-job-timeout-seconds",
+        env = "TANDEM_SALESFORCE_BULK_JOB_TIMEOUT_SECONDS",
+        default_value_t = 3_600
+    )]
+    pub job_timeout_seconds: u64,
+}
+
+impl Default for BulkOptions {
+    fn default() -> Self {
+        Self {
+            write_threshold: 10_000,
+            query_threshold: 10_000,
+            upload_max_bytes: 100 * 1024 * 1024,
+            poll_initial_ms: 1_000,
+            poll_max_ms: 10_000,
+            job_timeout_seconds: 3_600,
+        }
+    }
 }
 
 /// Salesforce's global Pub/Sub API endpoint.
@@ -120,6 +184,7 @@ impl Default for Options {
             retry_base_ms: 250,
             request_timeout_seconds: 60,
             pubsub_url: DEFAULT_PUBSUB_URL.to_owned(),
+            bulk: BulkOptions::default(),
         }
     }
 }
@@ -159,6 +224,12 @@ impl Options {
         }
         if self.retry_attempts == 0 {
             return Err("TANDEM_SALESFORCE_RETRY_ATTEMPTS must be at least 1".to_owned());
+        }
+        if self.bulk.upload_max_bytes < 1024 || self.bulk.upload_max_bytes > 100 * 1024 * 1024 {
+            return Err(format!(
+                "TANDEM_SALESFORCE_BULK_UPLOAD_MAX_BYTES must be 1 KiB to 100 MiB, got {}",
+                self.bulk.upload_max_bytes
+            ));
         }
         Ok(())
     }

@@ -40,6 +40,9 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     ("WriteRecords", &[SYNC_ORCHESTRATOR]),
     ("FindUsers", &[SYNC_ORCHESTRATOR]),
     ("StreamChanges", &[SYNC_ORCHESTRATOR]),
+    ("BulkWrite", &[SYNC_ORCHESTRATOR]),
+    ("BulkQuery", &[SYNC_ORCHESTRATOR]),
+    ("GetBulkSettings", &[SYNC_ORCHESTRATOR]),
 ]);
 
 impl SalesforceConnectorService {
@@ -224,6 +227,34 @@ impl SalesforceConnector for SalesforceConnectorService {
     ) -> Result<Response<WriteRecordsResponse>, Status> {
         SERVICE_ONLY.require(&request, "WriteRecords")?;
         Ok(Response::new(self.api.write(request.into_inner()).await?))
+    }
+
+    async fn bulk_write(
+        &self,
+        request: Request<BulkWriteRequest>,
+    ) -> Result<Response<BulkWriteResponse>, Status> {
+        SERVICE_ONLY.require(&request, "BulkWrite")?;
+        Ok(Response::new(
+            self.api.bulk_write(request.into_inner()).await?,
+        ))
+    }
+
+    async fn bulk_query(
+        &self,
+        request: Request<BulkQueryRequest>,
+    ) -> Result<Response<BulkQueryResponse>, Status> {
+        SERVICE_ONLY.require(&request, "BulkQuery")?;
+        Ok(Response::new(
+            self.api.bulk_query(request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_bulk_settings(
+        &self,
+        request: Request<GetBulkSettingsRequest>,
+    ) -> Result<Response<BulkSettings>, Status> {
+        SERVICE_ONLY.require(&request, "GetBulkSettings")?;
+        Ok(Response::new(self.api.bulk_settings()))
     }
 
     async fn find_users(

@@ -3,10 +3,12 @@
 //! OAuth RPCs (`AuthorizeUrl`, `ExchangeCode`, `RefreshToken`, `RevokeToken`) take a
 //! subdomain and environment; data RPCs take a mapping-config `connection_id` and fetch its
 //! credentials from mapping-config (`GetCredentials`, `RefreshCredentials`). Every RPC is for
-//! Tandem services only.
+//! Tandem services only. Large imports and reads go through Bulk API 2.0 (`BulkWrite`,
+//! `BulkQuery`, `GetBulkSettings`): how the orchestrator calls them is in `bulk/mod.rs`.
 
 mod api;
 mod budget;
+mod bulk;
 mod cdc;
 mod config;
 mod credentials;
@@ -23,7 +25,7 @@ mod users;
 mod write;
 
 pub use budget::Clock;
-pub use config::{Config, DEFAULT_API_VERSION, DEFAULT_PUBSUB_URL, Options};
+pub use config::{BulkOptions, Config, DEFAULT_API_VERSION, DEFAULT_PUBSUB_URL, Options};
 pub use error::Error;
 pub use oauth::SCOPES;
 
@@ -87,6 +89,7 @@ pub async fn bind_on(
         version: options.api_version.clone(),
         describes: schema::DescribeCache::new(options.describe_ttl()),
         overlap: Duration::from_secs(options.poll_overlap_seconds),
+        bulk: options.bulk.clone(),
     });
     let cdc = Arc::new(cdc::Subscriber::new(&options.pubsub_url)?);
     let service = grpc::SalesforceConnectorService::new(oauth, api, cdc);

@@ -163,6 +163,7 @@ impl OAuth {
             body: Body::Form(vec![("token", token.to_owned())]),
             idempotent: true,
             call_options: None,
+            accept: crate::transport::JSON,
         };
         let reply = self.transport.send(&request).await?;
         if reply.ok() {
@@ -199,6 +200,7 @@ impl OAuth {
             // A code is single-use; a refresh twice is harmless but a code exchange is not.
             idempotent,
             call_options: None,
+            accept: crate::transport::JSON,
         };
         let reply = self.transport.send(&request).await?;
         if reply.ok() {
@@ -221,6 +223,7 @@ impl OAuth {
             body: Body::None,
             idempotent: true,
             call_options: None,
+            accept: crate::transport::JSON,
         };
         match self.transport.send(&request).await {
             Ok(reply) if reply.ok() => {

@@ -24,7 +24,14 @@ pub struct Request {
     pub idempotent: bool,
     /// `Sforce-Call-Options` (`client=tandem-…`): who wrote, named in the change events.
     pub call_options: Option<String>,
+    /// The `Accept` header: [`JSON`], or [`CSV`] for Bulk API result files.
+    pub accept: &'static str,
 }
+
+/// What most resources answer.
+pub const JSON: &str = "application/json";
+/// What Bulk API 2.0 job data and result files are.
+pub const CSV: &str = "text/csv";
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,6 +46,8 @@ pub enum Body {
     None,
     /// JSON already rendered (kept as text so exact numbers pass through).
     Text(String),
+    /// Bulk API job data.
+    Csv(String),
     Form(Vec<(&'static str, String)>),
 }
 
@@ -50,6 +59,8 @@ pub struct Reply {
     pub usage: Option<(u64, u64)>,
     /// How many attempts it took (each one a call Salesforce may have counted).
     pub attempts: u32,
+    /// `Sforce-Locator` of a Bulk API query results page (`null` after the last).
+    pub locator: Option<String>,
 }
 
 impl Reply {
@@ -201,7 +212,7 @@ impl Transport {
         let mut builder = self
             .client
             .request(request.method.clone(), &request.url)
-            .header("accept", "application/json");
+            .header("accept", request.accept);
         if let Some(token) = &request.bearer {
             builder = builder.bearer_auth(token);
         }
@@ -213,6 +224,7 @@ impl Transport {
             Body::Text(t) => builder
                 .header("content-type", "application/json")
                 .body(t.clone()),
+            Body::Csv(t) => builder.header("content-type", CSV).body(t.clone()),
             Body::Form(f) => builder.form(f),
         };
         match builder.send().await {
@@ -225,12 +237,18 @@ impl Transport {
                     .get("sforce-limit-info")
                     .and_then(|v| v.to_str().ok())
                     .and_then(parse_limit_info);
+                let locator = response
+                    .headers()
+                    .get("sforce-locator")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 match response.text().await {
                     Ok(body) => Attempt::Answered(Reply {
                         status,
                         body,
                         usage,
                         attempts: 1,
+                        locator,
                     }),
                     Err(e) => Attempt::Failed {
                         retryable: request.idempotent,
@@ -355,6 +373,7 @@ mod tests {
                 body: Body::None,
                 idempotent,
                 call_options: None,
+                accept: JSON,
             };
             let e = transport.send(&request).await.unwrap_err();
             let text = e.to_string();
@@ -376,6 +395,7 @@ mod tests {
             body: r#"[{"message":"No such column 'X' on sobject of type Account","errorCode":"INVALID_FIELD","fields":["X"]}]"#.into(),
             usage: None,
             attempts: 1,
+            locator: None,
         };
         assert_eq!(
             rest.error(),
@@ -391,6 +411,7 @@ mod tests {
                 .into(),
             usage: None,
             attempts: 1,
+            locator: None,
         };
         assert_eq!(oauth.error().0, "invalid_grant");
         assert_eq!(oauth.error().1, "expired access/refresh token");
@@ -399,6 +420,7 @@ mod tests {
             body: "<html>bad gateway</html>".into(),
             usage: None,
             attempts: 1,
+            locator: None,
         };
         assert_eq!(html.error().0, "HTTP_502");
     }

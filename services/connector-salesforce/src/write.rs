@@ -30,7 +30,7 @@ pub const COLLECTION_CHUNK: usize = 200;
 pub const MAX_WRITES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Op {
+pub(crate) enum Op {
     Update,
     Upsert,
     Create,
@@ -59,10 +59,10 @@ struct OutcomeError {
 }
 
 /// One write, checked: its field values stay the caller's exact JSON text.
-struct Prepared {
-    op: Op,
+pub(crate) struct Prepared {
+    pub(crate) op: Op,
     /// `id` for updates, the external-id field for upserts, then the fields.
-    fields: Vec<(String, Box<RawValue>)>,
+    pub(crate) fields: Vec<(String, Box<RawValue>)>,
 }
 
 impl Prepared {
@@ -88,7 +88,11 @@ fn raw_string(s: &str) -> Box<RawValue> {
     RawValue::from_string(json_string(s)).unwrap_or_else(|_| unreachable!("a JSON string is JSON"))
 }
 
-fn prepare(i: usize, w: &RecordWrite, key_field: Option<&str>) -> Result<Prepared, Error> {
+pub(crate) fn prepare(
+    i: usize,
+    w: &RecordWrite,
+    key_field: Option<&str>,
+) -> Result<Prepared, Error> {
     let mut fields: Vec<(String, Box<RawValue>)> = Vec::with_capacity(w.fields.len() + 1);
     for (name, text) in &w.fields {
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -310,7 +314,7 @@ impl Api {
 }
 
 /// The `Sforce-Call-Options` client of a write: `tandem-<integration_id>`, or `tandem`.
-fn call_client(integration_id: &str) -> Result<String, Error> {
+pub(crate) fn call_client(integration_id: &str) -> Result<String, Error> {
     let id = integration_id.trim();
     if id.is_empty() {
         return Ok("tandem".to_owned());

@@ -318,6 +318,7 @@ fn run(
             && outcomes.iter().any(|o| o.error.is_some())
         {
             org.records = saved;
+            org.forget_keys();
             org.cdc.rollback(mark);
             for o in outcomes.iter_mut().filter(|o| o.error.is_none()) {
                 *o = Outcome::fail(

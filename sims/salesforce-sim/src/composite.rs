@@ -200,6 +200,7 @@ pub fn handle(shared: &Shared, ctx: &Ctx, req: &Req) -> Result<Reply, ApiError> 
     if failed && let Some((saved, mark)) = snapshot {
         shared.with_org(&ctx.org, |o, _| {
             o.records = saved;
+            o.forget_keys();
             o.cdc.rollback(mark);
         });
     }

@@ -54,6 +54,9 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
                 h.set_latency(Duration::from_millis(ms));
             }
             h.lock_next(n("lock_next"));
+            if let Some(on) = body.get("hold_bulk_jobs").and_then(Value::as_bool) {
+                h.hold_bulk_jobs(on);
+            }
             h.drop_next(n("drop_next"));
             empty(StatusCode::NO_CONTENT)
         }
@@ -76,8 +79,17 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
             )
         }
         (&Method::GET, ["orgs", name, "limits"]) => {
-            let (used, max) = h.api_usage(&org(name));
-            json_response(StatusCode::OK, &json!({"used": used, "max": max}))
+            let name = org(name);
+            let (used, max) = h.api_usage(&name);
+            let bulk = h.bulk_usage(&name);
+            json_response(
+                StatusCode::OK,
+                &json!({"used": used, "max": max, "bulk": {
+                    "batches_max": bulk.batches_max, "batches_used": bulk.batches_used,
+                    "records_max": bulk.records_max, "records_used": bulk.records_used,
+                    "query_jobs_max": bulk.query_jobs_max, "query_jobs_used": bulk.query_jobs_used,
+                }}),
+            )
         }
         (&Method::POST, ["orgs", name, "limits"]) => {
             let name = org(name);
@@ -86,6 +98,17 @@ pub fn handle(shared: &Arc<Shared>, req: &Req, rest: &str) -> Response {
             }
             if let Some(used) = body.get("used").and_then(Value::as_u64) {
                 h.set_api_usage(&name, used);
+            }
+            if let Some(b) = body.get("bulk") {
+                let n = |k: &str| b.get(k).and_then(Value::as_u64);
+                h.set_bulk_usage(&name, |u| {
+                    u.batches_max = n("batches_max").unwrap_or(u.batches_max);
+                    u.batches_used = n("batches_used").unwrap_or(u.batches_used);
+                    u.records_max = n("records_max").unwrap_or(u.records_max);
+                    u.records_used = n("records_used").unwrap_or(u.records_used);
+                    u.query_jobs_max = n("query_jobs_max").unwrap_or(u.query_jobs_max);
+                    u.query_jobs_used = n("query_jobs_used").unwrap_or(u.query_jobs_used);
+                });
             }
             empty(StatusCode::NO_CONTENT)
         }

@@ -1,4 +1,5 @@
-//! Faults a test or demo injects: failing statuses, latency, row locks, dropped connections.
+//! Faults a test or demo injects: failing statuses, latency, row locks, dropped connections,
+//! Bulk API jobs held before processing.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -12,12 +13,34 @@ struct Inner {
     drop_next: u32,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Faults {
     inner: Mutex<Inner>,
+    /// While true, closed Bulk API jobs wait before processing (as on a busy org).
+    bulk_hold: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            inner: Mutex::default(),
+            bulk_hold: tokio::sync::watch::Sender::new(false),
+        }
+    }
 }
 
 impl Faults {
+    /// Holds (or releases) Bulk API jobs before they start processing.
+    pub fn hold_bulk(&self, on: bool) {
+        self.bulk_hold.send_replace(on);
+    }
+
+    /// Returns once Bulk API jobs are not held.
+    pub async fn bulk_released(&self) {
+        let mut rx = self.bulk_hold.subscribe();
+        let _ = rx.wait_for(|held| !*held).await;
+    }
+
     /// The next `n` requests answer `status` (e.g. 503).
     pub fn fail_next(&self, n: u32, status: u16) {
         if let Ok(mut i) = self.inner.lock() {
@@ -78,5 +101,6 @@ impl Faults {
         if let Ok(mut i) = self.inner.lock() {
             *i = Inner::default();
         }
+        self.hold_bulk(false);
     }
 }

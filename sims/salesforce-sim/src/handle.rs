@@ -63,6 +63,7 @@ impl SimHandle {
                 r.fields
                     .insert("TimeZoneSidKey".into(), serde_json::json!(time_zone));
             }
+            o.forget_keys();
         })
     }
 
@@ -402,7 +403,14 @@ impl SimHandle {
         self.shared.faults.set_latency(d);
     }
 
-    /// The next `n` write requests fail with `UNABLE_TO_LOCK_ROW`.
+    /// While `on`, closed Bulk API jobs (ingest and query) wait in `UploadComplete` before
+    /// processing, as on a busy org; they can be aborted meanwhile.
+    pub fn hold_bulk_jobs(&self, on: bool) {
+        self.shared.faults.hold_bulk(on);
+    }
+
+    /// The next `n` write requests fail with `UNABLE_TO_LOCK_ROW` (a Bulk API job: the next
+    /// `n` tries of its 200-record chunks).
     pub fn lock_next(&self, n: u32) {
         self.shared.faults.lock_next(n);
     }
@@ -429,5 +437,23 @@ impl SimHandle {
     /// `(used, max)` of the daily API allocation.
     pub fn api_usage(&self, org: &str) -> (u64, u64) {
         self.shared.with_org(org, |o, _| (o.api_used, o.api_max))
+    }
+
+    /// The org's Bulk API allocations and their use in the last 24 hours of the bus clock.
+    pub fn bulk_usage(&self, org: &str) -> crate::bulk::BulkUsage {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| o.bulk.usage.snapshot(now))
+    }
+
+    /// Changes the org's Bulk API allocations; a changed `*_used` replaces the use of the
+    /// last 24 hours (as if all of it happened now).
+    pub fn set_bulk_usage(&self, org: &str, f: impl FnOnce(&mut crate::bulk::BulkUsage)) {
+        let now = self.shared.bus.now();
+        self.shared.with_org(org, |o, _| {
+            let before = o.bulk.usage.snapshot(now);
+            let mut after = before.clone();
+            f(&mut after);
+            o.bulk.usage.apply(now, &before, &after);
+        })
     }
 }

@@ -152,8 +152,16 @@ pub async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Re
         .and_then(|h| h.to_str().ok())
         .map(|s| s.to_ascii_lowercase())
         .or_else(|| org_from_host(&host));
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+    // A Bulk API upload may carry up to 150 MB; anything else up to MAX_BODY.
+    let upload = parts.method == Method::PUT && parts.uri.path().contains("/jobs/ingest/");
+    let limit = if upload {
+        shared.config.bulk.max_upload_bytes
+    } else {
+        MAX_BODY
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
+        Err(_) if upload => return crate::bulk::too_large(limit).into_response(),
         Err(_) => {
             return ApiError::bad_request("JSON_PARSER_ERROR", "request body could not be read")
                 .into_response();
@@ -240,7 +248,7 @@ fn versions() -> Response {
 
 /// An authenticated REST call: checks the token, spends one API call, answers, and adds
 /// `Sforce-Limit-Info`.
-fn api(shared: &Shared, req: &Req, version: &str, tail: &str) -> (Response, Option<String>) {
+fn api(shared: &Arc<Shared>, req: &Req, version: &str, tail: &str) -> (Response, Option<String>) {
     let Some(grant) = auth::check_bearer(shared, req) else {
         return (
             ApiError::invalid_session().into_response(),
@@ -258,9 +266,18 @@ fn api(shared: &Shared, req: &Req, version: &str, tail: &str) -> (Response, Opti
             version: version.to_string(),
             instance_url: req.instance_url.clone(),
         };
-        let answer = match rest::handle(shared, &ctx, req, tail) {
-            Ok(r) => r.into_response(),
-            Err(e) => e.into_response(),
+        let bulk = tail
+            .strip_prefix("jobs/")
+            .or((tail == "jobs").then_some(""));
+        let answer = match bulk {
+            Some(rest) => {
+                let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+                crate::bulk::handle(shared, &ctx, req, &segs)
+            }
+            None => match rest::handle(shared, &ctx, req, tail) {
+                Ok(r) => r.into_response(),
+                Err(e) => e.into_response(),
+            },
         };
         let origin = crate::pubsub::events::rest_origin(version, req.header("sforce-call-options"));
         crate::pubsub::commit(shared, &org_key, &origin);

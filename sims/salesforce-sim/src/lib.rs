@@ -6,6 +6,7 @@
 #![recursion_limit = "256"]
 
 mod auth;
+pub mod bulk;
 mod calllog;
 mod clock;
 mod collections;
@@ -18,6 +19,7 @@ mod faults;
 mod handle;
 mod http;
 mod ids;
+mod keys;
 mod persist;
 pub mod pubsub;
 mod query;
@@ -71,6 +73,8 @@ pub struct Config {
     pub state_file: Option<std::path::PathBuf>,
     /// The Pub/Sub API: its port, keepalive, retention, delivery allocation, overflow.
     pub pubsub: pubsub::PubSubConfig,
+    /// Bulk API 2.0: the allocations a new org starts with, the size of one upload.
+    pub bulk: bulk::BulkConfig,
 }
 
 impl Default for Config {
@@ -85,6 +89,7 @@ impl Default for Config {
             default_org: "demo".into(),
             state_file: None,
             pubsub: pubsub::PubSubConfig::default(),
+            bulk: bulk::BulkConfig::default(),
         }
     }
 }
@@ -135,6 +140,7 @@ impl Shared {
             // The seed is the org's starting point, not a change anyone subscribes to.
             org.cdc.journal.clear();
             self.init_cdc(&mut org);
+            org.bulk.init(&self.config.bulk);
             org
         });
         f(org, &self.schema)
@@ -195,6 +201,7 @@ pub async fn bind(config: Config) -> Result<Sim, Error> {
         let mut state = shared.state();
         for org in state.orgs.values_mut() {
             shared.init_cdc(org);
+            org.bulk.init(&shared.config.bulk);
         }
     }
     let handle = SimHandle::new(shared.clone());

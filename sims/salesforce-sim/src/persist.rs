@@ -147,6 +147,8 @@ pub fn load(path: &Path) -> Result<Option<State>, Error> {
             api_used: o.api_used,
             cursors: HashMap::new(),
             cdc: crate::pubsub::Cdc::default(),
+            bulk: crate::bulk::Jobs::default(),
+            keys: Default::default(),
         };
         let mut org = org;
         if let Some(selected) = o.cdc_selected {

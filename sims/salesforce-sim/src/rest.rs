@@ -94,6 +94,7 @@ fn resources(v: &str) -> Value {
         "prechatForms",
         "contact-tracing",
         "async-queries",
+        "jobs",
         "query",
         "queryAll",
         "sobjects",
@@ -124,8 +125,22 @@ fn resources(v: &str) -> Value {
 fn limits(shared: &Shared, ctx: &Ctx) -> Reply {
     let mut body: Value =
         serde_json::from_str(include_str!("../schema/limits.json")).unwrap_or_else(|_| json!({}));
-    let (used, max) = shared.with_org(&ctx.org, |o, _| (o.api_used, o.api_max));
+    let (used, max, bulk) = shared.with_org(&ctx.org, |o, _| {
+        (
+            o.api_used,
+            o.api_max,
+            o.bulk.usage.snapshot(shared.bus.now()),
+        )
+    });
     body["DailyApiRequests"] = json!({"Max": max, "Remaining": max.saturating_sub(used)});
+    body["DailyBulkApiBatches"] = json!({
+        "Max": bulk.batches_max,
+        "Remaining": bulk.batches_max.saturating_sub(bulk.batches_used),
+    });
+    body["DailyBulkV2QueryJobs"] = json!({
+        "Max": bulk.query_jobs_max,
+        "Remaining": bulk.query_jobs_max.saturating_sub(bulk.query_jobs_used),
+    });
     Reply::json(StatusCode::OK, &body)
 }
 

@@ -97,6 +97,8 @@ pub fn init_org(schema: &Schema, org: &mut Org, seed: Seed) -> Result<(), SfErro
     if seed == Seed::Demo {
         demo(schema, org)?;
     }
+    // The Organization record and a few fields were set directly.
+    org.forget_keys();
     Ok(())
 }
 

@@ -55,6 +55,10 @@ pub struct Org {
     pub cursors: HashMap<String, Cursor>,
     /// Change Data Capture: selection, open transaction, event log, delivery usage.
     pub cdc: crate::pubsub::Cdc,
+    /// Bulk API 2.0 jobs and the use of the Bulk allocations.
+    pub bulk: crate::bulk::Jobs,
+    /// Records by external-id and unique field values (see `keys.rs`).
+    pub keys: std::cell::RefCell<crate::keys::KeyIndex>,
 }
 
 impl Org {
@@ -71,6 +75,8 @@ impl Org {
             api_used: 0,
             cursors: HashMap::new(),
             cdc: crate::pubsub::Cdc::default(),
+            bulk: crate::bulk::Jobs::default(),
+            keys: Default::default(),
         }
     }
 
@@ -105,17 +111,19 @@ impl Org {
         let Some(t) = self.records.get(object) else {
             return vec![];
         };
-        t.values()
-            .filter(|r| !r.deleted())
-            .filter(|r| match r.get(field) {
-                Value::String(s) => s.eq_ignore_ascii_case(value),
-                Value::Null => false,
-                Value::Number(n) => n.as_f64() == value.parse::<f64>().ok(),
-                Value::Bool(b) => value.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
-                _ => false,
-            })
-            .map(|r| r.id.clone())
-            .collect()
+        self.keys.borrow_mut().find(object, t, field, value)
+    }
+
+    /// Keeps the key index up to date after a write of record `id` of `object`.
+    pub fn note_write(&self, object: &str, id: &str) {
+        if let Some(r) = self.records.get(object).and_then(|t| t.get(id)) {
+            self.keys.borrow_mut().note(r);
+        }
+    }
+
+    /// Drops the key index after records changed other than through `writes.rs`.
+    pub fn forget_keys(&self) {
+        self.keys.borrow_mut().forget();
     }
 
     /// Counts one API call; false when the daily allocation is spent.

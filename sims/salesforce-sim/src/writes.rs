@@ -133,6 +133,7 @@ pub fn create(
             deleted_at: None,
         },
     );
+    org.note_write(&o.name, &id);
     Ok(id)
 }
 
@@ -173,6 +174,7 @@ pub fn update(
         user: user_id.to_string(),
         txn: 0,
     };
+    org.note_write(&o.name, &change.id);
     org.cdc.record(change);
     Ok(())
 }
@@ -199,6 +201,8 @@ pub fn force(
         r.fields.insert(f.name.clone(), v);
     }
     derived::apply(o, &mut r.fields);
+    let (object, id) = (r.object.clone(), r.id.clone());
+    org.note_write(&object, &id);
     Ok(())
 }
 

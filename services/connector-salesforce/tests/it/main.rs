@@ -1,6 +1,7 @@
 //! connector-salesforce started on port 0 against salesforce-sim (in-process) and a stand-in
 //! for mapping-config's credential RPCs, called over real gRPC.
 
+mod bulk;
 mod describe;
 mod harness;
 mod oauth;

@@ -395,6 +395,11 @@ fn commit_txn(
 /// The `changeOrigin` of a REST write: the API version and the `client` of its
 /// `Sforce-Call-Options` header.
 pub fn rest_origin(version: &str, call_options: Option<&str>) -> String {
+    api_origin("rest", version, call_options)
+}
+
+/// The `changeOrigin` of a write through `api` (`rest`, `bulkapi`).
+pub fn api_origin(api: &str, version: &str, call_options: Option<&str>) -> String {
     let client = call_options.and_then(|h| {
         h.split(',')
             .filter_map(|p| p.trim().split_once('='))
@@ -402,8 +407,8 @@ pub fn rest_origin(version: &str, call_options: Option<&str>) -> String {
             .map(|(_, v)| v.trim().to_string())
     });
     match client {
-        Some(c) => format!("com/salesforce/api/rest/{version};client={c}"),
-        None => format!("com/salesforce/api/rest/{version}"),
+        Some(c) => format!("com/salesforce/api/{api}/{version};client={c}"),
+        None => format!("com/salesforce/api/{api}/{version}"),
     }
 }
 

@@ -2,6 +2,9 @@
 
 mod auth;
 mod binary;
+mod bulk_ingest;
+mod bulk_query;
+mod bulk_support;
 mod client_library;
 mod conformance;
 mod limits_faults;

@@ -59,3 +59,39 @@ async fn reports_read_and_write_rates() {
         read as f64 / read_secs
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check; run on demand"]
+async fn reports_bulk_upsert_rate_on_a_growing_table() {
+    let sim = support::start_default().await;
+    const N: usize = 20_000;
+    let mut csv = String::from("Tandem_Key__c,Summary__c,Budget__c\n");
+    for i in 0..N {
+        csv.push_str(&format!("key-{i},bench {i},10.5\n"));
+    }
+    let job = json!({"object": "Project__c", "operation": "upsert", "externalIdFieldName": "Tandem_Key__c"});
+    let run = |job: Value| {
+        let (sim, csv) = (&sim, &csv);
+        async move {
+            let id = crate::bulk_support::create(sim, job).await;
+            assert_eq!(crate::bulk_support::upload(sim, &id, csv).await.0, 201);
+            crate::bulk_support::set_state(sim, "ingest", &id, "UploadComplete").await;
+            let limit = std::time::Duration::from_secs(300);
+            crate::bulk_support::wait_up_to(sim, "ingest", &id, limit).await
+        }
+    };
+    let started = Instant::now();
+    let info = run(job.clone()).await;
+    let first = started.elapsed().as_secs_f64();
+    assert_eq!(info["numberRecordsProcessed"], N);
+    assert_eq!(info["numberRecordsFailed"], 0, "{info}");
+    let started = Instant::now();
+    let info = run(job).await;
+    let second = started.elapsed().as_secs_f64();
+    assert_eq!(info["numberRecordsFailed"], 0, "{info}");
+    println!(
+        "bulk upsert of {N} keyed records: {:.0} records/s creating, {:.0} records/s updating them all",
+        N as f64 / first,
+        N as f64 / second
+    );
+}
