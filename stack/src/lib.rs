@@ -210,6 +210,8 @@ pub struct EmbeddedConfig {
     /// The orchestrator registers monday webhooks at the simulator itself (off: none are
     /// registered unless a test does it by hand).
     pub monday_webhooks: bool,
+    /// Writes in one import from which connector-salesforce's BulkWrite is chosen.
+    pub salesforce_bulk_write_threshold: u32,
     /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
     /// which is how the connector addresses it.
     pub salesforce_sim: salesforce_sim::Config,
@@ -228,6 +230,7 @@ impl EmbeddedConfig {
             deletion_sweep_seconds: 3_600,
             salesforce_change_events: false,
             monday_webhooks: false,
+            salesforce_bulk_write_threshold: 10_000,
             salesforce_sim: salesforce_sim::Config {
                 default_org: org.to_owned(),
                 ..Default::default()
@@ -296,6 +299,10 @@ impl Embedded {
                     client_secret: Some("embedded-simulator-secret".to_owned().into()),
                     retry_base_ms: 5,
                     pubsub_url,
+                    bulk: connector_salesforce::BulkOptions {
+                        write_threshold: config.salesforce_bulk_write_threshold,
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
                 monday: connector_monday::Options {

@@ -276,3 +276,64 @@ async fn an_import_killed_half_way_resumes_from_its_last_page_and_duplicates_not
     assert_eq!(left, None, "a finished import leaves no progress behind");
     assert_eq!(status(&stack).await.import, None);
 }
+
+/// An import of more monday items than the Bulk threshold goes to Salesforce as Bulk API 2.0
+/// ingest jobs, not collections: every item crosses once, links and all, and importing again
+/// finds them linked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_import_into_salesforce_goes_through_bulk_jobs_and_duplicates_nothing() {
+    const N: usize = 60;
+    let stack = crate::stack::start_stack_with(|config| {
+        config.salesforce_bulk_write_threshold = 50;
+    })
+    .await;
+    stack.salesforce.ensure_org(ORG);
+    for i in 0..N {
+        stack
+            .monday
+            .create_item(
+                stack.board,
+                None,
+                &format!("Item {i:02}"),
+                serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2026-12-31"}}),
+            )
+            .unwrap();
+    }
+    let integration = stack.integration().await;
+    let import = || {
+        let mut orchestrator = stack.orchestrator.clone();
+        let request = authorized(
+            pb::ImportRequest {
+                integration_id: integration.id.clone(),
+                source: pb::Side::Monday as i32,
+                ..Default::default()
+            },
+            &stack.bearer,
+        );
+        async move { orchestrator.import(request).await.unwrap().into_inner() }
+    };
+    stack.salesforce.clear_calls();
+    let run = stack.run(&import().await.run_id).await;
+    assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{run:?}");
+    assert_eq!(run.counters.unwrap().created, N as u64);
+    assert!(
+        stack.salesforce.count_calls("POST", "/jobs/ingest") >= 1,
+        "an ingest job was made"
+    );
+    assert_eq!(
+        stack.salesforce.count_calls("POST", "/composite/sobjects"),
+        0,
+        "no collections"
+    );
+    let names: std::collections::BTreeSet<String> = stack
+        .salesforce
+        .records(ORG, "Opportunity")
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(names.len(), N, "each item once in Salesforce");
+    assert_eq!(stack.salesforce.count(ORG, "Opportunity"), N);
+    let again = stack.run(&import().await.run_id).await;
+    let c = again.counters.unwrap();
+    assert_eq!((c.created, c.skipped), (0, N as u64), "all already linked");
+}

@@ -19,7 +19,8 @@ use crate::plan::{self, Planned};
 use crate::run::CycleError;
 use crate::settings::{LinkKey, Settings};
 use crate::store::Side;
-use crate::{adopt, commit, people, write};
+use crate::write::{self, Via};
+use crate::{adopt, commit, people};
 
 /// What an import was asked to do.
 #[derive(Debug, Clone)]
@@ -69,12 +70,24 @@ pub async fn import(
     } else {
         Some(detect::poll(deps, settings, read, &mut Outcome::default()).await?)
     };
-    let token = match deps.store.import_progress(settings.id()).await? {
+    let (token, resumed_total) = match deps.store.import_progress(settings.id()).await? {
         Some(p) if !dry_run && p.source == Side::from(source) as i16 => {
             tracing::info!(integration_id = %settings.id(), pages = p.pages, records = p.records, "resuming an import after its last committed page");
-            Some(p.page_token)
+            (Some(p.page_token), p.total as u64)
         }
-        _ => None,
+        _ => (None, 0),
+    };
+    // Page k is written while page k + 1 is read: at most two pages in memory.
+    let spec = settings.spec.clone();
+    let mut size = deps.import_page;
+    let mut current = read_first(deps, &spec, source, token, size, read, outcome).await?;
+    // Many records into Salesforce go as Bulk API 2.0 jobs, a larger page each.
+    let total = current.total.max(resumed_total);
+    let via = if source == CoreSide::Monday && !dry_run && total >= bulk_threshold(deps).await? {
+        size = size.max(BULK_PAGE);
+        Via::Bulk
+    } else {
+        Via::Collections
     };
     let page = Page {
         source,
@@ -82,17 +95,15 @@ pub async fn import(
         link_key: link_key.as_ref(),
         rules: &rules,
         candidates: candidates.as_ref(),
+        via,
     };
-    // Page k is written while page k + 1 is read: at most two pages in memory.
-    let spec = settings.spec.clone();
-    let mut current = read_first(deps, &spec, source, token, read, outcome).await?;
     loop {
         let next = current.next.clone();
         let mut ahead = Outcome::default();
         let prefetch = async {
             match &next {
                 Some(token) => {
-                    Some(read_page(deps, &spec, source, Some(token), read, &mut ahead).await)
+                    Some(read_page(deps, &spec, source, Some(token), size, read, &mut ahead).await)
                 }
                 None => None,
             }
@@ -108,7 +119,7 @@ pub async fn import(
             None => return Ok(()),
             Some(Err(CycleError::Remote(status))) if expired(&status) => {
                 tracing::info!(integration_id = %settings.id(), "the import's page token expired; starting again from the first page");
-                read_page(deps, &spec, source, None, read, outcome).await?
+                read_page(deps, &spec, source, None, size, read, outcome).await?
             }
             Some(other) => other?,
         };
@@ -121,13 +132,14 @@ async fn read_first(
     spec: &pb::IntegrationSpec,
     source: CoreSide,
     token: Option<String>,
+    size: u32,
     read: (&[String], &[String]),
     outcome: &mut Outcome,
 ) -> Result<SourcePage, CycleError> {
-    match read_page(deps, spec, source, token.as_deref(), read, outcome).await {
+    match read_page(deps, spec, source, token.as_deref(), size, read, outcome).await {
         Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
             tracing::info!("the import's page token expired; starting again from the first page");
-            read_page(deps, spec, source, None, read, outcome).await
+            read_page(deps, spec, source, None, size, read, outcome).await
         }
         other => other,
     }
@@ -138,6 +150,22 @@ fn add_reads(outcome: &mut Outcome, other: &Outcome) {
     outcome.counters.read += other.counters.read;
     outcome.counters.salesforce_api_calls += other.counters.salesforce_api_calls;
     outcome.counters.monday_api_calls += other.counters.monday_api_calls;
+}
+
+/// Source records per page once an import goes through Bulk API 2.0: one ingest job each.
+const BULK_PAGE: u32 = 10_000;
+
+/// From how many records an import into Salesforce goes through Bulk API 2.0
+/// (connector-salesforce's setting).
+async fn bulk_threshold(deps: &Deps) -> Result<u64, CycleError> {
+    let settings = deps
+        .peers
+        .salesforce
+        .clone()
+        .get_bulk_settings(pb::GetBulkSettingsRequest {})
+        .await?
+        .into_inner();
+    Ok(u64::from(settings.write_threshold.max(1)))
 }
 
 /// A page token the remote no longer knows (a monday cursor lives 60 minutes).
@@ -151,6 +179,7 @@ async fn read_page(
     spec: &pb::IntegrationSpec,
     source: CoreSide,
     token: Option<&str>,
+    size: u32,
     (fields, columns): (&[String], &[String]),
     outcome: &mut Outcome,
 ) -> Result<SourcePage, CycleError> {
@@ -164,7 +193,7 @@ async fn read_page(
                     connection_id: spec.salesforce_connection_id.clone(),
                     object: spec.salesforce_object.clone(),
                     fields: fields.to_vec(),
-                    max_records: deps.import_page,
+                    max_records: size,
                     pages: true,
                     page_token: token.unwrap_or_default().to_owned(),
                     ..Default::default()
@@ -183,7 +212,7 @@ async fn read_page(
                     connection_id: spec.monday_connection_id.clone(),
                     board_id: spec.board_id.clone(),
                     columns: columns.to_vec(),
-                    max_items: deps.import_page,
+                    max_items: size,
                     pages: true,
                     page_token: token.unwrap_or_default().to_owned(),
                     ..Default::default()
@@ -218,6 +247,7 @@ struct Page<'a> {
     link_key: Option<&'a LinkKey>,
     rules: &'a Rules,
     candidates: Option<&'a Polled>,
+    via: Via,
 }
 
 impl Page<'_> {
@@ -282,7 +312,7 @@ impl Page<'_> {
             return Ok(());
         }
         write::record_before_sending(deps, lease, &planned).await?;
-        let done = write::send(deps, lease, settings, &planned, outcome).await?;
+        let done = write::send_via(deps, lease, settings, &planned, self.via, outcome).await?;
         let mut tx = commit::record(deps, lease, &pairs, &planned, &done, outcome).await?;
         outcome.name_records(&Names::of(&pairs, settings.name_field.as_deref()));
         outcome.kind_errors(&settings.rules);
@@ -317,6 +347,7 @@ impl Targets {
                 &settings.spec,
                 side,
                 token.as_deref(),
+                deps.import_page.max(BULK_PAGE),
                 read,
                 &mut scratch,
             )

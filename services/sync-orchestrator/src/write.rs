@@ -113,6 +113,27 @@ pub async fn send(
     planned: &Planned,
     outcome: &mut Outcome,
 ) -> Result<Vec<Done>, CycleError> {
+    send_via(deps, lease, settings, planned, Via::Collections, outcome).await
+}
+
+/// How the writes to Salesforce go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// sObject Collections through WriteRecords, a few calls in flight.
+    Collections,
+    /// One Bulk API 2.0 ingest job per page through BulkWrite (a large import).
+    Bulk,
+}
+
+/// [`send`], with the Salesforce writes going `via` collections or Bulk API 2.0.
+pub async fn send_via(
+    deps: &Deps,
+    lease: &Lease,
+    settings: &Settings,
+    planned: &Planned,
+    via: Via,
+    outcome: &mut Outcome,
+) -> Result<Vec<Done>, CycleError> {
     let spec = &settings.spec;
     let mut done = Vec::with_capacity(planned.salesforce.len() + planned.monday.len());
     // Salesforce takes many short requests at once: the writes go as up to
@@ -128,24 +149,18 @@ pub async fn send(
         .max(1)
         .saturating_mul(COLLECTION)
         .min(SALESFORCE_WRITES_PER_CALL);
+    let per_call = match via {
+        Via::Collections => per_call,
+        // One ingest job takes a page whole.
+        Via::Bulk => planned.salesforce.len().max(1),
+    };
     let calls: Vec<_> = planned
         .salesforce
         .chunks(per_call)
         .map(|chunk| async move {
             deps.leases.check(lease).await?;
-            let response = deps
-                .peers
-                .salesforce
-                .clone()
-                .write_records(pb::WriteRecordsRequest {
-                    connection_id: spec.salesforce_connection_id.clone(),
-                    object: spec.salesforce_object.clone(),
-                    writes: chunk.iter().map(|w| w.write.clone()).collect(),
-                    integration_id: settings.id().to_owned(),
-                })
-                .await?
-                .into_inner();
-            Ok::<_, CycleError>((chunk, response))
+            let answer = to_salesforce(deps, settings, chunk, via).await?;
+            Ok::<_, CycleError>((chunk, answer))
         })
         .collect();
     let answers: Vec<_> = futures_util::stream::iter(calls)
@@ -154,15 +169,15 @@ pub async fn send(
         .await;
     let mut failure = None;
     for answer in answers {
-        let (chunk, response) = match answer {
+        let (chunk, (results, api_calls)) = match answer {
             Ok(answered) => answered,
             Err(e) => {
                 failure.get_or_insert(e);
                 continue;
             }
         };
-        outcome.counters.salesforce_api_calls += u64::from(response.api_calls);
-        done.extend(chunk.iter().zip(response.results).map(|(w, r)| {
+        outcome.counters.salesforce_api_calls += u64::from(api_calls);
+        done.extend(chunk.iter().zip(results).map(|(w, r)| {
             Done::of(
                 CoreSide::Monday,
                 w,
@@ -220,6 +235,50 @@ pub async fn send(
     }
     note_created(deps, settings, &done).await?;
     Ok(done)
+}
+
+/// One call's writes to Salesforce: their results in order, and the API calls it took.
+async fn to_salesforce(
+    deps: &Deps,
+    settings: &Settings,
+    chunk: &[Write<pb::RecordWrite>],
+    via: Via,
+) -> Result<(Vec<pb::WriteResult>, u32), CycleError> {
+    let spec = &settings.spec;
+    let mut salesforce = deps.peers.salesforce.clone();
+    let (connection_id, object) = (
+        spec.salesforce_connection_id.clone(),
+        spec.salesforce_object.clone(),
+    );
+    let writes: Vec<pb::RecordWrite> = chunk.iter().map(|w| w.write.clone()).collect();
+    let integration_id = settings.id().to_owned();
+    Ok(match via {
+        Via::Collections => {
+            let r = salesforce
+                .write_records(pb::WriteRecordsRequest {
+                    connection_id,
+                    object,
+                    writes,
+                    integration_id,
+                })
+                .await?
+                .into_inner();
+            (r.results, r.api_calls)
+        }
+        Via::Bulk => {
+            let r = salesforce
+                .bulk_write(pb::BulkWriteRequest {
+                    connection_id,
+                    object,
+                    writes,
+                    integration_id,
+                    operation: pb::BulkOperation::Unspecified as i32,
+                })
+                .await?
+                .into_inner();
+            (r.results, r.api_calls)
+        }
+    })
 }
 
 /// Notes what the creates among `done` made, for the next run should this one not commit.
