@@ -94,6 +94,11 @@ pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::
         register_webhooks_here,
     } = config;
     let mut orchestrator_options = orchestrator_options;
+    let mut monday_options = monday_options;
+    // The URL the orchestrator registers is the one webhook JWTs name as their audience.
+    if monday_options.webhook_audience.is_none() && !register_webhooks_here {
+        monday_options.webhook_audience = orchestrator_options.monday_webhook_url.clone();
+    }
     let (monday_server, webhooks) = connector_monday::bind_with_webhooks(
         monday,
         connector_monday::Config {
