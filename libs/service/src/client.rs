@@ -76,7 +76,7 @@ pub fn connect_lazy(
 ) -> Result<PeerChannel, PeerUrlError> {
     let channel = Endpoint::from_shared(url.to_owned())
         .map_err(|source| PeerUrlError {
-            url: url.to_owned(),
+            url: tandem_telemetry::redact::url(url),
             source,
         })?
         .connect_timeout(Duration::from_secs(5))
