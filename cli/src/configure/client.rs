@@ -46,21 +46,18 @@ pub struct ClientArgs {
         default_value = "http://127.0.0.1:50055"
     )]
     pub run_history_url: String,
-    /// A caller token (a bearer JWT, e.g. from `tandem token`).
-    #[arg(long, global = true, env = "TANDEM_TOKEN", hide_env_values = true)]
+    /// A caller token (a bearer JWT, e.g. from `tandem token`): from TANDEM_TOKEN or the file
+    /// TANDEM_TOKEN_FILE names, never from the command line.
+    #[arg(long, global = true, env = "TANDEM_TOKEN", hide = true)]
     pub token: Option<String>,
-    /// Without --token: the deployment secret to mint a token with (development).
-    #[arg(
-        long,
-        global = true,
-        env = "TANDEM_AUTH_SECRET",
-        hide_env_values = true
-    )]
+    /// Without a token: the development secret to mint one with (TANDEM_AUTH_SECRET or
+    /// TANDEM_AUTH_SECRET_FILE, never the command line).
+    #[arg(long, global = true, env = "TANDEM_AUTH_SECRET", hide = true)]
     pub auth_secret: Option<String>,
-    /// Without --token: the account to act in.
+    /// Without a token: the account to act in.
     #[arg(long, global = true, env = "TANDEM_ACCOUNT")]
     pub account: Option<String>,
-    /// Without --token: the user (email) to act as.
+    /// Without a token: the user (email) to act as.
     #[arg(long, global = true, env = "TANDEM_EMAIL")]
     pub email: Option<String>,
     /// Print JSON (for scripts) instead of tables.
@@ -95,7 +92,13 @@ pub struct Session {
 impl Session {
     /// Resolves the credentials (no network yet).
     pub fn new(args: &ClientArgs) -> anyhow::Result<Session> {
-        let token = match (&args.token, &args.auth_secret) {
+        let from_file = |given: &Option<String>, var: &str| match given {
+            Some(v) if !v.is_empty() => Ok(Some(v.clone())),
+            _ => tandem_service::argv::secret_from_env(var).map_err(anyhow::Error::msg),
+        };
+        let token = from_file(&args.token, "TANDEM_TOKEN")?;
+        let auth_secret = from_file(&args.auth_secret, "TANDEM_AUTH_SECRET")?;
+        let token = match (&token, &auth_secret) {
             (Some(token), _) if !token.trim().is_empty() => token.trim().to_owned(),
             (_, Some(secret)) if !secret.is_empty() => {
                 let (Some(account), Some(email)) = (&args.account, &args.email) else {
@@ -114,12 +117,12 @@ impl Session {
                 )
             }
             _ => bail!(
-                "no credentials: pass --token (or set TANDEM_TOKEN), or set TANDEM_AUTH_SECRET with --account and --email"
+                "no credentials: set TANDEM_TOKEN (or TANDEM_TOKEN_FILE) to your token, or in development mode TANDEM_AUTH_SECRET with --account and --email"
             ),
         };
         let value: AsciiMetadataValue = MetadataValue::try_from(format!("Bearer {token}"))
             .map_err(|_| {
-                anyhow!("--token is not a valid token (it has characters a JWT never has)")
+                anyhow!("TANDEM_TOKEN is not a valid token (it has characters a JWT never has)")
             })?;
         Ok(Session {
             args: args.clone(),

@@ -144,10 +144,17 @@ impl TokenError {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 const SERVICE_PREFIX: &str = "service:";
 
+/// The longest a development token may live (`exp - iat`) unless configured: the default of
+/// `TANDEM_OIDC_MAX_TOKEN_LIFETIME_SECONDS`, which sets it too.
+pub const DEV_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Clock difference tolerated on a development token's `iat`.
+const DEV_LEEWAY_SECONDS: u64 = 60;
+
 /// Mints and verifies user tokens with the development secret. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenSigner {
     secret: std::sync::Arc<SecretString>,
+    max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -163,7 +170,14 @@ impl TokenSigner {
         }
         Ok(Self {
             secret: std::sync::Arc::new(secret),
+            max_lifetime: DEV_MAX_LIFETIME,
         })
+    }
+
+    /// Tokens living longer than `max_lifetime` (`exp - iat`) are refused.
+    pub fn with_max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -229,8 +243,15 @@ impl TokenSigner {
             .ok()
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or(TokenError::Malformed)?;
-        if claims.exp <= unix_now() {
+        let now = unix_now();
+        if claims.exp <= now {
             return Err(TokenError::Expired);
+        }
+        if claims.iat > now + DEV_LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime.as_secs() {
+            return Err(TokenError::TooLongLived);
         }
         match claims.sub.strip_prefix(SERVICE_PREFIX) {
             Some(_) => Err(TokenError::ServiceFromSecret),
@@ -322,6 +343,30 @@ mod tests {
         mac.update(input.as_bytes());
         let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
         assert_eq!(s.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_maximum_lifetime_is_refused() {
+        let ada = Identity::User {
+            account: "acme".into(),
+            email: "ada@acme.test".into(),
+        };
+        let s = signer(SECRET);
+        assert_eq!(
+            s.verify(&s.mint_until(&ada, 9_999_999_999)),
+            Err(TokenError::TooLongLived)
+        );
+        assert!(s.verify(&s.mint(&ada, DEV_MAX_LIFETIME)).is_ok());
+        let short = signer(SECRET).with_max_lifetime(Duration::from_secs(600));
+        assert_eq!(
+            short.verify(&s.mint(&ada, Duration::from_secs(601))),
+            Err(TokenError::TooLongLived)
+        );
+        assert!(
+            short
+                .verify(&s.mint(&ada, Duration::from_secs(600)))
+                .is_ok()
+        );
     }
 
     #[test]

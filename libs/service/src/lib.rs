@@ -3,6 +3,7 @@
 //! with health and reflection, peer clients, shutdown, and the common command-line flags.
 
 pub mod args;
+pub mod argv;
 pub mod auth;
 pub mod caller;
 pub mod client;

@@ -67,7 +67,7 @@ pub struct Options {
     #[arg(
         long = "monday-signing-secret",
         env = "TANDEM_MONDAY_SIGNING_SECRET",
-        hide_env_values = true,
+        hide = true,
         default_value = ""
     )]
     pub signing_secret: SigningSecret,
