@@ -5,6 +5,7 @@ mod crypto;
 mod error;
 mod grpc;
 mod peers;
+pub mod purge;
 mod store;
 mod suggest;
 mod validate;
@@ -14,7 +15,7 @@ pub use crypto::{KeyError, KeyRing, Purpose};
 pub use error::Error;
 
 use tandem_proto::v1::mapping_config_server::MappingConfigServer;
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::server::{self, Authenticate, Background, GrpcServer};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "mapping-config";
@@ -60,6 +61,8 @@ pub async fn bind_on(
     }
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
     let peers = peers::Peers::connect(&config.peers, &config.infra.auth).map_err(Error::Config)?;
+    let purging = pool.clone();
+    let purge: Background = Box::new(move |shutdown| Box::pin(purge::run(purging, shutdown)));
     let service = grpc::MappingConfigService::new(
         pool,
         redis,
@@ -81,7 +84,7 @@ pub async fn bind_on(
         name: NAME,
         listener,
         routes,
-        background: Vec::new(),
+        background: vec![purge],
         health_names: vec!["tandem.v1.MappingConfig"],
     })
 }
