@@ -41,6 +41,15 @@ impl Identity {
 
 /// Refuses a request with PERMISSION_DENIED unless it comes from one of the services
 /// `allowed` names: `rpc` is for those Tandem services only.
+/// Whether two emails name the same user: the one comparison every service uses (owners,
+/// requesters, actors). Case and surrounding spaces aside — identity providers and people
+/// spell the same address differently, and no mail system Tandem meets tells `Ada@` from
+/// `ada@`.
+pub fn same_email(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
 pub fn require_service<T>(
     request: &tonic::Request<T>,
     rpc: &str,
@@ -343,6 +352,21 @@ mod tests {
         mac.update(input.as_bytes());
         let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
         assert_eq!(s.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn emails_are_the_same_whatever_their_case() {
+        let cases = [
+            ("ada@acme.test", "ada@acme.test", true),
+            ("Ada@Acme.TEST", "ada@acme.test", true),
+            (" ada@acme.test ", "ADA@ACME.TEST", true),
+            ("Élodie@acme.test", "élodie@acme.test", true),
+            ("ada@acme.test", "bob@acme.test", false),
+            ("ada@acme.test", "ada@acme.test.evil", false),
+        ];
+        for (a, b, same) in cases {
+            assert_eq!(same_email(a, b), same, "{a} / {b}");
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod status;
 pub mod storage;
 
 pub use auth::{Auth, Verifier};
-pub use identity::{Identity, TokenSigner, require_service};
+pub use identity::{Identity, TokenSigner, require_service, same_email};
 pub use redis_conn::Redis;
 pub use service_key::names;
 

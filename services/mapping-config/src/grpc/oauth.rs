@@ -60,7 +60,7 @@ async fn reconnecting(state: &State, user: &User, id: &str) -> Result<rows::Conn
     if row.account != user.account {
         return Err(Status::not_found(format!("connection {id} does not exist")));
     }
-    if row.owner != user.email {
+    if !tandem_service::same_email(&row.owner, &user.email) {
         return Err(Status::permission_denied(format!(
             "connection {id} belongs to another user; only its owner re-authenticates it"
         )));
@@ -218,7 +218,9 @@ pub async fn complete(
             "state expired (it is valid for 10 minutes): start again with CreateConnection",
         ));
     }
-    if found.requested_by != user.email || found.account != user.account {
+    if !tandem_service::same_email(&found.requested_by, &user.email)
+        || found.account != user.account
+    {
         return Err(Status::failed_precondition(
             "state was issued to another user: the user who started the connection must complete it",
         ));

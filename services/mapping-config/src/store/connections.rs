@@ -87,7 +87,7 @@ pub async fn list(
 ) -> Result<Vec<ConnectionRow>, sqlx::Error> {
     let (at, id) = after.unzip();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM connections WHERE account = $1 AND owner = $2 \
+        "SELECT {COLUMNS} FROM connections WHERE account = $1 AND lower(owner) = lower($2) \
          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
          ORDER BY created_at DESC, id DESC LIMIT $5"
     )))
