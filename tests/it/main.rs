@@ -4,6 +4,7 @@ mod boot;
 mod cdc;
 mod converge;
 mod crash;
+mod deploy;
 mod faults;
 mod fleet;
 mod identities;
