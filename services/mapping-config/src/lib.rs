@@ -74,11 +74,9 @@ pub async fn bind_on(
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_REQUEST_BYTES);
     let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
-            server.clone(),
-            server,
-            grpc::SERVICE_ONLY,
-        ),
+        Authenticate::new(config.infra.auth.verifier.clone())
+            .by_caller(server.clone(), server, grpc::SERVICE_ONLY)
+            .shared_with(grpc::SHARED),
     );
     Ok(GrpcServer {
         name: NAME,
