@@ -19,5 +19,6 @@ mod safety;
 mod services;
 mod stack;
 mod sync;
+mod tls;
 mod trace;
 mod webhooks;

@@ -16,6 +16,7 @@ pub mod service_key;
 pub mod shutdown;
 pub mod status;
 pub mod storage;
+pub mod tls;
 
 pub use auth::{Auth, Verifier};
 pub use identity::{Identity, TokenSigner, require_service, same_email};

@@ -133,6 +133,9 @@ pub type Background =
 pub struct GrpcServer {
     pub name: &'static str,
     pub listener: TcpListener,
+    /// Serve TLS only, with this certificate (`Infra::tls`); `None`: plaintext, which
+    /// `InfraArgs::resolve` allows in development mode only.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
     pub routes: Routes,
     pub health_names: Vec<&'static str>,
     pub background: Vec<Background>,
@@ -149,6 +152,7 @@ impl GrpcServer {
         let GrpcServer {
             name,
             listener,
+            tls,
             routes,
             health_names,
             background,
@@ -192,9 +196,14 @@ impl GrpcServer {
                 tracing::info!(service = name, "shutting down; draining in-flight requests");
             }
         };
-        println!("{name} listening on http://{addr}");
-        tracing::info!(service = name, %addr, "listening");
-        tonic::transport::Server::builder()
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("{name} listening on {scheme}://{addr}");
+        tracing::info!(service = name, %addr, tls = tls.is_some(), "listening");
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls)?;
+        }
+        builder
             .trace_fn(move |request| tandem_telemetry::server_span(name, request))
             .layer(tower::util::MapResponseLayer::new(
                 tandem_telemetry::record_status::<tonic::body::Body>,

@@ -144,6 +144,7 @@ pub fn infra(db: &TestDb) -> Infra {
         redis_url: redis_url(),
         redis_prefix: format!("tandem-test-{}", uuid::Uuid::new_v4().simple()),
         auth: auth(),
+        tls: Default::default(),
     }
 }
 

@@ -58,8 +58,9 @@ pub async fn bind_with_webhooks(
     config: Config,
 ) -> Result<(GrpcServer, SocketAddr), Error> {
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let outbound =
-        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?;
+    let outbound = Outbound::service(&config.infra.auth, NAME)
+        .map_err(|e| Error::Config(e.to_string()))?
+        .with_tls(&config.infra.tls);
     let mapping_config = connect_lazy(
         &config.peers.mapping_config_url,
         outbound.clone(),
@@ -143,6 +144,7 @@ pub async fn bind_with_webhooks(
     Ok((
         GrpcServer {
             name: NAME,
+            tls: config.infra.tls.server(),
             listener,
             routes,
             background: vec![job],

@@ -60,7 +60,8 @@ pub async fn bind_on(
         Err(error) => tracing::warn!(%error, "salesforce objects of older integrations not filled"),
     }
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let peers = peers::Peers::connect(&config.peers, &config.infra.auth).map_err(Error::Config)?;
+    let peers = peers::Peers::connect(&config.peers, &config.infra.auth, &config.infra.tls)
+        .map_err(Error::Config)?;
     let purging = pool.clone();
     let purge: Background = Box::new(move |shutdown| Box::pin(purge::run(purging, shutdown)));
     let service = grpc::MappingConfigService::new(
@@ -80,6 +81,7 @@ pub async fn bind_on(
     );
     Ok(GrpcServer {
         name: NAME,
+        tls: config.infra.tls.server(),
         listener,
         routes,
         background: vec![purge],

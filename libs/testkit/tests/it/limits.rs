@@ -54,6 +54,7 @@ async fn serve(slow: Slow, limits: Limits) -> Running {
     );
     start(GrpcServer {
         name: "slow",
+        tls: None,
         listener: tokio::net::TcpListener::bind(any_port()).await.unwrap(),
         routes,
         health_names: vec!["tandem.v1.RunHistory"],

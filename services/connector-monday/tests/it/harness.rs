@@ -110,6 +110,7 @@ async fn stand_in(routes: tonic::service::Routes) -> Running {
     let listener = tokio::net::TcpListener::bind(any_port()).await.unwrap();
     start(GrpcServer {
         name: "stand-in",
+        tls: None,
         listener,
         routes,
         health_names: vec![],
@@ -191,6 +192,7 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
             redis_url: tandem_testkit::redis_url(),
             redis_prefix: redis_prefix.clone(),
             auth,
+            tls: Default::default(),
         },
         peers: PeerArgs {
             connector_salesforce_url: closed.clone(),

@@ -1,0 +1,187 @@
+//! TLS on every gRPC listener and every call between services: a service given a certificate
+//! serves TLS only, calls its peers at https:// URLs checked against the CA bundle, and refuses
+//! plaintext peers; clients that do not trust the CA, or speak plaintext, get nothing.
+//! (Every other test runs in development mode, in plaintext.)
+
+use base64::Engine as _;
+use tandem_proto::v1 as pb;
+use tandem_proto::v1::mapping_config_client::MappingConfigClient;
+use tandem_service::args::PeerArgs;
+use tandem_service::tls::Tls;
+use tandem_testkit::{TestDb, authorized, infra, start, user_bearer_in};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
+
+use crate::services::bind_service;
+
+/// A CA, and a certificate it signed for `localhost`: (CA, certificate, key), PEM.
+fn pki() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "tandem test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let cert = leaf
+        .signed_by(&key, &rcgen::Issuer::new(ca, &ca_key))
+        .unwrap();
+    (
+        pem("CERTIFICATE", ca_cert.der()),
+        pem("CERTIFICATE", cert.der()),
+        pem("PRIVATE KEY", &key.serialize_der()),
+    )
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+fn tls_of(pki: &(String, String, String)) -> Tls {
+    let (ca, cert, key) = pki;
+    Tls::from_pem(Some((cert.as_bytes(), key.as_bytes())), Some(ca.as_bytes())).unwrap()
+}
+
+/// Peers nobody listens on, over TLS.
+fn tls_peers() -> PeerArgs {
+    let closed = "https://localhost:9".to_owned();
+    PeerArgs {
+        connector_salesforce_url: closed.clone(),
+        connector_monday_url: closed.clone(),
+        mapping_config_url: closed.clone(),
+        sync_orchestrator_url: closed.clone(),
+        run_history_url: closed,
+    }
+}
+
+async fn channel(url: String, ca: Option<&str>) -> Result<Channel, tonic::transport::Error> {
+    let mut endpoint = Endpoint::from_shared(url)?;
+    if let Some(ca) = ca {
+        endpoint = endpoint.tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(ca))
+                .domain_name("localhost"),
+        )?;
+    }
+    endpoint.connect().await
+}
+
+fn create_connection() -> tonic::Request<pb::CreateConnectionRequest> {
+    authorized(
+        pb::CreateConnectionRequest {
+            kind: pb::ConnectionKind::Salesforce as i32,
+            subdomain: "acme".into(),
+            environment: pb::SalesforceEnvironment::Production as i32,
+            redirect_uri: "https://tandem.example/oauth/callback".into(),
+            ..Default::default()
+        },
+        &user_bearer_in("acme", "ada@acme.test"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca() {
+    tandem_testkit::install_crypto();
+    let db = TestDb::create().await;
+    let ours = pki();
+    let with_tls = || {
+        let mut infra = infra(&db);
+        infra.tls = tls_of(&ours);
+        infra
+    };
+    let salesforce = start(
+        bind_service("connector-salesforce", with_tls(), tls_peers())
+            .await
+            .unwrap(),
+    );
+    let peers = PeerArgs {
+        connector_salesforce_url: format!("https://localhost:{}", salesforce.addr.port()),
+        ..tls_peers()
+    };
+    let mapping = start(
+        bind_service("mapping-config", with_tls(), peers.clone())
+            .await
+            .unwrap(),
+    );
+    let url = format!("https://localhost:{}", mapping.addr.port());
+
+    // A user over TLS; mapping-config asks connector-salesforce for the authorize URL over
+    // TLS too, and gets its answer (this connector has no connected app configured: its
+    // refusal, relayed, is the proof the call crossed).
+    let mut client = MappingConfigClient::new(channel(url.clone(), Some(&ours.0)).await.unwrap());
+    let relayed = client
+        .create_connection(create_connection())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        relayed.code(),
+        tonic::Code::FailedPrecondition,
+        "{relayed:?}"
+    );
+    assert!(
+        relayed
+            .message()
+            .starts_with("connector-salesforce: the Salesforce connected app is not configured"),
+        "{}",
+        relayed.message()
+    );
+
+    // Plaintext to a TLS listener gets no answer.
+    let plain = format!("http://localhost:{}", mapping.addr.port());
+    let answered = match channel(plain, None).await {
+        Ok(c) => MappingConfigClient::new(c)
+            .create_connection(create_connection())
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    assert!(!answered, "a plaintext call was answered");
+    // A client that trusts another CA does not connect.
+    let stranger = pki();
+    assert!(channel(url, Some(&stranger.0)).await.is_err());
+
+    // A service whose peer's certificate its CA did not sign cannot reach it.
+    let mut distrusting = infra(&db);
+    distrusting.tls = tls_of(&(stranger.0.clone(), ours.1.clone(), ours.2.clone()));
+    let lost = start(
+        bind_service("mapping-config", distrusting, peers.clone())
+            .await
+            .unwrap(),
+    );
+    let mut client = MappingConfigClient::new(
+        channel(
+            format!("https://localhost:{}", lost.addr.port()),
+            Some(&ours.0),
+        )
+        .await
+        .unwrap(),
+    );
+    let status = client
+        .create_connection(create_connection())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+
+    // A TLS service refuses a plaintext peer (its token would cross in clear).
+    let error = bind_service(
+        "mapping-config",
+        with_tls(),
+        PeerArgs {
+            connector_salesforce_url: "http://localhost:9".into(),
+            ..peers
+        },
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(error.contains("must be https://"), "{error}");
+}
