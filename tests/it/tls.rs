@@ -3,53 +3,14 @@
 //! plaintext peers; clients that do not trust the CA, or speak plaintext, get nothing.
 //! (Every other test runs in development mode, in plaintext.)
 
-use base64::Engine as _;
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_service::args::PeerArgs;
-use tandem_service::tls::Tls;
+use tandem_testkit::tls::TestPki;
 use tandem_testkit::{TestDb, authorized, infra, start, user_bearer_in};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 use crate::services::bind_service;
-
-/// A CA, and a certificate it signed for `localhost`: (CA, certificate, key), PEM.
-fn pki() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "tandem test CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    let cert = leaf
-        .signed_by(&key, &rcgen::Issuer::new(ca, &ca_key))
-        .unwrap();
-    (
-        pem("CERTIFICATE", ca_cert.der()),
-        pem("CERTIFICATE", cert.der()),
-        pem("PRIVATE KEY", &key.serialize_der()),
-    )
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
-fn tls_of(pki: &(String, String, String)) -> Tls {
-    let (ca, cert, key) = pki;
-    Tls::from_pem(Some((cert.as_bytes(), key.as_bytes())), Some(ca.as_bytes())).unwrap()
-}
 
 /// Peers nobody listens on, over TLS.
 fn tls_peers() -> PeerArgs {
@@ -92,10 +53,10 @@ fn create_connection() -> tonic::Request<pb::CreateConnectionRequest> {
 async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca() {
     tandem_testkit::install_crypto();
     let db = TestDb::create().await;
-    let ours = pki();
+    let ours = TestPki::new();
     let with_tls = || {
         let mut infra = infra(&db);
-        infra.tls = tls_of(&ours);
+        infra.tls = ours.tls();
         infra
     };
     let salesforce = start(
@@ -117,7 +78,7 @@ async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca()
     // A user over TLS; mapping-config asks connector-salesforce for the authorize URL over
     // TLS too, and gets its answer (this connector has no connected app configured: its
     // refusal, relayed, is the proof the call crossed).
-    let mut client = MappingConfigClient::new(channel(url.clone(), Some(&ours.0)).await.unwrap());
+    let mut client = MappingConfigClient::new(channel(url.clone(), Some(&ours.ca)).await.unwrap());
     let relayed = client
         .create_connection(create_connection())
         .await
@@ -146,12 +107,12 @@ async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca()
     };
     assert!(!answered, "a plaintext call was answered");
     // A client that trusts another CA does not connect.
-    let stranger = pki();
-    assert!(channel(url, Some(&stranger.0)).await.is_err());
+    let stranger = TestPki::new();
+    assert!(channel(url, Some(&stranger.ca)).await.is_err());
 
     // A service whose peer's certificate its CA did not sign cannot reach it.
     let mut distrusting = infra(&db);
-    distrusting.tls = tls_of(&(stranger.0.clone(), ours.1.clone(), ours.2.clone()));
+    distrusting.tls = ours.tls_trusting(&stranger.ca);
     let lost = start(
         bind_service("mapping-config", distrusting, peers.clone())
             .await
@@ -160,7 +121,7 @@ async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca()
     let mut client = MappingConfigClient::new(
         channel(
             format!("https://localhost:{}", lost.addr.port()),
-            Some(&ours.0),
+            Some(&ours.ca),
         )
         .await
         .unwrap(),

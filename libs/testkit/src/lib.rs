@@ -3,6 +3,7 @@
 //! users, a key per service), and services started on port 0 in the test's own runtime.
 
 pub mod oidc;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
