@@ -146,3 +146,56 @@ async fn services_serve_tls_and_call_each_other_over_it_checked_against_the_ca()
     .unwrap();
     assert!(error.contains("must be https://"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stack_in_one_process_runs_over_tls_when_given_a_certificate() {
+    tandem_testkit::install_crypto();
+    let db = TestDb::create().await;
+    let pki = TestPki::new();
+    let mut infra = infra(&db);
+    infra.tls = pki.tls();
+    let services = tandem_stack::bind_services(
+        tandem_stack::Listens::any(),
+        tandem_stack::ServicesConfig {
+            infra,
+            remote: tandem_service::args::RemoteArgs {
+                salesforce_instance_url: None,
+                salesforce_login_url: None,
+                monday_api_url: "http://127.0.0.1:9/v2".to_owned(),
+            },
+            salesforce: Default::default(),
+            monday: Default::default(),
+            mapping_config: mapping_config::Options {
+                encryption_keys: Some(mapping_config::KeyRing::ephemeral()),
+            },
+            orchestrator: sync_orchestrator::Options {
+                scheduler_tick_ms: 0,
+                ..Default::default()
+            },
+            history: Default::default(),
+            register_webhooks_here: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        services
+            .peers
+            .mapping_config_url
+            .starts_with("https://localhost:")
+    );
+    let url = services.peers.mapping_config_url.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(tandem_stack::serve_all(services.servers, stop.clone()));
+    let mut client = MappingConfigClient::new(channel(url, Some(&pki.ca)).await.unwrap());
+    let relayed = client
+        .create_connection(create_connection())
+        .await
+        .unwrap_err();
+    assert!(
+        relayed.message().starts_with("connector-salesforce: "),
+        "the call crossed to connector-salesforce over TLS: {relayed:?}"
+    );
+    stop.cancel();
+    serving.await.unwrap().unwrap();
+}
