@@ -199,3 +199,61 @@ async fn the_stack_in_one_process_runs_over_tls_when_given_a_certificate() {
     stop.cancel();
     serving.await.unwrap().unwrap();
 }
+
+/// What TLS costs a call: 500 ListConnections on one connection, plaintext and TLS (ignored;
+/// `cargo nextest run -p tandem-e2e --run-ignored only --no-capture measure_tls`).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "measurement"]
+async fn measure_tls_against_plaintext() {
+    tandem_testkit::install_crypto();
+    let db = TestDb::create().await;
+    let pki = TestPki::new();
+    let mut with_tls = infra(&db);
+    with_tls.tls = pki.tls();
+    let plain = start(
+        bind_service("mapping-config", infra(&db), crate::services::no_peers())
+            .await
+            .unwrap(),
+    );
+    let tls = start(
+        bind_service("mapping-config", with_tls, tls_peers())
+            .await
+            .unwrap(),
+    );
+    let cases = [
+        (
+            "plaintext",
+            format!("http://localhost:{}", plain.addr.port()),
+            None,
+        ),
+        (
+            "tls",
+            format!("https://localhost:{}", tls.addr.port()),
+            Some(pki.ca.as_str()),
+        ),
+    ];
+    for (label, url, ca) in cases {
+        let connected = std::time::Instant::now();
+        let mut client = MappingConfigClient::new(channel(url, ca).await.unwrap());
+        let connect_ms = connected.elapsed().as_secs_f64() * 1_000.0;
+        let mut ms = Vec::new();
+        for _ in 0..500 {
+            let t = std::time::Instant::now();
+            client
+                .list_connections(authorized(
+                    pb::ListConnectionsRequest::default(),
+                    &user_bearer_in("acme", "ada@acme.test"),
+                ))
+                .await
+                .unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1_000.0);
+        }
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "{label}: connect {connect_ms:.2} ms; ListConnections mean {:.2} ms, p50 {:.2} ms, p99 {:.2} ms",
+            ms.iter().sum::<f64>() / ms.len() as f64,
+            ms[ms.len() / 2],
+            ms[ms.len() * 99 / 100]
+        );
+    }
+}

@@ -34,12 +34,12 @@ fn sign(secret: &str, claims: &Value) -> String {
     )
 }
 
-fn jwt(h: &crate::harness::Harness, secret: &str, exp_in: i64) -> String {
+pub(crate) fn jwt(h: &crate::harness::Harness, secret: &str, exp_in: i64) -> String {
     sign(secret, &claims(h, exp_in))
 }
 
 /// An item event on `h`'s board, told apart from others by `pulse`.
-fn event(h: &crate::harness::Harness, pulse: i64) -> Value {
+pub(crate) fn event(h: &crate::harness::Harness, pulse: i64) -> Value {
     json!({"event": {"type": "update_column_value", "boardId": h.board, "pulseId": pulse,
                      "columnId": "status", "userId": h.account.user_id,
                      "triggerUuid": format!("uuid-{pulse}")}})
