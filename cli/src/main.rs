@@ -39,7 +39,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = tandem_service::argv::parse();
     match cli.command {
         Command::Up(args) => {
             tandem_service::process::run("tandem", |shutdown| async move {

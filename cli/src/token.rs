@@ -20,18 +20,31 @@ pub struct TokenArgs {
     /// How long the token is valid: a number with s, m, h or d (e.g. 90m).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
     ttl: Duration,
-    /// The development secret (at least 32 characters).
-    #[arg(long, env = "TANDEM_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
+    /// The development secret (at least 32 characters): TANDEM_AUTH_SECRET or the file
+    /// TANDEM_AUTH_SECRET_FILE names, never the command line.
+    #[arg(long, env = "TANDEM_AUTH_SECRET", hide = true, value_parser = secret)]
     auth_secret: Option<SecretString>,
 }
 
 pub fn run(args: TokenArgs) -> anyhow::Result<()> {
-    let signer = AuthArgs {
-        auth_secret: args.auth_secret,
+    let auth_secret = match args.auth_secret {
+        Some(s) => Some(s),
+        None => tandem_service::argv::secret_from_env("TANDEM_AUTH_SECRET")
+            .map_err(anyhow::Error::msg)?
+            .map(SecretString::from),
+    };
+    let auth = AuthArgs {
+        auth_secret,
         ..AuthArgs::default()
+    };
+    let most = auth.max_token_lifetime();
+    if args.ttl > most {
+        anyhow::bail!(
+            "--ttl is longer than the {} h a token may live (TANDEM_OIDC_MAX_TOKEN_LIFETIME_SECONDS): services would refuse it",
+            most.as_secs() / 3600
+        );
     }
-    .dev_signer()
-    .map_err(anyhow::Error::msg)?;
+    let signer = auth.dev_signer().map_err(anyhow::Error::msg)?;
     let identity = Identity::User {
         account: args.account,
         email: args.user,

@@ -64,15 +64,23 @@ pub struct Services {
     pub webhooks: SocketAddr,
 }
 
-/// Binds the five services on `listens`, each knowing the others' real addresses.
+/// Binds the five services on `listens`, each knowing the others' real addresses (over TLS
+/// when `config.infra.tls` has a certificate, which must then name `localhost`).
 pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::Result<Services> {
     let sf = server::bind(listens.connector_salesforce).await?;
     let monday = server::bind(listens.connector_monday).await?;
     let mapping = server::bind(listens.mapping_config).await?;
     let orchestrator = server::bind(listens.sync_orchestrator).await?;
     let history = server::bind(listens.run_history).await?;
+    // Over TLS the peers are called by a name the certificate holds: `localhost`.
+    let tls = config.infra.tls.serves_tls();
     let url = |l: &tokio::net::TcpListener| -> anyhow::Result<String> {
-        Ok(format!("http://{}", l.local_addr()?))
+        let addr = l.local_addr()?;
+        Ok(if tls {
+            format!("https://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        })
     };
     let peers = PeerArgs {
         connector_salesforce_url: url(&sf)?,
@@ -94,6 +102,11 @@ pub async fn bind_services(listens: Listens, config: ServicesConfig) -> anyhow::
         register_webhooks_here,
     } = config;
     let mut orchestrator_options = orchestrator_options;
+    let mut monday_options = monday_options;
+    // The URL the orchestrator registers is the one webhook JWTs name as their audience.
+    if monday_options.webhook_audience.is_none() && !register_webhooks_here {
+        monday_options.webhook_audience = orchestrator_options.monday_webhook_url.clone();
+    }
     let (monday_server, webhooks) = connector_monday::bind_with_webhooks(
         monday,
         connector_monday::Config {

@@ -125,10 +125,13 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
         .as_secs()
         - 3600;
     let expired = format!("Bearer {}", signer().mint_until(&ada, an_hour_ago));
-    let cases: [(&str, Option<&str>, &str); 5] = [
+    // Signed with the right secret, valid until 2286.
+    let everlasting = format!("Bearer {}", signer().mint_until(&ada, 9_999_999_999));
+    let cases: [(&str, Option<&str>, &str); 6] = [
         ("missing", None, "missing `authorization`"),
         ("forged", Some(&forged), "signature"),
         ("expired", Some(&expired), "expired"),
+        ("everlasting", Some(&everlasting), "maximum lifetime"),
         ("not bearer", Some("Basic YWRhOnB3"), "Bearer"),
         ("garbage", Some("Bearer not-a-token"), "well-formed"),
     ];

@@ -197,6 +197,98 @@ async fn a_service_calling_an_rpc_not_meant_for_it_is_refused_naming_the_rpc() {
     }
 }
 
+/// The RPCs users call, and the services that may call them too (none for most): a service
+/// token is no master key to every account's data.
+const SHARED_POLICY: &[(&str, &str, &[&str])] = &[
+    (
+        "mapping-config",
+        "MappingConfig/GetIntegration",
+        &[SYNC_ORCHESTRATOR],
+    ),
+    (
+        "mapping-config",
+        "MappingConfig/ListIntegrations",
+        &[SYNC_ORCHESTRATOR, CONNECTOR_MONDAY],
+    ),
+    (
+        "mapping-config",
+        "MappingConfig/SetIntegrationState",
+        &[SYNC_ORCHESTRATOR],
+    ),
+    ("mapping-config", "MappingConfig/GetConnection", &[]),
+    ("mapping-config", "MappingConfig/ListConnections", &[]),
+    ("mapping-config", "MappingConfig/CreateConnection", &[]),
+    ("mapping-config", "MappingConfig/DeleteConnection", &[]),
+    ("mapping-config", "MappingConfig/CreateIntegration", &[]),
+    ("mapping-config", "MappingConfig/UpdateIntegration", &[]),
+    ("mapping-config", "MappingConfig/DeleteIntegration", &[]),
+    ("mapping-config", "MappingConfig/TransferOwnership", &[]),
+    ("mapping-config", "MappingConfig/ValidateIntegration", &[]),
+    ("mapping-config", "MappingConfig/SuggestMapping", &[]),
+    ("mapping-config", "MappingConfig/ListAuditLog", &[]),
+    ("sync-orchestrator", "SyncOrchestrator/SyncNow", &[]),
+    ("sync-orchestrator", "SyncOrchestrator/Import", &[]),
+    (
+        "sync-orchestrator",
+        "SyncOrchestrator/PauseIntegration",
+        &[],
+    ),
+    (
+        "sync-orchestrator",
+        "SyncOrchestrator/ResumeIntegration",
+        &[],
+    ),
+    (
+        "sync-orchestrator",
+        "SyncOrchestrator/GetIntegrationStatus",
+        &[],
+    ),
+    ("run-history", "RunHistory/ListRuns", &[]),
+    ("run-history", "RunHistory/GetRun", &[]),
+    ("run-history", "RunHistory/ListEvents", &[]),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_rpc_users_call_admits_only_the_services_named_for_it_and_every_user() {
+    let db = TestDb::create().await;
+    let mut last: Option<(&str, tandem_testkit::Running)> = None;
+    for (service, rpc, allowed) in SHARED_POLICY {
+        if last.as_ref().is_none_or(|(name, _)| name != service) {
+            last = Some((service, start_service(service, &db, no_peers()).await));
+        }
+        let channel = last.as_ref().unwrap().1.channel().await;
+        let path = format!("/tandem.v1.{rpc}");
+        let method = rpc.rsplit('/').next().unwrap();
+        let user = send(channel.clone(), &path, &user_bearer("ada@acme.test")).await;
+        assert_ne!(
+            user.code(),
+            Code::PermissionDenied,
+            "a user → {rpc}: {user:?}"
+        );
+        for caller in ALL {
+            let status = send(channel.clone(), &path, &service_bearer(caller)).await;
+            if allowed.contains(&caller) {
+                assert_ne!(
+                    status.code(),
+                    Code::PermissionDenied,
+                    "{caller} → {rpc}: {status:?}"
+                );
+            } else {
+                assert_eq!(
+                    status.code(),
+                    Code::PermissionDenied,
+                    "{caller} → {rpc}: {status:?}"
+                );
+                assert!(
+                    status.message().contains(method) && status.message().contains(caller),
+                    "{caller} → {rpc}: {}",
+                    status.message()
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_service_token_minted_from_the_user_secret_or_another_key_is_refused() {
     let db = TestDb::create().await;

@@ -113,10 +113,11 @@ async fn a_users_message_over_four_mib_is_refused_while_services_keep_the_large_
     let status = send(running.channel().await, path, vec![0xFF_u8; 3 * MIB], &ada).await;
     assert_ne!(status.code(), Code::OutOfRange, "{status:?}");
 
-    // A service's 5 MiB message is read and decoded: the decode error proves it.
+    // A service's 5 MiB message (to an RPC it may call) is read and decoded: the decode
+    // error proves it. (ListRuns is for users: no service may call it at all.)
     let status = send(
         running.channel().await,
-        path,
+        "/tandem.v1.RunHistory/AppendEvents",
         big,
         &service_bearer("sync-orchestrator"),
     )

@@ -222,3 +222,50 @@ async fn after_a_transfer_the_new_owner_resumes_only_on_their_own_connections() 
         .unwrap();
     assert_eq!(stack.runs(&integration).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_owner_is_the_owner_whatever_the_case_of_their_email_in_every_service() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    assert_eq!(integration.owner, "ada@acme.test");
+    // The identity provider spells Ada's address its own way.
+    let ada = user_bearer_in("acme", "Ada@ACME.test");
+
+    // mapping-config: the owner's full view and her own connections.
+    let mut config = stack.config.clone();
+    let got = config
+        .get_integration(authorized(
+            pb::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &ada,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        got.spec, integration.spec,
+        "the owner's view, not a member's"
+    );
+    let mine = config
+        .list_connections(authorized(pb::ListConnectionsRequest::default(), &ada))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.connections.len(), 2, "{mine:?}");
+
+    // sync-orchestrator: the owner's SyncNow.
+    let mut orchestrator = stack.orchestrator.clone();
+    orchestrator
+        .sync_now(sync_now(&integration, &ada))
+        .await
+        .unwrap();
+    // Another user still is not.
+    let bob = user_bearer_in("acme", "Bob@acme.test");
+    let denied = orchestrator
+        .sync_now(sync_now(&integration, &bob))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
+}

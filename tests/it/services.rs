@@ -1,6 +1,6 @@
 //! Starting any of the five services for a test.
 
-use tandem_service::args::{PeerArgs, RemoteArgs};
+use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
 use tandem_testkit::{Running, TestDb, any_port, infra, start};
 
 pub const ALL: [&str; 5] = [
@@ -33,9 +33,21 @@ fn remote() -> RemoteArgs {
 
 /// Starts the named service on a free port with `peers`.
 pub async fn start_service(name: &str, db: &TestDb, peers: PeerArgs) -> Running {
+    start(
+        bind_service(name, infra(db), peers)
+            .await
+            .unwrap_or_else(|e| panic!("{name} failed to start: {e}")),
+    )
+}
+
+/// Binds the named service on a free port with `infra` and `peers`, or says why it cannot.
+pub async fn bind_service(
+    name: &str,
+    infra: Infra,
+    peers: PeerArgs,
+) -> Result<tandem_service::server::GrpcServer, String> {
     let listen = any_port();
-    let infra = infra(db);
-    let server = match name {
+    match name {
         "connector-salesforce" => connector_salesforce::bind(connector_salesforce::Config {
             listen,
             infra,
@@ -80,6 +92,5 @@ pub async fn start_service(name: &str, db: &TestDb, peers: PeerArgs) -> Running 
         .await
         .map_err(|e| e.to_string()),
         other => panic!("no service named {other}"),
-    };
-    start(server.unwrap_or_else(|e| panic!("{name} failed to start: {e}")))
+    }
 }

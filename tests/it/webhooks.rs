@@ -446,3 +446,58 @@ async fn after_a_burst_through_change_events_and_webhooks_two_quiet_cycles_write
     );
     assert_eq!(stack.monday.item(item).unwrap().updated_at, updated_at);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_is_taken_once_and_only_from_the_monday_account_that_watches_the_board() {
+    let stack = stack().await;
+    let pool = pool(&stack).await;
+    let integration = hourly_integration(&stack).await;
+    registered(&stack, &pool).await;
+    settled(&stack, &pool, &integration).await;
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Signed", serde_json::json!({}))
+        .unwrap();
+    let body = serde_json::json!({"event": {
+        "type": "update_column_value", "boardId": stack.board, "pulseId": item,
+        "columnId": "status", "userId": stack.monday_user, "triggerUuid": "e2e-replay-1"}})
+    .to_string();
+    let secret = stack.monday.webhook_signing_secret();
+    let post = |token: String| {
+        reqwest::Client::new()
+            .post(&stack.webhook_url)
+            .header("authorization", token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+    };
+    // Signed with the app's secret, but for another monday account: mapping-config lists no
+    // integration on the board through a connection of that account.
+    let rival = stack
+        .monday
+        .create_account("Rival", "Rita", "rita@rival.test");
+    let forged = monday_sim::webhooks::sign_jwt(
+        &secret,
+        rival.account_id,
+        rival.user_id,
+        &stack.webhook_url,
+    );
+    assert_eq!(post(forged).await.unwrap().status(), 403);
+    // For another URL (a token captured at another app's ingress).
+    let elsewhere = monday_sim::webhooks::sign_jwt(
+        &secret,
+        stack.monday_account,
+        stack.monday_user,
+        "https://elsewhere.example/webhooks/monday",
+    );
+    assert_eq!(post(elsewhere).await.unwrap().status(), 401);
+
+    let token = monday_sim::webhooks::sign_jwt(
+        &secret,
+        stack.monday_account,
+        stack.monday_user,
+        &stack.webhook_url,
+    );
+    assert_eq!(post(token.clone()).await.unwrap().status(), 200);
+    assert_eq!(post(token).await.unwrap().status(), 409, "a replay");
+}

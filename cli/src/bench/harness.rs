@@ -155,6 +155,7 @@ impl Stack {
             redis_url: infra.redis_url.clone(),
             redis_prefix: format!("tandem-bench-{}", uuid::Uuid::new_v4().simple()),
             auth: Auth::development(signer.clone(), &service_keys),
+            tls: Default::default(),
         };
         let kept_infra = service_infra.clone();
         let kept_signer = signer_for_users;

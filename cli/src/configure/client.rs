@@ -11,7 +11,7 @@ use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
 use tandem_service::{Identity, TokenSigner};
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 /// How long a token minted from the deployment secret lives: one command's worth.
 const MINTED_TTL: Duration = Duration::from_secs(15 * 60);
@@ -46,23 +46,23 @@ pub struct ClientArgs {
         default_value = "http://127.0.0.1:50055"
     )]
     pub run_history_url: String,
-    /// A caller token (a bearer JWT, e.g. from `tandem token`).
-    #[arg(long, global = true, env = "TANDEM_TOKEN", hide_env_values = true)]
+    /// A caller token (a bearer JWT, e.g. from `tandem token`): from TANDEM_TOKEN or the file
+    /// TANDEM_TOKEN_FILE names, never from the command line.
+    #[arg(long, global = true, env = "TANDEM_TOKEN", hide = true)]
     pub token: Option<String>,
-    /// Without --token: the deployment secret to mint a token with (development).
-    #[arg(
-        long,
-        global = true,
-        env = "TANDEM_AUTH_SECRET",
-        hide_env_values = true
-    )]
+    /// Without a token: the development secret to mint one with (TANDEM_AUTH_SECRET or
+    /// TANDEM_AUTH_SECRET_FILE, never the command line).
+    #[arg(long, global = true, env = "TANDEM_AUTH_SECRET", hide = true)]
     pub auth_secret: Option<String>,
-    /// Without --token: the account to act in.
+    /// Without a token: the account to act in.
     #[arg(long, global = true, env = "TANDEM_ACCOUNT")]
     pub account: Option<String>,
-    /// Without --token: the user (email) to act as.
+    /// Without a token: the user (email) to act as.
     #[arg(long, global = true, env = "TANDEM_EMAIL")]
     pub email: Option<String>,
+    /// The CA bundle (PEM) the services' certificates are checked against, for https:// URLs.
+    #[arg(long, global = true, env = "TANDEM_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Print JSON (for scripts) instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -95,7 +95,13 @@ pub struct Session {
 impl Session {
     /// Resolves the credentials (no network yet).
     pub fn new(args: &ClientArgs) -> anyhow::Result<Session> {
-        let token = match (&args.token, &args.auth_secret) {
+        let from_file = |given: &Option<String>, var: &str| match given {
+            Some(v) if !v.is_empty() => Ok(Some(v.clone())),
+            _ => tandem_service::argv::secret_from_env(var).map_err(anyhow::Error::msg),
+        };
+        let token = from_file(&args.token, "TANDEM_TOKEN")?;
+        let auth_secret = from_file(&args.auth_secret, "TANDEM_AUTH_SECRET")?;
+        let token = match (&token, &auth_secret) {
             (Some(token), _) if !token.trim().is_empty() => token.trim().to_owned(),
             (_, Some(secret)) if !secret.is_empty() => {
                 let (Some(account), Some(email)) = (&args.account, &args.email) else {
@@ -114,12 +120,12 @@ impl Session {
                 )
             }
             _ => bail!(
-                "no credentials: pass --token (or set TANDEM_TOKEN), or set TANDEM_AUTH_SECRET with --account and --email"
+                "no credentials: set TANDEM_TOKEN (or TANDEM_TOKEN_FILE) to your token, or in development mode TANDEM_AUTH_SECRET with --account and --email"
             ),
         };
         let value: AsciiMetadataValue = MetadataValue::try_from(format!("Bearer {token}"))
             .map_err(|_| {
-                anyhow!("--token is not a valid token (it has characters a JWT never has)")
+                anyhow!("TANDEM_TOKEN is not a valid token (it has characters a JWT never has)")
             })?;
         Ok(Session {
             args: args.clone(),
@@ -132,7 +138,9 @@ impl Session {
     }
 
     pub async fn mapping_config(&self) -> anyhow::Result<MappingConfigClient<Authed>> {
-        let channel = connect("mapping-config", &self.args.mapping_config_url).await?;
+        let channel = self
+            .connect("mapping-config", &self.args.mapping_config_url)
+            .await?;
         Ok(MappingConfigClient::with_interceptor(
             channel,
             self.bearer.clone(),
@@ -140,7 +148,9 @@ impl Session {
     }
 
     pub async fn orchestrator(&self) -> anyhow::Result<SyncOrchestratorClient<Authed>> {
-        let channel = connect("sync-orchestrator", &self.args.sync_orchestrator_url).await?;
+        let channel = self
+            .connect("sync-orchestrator", &self.args.sync_orchestrator_url)
+            .await?;
         Ok(SyncOrchestratorClient::with_interceptor(
             channel,
             self.bearer.clone(),
@@ -148,7 +158,9 @@ impl Session {
     }
 
     pub async fn run_history(&self) -> anyhow::Result<RunHistoryClient<Authed>> {
-        let channel = connect("run-history", &self.args.run_history_url).await?;
+        let channel = self
+            .connect("run-history", &self.args.run_history_url)
+            .await?;
         Ok(RunHistoryClient::with_interceptor(
             channel,
             self.bearer.clone(),
@@ -156,18 +168,37 @@ impl Session {
     }
 }
 
-/// Connects now, so an unreachable service is reported as such (and not as whatever the
-/// first call would have said).
-async fn connect(name: &str, url: &str) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .ok()
-        .filter(|_| url.starts_with("http://") || url.starts_with("https://"))
-        .with_context(|| format!("--{name}-url `{url}` is not an http:// URL"))?
-        .connect_timeout(CONNECT_TIMEOUT);
-    endpoint
-        .connect()
-        .await
-        .map_err(|_| anyhow!("{name} at {url} is not reachable"))
+impl Session {
+    /// Connects now, so an unreachable service is reported as such (and not as whatever the
+    /// first call would have said); an https:// URL over TLS checked against TANDEM_TLS_CA.
+    async fn connect(&self, name: &str, url: &str) -> anyhow::Result<Channel> {
+        let mut endpoint = Endpoint::from_shared(url.to_owned())
+            .ok()
+            .filter(|_| url.starts_with("http://") || url.starts_with("https://"))
+            .with_context(|| format!("--{name}-url `{url}` is not an http(s):// URL"))?
+            .connect_timeout(CONNECT_TIMEOUT);
+        if url.starts_with("https://") {
+            let Some(path) = &self.args.tls_ca else {
+                bail!(
+                    "--{name}-url is https://: set TANDEM_TLS_CA (or --tls-ca) to the CA bundle its certificate is checked against"
+                );
+            };
+            let ca = std::fs::read(path)
+                .with_context(|| format!("TANDEM_TLS_CA `{}`", path.display()))?;
+            let host = endpoint.uri().host().unwrap_or_default().to_owned();
+            endpoint = endpoint
+                .tls_config(
+                    ClientTlsConfig::new()
+                        .ca_certificate(Certificate::from_pem(ca))
+                        .domain_name(host),
+                )
+                .map_err(|e| anyhow!("TANDEM_TLS_CA: {e}"))?;
+        }
+        endpoint
+            .connect()
+            .await
+            .map_err(|_| anyhow!("{name} at {url} is not reachable"))
+    }
 }
 
 /// A gRPC answer's message, or the service's refusal as it wrote it.

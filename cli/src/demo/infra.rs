@@ -52,6 +52,7 @@ pub async fn prepare(
             redis_url: redis_url.to_owned(),
             redis_prefix: format!("tandem-demo-{}", uuid::Uuid::new_v4().simple()),
             auth,
+            tls: Default::default(),
         },
         database_url,
         described,

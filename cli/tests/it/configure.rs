@@ -653,7 +653,7 @@ async fn errors_are_one_line_and_every_command_has_help() {
     let mut without = env.clone();
     without.retain(|(k, _)| *k != "TANDEM_AUTH_SECRET");
     let line = one_error_line(&tandem(&without, &["sync", "status", "x"]).await);
-    assert!(line.contains("--token"), "{line}");
+    assert!(line.contains("TANDEM_TOKEN"), "{line}");
     let line = one_error_line(
         &tandem(
             &env,

@@ -4,5 +4,6 @@ mod bench;
 mod configure;
 mod demo;
 mod history;
+mod tls;
 mod token;
 mod up;

@@ -1,6 +1,7 @@
 //! Flags and environment variables shared by the service binaries and `tandem up`.
 
 use crate::auth::{Auth, AuthArgs};
+use crate::tls::{Tls, TlsArgs};
 
 /// Where the shared infrastructure is, and how callers are identified.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,6 +21,8 @@ pub struct InfraArgs {
     pub redis_prefix: String,
     #[command(flatten)]
     pub auth: AuthArgs,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// The shared infrastructure, resolved: what a service's `Config` holds.
@@ -29,16 +32,26 @@ pub struct Infra {
     pub redis_url: String,
     pub redis_prefix: String,
     pub auth: Auth,
+    /// TLS of this service's listeners and of its calls to `https://` peers.
+    pub tls: Tls,
 }
 
 impl InfraArgs {
-    /// Checks the identity settings and returns the resolved infrastructure settings.
+    /// Checks the identity and TLS settings and returns the resolved infrastructure
+    /// settings. Outside development mode a certificate is required: bearer tokens never
+    /// cross the network in clear.
     pub fn resolve(&self) -> Result<Infra, String> {
+        let auth = self.auth.resolve()?;
+        let tls = self.tls.resolve()?;
+        if !auth.verifier.is_development() && !tls.serves_tls() {
+            return Err("outside development mode every gRPC listener serves TLS: set TANDEM_TLS_CERT and TANDEM_TLS_KEY (and TANDEM_TLS_CA to check https:// peers); plaintext is for TANDEM_DEV_AUTH=1 only".to_owned());
+        }
         Ok(Infra {
             database_url: self.database_url.clone(),
             redis_url: self.redis_url.clone(),
             redis_prefix: self.redis_prefix.clone(),
-            auth: self.auth.resolve()?,
+            auth,
+            tls,
         })
     }
 }
@@ -93,4 +106,44 @@ pub struct RemoteArgs {
         default_value = "https://api.monday.com/v2"
     )]
     pub monday_api_url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infra_args(auth: AuthArgs) -> InfraArgs {
+        InfraArgs {
+            database_url: String::new(),
+            redis_url: String::new(),
+            redis_prefix: String::new(),
+            auth,
+            tls: TlsArgs::default(),
+        }
+    }
+
+    #[test]
+    fn plaintext_is_for_development_mode_only() {
+        let production = infra_args(AuthArgs {
+            oidc_issuer: Some("https://id.example.com".into()),
+            oidc_audience: Some("tandem".into()),
+            ..AuthArgs::default()
+        });
+        let error = production.resolve().unwrap_err();
+        assert!(error.contains("TANDEM_TLS_CERT"), "{error}");
+        let half = InfraArgs {
+            tls: TlsArgs {
+                tls_cert: Some("/nonexistent/cert.pem".into()),
+                ..TlsArgs::default()
+            },
+            ..production
+        };
+        assert!(half.resolve().unwrap_err().contains("both"));
+        let development = infra_args(AuthArgs {
+            dev_auth: true,
+            auth_secret: Some("0123456789abcdef0123456789abcdef".to_owned().into()),
+            ..AuthArgs::default()
+        });
+        assert!(!development.resolve().unwrap().tls.serves_tls());
+    }
 }

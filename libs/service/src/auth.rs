@@ -33,7 +33,7 @@ pub struct AuthArgs {
     )]
     pub dev_auth: bool,
     /// Development mode's secret for user tokens (at least 32 characters).
-    #[arg(long, env = "TANDEM_AUTH_SECRET", hide_env_values = true, value_parser = secret)]
+    #[arg(long, env = "TANDEM_AUTH_SECRET", hide = true, value_parser = secret)]
     pub auth_secret: Option<SecretString>,
     /// The identity provider's issuer URL (OpenID Connect discovery is read from it).
     #[arg(long, env = "TANDEM_OIDC_ISSUER")]
@@ -41,7 +41,8 @@ pub struct AuthArgs {
     /// The audience user tokens must carry (Tandem's client id at the provider).
     #[arg(long, env = "TANDEM_OIDC_AUDIENCE")]
     pub oidc_audience: Option<String>,
-    /// The longest lifetime (exp - iat) accepted for a user token, in seconds.
+    /// The longest lifetime (exp - iat) accepted for a user token, in seconds: the identity
+    /// provider's, and development mode's too.
     #[arg(
         long,
         env = "TANDEM_OIDC_MAX_TOKEN_LIFETIME_SECONDS",
@@ -62,7 +63,7 @@ pub struct AuthArgs {
     #[arg(long, env = "TANDEM_OIDC_EMAIL_CLAIM", default_value = "email")]
     pub oidc_email_claim: String,
     /// This service's private key (base64 PKCS#8 from `tandem service-keys`).
-    #[arg(long, env = "TANDEM_SERVICE_KEY", hide_env_values = true, value_parser = secret)]
+    #[arg(long, env = "TANDEM_SERVICE_KEY", hide = true, value_parser = secret)]
     pub service_key: Option<SecretString>,
     /// A file holding this service's private key (instead of TANDEM_SERVICE_KEY).
     #[arg(long, env = "TANDEM_SERVICE_KEY_FILE")]
@@ -222,7 +223,7 @@ impl AuthArgs {
             });
         };
         let mut config = OidcConfig::new(issuer.trim(), audience.trim());
-        config.max_lifetime = Duration::from_secs(self.oidc_max_token_lifetime_seconds.max(1));
+        config.max_lifetime = self.max_token_lifetime();
         config.clock_skew = Duration::from_secs(self.oidc_clock_skew_seconds);
         config.account_claim = self.oidc_account_claim.clone();
         config.email_claim = self.oidc_email_claim.clone();
@@ -238,7 +239,18 @@ impl AuthArgs {
         else {
             return Err("TANDEM_AUTH_SECRET is not set: set it to a random string of at least 32 characters (e.g. `openssl rand -hex 32`)".to_owned());
         };
-        TokenSigner::new(secret).map_err(|e| e.to_string())
+        TokenSigner::new(secret)
+            .map(|s| s.with_max_lifetime(self.max_token_lifetime()))
+            .map_err(|e| e.to_string())
+    }
+
+    /// The longest a user token may live, from the provider or in development mode (0, as
+    /// in `AuthArgs::default()`, is the default of a day).
+    pub fn max_token_lifetime(&self) -> Duration {
+        match self.oidc_max_token_lifetime_seconds {
+            0 => crate::identity::DEV_MAX_LIFETIME,
+            secs => Duration::from_secs(secs),
+        }
     }
 }
 

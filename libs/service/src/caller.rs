@@ -4,17 +4,42 @@
 //! Users get a server with [`USER_MESSAGE_BYTES`] as its decoding limit; Tandem services one
 //! with [`crate::MAX_MESSAGE_BYTES`] (a poll or an import answer can be tens of MiB). RPCs
 //! named service-only refuse users, and services they do not name, with PERMISSION_DENIED
-//! before their body is read.
+//! before their body is read; the RPCs users call refuse every service but those a server's
+//! shared table names for them.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service};
 use tonic::server::NamedService;
 
 use crate::auth::Verifier;
 use crate::identity::Identity;
+
+/// How much a server takes on at once, and for how long: requests beyond
+/// `max_concurrent_requests` wait for a slot (the connection is not read meanwhile), and a
+/// request not answered within `request_timeout` is answered DEADLINE_EXCEEDED. Health and
+/// reflection are outside both, so a busy server still answers its probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_concurrent_requests: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 512 requests at once; 15 minutes (past the orchestrator's 10-minute calls to the
+    /// connectors, so only a stuck request meets it).
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 512,
+            request_timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
 
 /// The largest message a user may send to any service: user-facing RPCs carry ids, filters
 /// and settings, never bulk data.
@@ -49,6 +74,43 @@ impl ServiceOnly {
             None => Ok(()),
         }
     }
+
+    /// For an RPC open to users and, as a table of [`ByCaller::shared_with`], to the services
+    /// it names: a user passes (the handler checks their account and role), a service only
+    /// if named.
+    pub fn require_if_service<T>(
+        &self,
+        request: &tonic::Request<T>,
+        rpc: &str,
+    ) -> Result<(), tonic::Status> {
+        match Identity::of(request)? {
+            Identity::User { .. } => Ok(()),
+            Identity::Service { .. } => self.require(request, rpc),
+        }
+    }
+}
+
+/// Which services may call the RPCs that users call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shared {
+    /// Every service (stand-ins in tests).
+    Any,
+    /// Only those a table names for the RPC; an RPC it lacks is for users alone.
+    Named(ServiceOnly),
+}
+
+impl Shared {
+    fn admits(&self, identity: &Identity, method: &str) -> Result<(), tonic::Status> {
+        match (self, identity) {
+            (_, Identity::User { .. }) | (Shared::Any, _) => Ok(()),
+            (Shared::Named(table), Identity::Service { name }) => match table.callers(method) {
+                Some(callers) => crate::identity::admit(identity, method, callers),
+                None => Err(tonic::Status::permission_denied(format!(
+                    "{method} is for users; no Tandem service calls it, not even {name}"
+                ))),
+            },
+        }
+    }
 }
 
 /// One generated tonic server twice, for users and for services, behind the token check.
@@ -59,6 +121,18 @@ pub struct ByCaller<U, S> {
     pub(crate) users: U,
     pub(crate) services: S,
     pub(crate) service_only: ServiceOnly,
+    pub(crate) shared: Shared,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) timeout: Duration,
+}
+
+impl<U, S> ByCaller<U, S> {
+    /// The services that may call RPCs open to users too, per RPC (e.g. the orchestrator's
+    /// `GetIntegration`); without it, no service calls any of them.
+    pub fn shared_with(mut self, table: ServiceOnly) -> Self {
+        self.shared = Shared::Named(table);
+        self
+    }
 }
 
 impl<U: NamedService, S> NamedService for ByCaller<U, S> {
@@ -95,6 +169,9 @@ where
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let verifier = self.verifier.clone();
         let service_only = self.service_only;
+        let shared = self.shared;
+        let slots = self.slots.clone();
+        let timeout = self.timeout;
         let mut users = self.users.clone();
         let mut services = self.services.clone();
         Box::pin(async move {
@@ -103,15 +180,36 @@ where
                 Ok(identity) => identity,
                 Err(status) => return Ok(status.into_http()),
             };
-            if let Err(status) = service_only.admits(&identity, method(request.uri().path())) {
+            let method = method(request.uri().path()).to_owned();
+            let method = method.as_str();
+            let admitted = if service_only.callers(method).is_some() {
+                service_only.admits(&identity, method)
+            } else {
+                shared.admits(&identity, method)
+            };
+            if let Err(status) = admitted {
                 return Ok(status.into_http());
             }
             let is_service = identity.is_service();
             request.extensions_mut().insert(identity);
-            if is_service {
-                services.call(request).await
-            } else {
-                users.call(request).await
+            // Held until the answer's head is sent (a stream goes on without it).
+            let Ok(_slot) = slots.acquire_owned().await else {
+                return Ok(tonic::Status::unavailable("the server is stopping").into_http());
+            };
+            let answer = async {
+                if is_service {
+                    services.call(request).await
+                } else {
+                    users.call(request).await
+                }
+            };
+            match tokio::time::timeout(timeout, answer).await {
+                Ok(answered) => answered,
+                Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
+                    "{method} was not answered within {} s",
+                    timeout.as_secs()
+                ))
+                .into_http()),
             }
         })
     }
@@ -159,6 +257,31 @@ mod tests {
             account: "acme".into(),
             email: "ada@acme.test".into(),
         };
+        let shared = Shared::Named(ServiceOnly(&[("ListRuns", &["sync-orchestrator"])]));
+        assert!(
+            shared
+                .admits(&service("sync-orchestrator"), "ListRuns")
+                .is_ok()
+        );
+        assert!(shared.admits(&user, "ListRuns").is_ok());
+        assert!(shared.admits(&user, "GetRun").is_ok());
+        let refused = shared
+            .admits(&service("connector-monday"), "ListRuns")
+            .unwrap_err();
+        assert!(
+            refused.message().contains("connector-monday"),
+            "{}",
+            refused.message()
+        );
+        let refused = shared
+            .admits(&service("sync-orchestrator"), "GetRun")
+            .unwrap_err();
+        assert!(
+            refused.message().contains("GetRun is for users"),
+            "{}",
+            refused.message()
+        );
+        assert!(Shared::Any.admits(&service("x"), "GetRun").is_ok());
         let refused = table.admits(&user, "AppendEvents").unwrap_err();
         assert!(
             refused.message().contains("not users"),

@@ -9,6 +9,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::auth::Auth;
 use crate::service_key::{KeyError, ServiceSigner};
+use crate::tls::Tls;
 
 /// The channel type every generated client is built on.
 pub type PeerChannel = InterceptedService<Channel, Outbound>;
@@ -22,6 +23,7 @@ const TOKEN_REFRESH_BEFORE: Duration = Duration::from_secs(60);
 pub struct Outbound {
     signer: ServiceSigner,
     cached: Arc<Mutex<Option<(String, Instant)>>>,
+    tls: Tls,
 }
 
 impl Outbound {
@@ -30,7 +32,15 @@ impl Outbound {
         Ok(Self {
             signer: auth.signing.signer(name)?,
             cached: Arc::default(),
+            tls: Tls::default(),
         })
+    }
+
+    /// Peers at `https://` URLs are checked against `tls`'s CA bundle; a service that itself
+    /// serves TLS calls no `http://` peer (its tokens would cross in clear).
+    pub fn with_tls(mut self, tls: &Tls) -> Self {
+        self.tls = tls.clone();
+        self
     }
 
     fn token(&self) -> String {
@@ -61,10 +71,10 @@ impl tonic::service::Interceptor for Outbound {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("peer url `{url}` is not a valid endpoint: {source}")]
+#[error("peer url `{url}` is not a valid endpoint: {reason}")]
 pub struct PeerUrlError {
     url: String,
-    source: tonic::transport::Error,
+    reason: String,
 }
 
 /// A channel to a peer service at `url` that connects on first use (so services can start in
@@ -74,11 +84,27 @@ pub fn connect_lazy(
     outbound: Outbound,
     timeout: Duration,
 ) -> Result<PeerChannel, PeerUrlError> {
-    let channel = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| PeerUrlError {
-            url: url.to_owned(),
-            source,
-        })?
+    let refuse = |reason: String| PeerUrlError {
+        url: tandem_telemetry::redact::url(url),
+        reason,
+    };
+    let mut endpoint = Endpoint::from_shared(url.to_owned()).map_err(|e| refuse(e.to_string()))?;
+    match endpoint.uri().scheme_str() {
+        Some("https") => {
+            let host = endpoint.uri().host().unwrap_or_default().to_owned();
+            let tls = outbound.tls.client(&host).map_err(refuse)?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| refuse(e.to_string()))?;
+        }
+        _ if outbound.tls.serves_tls() => {
+            return Err(refuse(
+                "this service serves TLS, so its peers must be https:// too".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    let channel = endpoint
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .connect_lazy();

@@ -41,6 +41,15 @@ impl Identity {
 
 /// Refuses a request with PERMISSION_DENIED unless it comes from one of the services
 /// `allowed` names: `rpc` is for those Tandem services only.
+/// Whether two emails name the same user: the one comparison every service uses (owners,
+/// requesters, actors). Case and surrounding spaces aside — identity providers and people
+/// spell the same address differently, and no mail system Tandem meets tells `Ada@` from
+/// `ada@`.
+pub fn same_email(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim(), b.trim());
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
 pub fn require_service<T>(
     request: &tonic::Request<T>,
     rpc: &str,
@@ -144,10 +153,17 @@ impl TokenError {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 const SERVICE_PREFIX: &str = "service:";
 
+/// The longest a development token may live (`exp - iat`) unless configured: the default of
+/// `TANDEM_OIDC_MAX_TOKEN_LIFETIME_SECONDS`, which sets it too.
+pub const DEV_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Clock difference tolerated on a development token's `iat`.
+const DEV_LEEWAY_SECONDS: u64 = 60;
+
 /// Mints and verifies user tokens with the development secret. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenSigner {
     secret: std::sync::Arc<SecretString>,
+    max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -163,7 +179,14 @@ impl TokenSigner {
         }
         Ok(Self {
             secret: std::sync::Arc::new(secret),
+            max_lifetime: DEV_MAX_LIFETIME,
         })
+    }
+
+    /// Tokens living longer than `max_lifetime` (`exp - iat`) are refused.
+    pub fn with_max_lifetime(mut self, max_lifetime: Duration) -> Self {
+        self.max_lifetime = max_lifetime;
+        self
     }
 
     fn mac(&self) -> Hmac<Sha256> {
@@ -229,8 +252,15 @@ impl TokenSigner {
             .ok()
             .and_then(|p| serde_json::from_slice(&p).ok())
             .ok_or(TokenError::Malformed)?;
-        if claims.exp <= unix_now() {
+        let now = unix_now();
+        if claims.exp <= now {
             return Err(TokenError::Expired);
+        }
+        if claims.iat > now + DEV_LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime.as_secs() {
+            return Err(TokenError::TooLongLived);
         }
         match claims.sub.strip_prefix(SERVICE_PREFIX) {
             Some(_) => Err(TokenError::ServiceFromSecret),
@@ -322,6 +352,45 @@ mod tests {
         mac.update(input.as_bytes());
         let token = format!("{input}.{}", B64.encode(mac.finalize().into_bytes()));
         assert_eq!(s.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn emails_are_the_same_whatever_their_case() {
+        let cases = [
+            ("ada@acme.test", "ada@acme.test", true),
+            ("Ada@Acme.TEST", "ada@acme.test", true),
+            (" ada@acme.test ", "ADA@ACME.TEST", true),
+            ("Élodie@acme.test", "élodie@acme.test", true),
+            ("ada@acme.test", "bob@acme.test", false),
+            ("ada@acme.test", "ada@acme.test.evil", false),
+        ];
+        for (a, b, same) in cases {
+            assert_eq!(same_email(a, b), same, "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_maximum_lifetime_is_refused() {
+        let ada = Identity::User {
+            account: "acme".into(),
+            email: "ada@acme.test".into(),
+        };
+        let s = signer(SECRET);
+        assert_eq!(
+            s.verify(&s.mint_until(&ada, 9_999_999_999)),
+            Err(TokenError::TooLongLived)
+        );
+        assert!(s.verify(&s.mint(&ada, DEV_MAX_LIFETIME)).is_ok());
+        let short = signer(SECRET).with_max_lifetime(Duration::from_secs(600));
+        assert_eq!(
+            short.verify(&s.mint(&ada, Duration::from_secs(601))),
+            Err(TokenError::TooLongLived)
+        );
+        assert!(
+            short
+                .verify(&s.mint(&ada, Duration::from_secs(600)))
+                .is_ok()
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! with health and reflection, peer clients, shutdown, and the common command-line flags.
 
 pub mod args;
+pub mod argv;
 pub mod auth;
 pub mod caller;
 pub mod client;
@@ -15,9 +16,10 @@ pub mod service_key;
 pub mod shutdown;
 pub mod status;
 pub mod storage;
+pub mod tls;
 
 pub use auth::{Auth, Verifier};
-pub use identity::{Identity, TokenSigner, require_service};
+pub use identity::{Identity, TokenSigner, require_service, same_email};
 pub use redis_conn::Redis;
 pub use service_key::names;
 

@@ -306,7 +306,8 @@ fn parse_jwks(document: &Value) -> HashMap<String, (Algorithm, DecodingKey)> {
 
 /// The provider is reached over HTTPS; plain HTTP only on this machine (a local issuer).
 fn check_url(url: &str, what: &str) -> Result<(), String> {
-    let parsed = url::Url::parse(url).map_err(|_| format!("{what} `{url}` is not a URL"))?;
+    let parsed = url::Url::parse(url).map_err(|_| format!("{what} is not a URL"))?;
+    let url = tandem_telemetry::redact::url(url);
     let local = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match parsed.scheme() {
         "https" => Ok(()),

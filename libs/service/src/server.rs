@@ -3,13 +3,15 @@
 //! caller's trace, the `<name> listening on …` line, and a graceful stop.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
 use crate::auth::Verifier;
-pub use crate::caller::{ByCaller, ServiceOnly, USER_MESSAGE_BYTES};
+use crate::caller::Shared;
+pub use crate::caller::{ByCaller, Limits, ServiceOnly, USER_MESSAGE_BYTES};
 use crate::identity::Identity;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +39,7 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 #[derive(Clone, Debug)]
 pub struct Authenticate {
     verifier: Verifier,
+    limits: Limits,
 }
 
 impl Authenticate {
@@ -47,20 +50,34 @@ impl Authenticate {
                 "DEVELOPMENT AUTH MODE (TANDEM_DEV_AUTH=1): user tokens are HS256 tokens anyone holding TANDEM_AUTH_SECRET can mint; never run a production deployment like this"
             );
         }
-        Self { verifier }
+        Self {
+            verifier,
+            limits: Limits::default(),
+        }
     }
 
-    /// Wraps a generated tonic server so that each of its RPCs requires a valid token.
+    /// Bounds the requests served at once and the time each may take (see [`Limits`]).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Wraps a generated tonic server so that each of its RPCs requires a valid token, from a
+    /// user or any service (stand-ins in tests).
     pub fn wrap<S: Clone>(&self, service: S) -> ByCaller<S, S> {
-        self.by_caller(service.clone(), service, ServiceOnly(&[]))
+        ByCaller {
+            shared: Shared::Any,
+            ..self.by_caller(service.clone(), service, ServiceOnly(&[]))
+        }
     }
 
     /// Serves `for_users` (built with a decoding limit of [`USER_MESSAGE_BYTES`]) to users and
     /// `for_services` (built with [`crate::MAX_MESSAGE_BYTES`]) to Tandem services, choosing
     /// by the verified token before the body is read; the RPCs `service_only` names refuse
     /// users, and the services it does not name, with PERMISSION_DENIED before their body is
-    /// read. The two are normally the same generated server (one service value) with
-    /// different limits.
+    /// read; the other RPCs refuse every service (name those some service calls with
+    /// [`ByCaller::shared_with`]). The two are normally the same generated server (one service
+    /// value) with different limits.
     pub fn by_caller<U, S>(
         &self,
         for_users: U,
@@ -72,6 +89,11 @@ impl Authenticate {
             users: for_users,
             services: for_services,
             service_only,
+            shared: Shared::Named(ServiceOnly(&[])),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                self.limits.max_concurrent_requests.max(1),
+            )),
+            timeout: self.limits.request_timeout,
         }
     }
 }
@@ -111,6 +133,9 @@ pub type Background =
 pub struct GrpcServer {
     pub name: &'static str,
     pub listener: TcpListener,
+    /// Serve TLS only, with this certificate (`Infra::tls`); `None`: plaintext, which
+    /// `InfraArgs::resolve` allows in development mode only.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
     pub routes: Routes,
     pub health_names: Vec<&'static str>,
     pub background: Vec<Background>,
@@ -127,6 +152,7 @@ impl GrpcServer {
         let GrpcServer {
             name,
             listener,
+            tls,
             routes,
             health_names,
             background,
@@ -170,9 +196,14 @@ impl GrpcServer {
                 tracing::info!(service = name, "shutting down; draining in-flight requests");
             }
         };
-        println!("{name} listening on http://{addr}");
-        tracing::info!(service = name, %addr, "listening");
-        tonic::transport::Server::builder()
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        println!("{name} listening on {scheme}://{addr}");
+        tracing::info!(service = name, %addr, tls = tls.is_some(), "listening");
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls)?;
+        }
+        builder
             .trace_fn(move |request| tandem_telemetry::server_span(name, request))
             .layer(tower::util::MapResponseLayer::new(
                 tandem_telemetry::record_status::<tonic::body::Body>,

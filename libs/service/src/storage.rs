@@ -7,40 +7,37 @@ use sqlx::ConnectOptions as _;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+/// What start-up of the storage ran into. Every URL in it has its secrets masked, and every
+/// driver message has the URL's secrets taken out (a driver may quote what it could not parse).
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("DATABASE_URL `{url}` is not a valid postgres url: {source}")]
-    BadPostgresUrl { url: String, source: sqlx::Error },
-    #[error("cannot reach postgres at {url}: {source}")]
-    Postgres { url: String, source: sqlx::Error },
-    #[error("migrating schema `{schema}` at {url} failed: {source}")]
+    #[error("DATABASE_URL `{url}` is not a valid postgres url: {reason}")]
+    BadPostgresUrl { url: String, reason: String },
+    #[error("cannot reach postgres at {url}: {reason}")]
+    Postgres { url: String, reason: String },
+    #[error("migrating schema `{schema}` at {url} failed: {reason}")]
     Migrate {
         schema: String,
         url: String,
-        source: sqlx::migrate::MigrateError,
+        reason: String,
     },
     #[error("schema name `{0}` must be lowercase letters, digits and underscores")]
     BadSchemaName(String),
-    #[error("REDIS_URL `{url}` is not a valid redis url: {source}")]
-    BadRedisUrl {
-        url: String,
-        source: redis::RedisError,
-    },
+    #[error("REDIS_URL `{url}` is not a valid redis url: {reason}")]
+    BadRedisUrl { url: String, reason: String },
     #[error("cannot reach redis at {url}: {reason}")]
     Redis { url: String, reason: String },
 }
 
-/// `url` with any password replaced by `***`, for messages and logs.
+/// `url` with any password (user info or query parameter) replaced by `***`, for messages
+/// and logs.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparseable url>".to_owned(),
-    }
+    tandem_telemetry::redact::url(url)
+}
+
+/// `error`'s message without the secrets of `url`.
+fn reason(error: &impl std::fmt::Display, url: &str) -> String {
+    tandem_telemetry::redact::in_message(&error.to_string(), url)
 }
 
 /// Connects to Postgres with `search_path` set to `schema` (so the service's tables and its
@@ -53,9 +50,9 @@ pub async fn connect_postgres(
     max_connections: u32,
 ) -> Result<PgPool, StorageError> {
     let redacted = redact_url(url);
-    let options: PgConnectOptions = url.parse().map_err(|source| StorageError::BadPostgresUrl {
+    let options: PgConnectOptions = url.parse().map_err(|e| StorageError::BadPostgresUrl {
         url: redacted.clone(),
-        source,
+        reason: reason(&e, url),
     })?;
     let options = options.options([("search_path", schema)]);
     // One direct connection first: its error says why (refused, auth, unknown database),
@@ -65,16 +62,16 @@ pub async fn connect_postgres(
         Ok(Ok(conn)) => {
             let _ = sqlx::Connection::close(conn).await;
         }
-        Ok(Err(source)) => {
+        Ok(Err(e)) => {
             return Err(StorageError::Postgres {
                 url: redacted,
-                source,
+                reason: reason(&e, url),
             });
         }
         Err(_) => {
             return Err(StorageError::Postgres {
                 url: redacted,
-                source: sqlx::Error::PoolTimedOut,
+                reason: "timed out after 5 s".to_owned(),
             });
         }
     }
@@ -83,9 +80,9 @@ pub async fn connect_postgres(
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .map_err(|source| StorageError::Postgres {
+        .map_err(|e| StorageError::Postgres {
             url: redacted.clone(),
-            source,
+            reason: reason(&e, url),
         })?;
     // Schema names are constants of each service; checked to be plain identifiers anyway.
     if schema.is_empty()
@@ -97,17 +94,17 @@ pub async fn connect_postgres(
     }
     create_schema(&pool, schema)
         .await
-        .map_err(|source| StorageError::Postgres {
+        .map_err(|e| StorageError::Postgres {
             url: redacted.clone(),
-            source,
+            reason: reason(&e, url),
         })?;
     migrator
         .run(&pool)
         .await
-        .map_err(|source| StorageError::Migrate {
+        .map_err(|e| StorageError::Migrate {
             schema: schema.to_owned(),
             url: redacted,
-            source,
+            reason: reason(&e, url),
         })?;
     Ok(pool)
 }
@@ -133,9 +130,9 @@ async fn create_schema(pool: &PgPool, schema: &str) -> Result<(), sqlx::Error> {
 /// Connects to Redis at once (so a wrong URL fails start-up, not the first sync).
 pub async fn connect_redis(url: &str) -> Result<crate::redis_conn::Redis, StorageError> {
     let redacted = redact_url(url);
-    let client = redis::Client::open(url).map_err(|source| StorageError::BadRedisUrl {
+    let client = redis::Client::open(url).map_err(|e| StorageError::BadRedisUrl {
         url: redacted.clone(),
-        source,
+        reason: reason(&e, url),
     })?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
@@ -149,7 +146,7 @@ pub async fn connect_redis(url: &str) -> Result<crate::redis_conn::Redis, Storag
         Ok(Ok(manager)) => Ok(crate::redis_conn::Redis::new(manager)),
         Ok(Err(e)) => Err(StorageError::Redis {
             url: redacted,
-            reason: e.to_string(),
+            reason: reason(&e, url),
         }),
         Err(_) => Err(StorageError::Redis {
             url: redacted,
@@ -160,22 +157,36 @@ pub async fn connect_redis(url: &str) -> Result<crate::redis_conn::Redis, Storag
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::*;
 
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(
-            redact_url("postgres://app:hunter2@db:5432/tandem"),
-            "postgres://app:***@db:5432/tandem"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert_eq!(
-            redact_url("redis://:pw@localhost:6379"),
-            "redis://:***@localhost:6379"
-        );
-        assert_eq!(redact_url("not a url"), "<unparseable url>");
+    #[tokio::test]
+    async fn a_start_up_error_never_shows_the_database_or_redis_password() {
+        let migrator = sqlx::migrate::Migrator::DEFAULT;
+        let cases = [
+            // Unreachable (port 9), password in the query string and in the user info.
+            "postgres://app@127.0.0.1:9/t?password=hunter2",
+            "postgres://app:hunter2@127.0.0.1:9/t",
+            // Not parseable by the driver.
+            "postgres://app@127.0.0.1:notaport/t?password=hunter2",
+            "postgres://app@127.0.0.1/t?password=hunter2&sslmode=bogus",
+        ];
+        for url in cases {
+            let error = connect_postgres(url, "x", &migrator, 1)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+            assert!(
+                error.contains("***") || error.contains("<unparseable url>"),
+                "{error}"
+            );
+        }
+        for url in [
+            "redis://:hunter2@127.0.0.1:9",
+            "redis://127.0.0.1:9/?password=hunter2",
+        ] {
+            let error = connect_redis(url).await.err().unwrap().to_string();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 mod json_log;
 mod metrics;
 mod propagation;
+pub mod redact;
 
 pub use json_log::{DispatchSlot, WithTraceIds};
 pub use propagation::{extract_context, inject_context, record_status, server_span};
@@ -140,7 +141,7 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
                 .with_endpoint(endpoint.clone())
                 .build()
                 .map_err(|source| Error::Exporter {
-                    endpoint: endpoint.clone(),
+                    endpoint: crate::redact::url(endpoint),
                     source,
                 })?;
             let provider = SdkTracerProvider::builder()

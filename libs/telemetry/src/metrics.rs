@@ -16,7 +16,7 @@ pub(crate) fn install(endpoint: &str, service_name: &str) -> Result<SdkMeterProv
         .with_endpoint(endpoint.to_owned())
         .build()
         .map_err(|source| Error::Exporter {
-            endpoint: endpoint.to_owned(),
+            endpoint: crate::redact::url(endpoint),
             source,
         })?;
     let provider = SdkMeterProvider::builder()

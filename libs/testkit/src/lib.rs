@@ -3,6 +3,7 @@
 //! users, a key per service), and services started on port 0 in the test's own runtime.
 
 pub mod oidc;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -144,6 +145,7 @@ pub fn infra(db: &TestDb) -> Infra {
         redis_url: redis_url(),
         redis_prefix: format!("tandem-test-{}", uuid::Uuid::new_v4().simple()),
         auth: auth(),
+        tls: Default::default(),
     }
 }
 

@@ -12,6 +12,10 @@ use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
 pub const DEFAULT_API_VERSION: &str = "2025-10";
 /// Where webhooks are received unless configured.
 pub const DEFAULT_WEBHOOK_LISTEN: &str = "127.0.0.1:50062";
+/// The longest a monday webhook JWT may be valid for, unless configured.
+pub const DEFAULT_WEBHOOK_MAX_AGE_SECS: u32 = 600;
+/// Webhook deliveries taken per monday account and minute, unless configured.
+pub const DEFAULT_WEBHOOK_RATE_PER_MINUTE: u32 = 1_000;
 /// The id (or title) of the text column that holds Tandem's idempotency keys.
 pub const DEFAULT_IDEMPOTENCY_COLUMN: &str = "tandem_key";
 
@@ -63,10 +67,32 @@ pub struct Options {
     #[arg(
         long = "monday-signing-secret",
         env = "TANDEM_MONDAY_SIGNING_SECRET",
-        hide_env_values = true,
+        hide = true,
         default_value = ""
     )]
     pub signing_secret: SigningSecret,
+    /// The public URL monday posts webhooks to (what the orchestrator registers, hence the
+    /// same variable): a delivery's JWT must name it as `aud`. Unset: the ingress's own
+    /// address (`http://<listen>/webhooks/monday`), right only when monday reaches it directly.
+    #[arg(long = "monday-webhook-audience", env = "TANDEM_MONDAY_WEBHOOK_URL")]
+    pub webhook_audience: Option<String>,
+    /// The longest a webhook JWT may be valid for: its `exp` at most this far ahead (and its
+    /// `iat`, if any, at most this far back). Deliveries are remembered this long to refuse
+    /// replays.
+    #[arg(
+        long = "monday-webhook-max-age-secs",
+        env = "TANDEM_MONDAY_WEBHOOK_MAX_AGE_SECS",
+        default_value_t = DEFAULT_WEBHOOK_MAX_AGE_SECS
+    )]
+    pub webhook_max_age_secs: u32,
+    /// Webhook deliveries taken per monday account and minute; past it they are answered 429
+    /// (monday delivers them again later).
+    #[arg(
+        long = "monday-webhook-rate-per-minute",
+        env = "TANDEM_MONDAY_WEBHOOK_RATE_PER_MINUTE",
+        default_value_t = DEFAULT_WEBHOOK_RATE_PER_MINUTE
+    )]
+    pub webhook_rate_per_minute: u32,
     /// Id or title of the board's text column holding idempotency keys of created items.
     #[arg(long = "monday-idempotency-column", env = "TANDEM_MONDAY_IDEMPOTENCY_COLUMN", default_value = DEFAULT_IDEMPOTENCY_COLUMN)]
     pub idempotency_column: String,
@@ -93,6 +119,9 @@ impl Default for Options {
             api_version: DEFAULT_API_VERSION.to_owned(),
             webhook_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             signing_secret: SigningSecret::default(),
+            webhook_audience: None,
+            webhook_max_age_secs: DEFAULT_WEBHOOK_MAX_AGE_SECS,
+            webhook_rate_per_minute: DEFAULT_WEBHOOK_RATE_PER_MINUTE,
             idempotency_column: DEFAULT_IDEMPOTENCY_COLUMN.to_owned(),
             max_retry_wait_secs: 90,
             max_mutations_per_request: 500,

@@ -59,8 +59,9 @@ pub async fn bind_with_webhooks(
     config: Config,
 ) -> Result<(GrpcServer, SocketAddr), Error> {
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let outbound =
-        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?;
+    let outbound = Outbound::service(&config.infra.auth, NAME)
+        .map_err(|e| Error::Config(e.to_string()))?
+        .with_tls(&config.infra.tls);
     let mapping_config = connect_lazy(
         &config.peers.mapping_config_url,
         outbound.clone(),
@@ -74,9 +75,10 @@ pub async fn bind_with_webhooks(
         config.remote.monday_api_url.clone(),
         opts.api_version.clone(),
         Duration::from_secs(opts.max_retry_wait_secs),
-        credentials::Credentials::new(mapping_config),
-        budget::Budgets::new(redis, &config.infra.redis_prefix),
+        credentials::Credentials::new(mapping_config.clone()),
+        budget::Budgets::new(redis.clone(), &config.infra.redis_prefix),
     )?;
+    let watched = webhook::Watched::new(mapping_config, monday.clone());
     let writes = write::Settings::new(
         opts.idempotency_column.clone(),
         opts.max_mutations_per_request,
@@ -111,7 +113,25 @@ pub async fn bind_with_webhooks(
     }
     println!("{NAME} webhooks listening on http://{hooks_addr}");
     tracing::info!(addr = %hooks_addr, path = webhook::PATH, "webhooks listening");
-    let app = webhook::router(opts.signing_secret.clone(), orchestrator);
+    let audience = opts
+        .webhook_audience
+        .clone()
+        .unwrap_or_else(|| format!("http://{hooks_addr}{}", webhook::PATH));
+    tracing::info!(audience, "monday webhook JWTs must name this audience");
+    let app = webhook::router(webhook::Ingress {
+        secret: opts.signing_secret.clone(),
+        rules: webhook::Rules {
+            audience,
+            max_age_secs: i64::from(opts.webhook_max_age_secs),
+        },
+        guard: webhook::Guard::new(
+            redis,
+            &config.infra.redis_prefix,
+            u64::from(opts.webhook_rate_per_minute),
+        ),
+        watched,
+        orchestrator,
+    });
     let job: Background = Box::new(move |shutdown: CancellationToken| {
         Box::pin(async move {
             let served = axum::serve(hooks, app)
@@ -125,6 +145,7 @@ pub async fn bind_with_webhooks(
     Ok((
         GrpcServer {
             name: NAME,
+            tls: config.infra.tls.server(),
             listener,
             routes,
             background: vec![job],

@@ -23,7 +23,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(connector_monday::NAME, |shutdown| async move {
         let config = connector_monday::Config {
             listen: args.listen,

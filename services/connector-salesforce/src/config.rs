@@ -21,7 +21,7 @@ pub struct Options {
     #[arg(
         long = "salesforce-client-secret",
         env = "TANDEM_SALESFORCE_CLIENT_SECRET",
-        hide_env_values = true,
+        hide = true,
         value_parser = parse_secret
     )]
     pub client_secret: Option<SecretString>,

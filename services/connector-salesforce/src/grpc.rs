@@ -127,7 +127,9 @@ impl SalesforceConnector for SalesforceConnectorService {
         SERVICE_ONLY.require(&request, "AuthorizeUrl")?;
         let r = request.into_inner();
         let org = Org::parse(&r.subdomain, r.environment)?;
-        let url = self.oauth.authorize_url(&org, &r.redirect_uri, &r.state)?;
+        let url = self
+            .oauth
+            .authorize_url(&org, &r.redirect_uri, &r.state, &r.code_challenge)?;
         Ok(Response::new(AuthorizeUrlResponse { url }))
     }
 
@@ -140,7 +142,7 @@ impl SalesforceConnector for SalesforceConnectorService {
         let org = Org::parse(&r.subdomain, r.environment)?;
         let tokens = self
             .oauth
-            .exchange_code(&org, &r.code, &r.redirect_uri)
+            .exchange_code(&org, &r.code, &r.redirect_uri, &r.code_verifier)
             .await?;
         tracing::info!(subdomain = %org.subdomain, org_id = %tokens.org_id, "salesforce code exchanged");
         Ok(Response::new(tokens))

@@ -71,7 +71,9 @@ pub async fn bind_on(
     );
     let channel = connect_lazy(
         &config.peers.mapping_config_url,
-        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?,
+        Outbound::service(&config.infra.auth, NAME)
+            .map_err(|e| Error::Config(e.to_string()))?
+            .with_tls(&config.infra.tls),
         PEER_TIMEOUT,
     )
     .map_err(|e| Error::Config(e.to_string()))?;
@@ -106,6 +108,7 @@ pub async fn bind_on(
     );
     Ok(GrpcServer {
         name: NAME,
+        tls: config.infra.tls.server(),
         listener,
         routes,
         background: Vec::new(),

@@ -38,6 +38,22 @@ impl Org {
     }
 }
 
+/// A PKCE verifier or challenge: 43 to 128 characters of RFC 7636's alphabet.
+fn check_pkce(text: &str, field: &'static str) -> Result<(), Error> {
+    let ok = (43..=128).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "is required: 43 to 128 characters of A-Z, a-z, 0-9, `-`, `.`, `_`, `~` (PKCE, S256)",
+        ))
+    }
+}
+
 fn check_redirect_uri(uri: &str) -> Result<(), Error> {
     match url::Url::parse(uri) {
         Ok(u) if matches!(u.scheme(), "https" | "http") && u.host().is_some() => Ok(()),
@@ -93,11 +109,13 @@ impl OAuth {
         org: &Org,
         redirect_uri: &str,
         state: &str,
+        code_challenge: &str,
     ) -> Result<String, Error> {
         check_redirect_uri(redirect_uri)?;
         if state.trim().is_empty() {
             return Err(Error::invalid("state", "is required"));
         }
+        check_pkce(code_challenge, "code_challenge")?;
         let mut url = url::Url::parse(&format!("{}/services/oauth2/authorize", self.base(org)))
             .map_err(|e| Error::Config(format!("salesforce login url: {e}")))?;
         url.query_pairs_mut()
@@ -105,7 +123,9 @@ impl OAuth {
             .append_pair("client_id", self.client_id()?)
             .append_pair("redirect_uri", redirect_uri)
             .append_pair("scope", SCOPES)
-            .append_pair("state", state);
+            .append_pair("state", state)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256");
         Ok(url.into())
     }
 
@@ -114,15 +134,18 @@ impl OAuth {
         org: &Org,
         code: &str,
         redirect_uri: &str,
+        code_verifier: &str,
     ) -> Result<ExchangeCodeResponse, Error> {
         if code.trim().is_empty() {
             return Err(Error::invalid("code", "is required"));
         }
         check_redirect_uri(redirect_uri)?;
+        check_pkce(code_verifier, "code_verifier")?;
         let mut form = vec![("grant_type", "authorization_code".to_owned())];
         form.extend(self.client_form()?);
         form.push(("code", code.to_owned()));
         form.push(("redirect_uri", redirect_uri.to_owned()));
+        form.push(("code_verifier", code_verifier.to_owned()));
         let reply = self
             .token_call(org, form, "authorization code exchange", false)
             .await?;

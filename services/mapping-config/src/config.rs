@@ -14,7 +14,7 @@ use crate::crypto::KeyRing;
 pub struct Options {
     /// Token encryption keys: `1:<base64 of 32 bytes>[,2:<…>]`; the highest version encrypts,
     /// all decrypt. Required: start-up fails without it.
-    #[arg(long, env = "TANDEM_ENCRYPTION_KEYS", hide_env_values = true)]
+    #[arg(long, env = "TANDEM_ENCRYPTION_KEYS", hide = true)]
     pub encryption_keys: Option<KeyRing>,
 }
 

@@ -27,6 +27,8 @@ const KEY_LEN: usize = 32;
 pub enum Purpose {
     Access,
     Refresh,
+    /// An OAuth state's PKCE code verifier (the connection id is the state's connection).
+    PkceVerifier,
 }
 
 impl Purpose {
@@ -34,6 +36,7 @@ impl Purpose {
         match self {
             Purpose::Access => b"access",
             Purpose::Refresh => b"refresh",
+            Purpose::PkceVerifier => b"pkce",
         }
     }
 }

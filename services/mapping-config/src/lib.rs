@@ -5,6 +5,7 @@ mod crypto;
 mod error;
 mod grpc;
 mod peers;
+pub mod purge;
 mod store;
 mod suggest;
 mod validate;
@@ -14,7 +15,7 @@ pub use crypto::{KeyError, KeyRing, Purpose};
 pub use error::Error;
 
 use tandem_proto::v1::mapping_config_server::MappingConfigServer;
-use tandem_service::server::{self, Authenticate, GrpcServer};
+use tandem_service::server::{self, Authenticate, Background, GrpcServer};
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "mapping-config";
@@ -59,7 +60,10 @@ pub async fn bind_on(
         Err(error) => tracing::warn!(%error, "salesforce objects of older integrations not filled"),
     }
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let peers = peers::Peers::connect(&config.peers, &config.infra.auth).map_err(Error::Config)?;
+    let peers = peers::Peers::connect(&config.peers, &config.infra.auth, &config.infra.tls)
+        .map_err(Error::Config)?;
+    let purging = pool.clone();
+    let purge: Background = Box::new(move |shutdown| Box::pin(purge::run(purging, shutdown)));
     let service = grpc::MappingConfigService::new(
         pool,
         redis,
@@ -71,17 +75,16 @@ pub async fn bind_on(
         .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_REQUEST_BYTES);
     let routes = tonic::service::Routes::new(
-        Authenticate::new(config.infra.auth.verifier.clone()).by_caller(
-            server.clone(),
-            server,
-            grpc::SERVICE_ONLY,
-        ),
+        Authenticate::new(config.infra.auth.verifier.clone())
+            .by_caller(server.clone(), server, grpc::SERVICE_ONLY)
+            .shared_with(grpc::SHARED),
     );
     Ok(GrpcServer {
         name: NAME,
+        tls: config.infra.tls.server(),
         listener,
         routes,
-        background: Vec::new(),
+        background: vec![purge],
         health_names: vec!["tandem.v1.MappingConfig"],
     })
 }

@@ -21,7 +21,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(mapping_config::NAME, |shutdown| async move {
         let config = mapping_config::Config {
             listen: args.listen,

@@ -477,7 +477,7 @@ impl RunHistory for RunHistoryService {
         let run = visible_run(&self.store, &identity, run_id).await?;
         let show_values = match &identity {
             Identity::Service { .. } => true,
-            Identity::User { email, .. } => email.eq_ignore_ascii_case(&run.owner),
+            Identity::User { email, .. } => tandem_service::same_email(email, &run.owner),
         };
         let rows = self
             .store

@@ -58,6 +58,7 @@ pub async fn bind_on(
     );
     Ok(GrpcServer {
         name: NAME,
+        tls: config.infra.tls.server(),
         listener,
         routes,
         background: vec![Box::new(move |shutdown| {

@@ -19,7 +19,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = Args::parse();
+    let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(run_history::NAME, |shutdown| async move {
         let config = run_history::Config {
             listen: args.listen,

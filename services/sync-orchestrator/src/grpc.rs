@@ -183,7 +183,7 @@ impl SyncOrchestratorService {
 /// start it. `what` completes "only its owner may …".
 fn require_owner(identity: &Identity, integration: &Integration, what: &str) -> Result<(), Status> {
     match identity {
-        Identity::User { email, .. } if *email != integration.owner => {
+        Identity::User { email, .. } if !tandem_service::same_email(email, &integration.owner) => {
             Err(Status::permission_denied(format!(
                 "integration {} belongs to {}; only its owner may {what}",
                 integration.id, integration.owner

@@ -85,8 +85,9 @@ pub async fn bind_on(
     )
     .await?;
     let redis = tandem_service::storage::connect_redis(&config.infra.redis_url).await?;
-    let outbound =
-        Outbound::service(&config.infra.auth, NAME).map_err(|e| Error::Config(e.to_string()))?;
+    let outbound = Outbound::service(&config.infra.auth, NAME)
+        .map_err(|e| Error::Config(e.to_string()))?
+        .with_tls(&config.infra.tls);
     let peer_within = |url: &str, timeout| {
         connect_lazy(url, outbound.clone(), timeout).map_err(|e| Error::Config(e.to_string()))
     };
@@ -171,6 +172,7 @@ pub async fn bind_on(
     );
     Ok(GrpcServer {
         name: NAME,
+        tls: config.infra.tls.server(),
         listener,
         routes,
         background,

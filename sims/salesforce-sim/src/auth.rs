@@ -98,6 +98,28 @@ fn param<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
+/// RFC 7636's alphabet and length (43 to 128 characters) for a verifier or a challenge.
+fn valid_pkce_text(text: &str) -> bool {
+    (43..=128).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}
+
+/// Whether the token request's `code_verifier` fits the authorize request's challenge
+/// (BASE64URL(SHA-256(verifier)) = challenge); a code issued without one needs none.
+fn pkce_matches(challenge: Option<&str>, verifier: Option<&str>) -> bool {
+    let Some(challenge) = challenge else {
+        return true;
+    };
+    let Some(verifier) = verifier.filter(|v| valid_pkce_text(v)) else {
+        return false;
+    };
+    use sha2::Digest as _;
+    let digest = Sha256::digest(verifier.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == challenge
+}
+
 /// `GET /services/oauth2/authorize`: approves at once as the org's admin user.
 pub fn authorize(shared: &Shared, req: &Req) -> (Response, Option<String>) {
     let form = req.form();
@@ -127,11 +149,19 @@ pub fn authorize(shared: &Shared, req: &Req) -> (Response, Option<String>) {
             Some(org),
         );
     };
+    let challenge = param(&form, "code_challenge");
+    let method = param(&form, "code_challenge_method").unwrap_or("S256");
     {
         let mut pairs = target.query_pairs_mut();
         if param(&form, "response_type") != Some("code") {
             pairs.append_pair("error", "unsupported_response_type");
             pairs.append_pair("error_description", "response type not supported");
+        } else if challenge.is_some() && method != "S256" {
+            pairs.append_pair("error", "invalid_request");
+            pairs.append_pair("error_description", "invalid code_challenge_method");
+        } else if challenge.is_some_and(|c| !valid_pkce_text(c)) {
+            pairs.append_pair("error", "invalid_request");
+            pairs.append_pair("error_description", "invalid code_challenge");
         } else {
             let admin = shared.with_org(&org, |o, _| o.admin_user_id.clone());
             let code = format!("aPrx{}==", random_token(60));
@@ -144,6 +174,7 @@ pub fn authorize(shared: &Shared, req: &Req) -> (Response, Option<String>) {
                     redirect_uri: redirect_uri.to_string(),
                     scope: param(&form, "scope").unwrap_or(DEFAULT_SCOPE).to_string(),
                     issued: Instant::now(),
+                    code_challenge: challenge.map(str::to_owned),
                 },
             );
             pairs.append_pair("code", &code);
@@ -178,6 +209,24 @@ pub fn token(shared: &Shared, req: &Req) -> (Response, Option<String>) {
             let code = param(&form, "code").unwrap_or("");
             let grant = shared.state().codes.remove(code);
             match grant {
+                Some(g)
+                    if g.issued.elapsed() < CODE_LIFETIME
+                        && g.client_id == client_id
+                        && param(&form, "redirect_uri").is_none_or(|u| u == g.redirect_uri)
+                        && !pkce_matches(
+                            g.code_challenge.as_deref(),
+                            param(&form, "code_verifier"),
+                        ) =>
+                {
+                    return (
+                        oauth_error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_grant",
+                            "invalid code verifier",
+                        ),
+                        Some(g.org),
+                    );
+                }
                 Some(g)
                     if g.issued.elapsed() < CODE_LIFETIME
                         && g.client_id == client_id

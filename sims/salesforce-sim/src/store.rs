@@ -185,6 +185,9 @@ pub struct AuthCode {
     pub redirect_uri: String,
     pub scope: String,
     pub issued: Instant,
+    /// PKCE: the `code_challenge` (S256) the authorize request carried, if any; the token
+    /// request must then send the `code_verifier` it was made from.
+    pub code_challenge: Option<String>,
 }
 
 /// Everything mutable, behind one lock.

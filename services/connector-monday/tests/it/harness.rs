@@ -15,7 +15,8 @@ use tandem_proto::v1::mapping_config_server::{MappingConfig, MappingConfigServer
 use tandem_proto::v1::monday_connector_client::MondayConnectorClient;
 use tandem_proto::v1::sync_orchestrator_server::{SyncOrchestrator, SyncOrchestratorServer};
 use tandem_proto::v1::{
-    ConnectionKind, Credentials, GetCredentialsRequest, SubmitChangesRequest, SubmitChangesResponse,
+    ConnectionKind, Credentials, GetCredentialsRequest, Integration, IntegrationSpec,
+    ListIntegrationsRequest, ListIntegrationsResponse, SubmitChangesRequest, SubmitChangesResponse,
 };
 use tandem_service::args::{Infra, PeerArgs, RemoteArgs};
 use tandem_service::server::{Authenticate, GrpcServer};
@@ -26,15 +27,44 @@ use tonic::{Request, Response, Status};
 
 pub const CONNECTION: &str = "conn-monday-1";
 
-/// Stand-in for mapping-config: hands out the token the sim issued, per connection.
+/// Stand-in for mapping-config: hands out the token the sim issued, per connection, and lists
+/// one active integration on each watched board (on [`CONNECTION`]).
 #[derive(Clone, Default)]
 pub struct StandInMappingConfig {
     pub tokens: Arc<Mutex<HashMap<String, String>>>,
     pub calls: Arc<AtomicUsize>,
+    pub watched_boards: Arc<Mutex<Vec<String>>>,
 }
 
 #[tonic::async_trait]
 impl MappingConfig for StandInMappingConfig {
+    async fn list_integrations(
+        &self,
+        request: Request<ListIntegrationsRequest>,
+    ) -> Result<Response<ListIntegrationsResponse>, Status> {
+        let board = request.into_inner().board_id;
+        let integrations = self
+            .watched_boards
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|b| **b == board)
+            .map(|b| Integration {
+                id: format!("integration-on-{b}"),
+                spec: Some(IntegrationSpec {
+                    monday_connection_id: CONNECTION.into(),
+                    board_id: b.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        Ok(Response::new(ListIntegrationsResponse {
+            integrations,
+            page: None,
+        }))
+    }
+
     async fn get_credentials(
         &self,
         request: Request<GetCredentialsRequest>,
@@ -80,6 +110,7 @@ async fn stand_in(routes: tonic::service::Routes) -> Running {
     let listener = tokio::net::TcpListener::bind(any_port()).await.unwrap();
     start(GrpcServer {
         name: "stand-in",
+        tls: None,
         listener,
         routes,
         health_names: vec![],
@@ -132,6 +163,11 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
         .lock()
         .unwrap()
         .insert(CONNECTION.into(), account.token.clone());
+    credentials
+        .watched_boards
+        .lock()
+        .unwrap()
+        .push(board.to_string());
     let auth = tandem_testkit::auth();
     let mc = stand_in(tonic::service::Routes::new(
         Authenticate::new(auth.verifier.clone())
@@ -156,6 +192,7 @@ pub async fn start_with(sim_config: monday_sim::Config, mut options: Options) ->
             redis_url: tandem_testkit::redis_url(),
             redis_prefix: redis_prefix.clone(),
             auth,
+            tls: Default::default(),
         },
         peers: PeerArgs {
             connector_salesforce_url: closed.clone(),

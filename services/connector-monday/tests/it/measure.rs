@@ -103,3 +103,69 @@ async fn measure_reads_and_writes_against_the_sim() {
         );
     }
 }
+
+/// What the webhook checks cost per delivery: 500 distinct events (token, rate count in Redis,
+/// the watched-board answer from the cache, the replay mark, SubmitChanges to the stand-in),
+/// then the same delivery 500 times (refused as a replay).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn measure_webhook_deliveries() {
+    use crate::webhooks::{event, jwt};
+    let h = start_harness().await;
+    let token = jwt(&h, &h.signing_secret, 300);
+    // One client for all (a new one per request would measure its own set-up).
+    let client = reqwest::Client::new();
+    let url = format!("http://{}{}", h.webhooks, connector_monday::WEBHOOK_PATH);
+    let post = |token: &str, body: String| {
+        let sent = client
+            .post(&url)
+            .header("authorization", token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send();
+        async move { sent.await.unwrap().status().as_u16() }
+    };
+    let mut taken = Vec::new();
+    for pulse in 0..500 {
+        let t = Instant::now();
+        assert_eq!(
+            post(&token, event(&h, 10_000 + pulse).to_string()).await,
+            200
+        );
+        taken.push(t.elapsed().as_secs_f64() * 1_000.0);
+    }
+    let mut replayed = Vec::new();
+    let body = event(&h, 10_000).to_string();
+    for _ in 0..500 {
+        let t = Instant::now();
+        assert_eq!(post(&token, body.clone()).await, 409);
+        replayed.push(t.elapsed().as_secs_f64() * 1_000.0);
+    }
+    // The floor: monday's challenge, answered before any check.
+    let mut challenged = Vec::new();
+    for _ in 0..500 {
+        let t = Instant::now();
+        let r = client
+            .post(&url)
+            .json(&json!({"challenge": "c"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        challenged.push(t.elapsed().as_secs_f64() * 1_000.0);
+    }
+    for (label, mut ms) in [
+        ("taken", taken),
+        ("replay refused", replayed),
+        ("challenge (no checks)", challenged),
+    ] {
+        ms.sort_by(f64::total_cmp);
+        let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+        println!(
+            "webhook {label}: mean {mean:.2} ms, p50 {:.2} ms, p99 {:.2} ms ({} deliveries)",
+            ms[ms.len() / 2],
+            ms[ms.len() * 99 / 100],
+            ms.len()
+        );
+    }
+}

@@ -228,6 +228,7 @@ pub async fn harness_with(options: Options, overrides: bool) -> Harness {
             redis_url: tandem_testkit::redis_url(),
             redis_prefix: redis_prefix.clone(),
             auth: tandem_testkit::auth(),
+            tls: Default::default(),
         },
         peers: PeerArgs {
             connector_salesforce_url: closed.clone(),

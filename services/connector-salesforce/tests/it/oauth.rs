@@ -9,6 +9,9 @@ use crate::harness::{CLIENT_ID, harness, harness_with, test_options};
 
 const REDIRECT: &str = "https://tandem.example/oauth/callback";
 const PROD: i32 = SalesforceEnvironment::Production as i32;
+/// RFC 7636's example verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn authorize_request(subdomain: &str, environment: i32) -> AuthorizeUrlRequest {
     AuthorizeUrlRequest {
@@ -16,6 +19,7 @@ fn authorize_request(subdomain: &str, environment: i32) -> AuthorizeUrlRequest {
         environment,
         redirect_uri: REDIRECT.to_owned(),
         state: "st-123".to_owned(),
+        code_challenge: CHALLENGE.to_owned(),
     }
 }
 
@@ -53,6 +57,8 @@ async fn authorize_url_carries_client_scopes_state_and_redirect() {
     assert_eq!(q["redirect_uri"], REDIRECT);
     assert_eq!(q["state"], "st-123");
     assert_eq!(q["scope"], connector_salesforce::SCOPES);
+    assert_eq!(q["code_challenge"], CHALLENGE);
+    assert_eq!(q["code_challenge_method"], "S256");
 }
 
 #[tokio::test]
@@ -118,6 +124,13 @@ async fn malformed_subdomains_and_missing_inputs_are_invalid_arguments_naming_th
             },
             "state",
         ),
+        (
+            AuthorizeUrlRequest {
+                code_challenge: String::new(),
+                ..authorize_request("acme", PROD)
+            },
+            "code_challenge",
+        ),
     ] {
         let e = h
             .client
@@ -134,6 +147,7 @@ async fn malformed_subdomains_and_missing_inputs_are_invalid_arguments_naming_th
             environment: PROD,
             code: "x".into(),
             redirect_uri: REDIRECT.into(),
+            code_verifier: VERIFIER.into(),
         }))
         .await
         .unwrap_err();
@@ -159,6 +173,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
             environment: PROD,
             code: code.clone(),
             redirect_uri: REDIRECT.into(),
+            code_verifier: VERIFIER.into(),
         }))
         .await
         .unwrap()
@@ -181,6 +196,7 @@ async fn code_exchange_returns_tokens_and_identity_then_refresh_and_revoke_work(
             environment: PROD,
             code,
             redirect_uri: REDIRECT.into(),
+            code_verifier: VERIFIER.into(),
         }))
         .await
         .unwrap_err();
@@ -280,4 +296,41 @@ async fn a_user_identity_is_denied_on_every_rpc() {
         .unwrap_err();
     assert_eq!(e.code(), Code::PermissionDenied);
     assert_eq!(h.sim.calls().len(), 0, "nothing reached salesforce");
+}
+
+#[tokio::test]
+async fn a_code_is_exchanged_only_with_the_pkce_verifier_of_its_challenge() {
+    let mut h = harness().await;
+    let mut exchange = async |verifier: &str| {
+        let url = h
+            .client
+            .authorize_url(h.config_req(authorize_request("demo", PROD)))
+            .await
+            .unwrap()
+            .into_inner()
+            .url;
+        let code = approve(&url).await;
+        h.client
+            .exchange_code(h.config_req(ExchangeCodeRequest {
+                subdomain: "demo".into(),
+                environment: PROD,
+                code,
+                redirect_uri: REDIRECT.into(),
+                code_verifier: verifier.into(),
+            }))
+            .await
+    };
+    // Someone who intercepted the code but not the verifier.
+    let e = exchange("a-verifier-that-is-not-the-one-of-the-challenge")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(
+        e.message().contains("invalid code verifier"),
+        "{}",
+        e.message()
+    );
+    let e = exchange("").await.unwrap_err();
+    assert!(e.message().starts_with("code_verifier"), "{}", e.message());
+    assert!(exchange(VERIFIER).await.is_ok());
 }

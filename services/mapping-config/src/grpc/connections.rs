@@ -132,7 +132,7 @@ pub async fn get(state: &State, who: &Identity, id: &str) -> Result<pb::Connecti
         if *account != row.account {
             return Err(Status::not_found(format!("connection {id} does not exist")));
         }
-        if *email != row.owner {
+        if !tandem_service::same_email(email, &row.owner) {
             return Err(Status::permission_denied(format!(
                 "connection {id} belongs to another user"
             )));
@@ -180,7 +180,7 @@ pub async fn delete(
     if row.account != user.account {
         return Err(Status::not_found(format!("connection {id} does not exist")));
     }
-    if row.owner != user.email {
+    if !tandem_service::same_email(&row.owner, &user.email) {
         return Err(Status::permission_denied(format!(
             "connection {id} belongs to another user; only its owner deletes it"
         )));

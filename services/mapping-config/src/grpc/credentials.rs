@@ -50,6 +50,7 @@ fn decrypt(state: &State, row: &ConnectionRow, purpose: Purpose) -> Result<Secre
     let ct = match purpose {
         Purpose::Access => row.access_token_ct.as_ref(),
         Purpose::Refresh => row.refresh_token_ct.as_ref(),
+        Purpose::PkceVerifier => None,
     };
     let (Some(version), Some(ct)) = (row.key_version, ct) else {
         return Err(Status::failed_precondition(format!(

@@ -86,7 +86,7 @@ pub async fn list(
     };
     let full = |row: &IntegrationRow| match who {
         Identity::Service { .. } => true,
-        Identity::User { email, .. } => *email == row.owner,
+        Identity::User { email, .. } => tandem_service::same_email(email, &row.owner),
     };
     Ok(pb::ListIntegrationsResponse {
         integrations: found

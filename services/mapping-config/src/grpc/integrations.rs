@@ -51,7 +51,7 @@ async fn owned(state: &State, user: &User, id: Uuid) -> Result<IntegrationRow, S
             "integration {id} does not exist"
         )));
     }
-    if row.owner != user.email {
+    if !tandem_service::same_email(&row.owner, &user.email) {
         return Err(Status::permission_denied(format!(
             "integration {id} belongs to {}; only its owner may change it",
             row.owner
@@ -132,7 +132,10 @@ pub async fn get(state: &State, who: &Identity, id: &str) -> Result<pb::Integrat
         Identity::User { account, .. } if *account != row.account => Err(Status::not_found(
             format!("integration {id} does not exist"),
         )),
-        Identity::User { email, .. } => Ok(convert::integration(&row, *email == row.owner)),
+        Identity::User { email, .. } => Ok(convert::integration(
+            &row,
+            tandem_service::same_email(email, &row.owner),
+        )),
     }
 }
 
@@ -362,7 +365,7 @@ async fn check_resumable(
                 "{field} `{conn}` is not an active connection (deleted or needing re-authentication); reconnect it before resuming"
             )));
         };
-        if found.owner != row.owner || found.account != row.account {
+        if !tandem_service::same_email(&found.owner, &row.owner) || found.account != row.account {
             return Err(Status::failed_precondition(format!(
                 "{field} `{conn}` belongs to {}, not to the integration's owner {}; the owner must point the integration at their own connection (UpdateIntegration) before resuming",
                 found.owner, row.owner
@@ -393,7 +396,7 @@ pub async fn transfer(
     for conn in [&spec.monday_connection_id, &spec.salesforce_connection_id] {
         if let Ok(cid) = conn.parse::<Uuid>()
             && let Some(c) = connections::get(&state.pool, cid).await.map_err(internal)?
-            && c.owner != new_owner
+            && !tandem_service::same_email(&c.owner, &new_owner)
         {
             foreign.push(cid.to_string());
         }
@@ -454,18 +457,18 @@ pub async fn transfer(
 async fn may_read_audit(state: &State, user: (&str, &str), subject: Uuid) -> Result<bool, Status> {
     let (account, email) = user;
     if let Some(row) = rows::get(&state.pool, subject).await.map_err(internal)? {
-        return Ok(row.account == account && row.owner == email);
+        return Ok(row.account == account && tandem_service::same_email(&row.owner, email));
     }
     if let Some(row) = connections::get(&state.pool, subject)
         .await
         .map_err(internal)?
     {
-        return Ok(row.account == account && row.owner == email);
+        return Ok(row.account == account && tandem_service::same_email(&row.owner, email));
     }
     Ok(audit::first_entry(&state.pool, subject)
         .await
         .map_err(internal)?
-        .is_some_and(|(a, actor)| a == account && actor == email))
+        .is_some_and(|(a, actor)| a == account && tandem_service::same_email(&actor, email)))
 }
 
 pub async fn audit_log(

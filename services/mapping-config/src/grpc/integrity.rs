@@ -47,7 +47,7 @@ async fn check_connection(
         ));
     }
     if let Identity::User { email, .. } = who
-        && row.owner != *email
+        && !tandem_service::same_email(&row.owner, email)
     {
         return problem(format!(
             "connection {id} belongs to {}; connect your own account",

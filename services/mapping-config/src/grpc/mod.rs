@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tandem_proto::v1 as pb;
 use tandem_proto::v1::mapping_config_server::MappingConfig;
 use tandem_service::Identity;
-use tandem_service::names::{CONNECTOR_MONDAY, CONNECTOR_SALESFORCE};
+use tandem_service::names::{CONNECTOR_MONDAY, CONNECTOR_SALESFORCE, SYNC_ORCHESTRATOR};
 use tandem_service::server::ServiceOnly;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -30,6 +30,17 @@ pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
         "RefreshCredentials",
         &[CONNECTOR_SALESFORCE, CONNECTOR_MONDAY],
     ),
+]);
+
+/// The RPCs users call that some services call too (with every account's view): other
+/// services, and services for other RPCs, are refused before the message is read, and again
+/// by each handler.
+pub const SHARED: ServiceOnly = ServiceOnly(&[
+    ("GetIntegration", &[SYNC_ORCHESTRATOR]),
+    // The orchestrator follows and routes by them; connector-monday's webhook ingress checks
+    // that an event's account watches its board.
+    ("ListIntegrations", &[SYNC_ORCHESTRATOR, CONNECTOR_MONDAY]),
+    ("SetIntegrationState", &[SYNC_ORCHESTRATOR]),
 ]);
 
 /// Everything a handler needs. Cheap to clone.
@@ -170,6 +181,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::GetIntegrationRequest>,
     ) -> Result<Response<pb::Integration>, Status> {
+        SHARED.require_if_service(&request, "GetIntegration")?;
         let who = identity(&request)?;
         integrations::get(&self.inner, &who, &request.into_inner().id)
             .await
@@ -180,6 +192,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::ListIntegrationsRequest>,
     ) -> Result<Response<pb::ListIntegrationsResponse>, Status> {
+        SHARED.require_if_service(&request, "ListIntegrations")?;
         let who = identity(&request)?;
         integration_list::list(&self.inner, &who, request.into_inner())
             .await
@@ -210,6 +223,7 @@ impl MappingConfig for MappingConfigService {
         &self,
         request: Request<pb::SetIntegrationStateRequest>,
     ) -> Result<Response<pb::Integration>, Status> {
+        SHARED.require_if_service(&request, "SetIntegrationState")?;
         let who = identity(&request)?;
         integrations::set_state(&self.inner, who, request.into_inner())
             .await

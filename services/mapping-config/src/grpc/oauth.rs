@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use rand::RngCore as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest, Sha256};
 use tandem_proto::v1 as pb;
 use time::{Duration, OffsetDateTime};
@@ -22,6 +23,15 @@ use crate::store::integrations;
 
 /// How long an OAuth state stays valid.
 pub const STATE_TTL: Duration = Duration::minutes(10);
+
+/// A PKCE code verifier (43 characters: 32 random bytes, base64url) and its S256 challenge.
+fn pkce_pair() -> (SecretString, String) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let verifier = B64.encode(raw);
+    let challenge = B64.encode(Sha256::digest(verifier.as_bytes()));
+    (SecretString::from(verifier), challenge)
+}
 
 fn hash_state(state: &str) -> Vec<u8> {
     Sha256::digest(state.as_bytes()).to_vec()
@@ -50,7 +60,7 @@ async fn reconnecting(state: &State, user: &User, id: &str) -> Result<rows::Conn
     if row.account != user.account {
         return Err(Status::not_found(format!("connection {id} does not exist")));
     }
-    if row.owner != user.email {
+    if !tandem_service::same_email(&row.owner, &user.email) {
         return Err(Status::permission_denied(format!(
             "connection {id} belongs to another user; only its owner re-authenticates it"
         )));
@@ -95,6 +105,7 @@ pub async fn begin(
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let oauth_state = B64.encode(raw);
+    let (code_verifier, code_challenge) = pkce_pair();
     // Ask for the URL first: if the connector refuses, nothing is written.
     let url = state
         .peers
@@ -105,6 +116,7 @@ pub async fn begin(
             environment,
             redirect_uri: redirect_uri.clone(),
             state: oauth_state.clone(),
+            code_challenge,
         })
         .await
         .map_err(|s| peer("connector-salesforce", s))?
@@ -129,14 +141,21 @@ pub async fn begin(
         .await
         .map_err(internal)?;
     }
+    let (verifier_version, verifier_ct) =
+        state
+            .keys
+            .encrypt(id, Purpose::PkceVerifier, code_verifier.expose_secret());
     rows::insert_oauth_state(
         &mut *tx,
-        &hash_state(&oauth_state),
-        id,
-        &user.account,
-        &user.email,
-        &redirect_uri,
-        OffsetDateTime::now_utc() + STATE_TTL,
+        &rows::NewOAuthState {
+            state_hash: &hash_state(&oauth_state),
+            connection_id: id,
+            account: &user.account,
+            requested_by: &user.email,
+            redirect_uri: &redirect_uri,
+            expires_at: OffsetDateTime::now_utc() + STATE_TTL,
+            code_verifier: (verifier_version, &verifier_ct),
+        },
     )
     .await
     .map_err(internal)?;
@@ -199,7 +218,9 @@ pub async fn complete(
             "state expired (it is valid for 10 minutes): start again with CreateConnection",
         ));
     }
-    if found.requested_by != user.email || found.account != user.account {
+    if !tandem_service::same_email(&found.requested_by, &user.email)
+        || found.account != user.account
+    {
         return Err(Status::failed_precondition(
             "state was issued to another user: the user who started the connection must complete it",
         ));
@@ -211,6 +232,22 @@ pub async fn complete(
     tx.commit().await.map_err(internal)?;
 
     let id = found.connection_id;
+    let code_verifier = match (found.code_verifier_key_version, &found.code_verifier_ct) {
+        (Some(version), Some(ct)) => state
+            .keys
+            .decrypt(id, Purpose::PkceVerifier, version as u32, ct)
+            .map_err(|e| {
+                tracing::error!(connection_id = %id, version = e.version, "pkce verifier does not decrypt");
+                Status::failed_precondition(
+                    "state cannot be completed (its key is gone): start again with CreateConnection",
+                )
+            })?,
+        _ => {
+            return Err(Status::failed_precondition(
+                "state was issued before PKCE: start again with CreateConnection",
+            ));
+        }
+    };
     let row = super::connections::load(state, id).await?;
     let tokens = state
         .peers
@@ -221,6 +258,7 @@ pub async fn complete(
             environment: i32::from(row.environment),
             code: request.code,
             redirect_uri: found.redirect_uri,
+            code_verifier: code_verifier.expose_secret().to_owned(),
         })
         .await
         .map_err(|s| peer("connector-salesforce", s))?
@@ -307,4 +345,23 @@ pub async fn complete(
     Ok(convert::connection(
         &super::connections::load(state, id).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pkce_challenge_is_the_s256_of_a_fresh_43_character_verifier() {
+        let (verifier, challenge) = pkce_pair();
+        let verifier = verifier.expose_secret();
+        assert_eq!(verifier.len(), 43);
+        assert!(
+            verifier
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        assert_eq!(challenge, B64.encode(Sha256::digest(verifier.as_bytes())));
+        assert_ne!(pkce_pair().1, challenge, "fresh each time");
+    }
 }

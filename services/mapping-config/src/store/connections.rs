@@ -87,7 +87,7 @@ pub async fn list(
 ) -> Result<Vec<ConnectionRow>, sqlx::Error> {
     let (at, id) = after.unzip();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM connections WHERE account = $1 AND owner = $2 \
+        "SELECT {COLUMNS} FROM connections WHERE account = $1 AND lower(owner) = lower($2) \
          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
          ORDER BY created_at DESC, id DESC LIMIT $5"
     )))
@@ -216,25 +216,35 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
     Ok(done.rows_affected() == 1)
 }
 
+/// A new single-use OAuth state (only its hash is kept) with its encrypted PKCE verifier.
+pub struct NewOAuthState<'a> {
+    pub state_hash: &'a [u8],
+    pub connection_id: Uuid,
+    pub account: &'a str,
+    pub requested_by: &'a str,
+    pub redirect_uri: &'a str,
+    pub expires_at: OffsetDateTime,
+    /// (key version, ciphertext) of the code verifier.
+    pub code_verifier: (u32, &'a [u8]),
+}
+
 pub async fn insert_oauth_state(
     db: impl PgExecutor<'_>,
-    state_hash: &[u8],
-    connection_id: Uuid,
-    account: &str,
-    requested_by: &str,
-    redirect_uri: &str,
-    expires_at: OffsetDateTime,
+    n: &NewOAuthState<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO oauth_states (state_hash, connection_id, account, requested_by, \
-         redirect_uri, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         redirect_uri, expires_at, code_verifier_key_version, code_verifier_ct) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
-    .bind(state_hash)
-    .bind(connection_id)
-    .bind(account)
-    .bind(requested_by)
-    .bind(redirect_uri)
-    .bind(expires_at)
+    .bind(n.state_hash)
+    .bind(n.connection_id)
+    .bind(n.account)
+    .bind(n.requested_by)
+    .bind(n.redirect_uri)
+    .bind(n.expires_at)
+    .bind(n.code_verifier.0 as i32)
+    .bind(n.code_verifier.1)
     .execute(db)
     .await?;
     Ok(())
@@ -248,6 +258,8 @@ pub struct OAuthStateRow {
     pub redirect_uri: String,
     pub expires_at: OffsetDateTime,
     pub used_at: Option<OffsetDateTime>,
+    pub code_verifier_key_version: Option<i32>,
+    pub code_verifier_ct: Option<Vec<u8>>,
 }
 
 /// Locks the state row for the rest of the transaction.
@@ -256,7 +268,8 @@ pub async fn lock_oauth_state(
     state_hash: &[u8],
 ) -> Result<Option<OAuthStateRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT connection_id, account, requested_by, redirect_uri, expires_at, used_at \
+        "SELECT connection_id, account, requested_by, redirect_uri, expires_at, used_at, \
+         code_verifier_key_version, code_verifier_ct \
          FROM oauth_states WHERE state_hash = $1 FOR UPDATE",
     )
     .bind(state_hash)

@@ -288,6 +288,7 @@ pub async fn start_fakes(mapping_config_url: &str) -> Fakes {
     let serve = |name: &'static str, routes: tonic::service::Routes, listener| GrpcServer {
         name,
         listener,
+        tls: None,
         routes,
         health_names: Vec::new(),
         background: Vec::new(),

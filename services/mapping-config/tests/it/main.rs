@@ -9,4 +9,5 @@ mod integrations;
 mod lifecycle;
 mod live;
 mod live_stack;
+mod purge;
 mod startup;

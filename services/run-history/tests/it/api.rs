@@ -13,6 +13,8 @@ struct Harness {
     running: Running,
     client: RunHistoryClient<Channel>,
     svc: String,
+    /// The runs' owner (services do not read history: its RPCs are users').
+    owner: String,
 }
 
 async fn harness() -> Harness {
@@ -31,6 +33,7 @@ async fn harness() -> Harness {
         running,
         client,
         svc: service_bearer("sync-orchestrator"),
+        owner: user_bearer_in("acme", "ada@acme.test"),
     }
 }
 
@@ -170,7 +173,7 @@ async fn appended_events_list_back_newest_first_with_explanations() {
                 run_id: run.id.clone(),
                 ..Default::default()
             },
-            &h.svc.clone(),
+            &h.owner.clone(),
         )
         .await
         .unwrap();
@@ -196,7 +199,7 @@ async fn appended_events_list_back_newest_first_with_explanations() {
                 action: EventAction::Failed as i32,
                 ..Default::default()
             },
-            &h.svc.clone(),
+            &h.owner.clone(),
         )
         .await
         .unwrap();
@@ -208,7 +211,7 @@ async fn appended_events_list_back_newest_first_with_explanations() {
                 record_id: "item-006B".to_owned(),
                 ..Default::default()
             },
-            &h.svc.clone(),
+            &h.owner.clone(),
         )
         .await
         .unwrap();
@@ -275,7 +278,6 @@ async fn pages_neither_skip_nor_repeat_while_events_arrive() {
         .collect();
     h.append(&run.id, first).await.unwrap();
 
-    let svc = h.svc.clone();
     let mut seen = Vec::new();
     let mut token = String::new();
     let mut round = 0;
@@ -287,7 +289,7 @@ async fn pages_neither_skip_nor_repeat_while_events_arrive() {
                     page: page(Some(10), &token),
                     ..Default::default()
                 },
-                &svc,
+                &h.owner.clone(),
             )
             .await
             .unwrap();
@@ -317,7 +319,6 @@ async fn runs_page_by_integration_newest_first() {
         ids.push(h.start_run("int-a").await.id);
     }
     h.start_run("int-b").await;
-    let svc = h.svc.clone();
     let mut seen = Vec::new();
     let mut token = String::new();
     loop {
@@ -329,7 +330,7 @@ async fn runs_page_by_integration_newest_first() {
                     page: page(Some(3), &token),
                     ..Default::default()
                 },
-                &svc,
+                &h.owner.clone(),
             ))
             .await
             .unwrap()
@@ -653,7 +654,7 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
                     page: page(size, token),
                     ..Default::default()
                 },
-                &svc,
+                &h.owner.clone(),
             )
             .await
             .unwrap_err();
@@ -666,7 +667,7 @@ async fn bad_input_is_refused_naming_the_field_and_writes_nothing() {
                     page: page(size, token),
                     ..Default::default()
                 },
-                &svc,
+                &h.owner.clone(),
             ))
             .await
             .unwrap_err();

@@ -296,3 +296,68 @@ async fn orgs_are_created_on_first_use_and_kept_apart() {
         "acme's token is not valid in globex"
     );
 }
+
+/// An authorize request's code, for `challenge` (PKCE S256) if given.
+async fn code_for(sim: &TestSim, challenge: Option<&str>) -> String {
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", "3MVG9-any"),
+        ("redirect_uri", "https://tandem.example.com/oauth/callback"),
+    ];
+    if let Some(c) = challenge {
+        query.extend([("code_challenge", c), ("code_challenge_method", "S256")]);
+    }
+    let r = sim
+        .client
+        .get(format!("{}/services/oauth2/authorize", sim.base_url))
+        .query(&query)
+        .header("Host", "acme.my.salesforce.com")
+        .send()
+        .await
+        .expect("authorize");
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    url::Url::parse(&location)
+        .expect("url")
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {location}"))
+}
+
+#[tokio::test]
+async fn a_code_issued_for_a_pkce_challenge_needs_the_verifier_it_was_made_from() {
+    use sha2::Digest as _;
+    let sim = support::start_default().await;
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier));
+    let exchange = |code: String, verifier: Option<&'static str>| {
+        let sim = &sim;
+        async move {
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", "3MVG9-any"),
+                ("client_secret", "shh"),
+            ];
+            if let Some(v) = verifier {
+                form.push(("code_verifier", v));
+            }
+            token_request(sim, Some("acme.my.salesforce.com"), &form).await
+        }
+    };
+    for wrong in [None, Some("another-verifier-of-forty-three-characters-x")] {
+        let (status, body) = exchange(code_for(&sim, Some(&challenge)).await, wrong).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], json!("invalid_grant"));
+        assert_eq!(body["error_description"], json!("invalid code verifier"));
+    }
+    let (status, body) = exchange(code_for(&sim, Some(&challenge)).await, Some(verifier)).await;
+    assert_eq!(status, 200, "{body}");
+    // A code issued without a challenge needs no verifier.
+    let (status, body) = exchange(code_for(&sim, None).await, None).await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -1,10 +1,16 @@
 //! Webhook ingress: an HTTP endpoint (`POST /webhooks/monday`) on its own listener that
-//! answers monday's challenge, verifies each event's JWT (HS256 with the app's signing secret,
-//! in the `Authorization` header) and hands the event to the orchestrator's `SubmitChanges`.
+//! answers monday's challenge, verifies each event's JWT (`token.rs`), refuses an account past
+//! its rate (`guard.rs`), an event on a board its account does not watch (`watched.rs`) and a
+//! delivery seen before (`guard.rs`), and hands the event to the orchestrator's
+//! `SubmitChanges`.
 //!
 //! Webhook payloads carry values in monday's internal formats, unlike the GraphQL `value`
 //! JSON, so events are submitted as hints: a Record with the item id, the change time and the
 //! `deleted` flag, and no fields — the orchestrator re-reads the items with GetItems.
+
+mod guard;
+mod token;
+mod watched;
 
 use std::sync::Arc;
 
@@ -14,16 +20,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 use tandem_proto::v1::sync_orchestrator_client::SyncOrchestratorClient;
 use tandem_proto::v1::{Record, Side, SubmitChangesRequest};
 use tandem_service::client::PeerChannel;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+pub use guard::Guard;
+pub use token::Rules;
+pub use watched::Watched;
 
 use crate::config::SigningSecret;
 use crate::read::to_timestamp;
@@ -31,20 +37,25 @@ use crate::schema::id_text;
 
 /// Where monday posts events.
 pub const PATH: &str = "/webhooks/monday";
-/// Clock skew tolerated on `exp`.
-const LEEWAY_SECS: i64 = 60;
 
-struct Ingress {
-    secret: SigningSecret,
-    orchestrator: SyncOrchestratorClient<PeerChannel>,
+/// What the ingress checks deliveries with, and where it sends them.
+pub struct Ingress {
+    pub secret: SigningSecret,
+    pub rules: Rules,
+    pub guard: Guard,
+    pub watched: Watched,
+    pub orchestrator: PeerChannel,
 }
 
-pub fn router(secret: SigningSecret, orchestrator: PeerChannel) -> Router {
-    let state = Arc::new(Ingress {
-        secret,
-        orchestrator: SyncOrchestratorClient::new(orchestrator),
-    });
-    Router::new().route(PATH, post(receive)).with_state(state)
+pub fn router(ingress: Ingress) -> Router {
+    Router::new()
+        .route(PATH, post(receive))
+        .with_state(Arc::new(ingress))
+}
+
+fn refuse(status: StatusCode, reason: &'static str, account: &str) -> Response {
+    tracing::warn!(reason, account_id = account, "monday webhook refused");
+    (status, reason).into_response()
 }
 
 async fn receive(State(ingress): State<Arc<Ingress>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -59,13 +70,28 @@ async fn receive(State(ingress): State<Arc<Ingress>>, headers: HeaderMap, body: 
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().trim_start_matches("Bearer ").trim())
         .unwrap_or_default();
-    if let Err(why) = verify(
-        jwt,
-        &ingress.secret,
-        OffsetDateTime::now_utc().unix_timestamp(),
-    ) {
-        tracing::warn!(reason = why, "monday webhook refused");
-        return (StatusCode::UNAUTHORIZED, "invalid signature").into_response();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let claims = match token::verify(jwt, &ingress.secret, &ingress.rules, now) {
+        Ok(claims) => claims,
+        Err(why) => {
+            tracing::warn!(reason = why, "monday webhook refused");
+            return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
+        }
+    };
+    let account = claims.account_id.as_str();
+    match ingress.guard.admit(account, now).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many webhook events for this account",
+                account,
+            );
+        }
+        Err(error) => {
+            tracing::warn!(%error, "webhook rate not counted in redis");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+        }
     }
     let Some(event) = payload.get("event") else {
         return (StatusCode::BAD_REQUEST, "no event").into_response();
@@ -75,10 +101,39 @@ async fn receive(State(ingress): State<Arc<Ingress>>, headers: HeaderMap, body: 
         return StatusCode::OK.into_response();
     };
     let board_id = submit.board_id.clone();
-    match ingress.orchestrator.clone().submit_changes(submit).await {
+    match ingress.watched.watches(account, &board_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "the token's account does not watch this board",
+                account,
+            );
+        }
+        Err(status) => {
+            tracing::warn!(board_id, code = ?status.code(), "watched boards unknown: mapping-config did not answer");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+        }
+    }
+    // Remembered while the token is valid; past that the token itself is refused.
+    let marks = guard::marks(&payload, claims.jti.as_deref());
+    let ttl = (claims.exp - now + token::LEEWAY_SECS).max(1) as u64;
+    match ingress.guard.first_sight(&marks, ttl).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(StatusCode::CONFLICT, "delivery already received", account);
+        }
+        Err(error) => {
+            tracing::warn!(%error, "webhook replay check failed in redis");
+            return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
+        }
+    }
+    let mut orchestrator = SyncOrchestratorClient::new(ingress.orchestrator.clone());
+    match orchestrator.submit_changes(submit).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(status) => {
-            // Not 2xx: monday delivers the event again later.
+            // Not 2xx: monday delivers the event again later, and that delivery is taken.
+            ingress.guard.forget(&marks).await;
             tracing::warn!(board_id, code = ?status.code(), "orchestrator did not take a monday event");
             (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response()
         }
@@ -125,91 +180,9 @@ pub fn to_submission(event: &Value) -> Option<SubmitChangesRequest> {
     })
 }
 
-/// Check an HS256 JWT against the signing secret and its `exp`.
-pub fn verify(jwt: &str, secret: &SigningSecret, now: i64) -> Result<(), &'static str> {
-    if !secret.is_set() {
-        return Err("no signing secret configured");
-    }
-    let mut parts = jwt.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err("not a JWT");
-    };
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(header_b64)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or("bad JWT header")?;
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err("JWT is not HS256");
-    }
-    let sig = URL_SAFE_NO_PAD
-        .decode(sig)
-        .map_err(|_| "bad JWT signature")?;
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).map_err(|_| "bad secret")?;
-    mac.update(format!("{header_b64}.{claims_b64}").as_bytes());
-    mac.verify_slice(&sig).map_err(|_| "signature mismatch")?;
-    let claims: Value = URL_SAFE_NO_PAD
-        .decode(claims_b64)
-        .ok()
-        .and_then(|c| serde_json::from_slice(&c).ok())
-        .ok_or("bad JWT claims")?;
-    if let Some(exp) = claims.get("exp").and_then(Value::as_i64)
-        && exp + LEEWAY_SECS < now
-    {
-        return Err("JWT expired");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sign(secret: &str, claims: Value) -> String {
-        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{h}.{c}").as_bytes());
-        format!(
-            "{h}.{c}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
-    }
-
-    #[test]
-    fn jwts_are_checked_for_signature_algorithm_and_expiry() {
-        let secret = SigningSecret::new("s3cret");
-        let good = sign("s3cret", json!({"exp": 1_000}));
-        let none_alg = {
-            let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
-            let c = URL_SAFE_NO_PAD.encode(b"{}");
-            format!("{h}.{c}.")
-        };
-        let cases = [
-            (good.as_str(), &secret, 900, Ok(())),
-            (good.as_str(), &secret, 2_000, Err("JWT expired")),
-            (
-                good.as_str(),
-                &SigningSecret::new("other"),
-                900,
-                Err("signature mismatch"),
-            ),
-            (
-                good.as_str(),
-                &SigningSecret::default(),
-                900,
-                Err("no signing secret configured"),
-            ),
-            ("abc", &secret, 900, Err("not a JWT")),
-            (none_alg.as_str(), &secret, 900, Err("JWT is not HS256")),
-        ];
-        for (jwt, secret, now, want) in cases {
-            assert_eq!(verify(jwt, secret, now), want, "{jwt}");
-        }
-    }
 
     #[test]
     fn item_events_become_hint_records_and_others_are_ignored() {

@@ -1,0 +1,181 @@
+//! What the shipped deployment files expose: docker compose publishes nothing beyond this
+//! machine.
+
+use std::path::PathBuf;
+
+use serde::Deserialize as _;
+use serde_norway::Value;
+
+fn repo_file(path: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn docker_compose_publishes_every_port_on_loopback_only() {
+    let compose: Value = serde_norway::from_str(&repo_file("docker-compose.yml")).unwrap();
+    let services = compose["services"].as_mapping().unwrap();
+    let mut published = 0;
+    for (name, service) in services {
+        let Some(ports) = service.get("ports").and_then(Value::as_sequence) else {
+            continue;
+        };
+        for port in ports {
+            let port = port.as_str().unwrap_or_default();
+            assert!(
+                port.starts_with("127.0.0.1:"),
+                "{name:?} publishes {port:?} beyond this machine"
+            );
+            published += 1;
+        }
+    }
+    // The five services, the webhook listener, both simulators, the collector, Prometheus.
+    assert!(published >= 10, "{published}");
+}
+
+/// Every document of every manifest in deploy/k8s.
+fn k8s_documents() -> Vec<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/k8s");
+    let mut docs = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for doc in serde_norway::Deserializer::from_str(&text) {
+            let value = Value::deserialize(doc).unwrap();
+            if !value.is_null() {
+                docs.push(value);
+            }
+        }
+    }
+    docs
+}
+
+fn kind<'a>(docs: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
+
+fn strings<'a>(v: impl Iterator<Item = &'a Value>) -> Vec<String> {
+    v.filter_map(Value::as_str).map(str::to_owned).collect()
+}
+
+#[test]
+fn each_pod_mounts_only_its_own_secrets_and_serves_tls() {
+    let docs = k8s_documents();
+    let deployments = kind(&docs, "Deployment");
+    assert_eq!(deployments.len(), 5);
+    for d in deployments {
+        let app = d["metadata"]["name"].as_str().unwrap();
+        let pod = &d["spec"]["template"]["spec"];
+        let labels = &d["spec"]["template"]["metadata"]["labels"];
+        assert_eq!(labels["app.kubernetes.io/part-of"], "tandem", "{app}");
+        let container = &pod["containers"][0];
+        let env_secrets = strings(
+            container["envFrom"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|e| &e["secretRef"]["name"]),
+        );
+        assert_eq!(env_secrets, [format!("tandem-secrets-{app}")], "{app}");
+        let mut volume_secrets = strings(
+            pod["volumes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|v| &v["secret"]["secretName"]),
+        );
+        volume_secrets.sort();
+        assert_eq!(
+            volume_secrets,
+            [format!("tandem-key-{app}"), format!("tandem-tls-{app}")],
+            "{app}"
+        );
+        let env: Vec<String> = strings(
+            container["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|e| &e["name"]),
+        );
+        for var in ["TANDEM_TLS_CERT", "TANDEM_TLS_KEY", "TANDEM_TLS_CA"] {
+            assert!(env.iter().any(|e| e == var), "{app} lacks {var}");
+        }
+    }
+    // Peers are called over TLS.
+    let config = kind(&docs, "ConfigMap")
+        .into_iter()
+        .find(|c| c["metadata"]["name"] == "tandem-config")
+        .unwrap();
+    for (key, value) in config["data"].as_mapping().unwrap() {
+        let key = key.as_str().unwrap();
+        if key.starts_with("TANDEM_") && key.ends_with("_URL") && key != "TANDEM_MONDAY_API_URL" {
+            assert!(
+                value.as_str().unwrap().starts_with("https://"),
+                "{key}: {value:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_tandems_pods_reach_the_internal_services() {
+    let docs = k8s_documents();
+    let policies = kind(&docs, "NetworkPolicy");
+    // Everything is closed unless a policy opens it.
+    assert!(
+        policies.iter().any(|p| p["spec"]["podSelector"]
+            .as_mapping()
+            .is_some_and(|m| m.is_empty())
+            && p["spec"].get("ingress").is_none()
+            && strings(p["spec"]["policyTypes"].as_sequence().unwrap().iter())
+                .contains(&"Ingress".to_owned())),
+        "no default deny"
+    );
+    // Which policies select an app: by matchLabels or an `In` expression on `app`.
+    let selects = |policy: &Value, app: &str| {
+        let selector = &policy["spec"]["podSelector"];
+        selector["matchLabels"]["app"] == app
+            || selector["matchExpressions"]
+                .as_sequence()
+                .is_some_and(|all| {
+                    all.iter().any(|e| {
+                        e["key"] == "app"
+                            && e["operator"] == "In"
+                            && strings(e["values"].as_sequence().unwrap().iter())
+                                .contains(&app.to_owned())
+                    })
+                })
+    };
+    for app in ["connector-salesforce", "connector-monday"] {
+        for policy in policies.iter().filter(|p| selects(p, app)) {
+            for rule in policy["spec"]["ingress"].as_sequence().unwrap() {
+                let ports = strings(
+                    rule["ports"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|p| &p["port"]),
+                );
+                if !ports.contains(&"grpc".to_owned()) {
+                    continue;
+                }
+                for from in rule["from"].as_sequence().unwrap() {
+                    assert_eq!(
+                        from["podSelector"]["matchLabels"]["app.kubernetes.io/part-of"], "tandem",
+                        "{app}'s gRPC port is open to {from:?}"
+                    );
+                }
+            }
+        }
+    }
+    for app in ["mapping-config", "sync-orchestrator", "run-history"] {
+        assert!(
+            policies.iter().any(|p| selects(p, app)),
+            "{app} is reachable by nobody"
+        );
+    }
+}
