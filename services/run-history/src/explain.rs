@@ -104,6 +104,8 @@ const TABLE: &[Row] = &[
         fix: "Salesforce stopped this record because another record in the same batch failed; Tandem retries it. Fix the other record's error." },
     Row { codes: &["REQUEST_LIMIT_EXCEEDED"], source: Kinds::Any, target: Kinds::Any,
         fix: "The org used up its daily API calls. Syncing resumes when Salesforce frees calls; a longer poll interval spends fewer." },
+    Row { codes: &["LIMIT_EXCEEDED"], source: Kinds::Any, target: Kinds::Any,
+        fix: "The org used up its Bulk API allocation for 24 hours (batches or records). The records are retried; they cross once Salesforce frees it, or sooner through collections with a higher TANDEM_SALESFORCE_BULK_WRITE_THRESHOLD." },
     Row { codes: &["MALFORMED_ID"], source: Kinds::Any, target: Kinds::Any,
         fix: "{field} needs a Salesforce record Id (15 or 18 characters), and the value is not one. Map a column that holds Ids, or map {field} in the Salesforce → monday direction only." },
     Row { codes: &["INVALID_TYPE"], source: Kinds::Any, target: Kinds::Any,

@@ -33,6 +33,7 @@ const ROWS: &[(&str, &str, &str, &str, &str)] = &[
     ("UNABLE_TO_LOCK_ROW", "", "", "", "Tandem retries it"),
     ("PROCESSING_HALTED", "", "", "", "another record in the same batch"),
     ("REQUEST_LIMIT_EXCEEDED", "", "", "", "daily API calls"),
+    ("LIMIT_EXCEEDED", "", "", "", "Bulk API allocation"),
     ("MALFORMED_ID", "AccountId", "text", "reference", "needs a Salesforce record Id"),
     ("INVALID_TYPE", "", "", "", "object no longer exists"),
     ("ALL_OR_NONE_OPERATION_ROLLED_BACK", "", "", "", "rolled this record back"),
@@ -130,6 +131,8 @@ const NO_FIX: &[&str] = &[
     "CorrectedValueException",
     // Tandem never undeletes a record (deletions are not propagated).
     "UNDELETE_FAILED",
+    // connector-salesforce splits Bulk uploads below Salesforce's size limit itself.
+    "EXCEEDED_MAX_SIZE_REQUEST",
 ];
 
 #[test]
