@@ -156,7 +156,7 @@ pub(crate) fn dispatch(shared: &Shared, store: &store::Store, events: Vec<webhoo
     for ev in events {
         for hook in store
             .webhooks
-            .values()
+            .on_board(ev.board_id)
             .filter(|h| webhooks::matches(h, &ev))
         {
             let d = webhooks::Delivery {

@@ -179,7 +179,7 @@ fn commit(
             user_id,
         ));
     }
-    ctx.store.items.insert(item_id, after);
+    ctx.store.items.insert(after);
     if let Some(b) = ctx.store.boards.get_mut(&board.id) {
         b.updated_at = t;
     }
@@ -202,9 +202,8 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
             let count = ctx
                 .store
                 .items
-                .values()
-                .filter(|i| i.board_id == board_id && i.state != "deleted")
-                .count();
+                .board(board_id)
+                .map_or(0, |b| b.not_deleted());
             if count >= ctx.max_items_per_board {
                 return Err(ApiError::new(
                     "ItemsLimitationException",
@@ -292,10 +291,10 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
             } else {
                 "deleted"
             };
-            if let Some(i) = ctx.store.items.get_mut(&item_id) {
+            ctx.store.items.update(&item_id, |i| {
                 i.state = state.into();
                 i.updated_at = now();
-            }
+            });
             if let Some(i) = ctx.store.items.get(&item_id)
                 && let Some(b) = ctx.store.boards.get(&i.board_id)
             {
@@ -326,10 +325,10 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
                     json!({"group_id": g}),
                 ));
             }
-            if let Some(i) = ctx.store.items.get_mut(&item_id) {
+            ctx.store.items.update(&item_id, |i| {
                 i.group_id = g;
                 i.updated_at = now();
-            }
+            });
             if let Some(i) = ctx.store.items.get(&item_id)
                 && let Some(b) = ctx.store.boards.get(&i.board_id)
             {
