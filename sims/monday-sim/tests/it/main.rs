@@ -4,6 +4,7 @@ mod binary;
 mod client;
 mod conformance;
 mod control;
+mod cursors;
 mod errors;
 mod measure;
 mod paging;
