@@ -49,6 +49,15 @@ struct TextIndex {
 }
 
 impl TextIndex {
+    fn forget(&mut self, text: &str, id: i64) {
+        if let Some(ids) = self.ids.get_mut(text) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.ids.remove(text);
+            }
+        }
+    }
+
     fn text(&self, col: &str, item: &Item) -> String {
         if self.kind == "name" {
             return item.name.clone();
@@ -61,6 +70,26 @@ impl TextIndex {
         column_value::render(&spec, item.values.get(col), &|_| None)
             .text
             .unwrap_or_default()
+    }
+}
+
+/// Where an item sits in its board's indexes.
+#[derive(Debug, PartialEq)]
+struct Placement {
+    board_id: i64,
+    state: String,
+    group_id: String,
+    updated: u64,
+}
+
+impl Placement {
+    fn of(item: &Item) -> Self {
+        Self {
+            board_id: item.board_id,
+            state: item.state.clone(),
+            group_id: item.group_id.clone(),
+            updated: time_key(item.updated_at),
+        }
     }
 }
 
@@ -102,28 +131,38 @@ impl BoardIndex {
         }
     }
 
+    /// The texts an item has in each text index, in the indexes' order.
+    fn texts_of(&self, item: &Item) -> Vec<String> {
+        if item.state != "active" {
+            return Vec::new();
+        }
+        self.texts
+            .iter()
+            .map(|(col, ix)| ix.text(col, item))
+            .collect()
+    }
+
     fn remove(&mut self, item: &Item) {
-        self.all.remove(&item.id);
-        if item.state == "deleted" {
+        let texts = self.texts_of(item);
+        self.remove_placed(item.id, &Placement::of(item), texts);
+    }
+
+    /// Remove an item known by where it was placed and the texts it had.
+    fn remove_placed(&mut self, id: i64, p: &Placement, texts: Vec<String>) {
+        self.all.remove(&id);
+        if p.state == "deleted" {
             self.deleted -= 1;
         }
-        if item.state != "active" {
+        if p.state != "active" {
             return;
         }
-        self.active.remove(&item.id);
-        if let Some(g) = self.by_group.get_mut(&item.group_id) {
-            g.remove(&item.id);
+        self.active.remove(&id);
+        if let Some(g) = self.by_group.get_mut(&p.group_id) {
+            g.remove(&id);
         }
-        self.by_updated
-            .remove(&(time_key(item.updated_at), item.id));
-        for (col, index) in &mut self.texts {
-            let text = index.text(col, item);
-            if let Some(ids) = index.ids.get_mut(&text) {
-                ids.remove(&item.id);
-                if ids.is_empty() {
-                    index.ids.remove(&text);
-                }
-            }
+        self.by_updated.remove(&(p.updated, id));
+        for ((_, index), text) in self.texts.iter_mut().zip(texts) {
+            index.forget(&text, id);
         }
     }
 
@@ -170,14 +209,38 @@ impl ItemTable {
         Some(item)
     }
 
-    /// Change an item in place (not its id), keeping the indexes in step.
+    /// Change an item in place (not its id), keeping the indexes in step: only the entries
+    /// whose keys changed move (an edit moves its by-update entry and the texts it changed).
     pub fn update<R>(&mut self, id: &i64, f: impl FnOnce(&mut Item) -> R) -> Option<R> {
-        let mut item = self.items.remove(id)?;
-        self.unindex(&item);
-        let out = f(&mut item);
+        let item = self.items.get_mut(id)?;
+        let before = Placement::of(item);
+        let board = self.boards.entry(item.board_id).or_default();
+        let texts = board.texts_of(item);
+        let out = f(item);
         item.id = *id;
-        self.boards.entry(item.board_id).or_default().add(&item);
-        self.items.insert(*id, item);
+        let after = Placement::of(item);
+        let same_place = before.board_id == after.board_id
+            && before.state == after.state
+            && before.group_id == after.group_id;
+        if !same_place {
+            board.remove_placed(*id, &before, texts);
+            self.boards.entry(after.board_id).or_default().add(item);
+            return Some(out);
+        }
+        if after.state != "active" {
+            return Some(out);
+        }
+        if before.updated != after.updated {
+            board.by_updated.remove(&(before.updated, *id));
+            board.by_updated.insert((after.updated, *id));
+        }
+        for ((col, index), old) in board.texts.iter_mut().zip(texts) {
+            let new = index.text(col, item);
+            if new != old {
+                index.forget(&old, *id);
+                index.ids.entry(new).or_default().insert(*id);
+            }
+        }
         Some(out)
     }
 
@@ -290,8 +353,19 @@ mod tests {
         assert_eq!(b.active_in(Some("other")).unwrap().len(), 1);
         assert_eq!(b.by_updated.last().map(|k| k.1), Some(2));
         assert_eq!(t.with_text(7, "text", "text", &wanted), [2].into());
+        t.update(&4, |i| {
+            i.values.insert("text".into(), json!("b"));
+            i.updated_at += time::Duration::days(2);
+        });
+        let b = t.board(7).unwrap();
+        assert_eq!(b.by_updated.len(), 3);
+        assert_eq!(b.by_updated.last().map(|k| k.1), Some(4));
+        assert_eq!(t.with_text(7, "text", "text", &wanted), [2, 4].into());
         t.update(&2, |i| i.state = "archived".into());
+        assert_eq!(t.with_text(7, "text", "text", &wanted), [4].into());
+        t.update(&4, |i| i.board_id = 8);
         assert!(t.with_text(7, "text", "text", &wanted).is_empty());
-        assert_eq!(t.of_board(8).count(), 1);
+        assert_eq!(t.with_text(8, "text", "text", &wanted), [4].into());
+        assert_eq!(t.of_board(8).count(), 2);
     }
 }
