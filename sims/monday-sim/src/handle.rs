@@ -333,6 +333,36 @@ impl SimHandle {
         b.used = 0;
     }
 
+    /// Settle an account's requests against their actual complexity (API 2025-10 on), or
+    /// charge the estimate only; None = `Config::complexity_actual_cost`.
+    pub fn set_complexity_actual_cost(&self, account_id: i64, on: Option<bool>) {
+        let mut s = self.store();
+        s.budgets
+            .entry(account_id)
+            .or_insert_with(|| crate::complexity::Budget::new(now()))
+            .actual_cost = on;
+    }
+
+    /// An account's own daily call limit (None = the configured one: its plan's with
+    /// `Config::daily_calls_by_tier`, else none).
+    pub fn set_daily_call_limit(&self, account_id: i64, limit: Option<u32>) {
+        let mut s = self.store();
+        s.daily_calls
+            .entry(account_id)
+            .or_insert_with(|| crate::daily::DailyCalls::new(now()))
+            .limit = limit;
+    }
+
+    /// Count `calls` more calls made today by an account (to test close to its limit).
+    pub fn spend_daily_calls(&self, account_id: i64, calls: u32) {
+        let mut s = self.store();
+        let t = now();
+        s.daily_calls
+            .entry(account_id)
+            .or_insert_with(|| crate::daily::DailyCalls::new(t))
+            .spend(calls, t);
+    }
+
     /// Make every outstanding cursor older by `by` (to test expiry).
     pub fn age_cursors(&self, by: std::time::Duration) {
         let by = time::Duration::try_from(by).unwrap_or(time::Duration::ZERO);

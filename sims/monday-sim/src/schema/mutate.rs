@@ -478,6 +478,7 @@ pub(crate) fn edit_as(
         challenges: Default::default(),
         events: vec![],
         errors: vec![],
+        actual: 0,
     };
     let board_id = ctx
         .store

@@ -129,6 +129,7 @@ pub struct Store {
     pub cursors: HashMap<String, Cursor>,
     pub budgets: HashMap<i64, Budget>,
     pub minute_calls: HashMap<i64, (OffsetDateTime, u32)>,
+    pub daily_calls: HashMap<i64, crate::daily::DailyCalls>,
     pub log: Vec<RequestRecord>,
 }
 

@@ -6,6 +6,7 @@ mod conformance;
 mod control;
 mod cursors;
 mod errors;
+mod limits;
 mod measure;
 mod paging;
 mod real_schema;
