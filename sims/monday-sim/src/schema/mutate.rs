@@ -142,9 +142,11 @@ fn prepare_writes(
     Ok((out, name))
 }
 
-/// Whether anything subscribes to a board's events (events nobody receives are not built).
+/// Whether anything may receive a board's events: a subscription to it, or one this request
+/// creates (events are dispatched after the request, to the subscriptions then). Events
+/// nobody can receive are not built.
 fn hooked(ctx: &Ctx<'_>, board_id: i64) -> bool {
-    ctx.store.webhooks.on_board(board_id).next().is_some()
+    !ctx.challenges.is_empty() || ctx.store.webhooks.on_board(board_id).next().is_some()
 }
 
 /// Commit prepared writes to an item and record change events.

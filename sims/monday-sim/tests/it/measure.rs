@@ -32,6 +32,7 @@ fn sizes() -> Vec<usize> {
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![5_000, 100_000])
 }
+
 const BUDGET: Duration = Duration::from_secs(20);
 const PER_REQUEST: usize = 499;
 const ITEM: &str = "id name updated_at column_values { id type text value }";
