@@ -13,6 +13,18 @@
 //! Budget: `Config::complexity_budget_per_minute` (default 10,000,000 — monday's personal
 //! token budget), a window that starts at an account's first call and resets 60 s later.
 //! A single query above `Config::max_query_complexity` (default 5,000,000) is refused.
+//!
+//! Estimate, then actual (monday, API 2025-10 on: "We charge what we think the query will
+//! cost, and once the results are returned, you are reimbursed or charged according to the
+//! actual cost. If needed, adjustments are made from the following minute's allowance.
+//! Failed queries/errors now cost significantly less."): when an account has it on
+//! (`Config::complexity_actual_cost`, or per account through the handle / control plane),
+//! the estimate above is charged first, then settled against the actual cost — the same
+//! model over what the response holds: each field answered costs 1, a list's selection is
+//! counted once per element returned (not per `limit`), a type's fragment only on elements
+//! of that type, a mutation adds 10,000 only when it succeeded (a failed field costs its 1).
+//! What the estimate over-charged returns to the window; what it under-charged is taken from
+//! the window, and what the window cannot cover from the next one.
 
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -54,6 +66,11 @@ pub struct Budget {
     pub used: u64,
     /// Overrides the configured per-minute budget (tests set/exhaust it through the handle).
     pub limit: Option<u64>,
+    /// Points owed to the next window (an actual cost above the estimate that this window
+    /// could not cover).
+    pub carry: u64,
+    /// Overrides `Config::complexity_actual_cost` for this account.
+    pub actual_cost: Option<bool>,
 }
 
 /// Result of charging a request against a budget.
@@ -72,14 +89,31 @@ impl Budget {
             window_start: now,
             used: 0,
             limit: None,
+            carry: 0,
+            actual_cost: None,
         }
     }
 
     fn roll(&mut self, now: OffsetDateTime) {
         if (now - self.window_start).whole_seconds() >= 60 {
             self.window_start = now;
-            self.used = 0;
+            self.used = std::mem::take(&mut self.carry);
         }
+    }
+
+    /// Settle a request charged at `estimate` against its `actual` cost.
+    pub fn settle(&mut self, estimate: u64, actual: u64, default_limit: u64) {
+        if actual <= estimate {
+            self.used = self.used.saturating_sub(estimate - actual);
+            return;
+        }
+        let extra = actual - estimate;
+        let room = self
+            .limit
+            .unwrap_or(default_limit)
+            .saturating_sub(self.used);
+        self.used = self.used.saturating_add(extra.min(room));
+        self.carry = self.carry.saturating_add(extra.saturating_sub(room));
     }
 
     pub fn reset_in(&self, now: OffsetDateTime) -> u64 {
@@ -157,5 +191,19 @@ mod tests {
             b.charge(500, 1000, t0 + time::Duration::seconds(61))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn settling_refunds_an_overestimate_and_carries_what_the_window_cannot_cover() {
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let mut b = Budget::new(t0);
+        b.charge(600, 1000, t0).unwrap();
+        b.settle(600, 100, 1000);
+        assert_eq!((b.used, b.carry), (100, 0));
+        b.charge(800, 1000, t0).unwrap();
+        b.settle(800, 1200, 1000);
+        assert_eq!((b.used, b.carry), (1000, 300));
+        let next = b.charge(0, 1000, t0 + time::Duration::seconds(60)).unwrap();
+        assert_eq!((next.before, b.carry), (700, 0));
     }
 }

@@ -40,6 +40,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/__sim/boards/{board_id}/items", post(create_item))
         .route("/__sim/items/{item_id}/edit", post(edit_item))
         .route("/__sim/complexity", post(complexity))
+        .route("/__sim/daily-calls", post(daily_calls))
         .route("/__sim/faults", post(faults))
 }
 
@@ -173,6 +174,8 @@ struct Budget {
     exhaust: bool,
     #[serde(default)]
     reset: bool,
+    /// Settle requests against their actual cost (true), charge estimates only (false).
+    actual_cost: Option<bool>,
 }
 
 async fn complexity(State(s): State<Arc<Shared>>, Json(b): Json<Budget>) -> StatusCode {
@@ -183,6 +186,28 @@ async fn complexity(State(s): State<Arc<Shared>>, Json(b): Json<Budget>) -> Stat
     }
     if b.exhaust {
         h.exhaust_complexity_budget(b.account_id);
+    }
+    if b.actual_cost.is_some() {
+        h.set_complexity_actual_cost(b.account_id, b.actual_cost);
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Daily {
+    account_id: i64,
+    /// Calls a day for this account (null: the configured limit).
+    limit: Option<u32>,
+    /// Calls to count as already made today.
+    #[serde(default)]
+    spend: u32,
+}
+
+async fn daily_calls(State(s): State<Arc<Shared>>, Json(d): Json<Daily>) -> StatusCode {
+    let h = handle(&s);
+    h.set_daily_call_limit(d.account_id, d.limit);
+    if d.spend > 0 {
+        h.spend_daily_calls(d.account_id, d.spend);
     }
     StatusCode::NO_CONTENT
 }

@@ -166,9 +166,9 @@ impl SimHandle {
 
     /// Set an item's state (active | archived | deleted) directly.
     pub fn set_item_state(&self, item_id: i64, state: &str) {
-        if let Some(i) = self.store().items.get_mut(&item_id) {
-            i.state = state.into();
-        }
+        self.store()
+            .items
+            .update(&item_id, |i| i.state = state.into());
     }
 
     /// Remove a group (e.g. the default `topics` group of a fresh board).
@@ -208,10 +208,10 @@ impl SimHandle {
             .map(|i| i.board_id)
             .ok_or_else(|| Error::NotFound(format!("item {item_id}")))?;
         let stored = convert_values(&mut s, board_id, &values)?;
-        if let Some(i) = s.items.get_mut(&item_id) {
+        s.items.update(&item_id, |i| {
             i.values.extend(stored);
             i.updated_at = now();
-        }
+        });
         Ok(())
     }
 
@@ -222,23 +222,20 @@ impl SimHandle {
         column_id: &str,
         value: Option<Value>,
     ) -> Result<(), Error> {
-        let mut s = self.store();
-        let item = s
+        self.store()
             .items
-            .get_mut(&item_id)
-            .ok_or_else(|| Error::NotFound(format!("item {item_id}")))?;
-        match value {
-            Some(v) => item.values.insert(column_id.to_string(), v),
-            None => item.values.remove(column_id),
-        };
-        Ok(())
+            .update(&item_id, |item| {
+                match value {
+                    Some(v) => item.values.insert(column_id.to_string(), v),
+                    None => item.values.remove(column_id),
+                };
+            })
+            .ok_or_else(|| Error::NotFound(format!("item {item_id}")))
     }
 
     /// Set an item's `updated_at` (e.g. to test "changed since" polling).
     pub fn set_updated_at(&self, item_id: i64, at: time::OffsetDateTime) {
-        if let Some(i) = self.store().items.get_mut(&item_id) {
-            i.updated_at = at;
-        }
+        self.store().items.update(&item_id, |i| i.updated_at = at);
     }
 
     /// Rename (move) an entity id: boards and items get fixed ids for replaying recordings.
@@ -249,7 +246,7 @@ impl SimHandle {
             .remove(&item_id)
             .ok_or_else(|| Error::NotFound(format!("item {item_id}")))?;
         item.id = new_id;
-        s.items.insert(new_id, item);
+        s.items.insert(item);
         s.reserve_id(new_id);
         Ok(())
     }
@@ -262,8 +259,9 @@ impl SimHandle {
             .ok_or_else(|| Error::NotFound(format!("board {board_id}")))?;
         board.id = new_id;
         s.boards.insert(new_id, board);
-        for i in s.items.values_mut().filter(|i| i.board_id == board_id) {
-            i.board_id = new_id;
+        let items: Vec<i64> = s.items.of_board(board_id).map(|i| i.id).collect();
+        for id in items {
+            s.items.update(&id, |i| i.board_id = new_id);
         }
         s.reserve_id(new_id);
         Ok(())
@@ -291,14 +289,7 @@ impl SimHandle {
     /// Every item of a board (any state), by id.
     pub fn items(&self, board_id: i64) -> Vec<ItemSnapshot> {
         let store = self.store();
-        let mut items: Vec<ItemSnapshot> = store
-            .items
-            .values()
-            .filter(|i| i.board_id == board_id)
-            .map(snapshot)
-            .collect();
-        items.sort_by_key(|i| i.id);
-        items
+        store.items.of_board(board_id).map(snapshot).collect()
     }
 
     /// Every GraphQL request served so far, oldest first.
@@ -340,6 +331,36 @@ impl SimHandle {
             .or_insert_with(|| crate::complexity::Budget::new(now()));
         b.window_start = now();
         b.used = 0;
+    }
+
+    /// Settle an account's requests against their actual complexity (API 2025-10 on), or
+    /// charge the estimate only; None = `Config::complexity_actual_cost`.
+    pub fn set_complexity_actual_cost(&self, account_id: i64, on: Option<bool>) {
+        let mut s = self.store();
+        s.budgets
+            .entry(account_id)
+            .or_insert_with(|| crate::complexity::Budget::new(now()))
+            .actual_cost = on;
+    }
+
+    /// An account's own daily call limit (None = the configured one: its plan's with
+    /// `Config::daily_calls_by_tier`, else none).
+    pub fn set_daily_call_limit(&self, account_id: i64, limit: Option<u32>) {
+        let mut s = self.store();
+        s.daily_calls
+            .entry(account_id)
+            .or_insert_with(|| crate::daily::DailyCalls::new(now()))
+            .limit = limit;
+    }
+
+    /// Count `calls` more calls made today by an account (to test close to its limit).
+    pub fn spend_daily_calls(&self, account_id: i64, calls: u32) {
+        let mut s = self.store();
+        let t = now();
+        s.daily_calls
+            .entry(account_id)
+            .or_insert_with(|| crate::daily::DailyCalls::new(t))
+            .spend(calls, t);
     }
 
     /// Make every outstanding cursor older by `by` (to test expiry).

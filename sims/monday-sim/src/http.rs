@@ -180,6 +180,15 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         log(Some(owner.account_id), 0, &r);
         return r.into_response();
     };
+    if let Some(retry) = over_daily_limit(&app, owner.account_id) {
+        let r = reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"errors": [{"message": "Daily limit exceeded", "extensions": {"code": "DAILY_LIMIT_EXCEEDED", "retry_in_seconds": retry}}]}),
+            Some(retry),
+        );
+        log(Some(owner.account_id), 0, &r);
+        return r.into_response();
+    }
     let fault = app.take_fault();
     if let Some(latency) = fault.latency {
         tokio::time::sleep(latency).await;
@@ -307,6 +316,7 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
         challenges,
         events: vec![],
         errors: vec![],
+        actual: 0,
     };
     let data = match graphql_parser::parse_query::<&str>(&query_text) {
         Ok(doc) => match validate::prepare(&doc, op_name.as_deref(), &variables) {
@@ -317,6 +327,13 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     };
     let errors = std::mem::take(&mut ctx.errors);
     let events = std::mem::take(&mut ctx.events);
+    let actual = ctx.actual;
+    if version.as_str() >= "2025-10"
+        && let Some(b) = store.budgets.get_mut(&owner.account_id)
+        && b.actual_cost.unwrap_or(cfg.complexity_actual_cost)
+    {
+        b.settle(cost, actual, default_budget);
+    }
     crate::dispatch(&app, &store, events);
     drop(store);
     let mut body = Map::new();
@@ -328,6 +345,25 @@ async fn graphql(State(app): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     let r = reply(StatusCode::OK, Value::Object(body), None);
     log(Some(owner.account_id), cost, &r);
     r.into_response()
+}
+
+/// Count a call against the account's daily limit; Some(seconds until midnight UTC) when it
+/// is over it.
+fn over_daily_limit(app: &Shared, account_id: i64) -> Option<u64> {
+    let mut s = app.store.lock().ok()?;
+    let t = now();
+    let by_tier = if app.config.daily_calls_by_tier {
+        s.accounts
+            .get(&account_id)
+            .map(|a| crate::daily::documented_limit(&a.tier))
+    } else {
+        None
+    };
+    s.daily_calls
+        .entry(account_id)
+        .or_insert_with(|| crate::daily::DailyCalls::new(t))
+        .count(by_tier, t)
+        .err()
 }
 
 /// The budget-exhausted body in the shape of the requested API version.

@@ -14,6 +14,7 @@
 pub mod column_value;
 pub mod complexity;
 mod control;
+pub mod daily;
 pub mod errors;
 mod handle;
 mod http;
@@ -66,6 +67,12 @@ pub struct Config {
     pub webhook_max_attempts: u32,
     /// Version served when the `API-Version` header is absent or `current`.
     pub default_api_version: String,
+    /// Settle each request's estimated complexity against its actual cost (monday's model
+    /// from API 2025-10; see complexity.rs). Off: the estimate is the charge, as before.
+    pub complexity_actual_cost: bool,
+    /// Hold every account to its plan's documented daily call limit (see daily.rs). Off:
+    /// only accounts given a limit of their own have one.
+    pub daily_calls_by_tier: bool,
 }
 
 impl Default for Config {
@@ -83,6 +90,8 @@ impl Default for Config {
             webhook_retry_interval: Duration::from_secs(60),
             webhook_max_attempts: 30,
             default_api_version: "2026-04".into(),
+            complexity_actual_cost: false,
+            daily_calls_by_tier: false,
         }
     }
 }
@@ -156,7 +165,7 @@ pub(crate) fn dispatch(shared: &Shared, store: &store::Store, events: Vec<webhoo
     for ev in events {
         for hook in store
             .webhooks
-            .values()
+            .on_board(ev.board_id)
             .filter(|h| webhooks::matches(h, &ev))
         {
             let d = webhooks::Delivery {

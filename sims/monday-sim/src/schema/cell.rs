@@ -47,9 +47,12 @@ pub fn cell(ctx: &mut Ctx<'_>, item_id: i64, col: &str, field: &str) -> Resolved
         .ok_or_else(|| ApiError::invalid_column(col))?;
     let stored = it.values.get(col);
     let users = &ctx.store.users;
-    let rendered = column_value::render(&c.spec, stored, &|uid| {
-        users.get(&uid).map(|u| u.name.clone())
-    });
+    // Rendering allocates: only the fields that show the rendering pay for it.
+    let rendered = || {
+        column_value::render(&c.spec, stored, &|uid| {
+            users.get(&uid).map(|u| u.name.clone())
+        })
+    };
     let sv = |k: &str| {
         stored
             .and_then(|v| v.get(k))
@@ -66,8 +69,8 @@ pub fn cell(ctx: &mut Ctx<'_>, item_id: i64, col: &str, field: &str) -> Resolved
     Ok(match field {
         "id" => s(col),
         "type" => s(c.spec.kind.clone()),
-        "text" => opt_s(rendered.text),
-        "value" => opt_s(rendered.value),
+        "text" => opt_s(rendered().text),
+        "value" => opt_s(rendered().value),
         "column" => obj(Obj::Column(board.id, col.to_string())),
         "updated_at" => opt_s(updated()),
         "index" => stored
@@ -75,7 +78,7 @@ pub fn cell(ctx: &mut Ctx<'_>, item_id: i64, col: &str, field: &str) -> Resolved
             .and_then(Value::as_i64)
             .map(leaf)
             .unwrap_or(Val::Null),
-        "label" if c.spec.kind == "status" => opt_s(rendered.text.filter(|_| stored.is_some())),
+        "label" if c.spec.kind == "status" => opt_s(rendered().text.filter(|_| stored.is_some())),
         "label" => opt_s(sv("text")),
         "is_done" => {
             let i = stored.and_then(|v| v.get("index")).and_then(Value::as_i64);

@@ -68,6 +68,9 @@ pub struct Ctx<'s> {
     pub challenges: HashMap<String, bool>,
     pub events: Vec<Event>,
     pub errors: Vec<Value>,
+    /// The actual complexity of what was answered (see complexity.rs): 1 a field answered,
+    /// plus 10,000 a mutation that succeeded.
+    pub actual: u64,
 }
 
 impl Ctx<'_> {
@@ -242,11 +245,16 @@ impl<'q> Exec<'_, 'q, '_> {
             };
             path.push(Value::String(key.to_string()));
             let args = field_args(self.schema, concrete, f, self.vars).unwrap_or_default();
-            let resolved = if self.kind == OpKind::Mutation && matches!(obj, Obj::Root) {
+            let root_mutation = self.kind == OpKind::Mutation && matches!(obj, Obj::Root);
+            let resolved = if root_mutation {
                 super::mutate::mutate(self.ctx, f.name, &args)
             } else {
                 super::resolve::resolve(self.ctx, obj, f.name, &args)
             };
+            self.ctx.actual += 1;
+            if root_mutation && resolved.is_ok() {
+                self.ctx.actual += crate::complexity::mutation_cost(f.name);
+            }
             let subsets: Vec<&SelectionSet<'q, &'q str>> =
                 fs.iter().map(|f| &f.selection_set).collect();
             let result = match resolved {

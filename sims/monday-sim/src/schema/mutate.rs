@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::exec::{Ctx, Obj, Resolved, obj};
 use super::resolve::id_arg;
-use crate::column_value::{self, Input, WriteCtx};
+use crate::column_value::{self, ColumnSpec, Input, WriteCtx};
 use crate::errors::ApiError;
 use crate::store::{Webhook, iso_millis, now};
 use crate::webhooks;
@@ -84,12 +84,14 @@ fn prepare_writes(
 ) -> Result<PreparedWrites, ApiError> {
     let account = ctx.owner.account_id;
     let changed_at = iso_millis(now());
-    let mut board = ctx
-        .store
+    let store = &*ctx.store;
+    let board = store
         .boards
         .get(&board_id)
-        .cloned()
         .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
+    // Copies of the written columns: labels a write creates reach the board only when every
+    // write of the mutation is valid.
+    let mut specs: Vec<(usize, ColumnSpec)> = Vec::new();
     let mut out = Vec::new();
     let mut name = None;
     for (col_id, v, simple) in writes {
@@ -108,9 +110,15 @@ fn prepare_writes(
             name = Some(n);
             continue;
         }
-        let store = &*ctx.store;
-        let Some(col) = board.columns.iter_mut().find(|c| c.spec.id == col_id) else {
+        let Some(at) = board.columns.iter().position(|c| c.spec.id == col_id) else {
             return Err(ApiError::invalid_column(&col_id));
+        };
+        let slot = match specs.iter().position(|(i, _)| *i == at) {
+            Some(slot) => slot,
+            None => {
+                specs.push((at, board.columns[at].spec.clone()));
+                specs.len() - 1
+            }
         };
         let user_exists = |uid: i64| store.user_in_account(account, uid);
         let wctx = WriteCtx {
@@ -123,11 +131,22 @@ fn prepare_writes(
         } else {
             Input::Json(&v)
         };
-        let stored = column_value::write(&mut col.spec, input, &wctx)?;
+        let stored = column_value::write(&mut specs[slot].1, input, &wctx)?;
         out.push((col_id, stored));
     }
-    ctx.store.boards.insert(board_id, board);
+    if let Some(board) = ctx.store.boards.get_mut(&board_id) {
+        for (at, spec) in specs {
+            board.columns[at].spec = spec;
+        }
+    }
     Ok((out, name))
+}
+
+/// Whether anything may receive a board's events: a subscription to it, or one this request
+/// creates (events are dispatched after the request, to the subscriptions then). Events
+/// nobody can receive are not built.
+fn hooked(ctx: &Ctx<'_>, board_id: i64) -> bool {
+    !ctx.challenges.is_empty() || ctx.store.webhooks.on_board(board_id).next().is_some()
 }
 
 /// Commit prepared writes to an item and record change events.
@@ -138,49 +157,54 @@ fn commit(
     name: Option<String>,
 ) {
     let user_id = ctx.owner.user_id;
-    let Some(before) = ctx.store.items.get(&item_id).cloned() else {
-        return;
-    };
-    let Some(board) = ctx.store.boards.get(&before.board_id).cloned() else {
-        return;
-    };
-    let mut after = before.clone();
-    for (col, v) in &writes {
-        match v {
-            Some(v) => after.values.insert(col.clone(), v.clone()),
-            None => after.values.remove(col),
-        };
-    }
-    if let Some(n) = &name {
-        after.name = n.clone();
-    }
     let t = now();
-    after.updated_at = t;
-    for (col, _) in &writes {
-        if before.values.get(col) == after.values.get(col) {
-            continue;
+    // The cells that changed, with their values before; the name before, if it changed.
+    let mut changed: Vec<(String, Option<Value>)> = Vec::new();
+    let mut old_name = None;
+    let Some(board_id) = ctx.store.items.update(&item_id, |item| {
+        for (col, v) in writes {
+            let before = match v {
+                Some(v) => item.values.insert(col.clone(), v),
+                None => item.values.remove(&col),
+            };
+            if before.as_ref() != item.values.get(&col) {
+                changed.push((col, before));
+            }
         }
-        if let Some(c) = board.column(col) {
-            ctx.events.push(webhooks::column_change_event(
-                &board,
-                &after,
-                c,
-                before.values.get(col),
-                after.values.get(col),
-                user_id,
-            ));
+        if let Some(n) = name
+            && n != item.name
+        {
+            old_name = Some(std::mem::replace(&mut item.name, n));
+        }
+        item.updated_at = t;
+        item.board_id
+    }) else {
+        return;
+    };
+    if hooked(ctx, board_id)
+        && let (Some(board), Some(item)) = (
+            ctx.store.boards.get(&board_id),
+            ctx.store.items.get(&item_id),
+        )
+    {
+        for (col, before) in &changed {
+            if let Some(c) = board.column(col) {
+                ctx.events.push(webhooks::column_change_event(
+                    board,
+                    item,
+                    c,
+                    before.as_ref(),
+                    item.values.get(col),
+                    user_id,
+                ));
+            }
+        }
+        if let Some(old) = &old_name {
+            ctx.events
+                .push(webhooks::name_change_event(board, item, old, user_id));
         }
     }
-    if name.is_some() && before.name != after.name {
-        ctx.events.push(webhooks::name_change_event(
-            &board,
-            &after,
-            &before.name,
-            user_id,
-        ));
-    }
-    ctx.store.items.insert(item_id, after);
-    if let Some(b) = ctx.store.boards.get_mut(&board.id) {
+    if let Some(b) = ctx.store.boards.get_mut(&board_id) {
         b.updated_at = t;
     }
 }
@@ -202,9 +226,8 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
             let count = ctx
                 .store
                 .items
-                .values()
-                .filter(|i| i.board_id == board_id && i.state != "deleted")
-                .count();
+                .board(board_id)
+                .map_or(0, |b| b.not_deleted());
             if count >= ctx.max_items_per_board {
                 return Err(ApiError::new(
                     "ItemsLimitationException",
@@ -252,7 +275,9 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
                 .store
                 .insert_item(board_id, group, &name, ctx.owner.user_id, values)
                 .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
-            if let (Some(b), Some(i)) = (ctx.store.boards.get(&board_id), ctx.store.items.get(&id))
+            if hooked(ctx, board_id)
+                && let (Some(b), Some(i)) =
+                    (ctx.store.boards.get(&board_id), ctx.store.items.get(&id))
             {
                 ctx.events
                     .push(webhooks::create_item_event(b, i, ctx.owner.user_id));
@@ -292,10 +317,10 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
             } else {
                 "deleted"
             };
-            if let Some(i) = ctx.store.items.get_mut(&item_id) {
+            ctx.store.items.update(&item_id, |i| {
                 i.state = state.into();
                 i.updated_at = now();
-            }
+            });
             if let Some(i) = ctx.store.items.get(&item_id)
                 && let Some(b) = ctx.store.boards.get(&i.board_id)
             {
@@ -326,10 +351,10 @@ pub fn mutate(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Reso
                     json!({"group_id": g}),
                 ));
             }
-            if let Some(i) = ctx.store.items.get_mut(&item_id) {
+            ctx.store.items.update(&item_id, |i| {
                 i.group_id = g;
                 i.updated_at = now();
-            }
+            });
             if let Some(i) = ctx.store.items.get(&item_id)
                 && let Some(b) = ctx.store.boards.get(&i.board_id)
             {
@@ -455,6 +480,7 @@ pub(crate) fn edit_as(
         challenges: Default::default(),
         events: vec![],
         errors: vec![],
+        actual: 0,
     };
     let board_id = ctx
         .store

@@ -5,8 +5,8 @@ use serde_json::{Map, Value, json};
 use super::exec::{Ctx, Obj, Resolved, Val, leaf, obj, opt_s, s};
 use super::stand_ins::{account_admin, revision};
 use crate::errors::ApiError;
-use crate::items_query;
-use crate::store::{iso_seconds, now};
+use crate::items_query::{self, Selection};
+use crate::store::{Remaining, iso_seconds, now};
 
 pub fn id_arg(args: &Map<String, Value>, name: &str) -> Option<i64> {
     match args.get(name)? {
@@ -185,27 +185,12 @@ fn root(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Resolved {
             let token = str_arg(args, "cursor").unwrap_or_default();
             let limit = int_arg(args, "limit").unwrap_or(25);
             check_limit(limit)?;
-            let c = ctx
-                .store
-                .cursors
-                .get(token)
-                .cloned()
-                .filter(|c| c.account_id == account)
-                .ok_or_else(ApiError::invalid_cursor)?;
-            if now() - c.issued_at > ctx.cursor_ttl {
-                return Err(ApiError::cursor_expired());
-            }
-            let live: Vec<i64> = c
-                .remaining
-                .into_iter()
-                .filter(|i| {
-                    ctx.store
-                        .items
-                        .get(i)
-                        .is_some_and(|it| it.state == "active")
-                })
-                .collect();
-            Ok(page_of(ctx, live, limit, c.issued_at))
+            let c = match ctx.store.cursor(token, account, ctx.cursor_ttl) {
+                Ok(c) => c.clone(),
+                Err(true) => return Err(ApiError::cursor_expired()),
+                Err(false) => return Err(ApiError::invalid_cursor()),
+            };
+            Ok(page_of(ctx, &c.remaining, limit, c.issued_at))
         }
         "items_page_by_column_values" => {
             if let Some(token) = str_arg(args, "cursor") {
@@ -221,15 +206,16 @@ fn root(ctx: &mut Ctx<'_>, field: &str, args: &Map<String, Value>) -> Resolved {
                 .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
             let limit = int_arg(args, "limit").unwrap_or(25);
             check_limit(limit)?;
-            let candidates = ctx.store.board_items(board_id, None);
-            let users = &ctx.store.users;
             let ids = items_query::by_column_values(
+                ctx.store,
                 &board,
-                candidates,
                 args.get("columns").unwrap_or(&Value::Null),
-                &|uid| users.get(&uid).map(|u| u.name.clone()),
             )?;
-            Ok(page_of(ctx, ids, limit, now()))
+            let all = Remaining::Snapshot {
+                ids: ids.into(),
+                next: 0,
+            };
+            Ok(page_of(ctx, &all, limit, now()))
         }
         "users" => {
             let ids = ids_arg(args, "ids");
@@ -308,27 +294,19 @@ fn check_limit(limit: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// One page of `ids`; the rest goes behind a cursor (expiry counted from `issued_at`).
+/// One page of what remains of a query; the rest goes behind a new cursor (expiry counted
+/// from `issued_at`, when the query's first page was served).
 fn page_of(
     ctx: &mut Ctx<'_>,
-    mut ids: Vec<i64>,
+    remaining: &Remaining,
     limit: i64,
     issued_at: time::OffsetDateTime,
 ) -> Val {
-    let rest = if ids.len() > limit as usize {
-        ids.split_off(limit as usize)
-    } else {
-        vec![]
-    };
-    let cursor = if rest.is_empty() {
-        None
-    } else {
-        let t = ctx.store.issue_cursor(ctx.owner.account_id, rest);
-        if let Some(c) = ctx.store.cursors.get_mut(&t) {
-            c.issued_at = issued_at;
-        }
-        Some(t)
-    };
+    let (ids, rest) = ctx.store.take_page(remaining, limit as usize);
+    let cursor = rest.map(|rest| {
+        ctx.store
+            .issue_cursor(ctx.owner.account_id, rest, issued_at)
+    });
     obj(Obj::Items { cursor, ids })
 }
 
@@ -354,19 +332,26 @@ fn items_page(
         .store
         .boards
         .get(&board_id)
-        .cloned()
         .ok_or_else(|| ApiError::board_not_found(&board_id.to_string()))?;
-    let candidates = ctx
-        .store
-        .board_items(board_id, group)
-        .into_iter()
-        .cloned()
-        .collect::<Vec<_>>();
-    let query = args.get("query_params").cloned().unwrap_or(Value::Null);
-    let ids = items_query::run(&board, candidates, &query, &|uid| {
-        ctx.store.users.get(&uid).map(|u| u.name.clone())
-    })?;
-    Ok(page_of(ctx, ids, limit, now()))
+    let query = args.get("query_params").unwrap_or(&Value::Null);
+    let all = match items_query::run(ctx.store, board, group, query)? {
+        Selection::BoardOrder => Remaining::BoardOrder {
+            board_id,
+            group: group.map(str::to_string),
+            after: i64::MIN,
+            high_water: ctx
+                .store
+                .items
+                .board(board_id)
+                .and_then(|b| b.all.last().copied())
+                .unwrap_or(i64::MIN),
+        },
+        Selection::Ids(ids) => Remaining::Snapshot {
+            ids: ids.into(),
+            next: 0,
+        },
+    };
+    Ok(page_of(ctx, &all, limit, now()))
 }
 
 fn board(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> Resolved {
@@ -392,7 +377,7 @@ fn board(ctx: &mut Ctx<'_>, id: i64, field: &str, args: &Map<String, Value>) -> 
         "url" => s(format!("https://{slug}.monday.com/boards/{id}")),
         "workspace" => obj(Obj::Workspace(b.account_id)),
         "workspace_id" => leaf(b.account_id),
-        "items_count" => leaf(ctx.store.board_items(id, None).len() as i64),
+        "items_count" => leaf(ctx.store.active_count(id, None) as i64),
         "columns" => {
             let ids: Option<Vec<String>> = args.get("ids").and_then(Value::as_array).map(|a| {
                 a.iter()

@@ -1,5 +1,5 @@
-//! `items_page(query_params: ItemsQuery)`: ids, rules (incl. `__last_updated__` /
-//! `__creation_log__` with `greater_than` etc.), nested groups, `and`/`or`, and `order_by`.
+//! One item against an `ItemsQuery`: rules (incl. `__last_updated__` / `__creation_log__`
+//! with `greater_than` etc.), nested groups, `and`/`or`; and the keys `order_by` sorts by.
 
 use std::cmp::Ordering;
 
@@ -10,121 +10,17 @@ use crate::column_value::{self, ColumnSpec};
 use crate::errors::ApiError;
 use crate::store::{Board, Item, parse_time};
 
-/// Filter and order `items` (board order) by an `ItemsQuery` JSON object; returns item ids.
-pub fn run(
-    board: &Board,
-    mut items: Vec<Item>,
-    query: &Value,
-    user_name: &dyn Fn(i64) -> Option<String>,
-) -> Result<Vec<i64>, ApiError> {
-    if let Some(ids) = query.get("ids").and_then(Value::as_array) {
-        if ids.len() > 100 {
-            return Err(ApiError::invalid_argument(
-                "query_params.ids accepts at most 100 ids",
-            ));
-        }
-        let wanted: Vec<i64> = ids
-            .iter()
-            .filter_map(|v| {
-                v.as_str()
-                    .and_then(|s| s.parse().ok())
-                    .or_else(|| v.as_i64())
-            })
-            .collect();
-        items.retain(|i| wanted.contains(&i.id));
-    }
-    let mut kept = Vec::with_capacity(items.len());
-    for item in items {
-        if matches_group(board, &item, query, user_name)? {
-            kept.push(item);
-        }
-    }
-    if let Some(order) = query.get("order_by").and_then(Value::as_array) {
-        for o in order {
-            let col = o
-                .get("column_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if !is_pseudo(col) && col != "name" && board.column(col).is_none() {
-                return Err(ApiError::invalid_column(col));
-            }
-        }
-        kept.sort_by(|a, b| {
-            for o in order {
-                let col = o
-                    .get("column_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let desc = o.get("direction").and_then(Value::as_str) == Some("desc");
-                let ord = sort_key(board, a, col, user_name)
-                    .partial_cmp(&sort_key(board, b, col, user_name))
-                    .unwrap_or(Ordering::Equal);
-                let ord = if desc { ord.reverse() } else { ord };
-                if ord != Ordering::Equal {
-                    return ord;
-                }
-            }
-            a.id.cmp(&b.id)
-        });
-    }
-    Ok(kept.into_iter().map(|i| i.id).collect())
-}
-
-/// `items_page_by_column_values`: items whose cell text equals one of the given values, for
-/// every listed column (AND across columns, OR within one column's values).
-pub fn by_column_values<'a>(
-    board: &Board,
-    items: impl IntoIterator<Item = &'a Item>,
-    columns: &Value,
-    user_name: &dyn Fn(i64) -> Option<String>,
-) -> Result<Vec<i64>, ApiError> {
-    let mut wanted = Vec::new();
-    for c in columns.as_array().into_iter().flatten() {
-        let col = c
-            .get("column_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if col != "name" && board.column(&col).is_none() {
-            return Err(ApiError::invalid_column(&col));
-        }
-        let values: std::collections::HashSet<String> = c
-            .get("column_values")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        wanted.push((col, values));
-    }
-    Ok(items
-        .into_iter()
-        .filter(|item| {
-            wanted.iter().all(|(col, values)| {
-                if col == "name" {
-                    values.contains(&item.name)
-                } else {
-                    values.contains(&cell_text(board, item, col, user_name))
-                }
-            })
-        })
-        .map(|i| i.id)
-        .collect())
-}
-
-fn is_pseudo(col: &str) -> bool {
+pub fn is_pseudo(col: &str) -> bool {
     matches!(col, "__last_updated__" | "__creation_log__")
 }
 
 #[derive(PartialEq, PartialOrd)]
-enum Key {
+pub enum Key {
     Num(f64),
     Text(String),
 }
 
-fn sort_key(
+pub fn sort_key(
     board: &Board,
     item: &Item,
     col: &str,
@@ -144,7 +40,7 @@ fn sort_key(
     }
 }
 
-fn cell_text(
+pub fn cell_text(
     board: &Board,
     item: &Item,
     col: &str,
@@ -158,7 +54,7 @@ fn cell_text(
     }
 }
 
-fn matches_group(
+pub fn matches_group(
     board: &Board,
     item: &Item,
     q: &Value,
@@ -193,7 +89,7 @@ fn matches_group(
 }
 
 /// Compare values: a list, a scalar, or `["EXACT", "2024-…"]` for date-like columns.
-fn compare_values(rule: &Value) -> Vec<Value> {
+pub fn compare_values(rule: &Value) -> Vec<Value> {
     let v = match rule.get("compare_value") {
         Some(Value::Array(a)) => a.clone(),
         Some(Value::Null) | None => vec![],

@@ -1,5 +1,15 @@
 //! The in-memory monday account(s): users, boards, columns, groups, items, webhooks, cursors,
 //! and the request log. One `Mutex<Store>` guards it; a GraphQL request runs under the lock.
+//! Items live in an indexed table (items.rs) and cursors hold positions (cursor.rs), so item
+//! reads and writes cost O(log n) of the board, not a scan.
+
+mod cursor;
+mod items;
+mod webhook_table;
+
+pub use cursor::{Cursor, Remaining};
+pub use items::{BoardIndex, ItemTable, text_indexable, time_key};
+pub use webhook_table::WebhookTable;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -89,14 +99,6 @@ pub struct Webhook {
     pub config: Option<String>,
 }
 
-/// A page cursor: the remaining item ids of a query, and when it was issued.
-#[derive(Debug, Clone)]
-pub struct Cursor {
-    pub account_id: i64,
-    pub remaining: Vec<i64>,
-    pub issued_at: OffsetDateTime,
-}
-
 /// One served GraphQL request, for tests to count and inspect.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestRecord {
@@ -122,11 +124,12 @@ pub struct Store {
     pub tokens: HashMap<String, TokenOwner>,
     pub users: BTreeMap<i64, User>,
     pub boards: BTreeMap<i64, Board>,
-    pub items: BTreeMap<i64, Item>,
-    pub webhooks: BTreeMap<i64, Webhook>,
+    pub items: ItemTable,
+    pub webhooks: WebhookTable,
     pub cursors: HashMap<String, Cursor>,
     pub budgets: HashMap<i64, Budget>,
     pub minute_calls: HashMap<i64, (OffsetDateTime, u32)>,
+    pub daily_calls: HashMap<i64, crate::daily::DailyCalls>,
     pub log: Vec<RequestRecord>,
 }
 
@@ -325,20 +328,17 @@ impl Store {
         };
         let t = now();
         board.updated_at = t;
-        self.items.insert(
+        self.items.insert(Item {
             id,
-            Item {
-                id,
-                board_id,
-                group_id,
-                name: name.into(),
-                state: "active".into(),
-                created_at: t,
-                updated_at: t,
-                creator_id,
-                values,
-            },
-        );
+            board_id,
+            group_id,
+            name: name.into(),
+            state: "active".into(),
+            created_at: t,
+            updated_at: t,
+            creator_id,
+            values,
+        });
         Some(id)
     }
 
@@ -360,25 +360,11 @@ impl Store {
         Some(item)
     }
 
-    /// Active items of a board (optionally of one group), in board order (oldest first).
-    pub fn board_items(&self, board_id: i64, group: Option<&str>) -> Vec<&Item> {
+    /// How many active items a board (or one of its groups) holds.
+    pub fn active_count(&self, board_id: i64, group: Option<&str>) -> usize {
         self.items
-            .values()
-            .filter(|i| i.board_id == board_id && i.state == "active")
-            .filter(|i| group.is_none_or(|g| i.group_id == g))
-            .collect()
-    }
-
-    pub fn issue_cursor(&mut self, account_id: i64, remaining: Vec<i64>) -> String {
-        let token = format!("MSw{}", uuid::Uuid::new_v4().simple());
-        self.cursors.insert(
-            token.clone(),
-            Cursor {
-                account_id,
-                remaining,
-                issued_at: now(),
-            },
-        );
-        token
+            .board(board_id)
+            .and_then(|b| b.active_in(group))
+            .map_or(0, |s| s.len())
     }
 }
