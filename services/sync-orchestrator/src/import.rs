@@ -33,8 +33,8 @@ pub struct Import {
 
 /// The import, a page of the source at a time (`Deps::import_page` records): each page is
 /// paired, planned, written and committed — links, failing records and where the next page
-/// starts, under the lease fence — and its events go to run history before the next page is
-/// read. Memory holds one page, plus, when a link key pairs records, the other side's
+/// starts, under the lease fence — and its events go to run history; the next page is read
+/// meanwhile. Memory holds two pages, plus, when a link key pairs records, the other side's
 /// unlinked records by key (read once). An import that stopped resumes at the page after the
 /// last one it committed; the records it linked are skipped as "already linked" wherever it
 /// starts, so nothing is created twice.
