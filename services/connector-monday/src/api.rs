@@ -18,6 +18,8 @@ use crate::queries;
 const SERVER_RETRIES: u32 = 4;
 /// Rate-limit waits inside one call before RESOURCE_EXHAUSTED.
 const RATE_LIMIT_RETRIES: u32 = 5;
+/// monday's code for an account whose daily calls are spent (reset at midnight UTC).
+const DAILY_LIMIT: &str = "DAILY_LIMIT_EXCEEDED";
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 
 /// One entry of a response's `errors`.
@@ -200,6 +202,15 @@ impl Monday {
         let body = json!({"query": query, "variables": variables});
         let mut server_failures = 0u32;
         let mut rate_limited = 0u32;
+        if let Some(account) = account
+            && let Some(wait) = self.budgets.daily_spent(account).await
+        {
+            // Refused at once, without a call: a wait of hours is the caller's to schedule.
+            return Err(Error::RateLimited {
+                code: DAILY_LIMIT.to_owned(),
+                retry_in_seconds: wait,
+            });
+        }
         loop {
             if let Some(account) = account
                 && let Some(w) = self.budgets.window(account).await
@@ -277,6 +288,11 @@ impl Monday {
                     && let Some(account) = account
                 {
                     self.budgets.record(account, 0, wait).await;
+                }
+                if code == DAILY_LIMIT
+                    && let Some(account) = account
+                {
+                    self.budgets.daily_spent_for(account, wait).await;
                 }
                 tracing::info!(code, retry_in_s = wait, "monday rate limit, waiting");
                 self.wait_out(&code, wait, &mut rate_limited).await?;

@@ -1,7 +1,9 @@
 //! The complexity budget left per monday account, shared by replicas through Redis: each
 //! response's `complexity { after reset_in_x_seconds }` is stored under
 //! `{prefix}:monday:budget:{account}` with a TTL of the window's rest, so a request that
-//! cannot fit waits for the reset instead of spending a call on a 429.
+//! cannot fit waits for the reset instead of spending a call on a 429. An account whose daily
+//! calls are spent (`DAILY_LIMIT_EXCEEDED`) is noted under `{prefix}:monday:daily:{account}`
+//! until monday's reset, so no replica spends a refused call on it meanwhile.
 
 use redis::AsyncCommands;
 use time::OffsetDateTime;
@@ -56,6 +58,31 @@ impl Budgets {
             remaining,
             reset_at,
         })
+    }
+
+    /// Seconds until the account's spent daily calls reset, if monday said they are spent.
+    pub async fn daily_spent(&self, account: &str) -> Option<u64> {
+        let mut redis = self.redis.clone();
+        let reset_at: Option<i64> = redis.get(self.daily_key(account)).await.ok()?;
+        let left = reset_at? - OffsetDateTime::now_utc().unix_timestamp();
+        (left > 0).then_some(left as u64)
+    }
+
+    /// Notes that the account's daily calls are spent for `reset_in` more seconds.
+    pub async fn daily_spent_for(&self, account: &str, reset_in: u64) {
+        let reset_in = reset_in.max(1);
+        let reset_at = OffsetDateTime::now_utc().unix_timestamp() + reset_in as i64;
+        let mut redis = self.redis.clone();
+        let set: Result<(), _> = redis
+            .set_ex(self.daily_key(account), reset_at, reset_in)
+            .await;
+        if let Err(error) = set {
+            tracing::warn!(%error, "monday daily limit not stored in redis");
+        }
+    }
+
+    fn daily_key(&self, account: &str) -> String {
+        format!("{}:monday:daily:{account}", self.prefix)
     }
 
     /// Store what monday reported: `remaining` points for `reset_in` more seconds.

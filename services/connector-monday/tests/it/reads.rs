@@ -555,3 +555,26 @@ async fn find_items_returns_the_items_whose_column_shows_a_value() {
     assert_eq!(too_many.code(), Code::InvalidArgument);
     assert!(too_many.message().contains("values"), "{too_many:?}");
 }
+
+/// An account whose daily calls are spent is refused RESOURCE_EXHAUSTED with the wait until
+/// monday's reset, and from then on without a call to monday: a refused call would count too.
+#[tokio::test]
+async fn spent_daily_calls_are_refused_until_the_reset_without_calling_monday() {
+    let mut h = start_harness().await;
+    h.client.get_board(svc(board_req(&h))).await.unwrap();
+    h.sim.set_daily_call_limit(h.account.account_id, Some(1));
+    h.sim.spend_daily_calls(h.account.account_id, 1);
+    h.sim.clear_requests();
+    let first = h.client.get_board(svc(board_req(&h))).await.unwrap_err();
+    assert_eq!(first.code(), Code::ResourceExhausted, "{first}");
+    assert!(first.message().contains("DAILY_LIMIT_EXCEEDED"), "{first}");
+    let served = h.sim.requests().len();
+    assert_eq!(served, 1, "monday refused once");
+    let again = h.client.get_board(svc(board_req(&h))).await.unwrap_err();
+    assert_eq!(again.code(), Code::ResourceExhausted, "{again}");
+    assert_eq!(
+        h.sim.requests().len(),
+        served,
+        "no call spent on a known refusal"
+    );
+}
