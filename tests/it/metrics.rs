@@ -150,13 +150,18 @@ async fn a_run_is_counted_timed_and_its_records_counted_by_side() {
             "tandem.sync.runs.started",
             &[("trigger", "manual")],
         );
-        if finished && timed && created && started {
+        let budget = has(
+            &points,
+            "tandem.remote.budget.used_ratio",
+            &[("side", "salesforce")],
+        );
+        if finished && timed && created && started && budget {
             break;
         }
         assert!(
             Instant::now() < deadline,
             "metrics not received: finished {finished}, timed {timed}, created {created}, \
-             started {started}: {points:?}"
+             started {started}, budget {budget}: {points:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -73,6 +73,10 @@ pub async fn cycle(
     outcome.kind_errors(&settings.rules);
     commit::record_failing(&mut tx, settings.integration.version, &pairs, outcome).await?;
     commit::set_watermarks(&mut tx, &polled).await?;
+    deps.metrics
+        .budget("salesforce", polled.salesforce.api_usage.as_ref());
+    deps.metrics
+        .budget("monday", polled.monday.complexity.as_ref());
     tx.note_usage(
         polled.salesforce.api_usage.as_ref(),
         polled.monday.complexity.as_ref(),

@@ -18,6 +18,7 @@ pub struct Metrics {
     claim_conflicts: Counter<u64>,
     leases_held: UpDownCounter<i64>,
     submitted: Counter<u64>,
+    budget_used: Histogram<f64>,
 }
 
 impl Default for Metrics {
@@ -103,6 +104,25 @@ impl Metrics {
                 .u64_counter("tandem.buffer.submitted")
                 .with_description("Changes submitted to the coalescing buffer, by side")
                 .build(),
+            budget_used: meter
+                .f64_histogram("tandem.remote.budget.used_ratio")
+                .with_description(
+                    "How much of the remote's budget was used when a cycle polled, by side \
+                     (Salesforce daily API calls, monday complexity per minute): a fleet's \
+                     orgs and accounts near their limit show in the top buckets",
+                )
+                .with_boundaries(vec![0.1, 0.25, 0.5, 0.75, 0.8, 0.9, 0.95, 1.0])
+                .build(),
+        }
+    }
+
+    /// The share of a remote's budget a cycle saw used (nothing when the remote said none).
+    pub fn budget(&self, side: &'static str, usage: Option<&pb::ApiUsage>) {
+        if let Some(u) = usage.filter(|u| u.limit > 0) {
+            self.budget_used.record(
+                u.used as f64 / u.limit as f64,
+                &[KeyValue::new("side", side)],
+            );
         }
     }
 
