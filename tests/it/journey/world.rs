@@ -106,6 +106,9 @@ pub struct Config {
     pub start_paused: bool,
     /// Records made before the integration, some of them on both sides under one name.
     pub pre_existing: usize,
+    /// Salesforce change events and monday webhooks on (`TANDEM_JOURNEY_REALTIME=1` forces
+    /// it).
+    pub realtime: bool,
 }
 
 impl Config {
@@ -144,8 +147,11 @@ impl Config {
             link_key: rng.random_bool(0.4),
             start_paused: rng.random_bool(0.3),
             pre_existing: rng.random_range(0..4),
+            realtime: false,
         };
         config.draw_extra_fields(rng);
+        config.realtime = rng.random_bool(0.3)
+            || std::env::var_os("TANDEM_JOURNEY_REALTIME").is_some_and(|v| v == "1");
         config
     }
 
