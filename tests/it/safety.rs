@@ -593,3 +593,50 @@ async fn a_changed_record_finds_its_unchanged_partner_by_the_link_key() {
     let quiet = stack.sync(&integration).await.counters.unwrap();
     assert_eq!((quiet.created, quiet.updated), (0, 0));
 }
+
+/// An item from an earlier setup whose link key names a Salesforce record deleted since is
+/// that record's partner: the pair ends with an event, and neither a retry nor a later edit of
+/// the item makes a new record in Salesforce (deletions are not propagated, in either way).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_item_whose_key_names_a_deleted_record_is_unlinked_and_never_created_anew() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let opportunity = opportunity(&stack, "Sigma");
+    let item = stack
+        .monday
+        .create_item(stack.board, None, "Sigma", serde_json::json!({"status": {"label": "Prospecting"}, "date4": {"date": "2026-12-31"}, "sfid": opportunity}))
+        .unwrap();
+    let integration = stack
+        .integration_with(|spec| {
+            spec.link_monday_column_id = "sfid".into();
+            spec.link_salesforce_field = "Id".into();
+        })
+        .await;
+    stack.salesforce.delete(ORG, &opportunity).unwrap();
+    let edit = |stage: &str| {
+        stack
+            .monday
+            .set_values(item, serde_json::json!({"status": {"label": stage}}))
+            .unwrap()
+    };
+    edit("Closed Won");
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == pb::EventAction::Unlinked as i32),
+        "{events:#?}"
+    );
+    for _ in 0..2 {
+        stack.sync(&integration).await;
+    }
+    edit("Closed Lost");
+    stack.sync(&integration).await;
+    assert_eq!(
+        stack.salesforce.count(ORG, "Opportunity"),
+        0,
+        "nothing made anew: {:?}",
+        stack.salesforce.records(ORG, "Opportunity")
+    );
+}

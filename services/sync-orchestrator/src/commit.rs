@@ -33,7 +33,7 @@ pub async fn record(
     // A partner found deleted or archived by the write itself: the link ends (deletions are
     // not propagated), and nothing is written to it again.
     let mut gone: BTreeSet<usize> = BTreeSet::new();
-    let mut unlink: Vec<(String, String)> = Vec::new();
+    let mut unlink: Vec<(String, String, String)> = Vec::new();
     for d in done.iter().filter(|d| d.gone) {
         if !gone.insert(d.pair) {
             continue;
@@ -54,8 +54,8 @@ pub async fn record(
             pb::EventAction::Unlinked,
             reason.clone(),
         ));
-        if let Some(sf) = &pair.salesforce_id {
-            unlink.push((sf.clone(), reason));
+        if let (Some(sf), Some(mo)) = (&pair.salesforce_id, &pair.monday_id) {
+            unlink.push((sf.clone(), mo.clone(), reason));
         }
     }
     let mut failed: BTreeSet<usize> = BTreeSet::new();
@@ -107,8 +107,8 @@ pub async fn record(
                 .with_changes(d.changes.clone()),
         );
     }
-    for (sf_id, reason) in planned.unlink.iter().chain(&unlink) {
-        tx.unlink(sf_id, reason).await?;
+    for (sf_id, mo_id, reason) in planned.unlink.iter().chain(&unlink) {
+        tx.unlink(sf_id, mo_id, reason).await?;
     }
     for (index, shadow) in &planned.relinks {
         let pair = &pairs[*index];

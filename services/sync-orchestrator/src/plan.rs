@@ -37,8 +37,8 @@ pub struct Intent {
 pub struct Planned {
     pub salesforce: Vec<Write<pb::RecordWrite>>,
     pub monday: Vec<Write<pb::ItemWrite>>,
-    /// Links to end: (Salesforce id, reason).
-    pub unlink: Vec<(String, String)>,
+    /// Links to end: (Salesforce id, monday id, reason).
+    pub unlink: Vec<(String, String, String)>,
     pub intents: Vec<Intent>,
     /// Pairs to link that need no write (re-linked or adopted, already equal).
     pub relinks: Vec<(usize, Shadow)>,
@@ -95,7 +95,9 @@ fn plan_linked(
             pb::EventAction::Unlinked,
             reason,
         ));
-        planned.unlink.push((s.clone(), reason.to_owned()));
+        planned
+            .unlink
+            .push((s.clone(), m.clone(), reason.to_owned()));
         return;
     }
     let (Some(sf), Some(mo)) = (&pair.salesforce, &pair.monday) else {

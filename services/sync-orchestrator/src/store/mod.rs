@@ -448,9 +448,14 @@ impl Fenced<'_> {
     }
 
     /// Marks a link as ended (a side deleted or archived its record); nothing is deleted.
-    pub async fn unlink(&mut self, salesforce_id: &str, reason: &str) -> Result<(), sqlx::Error> {
+    pub async fn unlink(
+        &mut self,
+        salesforce_id: &str,
+        monday_item_id: &str,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
         self.flush().await?;
-        sqlx::query(
+        let ended = sqlx::query(
             "UPDATE links SET unlinked_at = now(), unlinked_reason = $3, lease_epoch = $4, updated_at = now()
              WHERE integration_id = $1 AND salesforce_id = $2 AND unlinked_at IS NULL",
         )
@@ -460,6 +465,23 @@ impl Fenced<'_> {
         .bind(self.epoch)
         .execute(&mut *self.tx)
         .await?;
+        if ended.rows_affected() == 0 {
+            // A pair found by its link key and never linked (its partner already gone): the
+            // ended link is recorded all the same, so the survivor is not created anew on the
+            // other side by a later cycle — as for a pair that was linked.
+            sqlx::query(
+                "INSERT INTO links (integration_id, salesforce_id, monday_item_id, lease_epoch, unlinked_at, unlinked_reason)
+                 VALUES ($1, $2, $3, $4, now(), $5)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.integration)
+            .bind(salesforce_id)
+            .bind(monday_item_id)
+            .bind(self.epoch)
+            .bind(reason)
+            .execute(&mut *self.tx)
+            .await?;
+        }
         Ok(())
     }
 
