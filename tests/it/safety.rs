@@ -16,7 +16,7 @@ fn opportunity(stack: &crate::stack::Stack, name: &str) -> String {
 fn monday_partner(events: &[pb::RecordEvent], id: &str) -> i64 {
     events
         .iter()
-        .find(|e| e.source_record_id == id)
+        .find(|e| e.source_record_id == id && !e.target_record_id.is_empty())
         .unwrap_or_else(|| panic!("{id} crossed: {events:#?}"))
         .target_record_id
         .parse()
@@ -639,4 +639,57 @@ async fn an_item_whose_key_names_a_deleted_record_is_unlinked_and_never_created_
         "nothing made anew: {:?}",
         stack.salesforce.records(ORG, "Opportunity")
     );
+}
+
+/// A record failing on one field stays failing while its retry waits out its backoff, even
+/// when its partner changes meanwhile (a cycle then takes the failing side as unchanged, which
+/// is no sign that it crossed): once the mapping is fixed, it crosses.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_record_is_not_forgotten_when_its_partner_changes_during_its_backoff() {
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let integration = stack.integration().await;
+    // monday's board lacks "Qualification": the stage fails, the rest crosses.
+    let opportunity = stack
+        .salesforce
+        .insert(
+            ORG,
+            "Opportunity",
+            serde_json::json!({"Name": "Tau", "StageName": "Qualification", "CloseDate": "2027-01-31"}),
+        )
+        .unwrap();
+    let run = stack.sync(&integration).await;
+    let events = stack.events(&run).await;
+    let item = monday_partner(&events, &opportunity);
+    // Retried at once twice, then it waits a minute.
+    for _ in 0..3 {
+        stack.sync(&integration).await;
+    }
+    assert_eq!(stack.status(&integration).await.failing_records, 1);
+    stack
+        .monday
+        .set_values(item, serde_json::json!({"date4": {"date": "2027-03-31"}}))
+        .unwrap();
+    stack.sync(&integration).await;
+    assert_eq!(
+        stack.status(&integration).await.failing_records,
+        1,
+        "the stage has not crossed: it is still failing"
+    );
+    let integration = stack
+        .update(&integration, |spec| {
+            for m in &mut spec.mappings {
+                if m.monday_column_id == "status" {
+                    m.options = Some(pb::ConversionOptions {
+                        create_missing_labels: true,
+                        ..Default::default()
+                    });
+                }
+            }
+        })
+        .await;
+    stack.sync(&integration).await;
+    assert_eq!(stack.status(&integration).await.failing_records, 0);
+    let status = &stack.monday.item(item).unwrap().values["status"];
+    assert!(status["index"].is_u64(), "the stage crossed: {status}");
 }

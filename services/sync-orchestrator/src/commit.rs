@@ -146,12 +146,22 @@ pub async fn record_failing(
         failed_ids.insert((side, e.source_record_id.clone()));
         failed.push((side, e.source_record_id.clone(), e.reason.clone()));
     }
+    // Only a record this run read can have crossed: a side the cycle took as unchanged
+    // without reading it (its partner changed) says nothing of a field that failed on it.
+    let read = |r: &Option<pb::Record>| {
+        r.as_ref()
+            .is_some_and(|r| r.deleted || !r.fields.is_empty())
+    };
     let resolved: Vec<(Side, String)> = pairs
         .iter()
         .flat_map(|p| {
-            [Side::Salesforce, Side::Monday]
-                .into_iter()
-                .filter_map(|side| p.id_on(side.into()).map(|id| (side, id.to_owned())))
+            [
+                (Side::Salesforce, &p.salesforce_id, read(&p.salesforce)),
+                (Side::Monday, &p.monday_id, read(&p.monday)),
+            ]
+            .into_iter()
+            .filter(|(_, _, read)| *read)
+            .filter_map(|(side, id, _)| id.as_ref().map(|id| (side, id.clone())))
         })
         .filter(|record| !failed_ids.contains(record))
         .collect();
