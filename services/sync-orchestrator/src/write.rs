@@ -233,6 +233,11 @@ pub async fn send_via(
             )
         }));
     }
+    // Labels monday added for these writes are not in the board this run read: the next
+    // run reads the board again, so a status holding one is read as its label.
+    if create_labels && !planned.monday.is_empty() {
+        deps.catalogs.forget(settings.id());
+    }
     note_created(deps, settings, &done).await?;
     Ok(done)
 }

@@ -75,9 +75,18 @@ pub fn read_json(
             if let Some(label) = v.get("label").and_then(label_text) {
                 Value::labels([label])
             } else if let Some(i) = v.get("index").and_then(Json::as_i64) {
-                match column.label_name(i) {
-                    Some(name) => Value::labels([name]),
-                    None => Value::labels([text.unwrap_or_default()]),
+                match (column.label_name(i), text.filter(|t| !t.is_empty())) {
+                    (Some(name), _) => Value::labels([name]),
+                    (None, Some(shown)) => Value::labels([shown]),
+                    // A label added since the board was read, and no text to name it: not an
+                    // empty status (that would clear the other side), a value to read again.
+                    (None, None) => {
+                        return Err(invalid(
+                            column,
+                            &raw(),
+                            "a status label the board did not have when Tandem last read it",
+                        ));
+                    }
                 }
             } else {
                 Value::Null
@@ -412,6 +421,19 @@ mod tests {
                 col.id
             );
         }
+    }
+
+    #[test]
+    fn a_status_index_the_board_did_not_have_is_an_error_not_an_empty_status() {
+        let users = UserMap::new();
+        let col = MondayColumn::new("status", MondayKind::Status).with_labels(["Working on it"]);
+        // Named by its text: read as that label.
+        assert_eq!(
+            read(&col, Some(r#"{"index":7}"#), Some("Qualification"), &users).unwrap(),
+            Value::labels(["Qualification"])
+        );
+        // Neither known nor shown: an empty status would clear the other side.
+        assert!(read(&col, Some(r#"{"index":7}"#), None, &users).is_err());
     }
 
     #[test]
