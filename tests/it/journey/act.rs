@@ -208,3 +208,14 @@ pub fn holds_nothing(stack: &Stack, side: Side, id: &str, field: Field) -> bool 
             .is_none_or(|i| text(i.values.get(field.column())).is_empty()),
     }
 }
+
+/// Whether a Salesforce record holds `v` in `field` already (an edit to it changes nothing).
+pub fn holds_already(stack: &Stack, side: Side, id: &str, field: Field, v: &Value) -> bool {
+    side == Side::Salesforce
+        && field != Field::Name
+        && !v.is_null()
+        && stack
+            .salesforce
+            .record(ORG, id)
+            .is_some_and(|r| r.get(field.salesforce()) == Some(v))
+}

@@ -401,13 +401,14 @@ impl Journey {
         };
         let twin = made.pre_existing && twin_bases(&self.model).contains(&made.base);
         let mut emptied = false;
-        // Emptying what is empty already changes nothing (monday keeps no change of it).
+        // Emptying what is empty already, or setting what a record holds, changes nothing.
         let mut changed = false;
         for (side, id) in &sides {
             let v = value(&mut self.rng, field, *side, &self.model.directory);
             let empty = v.is_null() || v == "";
             emptied |= empty;
-            changed |= !(empty && act::holds_nothing(&self.stack, *side, id, field));
+            changed |= !(empty && act::holds_nothing(&self.stack, *side, id, field))
+                && !act::holds_already(&self.stack, *side, id, field, &v);
             self.log.push(format!(
                 "edit {field:?} on {side:?} {id} ({:?}) to {v}",
                 made.base
@@ -449,7 +450,7 @@ impl Journey {
         // fallback column only through a later Salesforce change.
         if field == Field::Owner && self.config.maps(Field::OwnerEmail) {
             let expected = self.model.expect.entry(made.id.clone()).or_default();
-            if sides.iter().all(|(s, _)| *s == Side::Salesforce) {
+            if changed && sides.iter().all(|(s, _)| *s == Side::Salesforce) {
                 expected.insert(Field::OwnerEmail);
             } else {
                 expected.remove(&Field::OwnerEmail);
