@@ -136,10 +136,9 @@ impl SyncOrchestratorService {
                 limit: u.monday_limit,
             }),
             import: import.map(|p| tandem_proto::v1::ImportProgress {
-                source: match p.source {
-                    1 => tandem_proto::v1::Side::Salesforce,
-                    _ => tandem_proto::v1::Side::Monday,
-                } as i32,
+                source: crate::store::Side::from_code(p.source)
+                    .map_or(tandem_proto::v1::Side::Unspecified, Into::into)
+                    as i32,
                 records_done: p.records as u64,
                 records_total: p.total as u64,
                 started_at: Some(timestamp(p.started_at)),

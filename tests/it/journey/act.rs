@@ -184,8 +184,18 @@ pub fn edit(stack: &Stack, side: Side, id: &str, field: Field, v: Value, rng: &m
     }
 }
 
+/// Whether setting `field` to `v` changes nothing: the record holds nothing there and `v`
+/// empties it, or (Salesforce) it holds `v` already.
+pub fn changes_nothing(stack: &Stack, side: Side, id: &str, field: Field, v: &Value) -> bool {
+    if v.is_null() || v == "" {
+        holds_nothing(stack, side, id, field)
+    } else {
+        holds_already(stack, side, id, field, v)
+    }
+}
+
 /// Whether the record holds nothing in `field` (before an edit that empties it).
-pub fn holds_nothing(stack: &Stack, side: Side, id: &str, field: Field) -> bool {
+fn holds_nothing(stack: &Stack, side: Side, id: &str, field: Field) -> bool {
     let text = |v: Option<&Value>| match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -210,10 +220,9 @@ pub fn holds_nothing(stack: &Stack, side: Side, id: &str, field: Field) -> bool 
 }
 
 /// Whether a Salesforce record holds `v` in `field` already (an edit to it changes nothing).
-pub fn holds_already(stack: &Stack, side: Side, id: &str, field: Field, v: &Value) -> bool {
+fn holds_already(stack: &Stack, side: Side, id: &str, field: Field, v: &Value) -> bool {
     side == Side::Salesforce
         && field != Field::Name
-        && !v.is_null()
         && stack
             .salesforce
             .record(ORG, id)

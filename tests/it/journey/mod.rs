@@ -405,10 +405,8 @@ impl Journey {
         let mut changed = false;
         for (side, id) in &sides {
             let v = value(&mut self.rng, field, *side, &self.model.directory);
-            let empty = v.is_null() || v == "";
-            emptied |= empty;
-            changed |= !(empty && act::holds_nothing(&self.stack, *side, id, field))
-                && !act::holds_already(&self.stack, *side, id, field, &v);
+            emptied |= v.is_null() || v == "";
+            changed |= !act::changes_nothing(&self.stack, *side, id, field, &v);
             self.log.push(format!(
                 "edit {field:?} on {side:?} {id} ({:?}) to {v}",
                 made.base
