@@ -14,6 +14,7 @@ mod limits;
 mod metrics;
 mod migrations;
 mod ownership;
+mod people;
 mod redis;
 mod safety;
 mod services;

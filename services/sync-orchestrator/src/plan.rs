@@ -23,6 +23,10 @@ pub struct Write<W> {
     pub shadow: Shadow,
     /// What the write changes, field by field (for run history).
     pub changes: Vec<pb::FieldChange>,
+    /// A create's target fields that could not be converted and were left out: the remote
+    /// may fill them with its default (Salesforce's owner), which is read back after the
+    /// create so it is not taken for a user's edit.
+    pub left_out: Vec<String>,
 }
 
 /// A create, recorded as an intent before it is sent.
@@ -221,6 +225,7 @@ fn plan_linked(
             pair: index,
             shadow: plan.next_shadow.clone(),
             changes: written(&to_salesforce, &sf_payload),
+            left_out: Vec::new(),
         });
     }
     if !mo_payload.is_empty() {
@@ -233,6 +238,7 @@ fn plan_linked(
             pair: index,
             shadow: plan.next_shadow.clone(),
             changes: written(&to_monday, &mo_payload),
+            left_out: Vec::new(),
         });
     }
     let changes = plan
@@ -292,6 +298,7 @@ fn plan_unlinked(
             shadow,
             errors,
         } => {
+            let left_out: Vec<String> = errors.iter().map(|(f, _)| f.clone()).collect();
             if !errors.is_empty() {
                 let fields: Vec<&str> = errors.iter().map(|(f, _)| f.as_str()).collect();
                 let reason = format!(
@@ -321,6 +328,7 @@ fn plan_unlinked(
                     pair: index,
                     shadow,
                     changes,
+                    left_out,
                 }),
                 Side::Salesforce => planned.salesforce.push(Write {
                     write: pb::RecordWrite {
@@ -331,6 +339,7 @@ fn plan_unlinked(
                     pair: index,
                     shadow,
                     changes,
+                    left_out,
                 }),
             }
         }

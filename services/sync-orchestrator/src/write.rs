@@ -41,6 +41,8 @@ pub struct Done {
     pub shadow: Shadow,
     /// What the write changed (or was to change), field by field.
     pub changes: Vec<pb::FieldChange>,
+    /// A create's target fields left out (could not be converted); see [`read_back_left_out`].
+    pub left_out: Vec<String>,
 }
 
 /// What a connector answered for one write.
@@ -71,6 +73,7 @@ impl Done {
             errors: answer.errors,
             shadow: w.shadow.clone(),
             changes: w.changes.clone(),
+            left_out: w.left_out.clone(),
         }
     }
 }
@@ -196,6 +199,7 @@ pub async fn send_via(
         note_created(deps, settings, &done).await?;
         return Err(failure);
     }
+    read_back_left_out(deps, settings, &mut done, outcome).await?;
     // Only mappings that opted in let labels through that the board lacks.
     let create_labels = settings
         .rules
@@ -284,6 +288,65 @@ async fn to_salesforce(
             (r.results, r.api_calls)
         }
     })
+}
+
+/// Salesforce fills a field a create left out with its default — the owner above all, when
+/// the monday person has no Salesforce user. Read back, that value enters the shadow of the
+/// Salesforce side, so the next run does not take it for a user's edit and write it over the
+/// monday value it could not carry; the monday side keeps no shadow for it, so its value is
+/// tried again every run (and crosses once Salesforce can hold it). One read for all such
+/// creates of the run; monday columns have no defaults, so monday creates need none.
+async fn read_back_left_out(
+    deps: &Deps,
+    settings: &Settings,
+    done: &mut [Done],
+    outcome: &mut Outcome,
+) -> Result<(), CycleError> {
+    let ids: Vec<String> = done
+        .iter()
+        .filter(|d| d.source == CoreSide::Monday && d.is_create() && d.success)
+        .filter(|d| !d.left_out.is_empty() && !d.target_id.is_empty())
+        .map(|d| d.target_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let spec = &settings.spec;
+    let (fields, _) = settings.fields_to_read(None);
+    let got = deps
+        .peers
+        .salesforce
+        .clone()
+        .get_records(pb::GetRecordsRequest {
+            connection_id: spec.salesforce_connection_id.clone(),
+            object: spec.salesforce_object.clone(),
+            ids,
+            fields,
+        })
+        .await?
+        .into_inner();
+    outcome.counters.salesforce_api_calls += u64::from(got.api_calls);
+    let read: std::collections::HashMap<&str, _> = got
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.id.as_str(),
+                crate::records::read_salesforce(&settings.rules.mappings, r),
+            )
+        })
+        .collect();
+    for d in done.iter_mut().filter(|d| !d.left_out.is_empty()) {
+        let Some(record) = read.get(d.target_id.as_str()) else {
+            continue;
+        };
+        for field in &d.left_out {
+            if let Some(value) = record.state.values.get(field) {
+                d.shadow.salesforce.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Notes what the creates among `done` made, for the next run should this one not commit.
