@@ -70,9 +70,7 @@ impl Default for StackOptions {
 
 pub struct Stack {
     pub salesforce: salesforce_sim::SimHandle,
-    pub salesforce_url: String,
     pub monday: monday_sim::SimHandle,
-    pub monday_api_url: String,
     pub monday_token: String,
     pub monday_account: i64,
     pub monday_user: i64,
@@ -173,9 +171,7 @@ impl Stack {
             let embedded = Embedded::start(config).await?;
             Parts {
                 salesforce: embedded.salesforce.clone(),
-                salesforce_url: embedded.salesforce_url.clone(),
                 monday: embedded.monday.clone(),
-                monday_api_url: embedded.monday_api_url.clone(),
                 webhook_url: embedded.webhook_url.clone(),
                 peers: embedded.peers.clone(),
                 embedded: Some(embedded),
@@ -206,8 +202,6 @@ impl Stack {
         };
         Ok(Stack {
             salesforce: parts.salesforce,
-            salesforce_url: parts.salesforce_url,
-            monday_api_url: parts.monday_api_url,
             monday,
             monday_token: account.token,
             monday_account: account.account_id,
@@ -237,6 +231,24 @@ impl Stack {
     /// The process the services run in when they run apart.
     pub fn services_pid(&self) -> Option<u32> {
         self.apart.as_ref().map(|a| a.child.id())
+    }
+
+    /// Kills the services' process (SIGKILL, as a crashed node) and starts it again; the
+    /// clients follow it to its new ports. Only for a stack whose services run apart.
+    pub async fn restart_services(&mut self) -> anyhow::Result<()> {
+        let apart = self
+            .apart
+            .as_mut()
+            .context("only services running apart can be restarted")?;
+        let peers = apart.restart().await?;
+        let channel = |url: &str| -> anyhow::Result<Channel> {
+            Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.connect_lazy())
+        };
+        self.config = MappingConfigClient::new(channel(&peers.mapping_config_url)?);
+        self.orchestrator = SyncOrchestratorClient::new(channel(&peers.sync_orchestrator_url)?);
+        self.history = RunHistoryClient::new(channel(&peers.run_history_url)?);
+        self.peers = peers;
+        Ok(())
     }
 
     /// Stops the services and simulators, then drops the database.

@@ -43,14 +43,6 @@ impl Measure {
     pub fn micros_per(d: Duration, records: usize) -> f64 {
         d.as_secs_f64() * 1e6 / records.max(1) as f64
     }
-
-    /// The RPC methods by busy time, largest first: `Method ×count busy/wall`.
-    pub fn breakdown(&self) -> Vec<(String, Timing)> {
-        let mut all: Vec<(String, Timing)> =
-            self.spans.iter().map(|(k, t)| (k.clone(), *t)).collect();
-        all.sort_by_key(|t| std::cmp::Reverse(t.1.busy));
-        all
-    }
 }
 
 pub async fn measure<T>(

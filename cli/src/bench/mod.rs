@@ -21,7 +21,7 @@ mod report;
 mod spans;
 mod throughput;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -113,10 +113,23 @@ pub struct BenchArgs {
     /// Scenario 3: the Zipf exponent.
     #[arg(long, default_value_t = 1.0)]
     zipf_exponent: f64,
-    /// Scenario 4: records imported each way (5,000 as today's largest that completes, and the
-    /// issue's 100,000).
+    /// Scenario 4: records imported monday → Salesforce (below Bulk API's threshold, and
+    /// through it at 20,000 and 100,000).
     #[arg(long, value_delimiter = ',')]
     import_records: Option<Vec<usize>>,
+    /// Scenario 4: records imported Salesforce → monday (monday's budget allows about 1,000
+    /// creates a minute: 5,000 take five minutes).
+    #[arg(long, value_delimiter = ',')]
+    monday_import_records: Option<Vec<usize>>,
+    /// Scenario 4: records of the import killed half way and run again (0: none).
+    #[arg(long)]
+    resume_records: Option<usize>,
+    /// Scenario 4: latency injected into every Salesforce call, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    salesforce_latency_ms: u64,
+    /// Scenario 4: latency injected into every monday request, in milliseconds.
+    #[arg(long, default_value_t = 400)]
+    monday_latency_ms: u64,
     /// Scenario 5: single edits timed with webhooks on.
     #[arg(long)]
     latency_samples: Option<usize>,
@@ -228,6 +241,10 @@ fn check(args: &BenchArgs) -> anyhow::Result<()> {
         "import-records",
         args.import_records.as_deref().unwrap_or_default(),
     )?;
+    positive(
+        "monday-import-records",
+        args.monday_import_records.as_deref().unwrap_or_default(),
+    )?;
     for (name, value) in [
         ("memory-links", args.memory_links),
         ("zipf-records", args.zipf_records),
@@ -313,8 +330,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 coalescing::run(&ctx, &params).await
             }
             Scenario::Throughput => {
-                let sizes = pick(&args.import_records, q, vec![500], vec![5_000, 100_000]);
-                throughput::run(&ctx, &sizes).await
+                let params = throughput::Params {
+                    salesforce_bound: pick(
+                        &args.import_records,
+                        q,
+                        vec![500],
+                        vec![5_000, 20_000, 100_000],
+                    ),
+                    monday_bound: pick(&args.monday_import_records, q, vec![100], vec![5_000]),
+                    salesforce_latency: Duration::from_millis(if q {
+                        10
+                    } else {
+                        args.salesforce_latency_ms
+                    }),
+                    monday_latency: Duration::from_millis(if q {
+                        10
+                    } else {
+                        args.monday_latency_ms
+                    }),
+                    resume_records: pick(&args.resume_records, q, 0, 100_000),
+                };
+                throughput::run(&ctx, &params).await
             }
             Scenario::Latency => {
                 let params = latency::Params {
