@@ -176,23 +176,24 @@ fn locked(r: &WriteResult) -> bool {
 impl Api {
     #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object, writes = r.writes.len()))]
     pub async fn write(&self, r: WriteRecordsRequest) -> Result<WriteRecordsResponse, Error> {
-        let object = object_name(&r.object, "object")?;
-        if r.writes.len() > MAX_WRITES {
-            return Err(Error::invalid(
-                "writes",
-                format!("carries {} writes; at most {MAX_WRITES}", r.writes.len()),
-            ));
-        }
-        if r.writes.is_empty() {
-            crate::credentials::connection_id(&r.connection_id)?;
+        let Some(target) = self
+            .write_target(
+                &r.connection_id,
+                &r.integration_id,
+                &r.object,
+                r.writes.len(),
+                MAX_WRITES,
+            )
+            .await?
+        else {
             return Ok(WriteRecordsResponse::default());
-        }
-        let client = call_client(&r.integration_id)?;
-        let mut session = self.session(&r.connection_id).await?;
-        session.call_options = Some(format!("client={client}"));
-        let described = self.describe_in(&mut session, &object).await?;
-        let object = described.summary.name.clone();
-        let key_field = described.idempotency_field.as_deref();
+        };
+        let WriteTarget {
+            mut session,
+            object,
+            key_field,
+        } = target;
+        let key_field = key_field.as_deref();
         let prepared = r
             .writes
             .iter()
@@ -330,6 +331,49 @@ pub(crate) fn call_client(integration_id: &str) -> Result<String, Error> {
         ));
     }
     Ok(format!("tandem-{id}"))
+}
+
+/// Where a write call goes: the caller's session, marked with the integration as the calls'
+/// client, and the object as described (its API name and the field creates are keyed by).
+pub(crate) struct WriteTarget<'a> {
+    pub session: Session<'a>,
+    pub object: String,
+    pub key_field: Option<String>,
+}
+
+impl Api {
+    /// The checks every write call (collections or Bulk API) makes before anything is sent:
+    /// the object's name, at most `max` writes; `None` for no writes (the connection id
+    /// still checked).
+    pub(crate) async fn write_target(
+        &self,
+        connection_id: &str,
+        integration_id: &str,
+        object: &str,
+        writes: usize,
+        max: usize,
+    ) -> Result<Option<WriteTarget<'_>>, Error> {
+        let object = object_name(object, "object")?;
+        if writes > max {
+            return Err(Error::invalid(
+                "writes",
+                format!("carries {writes} writes; at most {max}"),
+            ));
+        }
+        if writes == 0 {
+            crate::credentials::connection_id(connection_id)?;
+            return Ok(None);
+        }
+        let client = call_client(integration_id)?;
+        let mut session = self.session(connection_id).await?;
+        session.call_options = Some(format!("client={client}"));
+        let described = self.describe_in(&mut session, &object).await?;
+        Ok(Some(WriteTarget {
+            object: described.summary.name.clone(),
+            key_field: described.idempotency_field.clone(),
+            session,
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ pub async fn import(
     // Page k is written while page k + 1 is read: at most two pages in memory.
     let spec = settings.spec.clone();
     let mut size = deps.import_page;
-    let mut current = read_first(deps, &spec, source, token, size, read, outcome).await?;
+    let mut current = read_from(deps, &spec, source, token, size, read, outcome).await?;
     // Many records into Salesforce go as Bulk API 2.0 jobs, a larger page each.
     let total = current.total.max(resumed_total);
     let via = if source == CoreSide::Monday && !dry_run && total >= bulk_threshold(deps).await? {
@@ -101,9 +101,9 @@ pub async fn import(
         let next = current.next.clone();
         let mut ahead = Outcome::default();
         let prefetch = async {
-            match &next {
+            match next {
                 Some(token) => {
-                    Some(read_page(deps, &spec, source, Some(token), size, read, &mut ahead).await)
+                    Some(read_from(deps, &spec, source, Some(token), size, read, &mut ahead).await)
                 }
                 None => None,
             }
@@ -117,17 +117,15 @@ pub async fn import(
         history::append(deps, run_id, &events).await?;
         current = match fetched {
             None => return Ok(()),
-            Some(Err(CycleError::Remote(status))) if expired(&status) => {
-                tracing::info!(integration_id = %settings.id(), "the import's page token expired; starting again from the first page");
-                read_page(deps, &spec, source, None, size, read, outcome).await?
-            }
-            Some(other) => other?,
+            Some(page) => page?,
         };
     }
 }
 
-/// The first page: after `token` when resuming, or from the start when the token expired.
-async fn read_first(
+/// The page after `token` (the first without one); the first page again when the remote says
+/// the token expired (a resumed import, or a cursor that outlived its lifetime mid-import):
+/// records already linked are passed over, so reading again duplicates nothing.
+async fn read_from(
     deps: &Deps,
     spec: &pb::IntegrationSpec,
     source: CoreSide,

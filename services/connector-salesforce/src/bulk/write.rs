@@ -16,8 +16,7 @@ use super::job::{self, Spec};
 use super::results::map_results;
 use crate::api::{Api, Session};
 use crate::error::Error;
-use crate::schema::object_name;
-use crate::write::{Op, Prepared, call_client, prepare};
+use crate::write::{Op, Prepared, WriteTarget, prepare};
 
 /// The most writes one BulkWrite may carry.
 pub const MAX_BULK_WRITES: usize = 1_000_000;
@@ -124,29 +123,27 @@ fn locked(r: &Option<WriteResult>) -> bool {
 impl Api {
     #[tracing::instrument(skip_all, fields(connection_id = %r.connection_id, object = %r.object, writes = r.writes.len()))]
     pub async fn bulk_write(&self, r: BulkWriteRequest) -> Result<BulkWriteResponse, Error> {
-        let object = object_name(&r.object, "object")?;
-        if r.writes.len() > MAX_BULK_WRITES {
-            return Err(Error::invalid(
-                "writes",
-                format!(
-                    "carries {} writes; at most {MAX_BULK_WRITES}",
-                    r.writes.len()
-                ),
-            ));
-        }
         let operation = BulkOperation::try_from(r.operation).map_err(|_| {
             Error::invalid("operation", format!("{} is not an operation", r.operation))
         })?;
-        if r.writes.is_empty() {
-            crate::credentials::connection_id(&r.connection_id)?;
+        let Some(target) = self
+            .write_target(
+                &r.connection_id,
+                &r.integration_id,
+                &r.object,
+                r.writes.len(),
+                MAX_BULK_WRITES,
+            )
+            .await?
+        else {
             return Ok(BulkWriteResponse::default());
-        }
-        let client = call_client(&r.integration_id)?;
-        let mut session = self.session(&r.connection_id).await?;
-        session.call_options = Some(format!("client={client}"));
-        let described = self.describe_in(&mut session, &object).await?;
-        let object = described.summary.name.clone();
-        let key_field = described.idempotency_field.as_deref();
+        };
+        let WriteTarget {
+            mut session,
+            object,
+            key_field,
+        } = target;
+        let key_field = key_field.as_deref();
         let prepared = r
             .writes
             .iter()
