@@ -111,23 +111,33 @@ return at
 
 const CLAIM: &str = r#"
 -- KEYS[1] due zset, KEYS[2] processing index; ARGV: key base, now, limit, ttl.
--- Returns the claimed records; an unfinished earlier claim is returned again (replay).
+-- Returns the claimed records: an unfinished earlier claim again (replay), with the due
+-- records it does not hold added up to the limit. A record still in the unfinished claim
+-- keeps its newer changes in the buffer for the claim after (they are not merged into the
+-- replayed values).
 local due, procidx = KEYS[1], KEYS[2]
 local base, now, limit, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local pending = redis.call('SMEMBERS', procidx)
-if #pending > 0 then
-  return pending
+local held = {}
+for _, r in ipairs(pending) do
+  held[r] = true
 end
-local records = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, limit)
-for _, r in ipairs(records) do
-  local src = base .. ':rec:' .. r
-  if redis.call('EXISTS', src) == 1 then
-    local dst = base .. ':proc:' .. r
-    redis.call('RENAME', src, dst)
-    redis.call('PEXPIRE', dst, ttl)
-    redis.call('SADD', procidx, r)
+local room = limit - #pending
+if room > 0 then
+  local records = redis.call('ZRANGEBYSCORE', due, '-inf', now, 'LIMIT', 0, room + #pending)
+  for _, r in ipairs(records) do
+    if room > 0 and not held[r] then
+      local src = base .. ':rec:' .. r
+      if redis.call('EXISTS', src) == 1 then
+        local dst = base .. ':proc:' .. r
+        redis.call('RENAME', src, dst)
+        redis.call('PEXPIRE', dst, ttl)
+        redis.call('SADD', procidx, r)
+        room = room - 1
+      end
+      redis.call('ZREM', due, r)
+    end
   end
-  redis.call('ZREM', due, r)
 end
 redis.call('PEXPIRE', procidx, ttl)
 return redis.call('SMEMBERS', procidx)
@@ -190,7 +200,9 @@ impl Buffer {
         invocation.invoke_async(&mut self.redis.clone()).await
     }
 
-    /// Claims the records due at `now_ms` (at most `limit`), or replays an unfinished claim.
+    /// Claims the records due at `now_ms` (at most `limit`): an unfinished claim is replayed,
+    /// with the due records it does not hold, so a cycle that failed does not hold back the
+    /// changes that arrived since.
     pub async fn claim(
         &self,
         integration: &str,

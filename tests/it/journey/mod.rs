@@ -670,12 +670,18 @@ impl Journey {
                 .iter()
                 .filter(|e| e.action != pb::EventAction::Skipped as i32)
                 .map(|e| {
+                    let changes: Vec<String> = e
+                        .changes
+                        .iter()
+                        .map(|c| format!("{} {}→{}", c.field, c.before, c.after))
+                        .collect();
                     format!(
-                        "{}:{}→{} {}",
+                        "{}:{}→{} {} {}",
                         pb::EventAction::try_from(e.action).map_or("?", |a| a.as_str_name()),
                         e.source_record_id,
                         e.target_record_id,
-                        e.reason
+                        e.reason,
+                        changes.join(", ")
                     )
                 })
                 .collect();

@@ -114,6 +114,63 @@ async fn a_claim_is_replayed_until_completed_and_new_changes_wait_apart() {
     assert_eq!(next[0].fields["Name"].0, "\"a2\"");
 }
 
+/// Journey seed 1073: a cycle cut short left its claim; the next cycle replayed only that
+/// claim, so a record created meanwhile waited a whole cycle more (a poll interval).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_claim_takes_in_the_records_that_arrived_since() {
+    let infra = infra().await;
+    let buffer = Buffer::new(infra.redis.clone(), &infra.prefix);
+    let t0 = 1_800_000_000_000;
+    for (record, value) in [("sf:A", "\"a\""), ("sf:B", "\"b\"")] {
+        buffer
+            .submit(
+                "int-1",
+                &key(record),
+                &[field("Name", value, t0)],
+                t0,
+                FIXED,
+            )
+            .await
+            .unwrap();
+    }
+    let first = buffer.claim("int-1", t0 + 200_000, 100).await.unwrap();
+    assert_eq!(first.len(), 2);
+    // While the claim is processed: a new record, and a newer change of one claimed.
+    for (record, value) in [("mo:C", "\"c\""), ("sf:A", "\"a2\"")] {
+        buffer
+            .submit(
+                "int-1",
+                &key(record),
+                &[field("Name", value, t0 + 1)],
+                t0 + 200_001,
+                FIXED,
+            )
+            .await
+            .unwrap();
+    }
+    // The processor fails: the next claim replays A and B as they were, and takes C in.
+    let replay = buffer.claim("int-1", t0 + 400_000, 100).await.unwrap();
+    let names: Vec<(RecordKey, String)> = replay
+        .iter()
+        .map(|p| (p.record.clone(), p.fields["Name"].0.clone()))
+        .collect();
+    assert_eq!(replay.len(), 3, "{names:?}");
+    for (record, value) in [("sf:A", "\"a\""), ("sf:B", "\"b\""), ("mo:C", "\"c\"")] {
+        assert!(
+            names.contains(&(key(record), value.to_owned())),
+            "{record} {value} in {names:?}"
+        );
+    }
+    buffer
+        .complete("int-1", &[key("sf:A"), key("sf:B"), key("mo:C")])
+        .await
+        .unwrap();
+    // A's newer change waited for the claim after.
+    let next = buffer.claim("int-1", t0 + 400_001, 100).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].fields["Name"].0, "\"a2\"");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn low_latency_mode_flushes_a_quiet_record_after_the_debounce() {
     let infra = infra().await;
