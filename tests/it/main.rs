@@ -2,6 +2,7 @@
 
 mod boot;
 mod cdc;
+mod console;
 mod converge;
 mod crash;
 mod deploy;
