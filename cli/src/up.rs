@@ -42,7 +42,7 @@ pub struct UpArgs {
     #[arg(long, env = "TANDEM_CONSOLE_LISTEN", default_value = "127.0.0.1:8080")]
     console_listen: SocketAddr,
     #[command(flatten)]
-    console: console::Options,
+    console: tandem_console::Options,
     #[command(flatten)]
     infra: InfraArgs,
     #[command(flatten)]
@@ -95,20 +95,20 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
     )
     .await?;
     // The console calls the services as its signed-in users, at the addresses they bound.
-    let console = console::bind(console::Config {
+    let console = tandem_console::bind(tandem_console::Config {
         listen: args.console_listen,
         auth: console_auth,
         tls: services_tls,
         oidc_issuer: args.infra.auth.oidc_issuer.clone(),
         oidc_audience: args.infra.auth.oidc_audience.clone(),
         sessions: match args.console.sessions.as_str() {
-            "memory" => console::SessionBackend::Memory,
-            _ => console::SessionBackend::Redis {
+            "memory" => tandem_console::SessionBackend::Memory,
+            _ => tandem_console::SessionBackend::Redis {
                 url: args.infra.redis_url.clone(),
                 prefix: args.infra.redis_prefix.clone(),
             },
         },
-        peers: console::Peers {
+        peers: tandem_console::Peers {
             mapping_config_url: services.peers.mapping_config_url.clone(),
             sync_orchestrator_url: services.peers.sync_orchestrator_url.clone(),
             run_history_url: services.peers.run_history_url.clone(),

@@ -23,25 +23,25 @@ pub async fn start_console(stack: &Stack) -> ConsoleUnderTest {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let peers = stack.peers();
-    let config = console::Config {
+    let config = tandem_console::Config {
         listen: listener.local_addr().unwrap(),
         auth: tandem_testkit::auth(),
         tls: Default::default(),
         oidc_issuer: None,
         oidc_audience: None,
-        sessions: console::SessionBackend::Memory,
-        peers: console::Peers {
+        sessions: tandem_console::SessionBackend::Memory,
+        peers: tandem_console::Peers {
             mapping_config_url: peers.mapping_config_url.clone(),
             sync_orchestrator_url: peers.sync_orchestrator_url.clone(),
             run_history_url: peers.run_history_url.clone(),
         },
-        options: console::Options {
+        options: tandem_console::Options {
             public_url: base.clone(),
             sessions: "memory".into(),
             ..Default::default()
         },
     };
-    let console = console::bind_on(listener, config).await.unwrap();
+    let console = tandem_console::bind_on(listener, config).await.unwrap();
     let stop = CancellationToken::new();
     let token = stop.clone();
     tokio::spawn(async move { console.serve(token).await });
@@ -71,7 +71,7 @@ fn cookie_of(response: &reqwest::Response) -> String {
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(console::COOKIE))
+        .find(|v| v.starts_with(tandem_console::COOKIE))
         .and_then(|v| v.split(';').next())
         .expect("a session cookie")
         .to_owned()
@@ -174,6 +174,19 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
         assert!(body.contains("only its owner may"), "{action}: {body}");
     }
     assert!(stack.runs(&integration).await.is_empty(), "no cycle ran");
+    // The mapping's description is the owner's, whoever asks the service.
+    let denied = stack
+        .config
+        .clone()
+        .describe_mappings(tandem_testkit::authorized(
+            tandem_proto::v1::DescribeMappingsRequest {
+                integration_id: integration.id.clone(),
+            },
+            &tandem_testkit::user_bearer_in("acme", "bob@acme.test"),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::PermissionDenied, "{denied:?}");
     assert_eq!(stack.status(&integration).await.state, "active");
 
     // Another account does not learn the integration exists.
@@ -187,6 +200,19 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
     assert_eq!(status, 200);
     assert!(body.contains(r#"id="sync-now""#), "{body}");
     assert!(body.contains("<code>StageName</code>"), "{body}");
+    // Described from the live board and object: titles, kinds, the conversion, what it loses.
+    for expected in [
+        "Stage",
+        "picklist-label",
+        "Close Date",
+        "required",
+        "to Salesforce: ",
+    ] {
+        assert!(
+            body.contains(expected),
+            "`{expected}` in the mapping: {body}"
+        );
+    }
     let csrf = csrf_of(&body);
     let (status, _, _) = ada.post(&format!("{page}/sync"), "not-the-token").await;
     assert_eq!(status, 403, "the owner's forms need the token too");

@@ -34,19 +34,19 @@ pub async fn start(
     };
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
-    let config = console::Config {
+    let config = tandem_console::Config {
         listen: addr,
         auth: infra.auth.clone(),
         tls: Default::default(),
         oidc_issuer: None,
         oidc_audience: None,
-        sessions: console::SessionBackend::Memory,
-        peers: console::Peers {
+        sessions: tandem_console::SessionBackend::Memory,
+        peers: tandem_console::Peers {
             mapping_config_url: embedded.peers.mapping_config_url.clone(),
             sync_orchestrator_url: embedded.peers.sync_orchestrator_url.clone(),
             run_history_url: embedded.peers.run_history_url.clone(),
         },
-        options: console::Options {
+        options: tandem_console::Options {
             public_url: url.clone(),
             sessions: "memory".to_owned(),
             dev_account: Some(ACCOUNT.to_owned()),
@@ -54,7 +54,7 @@ pub async fn start(
             ..Default::default()
         },
     };
-    let console = console::bind_on(listener, config)
+    let console = tandem_console::bind_on(listener, config)
         .await
         .map_err(|e| anyhow::anyhow!("console: {e}"))?;
     let stop = stop.child_token();

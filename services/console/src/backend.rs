@@ -111,6 +111,14 @@ impl Calls<'_> {
         Ok(self.config().get_integration(request).await?.into_inner())
     }
 
+    /// The integration's mappings as the live board and object describe them (its owner only).
+    pub async fn describe_mappings(&self, id: &str) -> Result<pb::DescribeMappingsResponse, Error> {
+        let request = self.req(pb::DescribeMappingsRequest {
+            integration_id: id.to_owned(),
+        })?;
+        Ok(self.config().describe_mappings(request).await?.into_inner())
+    }
+
     pub async fn status(&self, id: &str) -> Result<pb::IntegrationStatus, Error> {
         let request = self.req(pb::GetIntegrationStatusRequest {
             integration_id: id.to_owned(),

@@ -11,15 +11,15 @@ struct Cli {
     #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     #[command(flatten)]
-    args: console::Args,
+    args: tandem_console::Args,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli: Cli = tandem_service::argv::parse();
-    tandem_service::process::run(console::NAME, |shutdown| async move {
+    tandem_service::process::run(tandem_console::NAME, |shutdown| async move {
         let config = cli.args.resolve(cli.listen)?;
-        console::serve(config, shutdown)
+        tandem_console::serve(config, shutdown)
             .await
             .map_err(|e| e.to_string())
     })

@@ -25,6 +25,8 @@ pub struct View {
     pub conflicts: Vec<pb::RecordEvent>,
     /// Whether the signed-in user owns it (and so may act on it).
     pub owner: bool,
+    /// The mappings as the board and object describe them (the owner's), or why not.
+    pub described: Option<Result<pb::DescribeMappingsResponse, String>>,
 }
 
 pub async fn show(
@@ -63,6 +65,16 @@ pub async fn show(
             .events;
     }
     let owner = tandem_service::same_email(&integration.owner, &signed.user.email);
+    let described = if owner {
+        Some(
+            calls
+                .describe_mappings(&id)
+                .await
+                .map_err(|e| e.to_string()),
+        )
+    } else {
+        None
+    };
     let view = View {
         integration,
         status: status.map_err(|e| e.to_string()),
@@ -70,6 +82,7 @@ pub async fn show(
         failures,
         conflicts,
         owner,
+        described,
     };
     Ok(templates::integration::page(&signed, &view))
 }

@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 use tandem_proto::v1 as pb;
 
-use super::{conditions, layout, pair, run::remote_error};
+use super::{layout, mapping, pair, run::remote_error};
 use crate::csrf;
 use crate::format;
 use crate::pages::integration::View;
@@ -39,7 +39,7 @@ pub fn page(signed: &SignedIn, view: &View) -> Markup {
             }
             (actions(signed, view))
             (status(view))
-            (mapping(view.owner, &spec))
+            (mapping::section(view.owner, &spec, view.described.as_ref()))
             (failures(&view.failures))
             (conflicts(&view.conflicts))
             (runs(&view.runs))
@@ -106,82 +106,6 @@ fn status(view: &View) -> Markup {
                         (pair("Import", format!("from {}: {} of {} records", format::side(import.source), import.records_done, import.records_total)))
                     }
                 }
-            }
-        }
-    }
-}
-
-/// What a mapping's options change about its conversion.
-fn options(options: Option<&pb::ConversionOptions>) -> (String, &'static str) {
-    let Some(o) = options else {
-        return ("as the field kinds convert".to_owned(), "no");
-    };
-    let mut notes = Vec::new();
-    if !o.true_label.is_empty() || !o.false_label.is_empty() {
-        notes.push(format!(
-            "true ↔ “{}”, false ↔ “{}”",
-            o.true_label, o.false_label
-        ));
-    }
-    if o.truncate {
-        notes.push("text longer than the field is cut".to_owned());
-    }
-    if o.create_missing_labels {
-        notes.push("missing labels are added to the board".to_owned());
-    }
-    if o.sensitive {
-        notes.push("values hidden in run history".to_owned());
-    }
-    if notes.is_empty() {
-        notes.push("as the field kinds convert".to_owned());
-    }
-    (
-        notes.join("; "),
-        if o.truncate {
-            "yes: long text is cut"
-        } else {
-            "no"
-        },
-    )
-}
-
-fn mapping(owner: bool, spec: &pb::IntegrationSpec) -> Markup {
-    html! {
-        section aria-labelledby="mapping-title" {
-            h2 id="mapping-title" { "Mapping" }
-            @if spec.mappings.is_empty() {
-                @if owner { p { "No field is mapped." } }
-                @else { p class="note" { "The mapping and conditions are shown to the integration's owner only." } }
-            } @else {
-                table id="mapping" {
-                    caption class="visually-hidden" { "Which monday column maps to which Salesforce field" }
-                    thead { tr {
-                        th scope="col" { "monday column" }
-                        th scope="col" { "Salesforce field" }
-                        th scope="col" { "Direction" }
-                        th scope="col" { "Conversion" }
-                        th scope="col" { "Loses data" }
-                    } }
-                    tbody {
-                        @for m in &spec.mappings {
-                            @let (conversion, lossy) = options(m.options.as_ref());
-                            tr {
-                                td { code { (m.monday_column_id) } }
-                                td { code { (m.salesforce_field) } }
-                                td { (format::direction(m.direction, spec.scope)) }
-                                td { (conversion) }
-                                td { (lossy) }
-                            }
-                        }
-                    }
-                }
-                @if !spec.link_monday_column_id.is_empty() {
-                    p { "Existing records are re-linked where " code { (spec.link_monday_column_id) } " equals " code { (spec.link_salesforce_field) } "." }
-                }
-                h3 { "Which Salesforce records go to monday" }
-                (conditions::render(spec.incoming_conditions.as_ref()))
-                h3 { "Which monday items go to Salesforce" }
-                (conditions::render(spec.outgoing_conditions.as_ref()))
             }
         }
     }

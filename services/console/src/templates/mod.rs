@@ -4,6 +4,7 @@
 pub mod conditions;
 pub mod integration;
 pub mod integrations;
+pub mod mapping;
 pub mod run;
 pub mod sign_in;
 

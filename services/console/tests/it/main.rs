@@ -22,29 +22,31 @@ impl Drop for Running {
 }
 
 /// Development mode, memory sessions, services nowhere (the pages tested here need none).
-pub fn dev_config(public_url: &str) -> console::Config {
-    console::Config {
+pub fn dev_config(public_url: &str) -> tandem_console::Config {
+    tandem_console::Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         auth: tandem_testkit::auth(),
         tls: Default::default(),
         oidc_issuer: None,
         oidc_audience: None,
-        sessions: console::SessionBackend::Memory,
-        peers: console::Peers {
+        sessions: tandem_console::SessionBackend::Memory,
+        peers: tandem_console::Peers {
             mapping_config_url: "http://127.0.0.1:1".into(),
             sync_orchestrator_url: "http://127.0.0.1:1".into(),
             run_history_url: "http://127.0.0.1:1".into(),
         },
-        options: console::Options {
+        options: tandem_console::Options {
             public_url: public_url.to_owned(),
             ..Default::default()
         },
     }
 }
 
-pub async fn start(config: console::Config) -> Running {
+pub async fn start(config: tandem_console::Config) -> Running {
     tandem_testkit::install_crypto();
-    let console = console::bind(config).await.expect("the console starts");
+    let console = tandem_console::bind(config)
+        .await
+        .expect("the console starts");
     let base = format!("http://{}", console.local_addr().unwrap());
     let stop = CancellationToken::new();
     let token = stop.clone();
@@ -67,7 +69,7 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<(String, String)> 
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(console::COOKIE))
+        .find(|v| v.starts_with(tandem_console::COOKIE))
         .map(|line| {
             let pair = line.split(';').next().unwrap_or_default().to_owned();
             (pair, line.to_owned())
