@@ -124,11 +124,16 @@ impl Visitor {
 
     /// A form's POST with `csrf`: the status, the redirect (if any) and the body.
     pub async fn post(&self, path: &str, csrf: &str) -> (u16, String, String) {
+        self.post_form(path, &[("csrf", csrf.to_owned())]).await
+    }
+
+    /// A form's POST: the status, the redirect (if any) and the body.
+    pub async fn post_form(&self, path: &str, form: &[(&str, String)]) -> (u16, String, String) {
         let response = self
             .http
             .post(format!("{}{path}", self.base))
             .header("cookie", &self.cookie)
-            .form(&[("csrf", csrf)])
+            .form(form)
             .send()
             .await
             .unwrap();
@@ -174,6 +179,32 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
         assert!(body.contains("only its owner may"), "{action}: {body}");
     }
     assert!(stack.runs(&integration).await.is_empty(), "no cycle ran");
+    let import = |mode: &'static str| {
+        [
+            ("csrf", csrf.clone()),
+            ("source", "salesforce".to_owned()),
+            ("mode", mode.to_owned()),
+        ]
+    };
+    let (status, _, body) = bob
+        .post_form(&format!("{page}/import"), &import("import"))
+        .await;
+    assert_eq!(status, 403, "a writing import is the owner's: {body}");
+    // A preview writes nothing: any user of the account may run one.
+    let (status, location, _) = bob
+        .post_form(&format!("{page}/import"), &import("preview"))
+        .await;
+    assert_eq!(status, 303);
+    let (_, run) = bob.get(&location).await;
+    assert!(run.contains("dry run"), "{run}");
+    let bad = [
+        ("csrf", csrf.clone()),
+        ("source", "excel".to_owned()),
+        ("mode", "preview".to_owned()),
+    ];
+    let (status, _, body) = bob.post_form(&format!("{page}/import"), &bad).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("source: `excel` is not a side"), "{body}");
     // The mapping's description is the owner's, whoever asks the service.
     let denied = stack
         .config
@@ -218,8 +249,10 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
     assert_eq!(status, 403, "the owner's forms need the token too");
     let (status, location, _) = ada.post(&format!("{page}/sync"), &csrf).await;
     assert_eq!(status, 303);
+    // Bob's preview, then this cycle (newest first).
     let runs = stack.runs(&integration).await;
-    assert_eq!(runs.len(), 1);
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].trigger, tandem_proto::v1::Trigger::Manual as i32);
     assert_eq!(location, format!("/runs/{}", runs[0].id));
     let (status, body) = ada.get(&location).await;
     assert_eq!(status, 200);
@@ -232,4 +265,52 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
     let (status, _, _) = ada.post(&format!("{page}/resume"), &csrf).await;
     assert_eq!(status, 303);
     assert_eq!(stack.status(&integration).await.state, "active");
+
+    // Handing it over: the new owner's email is checked, the version must be the one read.
+    let transfer = |email: &str, version: i64| {
+        [
+            ("csrf", csrf.clone()),
+            ("new_owner", email.to_owned()),
+            ("version", version.to_string()),
+        ]
+    };
+    let (status, _, body) = ada
+        .post_form(&format!("{page}/transfer"), &transfer("bob", 1))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("new_owner: `bob` is not an email address"),
+        "{body}"
+    );
+    let current = stack
+        .config
+        .clone()
+        .get_integration(tandem_testkit::authorized(
+            tandem_proto::v1::GetIntegrationRequest {
+                id: integration.id.clone(),
+            },
+            &stack.bearer,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (status, _, body) = ada
+        .post_form(
+            &format!("{page}/transfer"),
+            &transfer("bob@acme.test", current.version - 1),
+        )
+        .await;
+    assert_eq!(status, 409, "a stale version: {body}");
+    let (status, location, _) = ada
+        .post_form(
+            &format!("{page}/transfer"),
+            &transfer("bob@acme.test", current.version),
+        )
+        .await;
+    assert_eq!((status, location.as_str()), (303, page.as_str()));
+    let (_, body) = ada.get(&page).await;
+    assert!(
+        body.contains(r#"id="read-only""#) && body.contains("bob@acme.test"),
+        "{body}"
+    );
 }

@@ -143,6 +143,42 @@ impl Calls<'_> {
             .run_id)
     }
 
+    /// Imports `source`'s records into the other side, or (`dry_run`) only records what it
+    /// would do; its run id.
+    pub async fn import(&self, id: &str, source: pb::Side, dry_run: bool) -> Result<String, Error> {
+        let request = self.req(pb::ImportRequest {
+            integration_id: id.to_owned(),
+            source: source as i32,
+            dry_run,
+            ..Default::default()
+        })?;
+        Ok(self
+            .orchestrator()
+            .import(request)
+            .await?
+            .into_inner()
+            .run_id)
+    }
+
+    /// Hands the integration to `new_owner` (the caller read it at `version`).
+    pub async fn transfer(
+        &self,
+        id: &str,
+        new_owner: &str,
+        version: i64,
+    ) -> Result<pb::Integration, Error> {
+        let request = self.req(pb::TransferOwnershipRequest {
+            id: id.to_owned(),
+            new_owner: new_owner.to_owned(),
+            version,
+        })?;
+        Ok(self
+            .config()
+            .transfer_ownership(request)
+            .await?
+            .into_inner())
+    }
+
     pub async fn pause(&self, id: &str) -> Result<pb::IntegrationStatus, Error> {
         let request = self.req(pb::PauseIntegrationRequest {
             integration_id: id.to_owned(),

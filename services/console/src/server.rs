@@ -38,6 +38,11 @@ pub fn router(state: AppState) -> Router {
         .route("/integrations/{id}/sync", post(pages::actions::sync_now))
         .route("/integrations/{id}/pause", post(pages::actions::pause))
         .route("/integrations/{id}/resume", post(pages::actions::resume))
+        .route("/integrations/{id}/import", post(pages::actions::import))
+        .route(
+            "/integrations/{id}/transfer",
+            post(pages::actions::transfer),
+        )
         .route("/runs/{id}", get(pages::run::show))
         .route("/sign-in", get(signin::page).post(signin::dev::submit))
         .route("/auth/login", get(signin::oidc::start))

@@ -60,18 +60,25 @@ pub fn validate(account: &str, email: &str) -> Result<(String, String), (&'stati
             "an account is at most 64 letters, digits, `-`, `_` or `.`".to_owned(),
         ));
     }
+    let email = valid_email(email).map_err(|message| ("email", message))?;
+    Ok((account.to_owned(), email))
+}
+
+/// `email`, trimmed, when it looks like an address; else why not.
+pub fn valid_email(email: &str) -> Result<String, String> {
+    let email = email.trim();
     let well_formed = email.len() <= 254
         && !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(user, domain)| {
             !user.is_empty() && domain.contains('.') && !domain.contains('@')
         });
-    if !well_formed {
-        return Err((
-            "email",
-            format!("`{email}` is not an email address, e.g. ada@acme.test"),
-        ));
+    if well_formed {
+        Ok(email.to_owned())
+    } else {
+        Err(format!(
+            "`{email}` is not an email address, e.g. ada@acme.test"
+        ))
     }
-    Ok((account.to_owned(), email.to_owned()))
 }
 
 /// POST /sign-in (development mode only).

@@ -75,10 +75,51 @@ fn actions(signed: &SignedIn, view: &View) -> Markup {
             } @else {
                 p id="read-only" class="note" {
                     "Read-only: this integration belongs to " strong { (i.owner) }
-                    ". Only its owner can sync it now, pause or resume it, and see its mapping and field values."
+                    ". Only its owner can sync it now, pause or resume it, import, hand it over, and see its mapping and field values. "
+                    "You may preview an import."
                 }
             }
+            (import(signed, view))
+            @if view.owner { (transfer(signed, view)) }
         }
+    }
+}
+
+/// Bringing existing records across: a preview (dry run, anyone of the account) first, then
+/// the import itself (the owner).
+fn import(signed: &SignedIn, view: &View) -> Markup {
+    let i = &view.integration;
+    html! {
+        h3 { "Bring existing records across" }
+        form method="post" action={ "/integrations/" (i.id) "/import" } class="inline" {
+            (csrf::input(&signed.session))
+            label for="import-source" { "Records from" }
+            select id="import-source" name="source" {
+                option value="salesforce" { "Salesforce (into monday)" }
+                option value="monday" { "monday (into Salesforce)" }
+            }
+            button type="submit" name="mode" value="preview" id="import-preview" { "Preview (dry run)" }
+            @if view.owner {
+                button type="submit" name="mode" value="import" id="import-run" { "Import" }
+            }
+        }
+        p class="note" { "A preview writes nothing: its run lists what the import would create, link and update." }
+    }
+}
+
+/// Handing the integration to another user of the account (the owner).
+fn transfer(signed: &SignedIn, view: &View) -> Markup {
+    let i = &view.integration;
+    html! {
+        h3 { "Hand it over" }
+        form method="post" action={ "/integrations/" (i.id) "/transfer" } class="inline" {
+            (csrf::input(&signed.session))
+            input type="hidden" name="version" value=(i.version);
+            label for="new-owner" { "New owner's email" }
+            input id="new-owner" name="new_owner" type="email" required autocomplete="off";
+            button type="submit" id="transfer" { "Transfer" }
+        }
+        p class="note" { "The new owner must point it at their own connections before it runs again." }
     }
 }
 
