@@ -27,6 +27,7 @@ pub async fn start_console(stack: &Stack) -> ConsoleUnderTest {
         listen: listener.local_addr().unwrap(),
         auth: tandem_testkit::auth(),
         tls: Default::default(),
+        https: None,
         oidc_issuer: None,
         oidc_audience: None,
         sessions: tandem_console::SessionBackend::Memory,

@@ -142,10 +142,15 @@ fn the_console_holds_no_service_key_and_checks_the_services_certificates() {
             .map(|e| &e["secretRef"]["name"]),
     );
     assert_eq!(secrets, ["tandem-secrets-console"]);
-    // Only the CA: no service key, no certificate of its own.
-    for volume in pod["volumes"].as_sequence().unwrap() {
-        assert!(volume.get("secret").is_none(), "{volume:?}");
-    }
+    // Its own certificate (it serves HTTPS) and the CA; no service key.
+    let volume_secrets = strings(
+        pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| &v["secret"]["secretName"]),
+    );
+    assert_eq!(volume_secrets, ["tandem-tls-console"]);
     let env = |name: &str| {
         container["env"]
             .as_sequence()
@@ -155,7 +160,9 @@ fn the_console_holds_no_service_key_and_checks_the_services_certificates() {
             .and_then(|e| e["value"].as_str())
             .map(str::to_owned)
     };
-    assert!(env("TANDEM_TLS_CA").is_some());
+    for var in ["TANDEM_TLS_CERT", "TANDEM_TLS_KEY", "TANDEM_TLS_CA"] {
+        assert!(env(var).is_some(), "the console lacks {var}");
+    }
     assert!(env("TANDEM_SERVICE_KEY_FILE").is_none());
     assert!(
         env("TANDEM_CONSOLE_PUBLIC_URL").is_some_and(|u| u.starts_with("https://")),

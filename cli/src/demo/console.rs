@@ -38,6 +38,7 @@ pub async fn start(
         listen: addr,
         auth: infra.auth.clone(),
         tls: Default::default(),
+        https: None,
         oidc_issuer: None,
         oidc_audience: None,
         sessions: tandem_console::SessionBackend::Memory,

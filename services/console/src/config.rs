@@ -110,6 +110,8 @@ pub struct Config {
     pub auth: Auth,
     /// The CA bundle `https://` peers are checked against.
     pub tls: Tls,
+    /// Serve HTTPS with this (from TANDEM_TLS_CERT and TANDEM_TLS_KEY); plain HTTP when unset.
+    pub https: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// The identity provider's issuer (OpenID Connect sign-in); `None` in development mode.
     pub oidc_issuer: Option<String>,
     /// The audience the services expect (the default client id).
@@ -141,6 +143,18 @@ impl Args {
     pub fn resolve(&self, listen: SocketAddr) -> Result<Config, String> {
         let auth = self.auth.resolve()?;
         let tls = self.tls.resolve()?;
+        let https = match (&self.tls.tls_cert, &self.tls.tls_key) {
+            (Some(cert), Some(key)) => {
+                let read = |path: &std::path::Path, what: &str| {
+                    std::fs::read(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))
+                };
+                Some(crate::https::server_config(
+                    &read(cert, "TANDEM_TLS_CERT")?,
+                    &read(key, "TANDEM_TLS_KEY")?,
+                )?)
+            }
+            _ => None,
+        };
         let sessions = match self.options.sessions.as_str() {
             "memory" => SessionBackend::Memory,
             _ => SessionBackend::Redis {
@@ -152,6 +166,7 @@ impl Args {
             listen,
             auth,
             tls,
+            https,
             oidc_issuer: self.auth.oidc_issuer.clone(),
             oidc_audience: self.auth.oidc_audience.clone(),
             sessions,

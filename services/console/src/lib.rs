@@ -8,6 +8,7 @@ mod config;
 mod csrf;
 mod error;
 mod format;
+mod https;
 mod pages;
 mod server;
 mod session;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 pub use config::{Args, Config, Options, Peers, SessionBackend};
 pub use error::Error;
+pub use https::server_config as https_config;
 pub use server::CSP;
 pub use session::COOKIE;
 
@@ -33,6 +35,7 @@ pub const DEFAULT_PORT: u16 = 8080;
 pub struct Console {
     listener: TcpListener,
     router: axum::Router,
+    https: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Console {
@@ -46,12 +49,23 @@ impl Console {
         let addr = self
             .local_addr()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        println!("{NAME} listening on http://{addr}");
-        tracing::info!(%addr, "console listening");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
-            .await
-            .map_err(|e| Error::Internal(format!("serving: {e}")))
+        let scheme = if self.https.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        println!("{NAME} listening on {scheme}://{addr}");
+        tracing::info!(%addr, scheme, "console listening");
+        match self.https {
+            Some(config) => {
+                https::serve(self.listener, self.router, config, shutdown).await;
+                Ok(())
+            }
+            None => axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+                .map_err(|e| Error::Internal(format!("serving: {e}"))),
+        }
     }
 }
 
@@ -107,6 +121,7 @@ pub async fn bind_on(listener: TcpListener, config: Config) -> Result<Console, E
             ));
         }
     };
+    let https = config.https.clone();
     let state = server::AppState {
         config: Arc::new(config),
         sessions,
@@ -116,6 +131,7 @@ pub async fn bind_on(listener: TcpListener, config: Config) -> Result<Console, E
     Ok(Console {
         listener,
         router: server::router(state),
+        https,
     })
 }
 

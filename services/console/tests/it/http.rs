@@ -183,3 +183,34 @@ async fn bad_sign_in_input_is_shown_at_its_field() {
     assert!(body.contains("is not an email address"), "{body}");
     assert!(!body.contains(r#"id="account-problem""#), "{body}");
 }
+
+#[tokio::test]
+async fn with_a_certificate_the_console_serves_https_only() {
+    let pki = tandem_testkit::tls::TestPki::new();
+    let mut config = dev_config("https://localhost:8443");
+    config.https =
+        Some(tandem_console::https_config(pki.cert.as_bytes(), pki.key.as_bytes()).unwrap());
+    let console = start(config).await;
+    let port = console.base.rsplit(':').next().unwrap().to_owned();
+    let ca = reqwest::Certificate::from_pem(pki.ca.as_bytes()).unwrap();
+    let https = reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = https
+        .get(format!("https://localhost:{port}/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let (_, line) = session_cookie(&page).expect("a session cookie");
+    assert!(line.contains("; Secure"), "{line}");
+    assert!(page.headers().contains_key("content-security-policy"));
+    // Plain HTTP gets no page.
+    let plain = client()
+        .get(format!("{}/sign-in", console.base))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}

@@ -27,6 +27,7 @@ pub fn dev_config(public_url: &str) -> tandem_console::Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         auth: tandem_testkit::auth(),
         tls: Default::default(),
+        https: None,
         oidc_issuer: None,
         oidc_audience: None,
         sessions: tandem_console::SessionBackend::Memory,
