@@ -232,6 +232,13 @@ async fn a_non_owner_sees_read_only_and_the_server_refuses_their_forged_actions(
     assert_eq!(status, 200);
     assert!(body.contains(r#"id="sync-now""#), "{body}");
     assert!(body.contains("<code>StageName</code>"), "{body}");
+    // The owner's forms are labelled for screen readers and keyboard users.
+    for id in ["import-source", "new-owner"] {
+        assert!(
+            body.contains(&format!(r#"<label for="{id}">"#)),
+            "{id}: {body}"
+        );
+    }
     // Described from the live board and object: titles, kinds, the conversion, what it loses.
     for expected in [
         "Stage",

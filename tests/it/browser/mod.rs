@@ -12,14 +12,28 @@ use crate::console::start_console;
 use crate::stack::{ORG, Stack, start_stack};
 use driver::{click, fill, shot, text, wait_until};
 
+/// The WebDriver key code of Enter.
+const ENTER: &str = "\u{E007}";
+
 async fn sign_in(client: &Client, base: &str, account: &str, email: &str) {
     client.goto(&format!("{base}/")).await.unwrap();
     // Not signed in: the console sends the browser to its sign-in page.
     wait_until(client, "the sign-in page", |path, _| path == "/sign-in").await;
     assert_eq!(text(client, "h1").await, "Sign in to Tandem");
+    // Labelled fields, submitted from the keyboard.
+    for (id, label) in [("account", "Account"), ("email", "Email")] {
+        let found = text(client, &format!("label[for={id}]")).await;
+        assert_eq!(found, label);
+    }
     fill(client, "#account", account).await;
     fill(client, "#email", email).await;
-    click(client, "#sign-in").await;
+    client
+        .find(Locator::Css("#email"))
+        .await
+        .unwrap()
+        .send_keys(ENTER)
+        .await
+        .unwrap();
     wait_until(client, "the integrations list", |path, html| {
         path == "/" && html.contains("<h1>Integrations</h1>")
     })

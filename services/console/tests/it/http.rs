@@ -214,3 +214,48 @@ async fn with_a_certificate_the_console_serves_https_only() {
         .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 }
+
+/// Every field a person fills is named by a label (`<label for=ID>` for `<input id=ID>`).
+fn unlabelled_fields(html: &str) -> Vec<String> {
+    let mut missing = Vec::new();
+    for tag in html
+        .split('<')
+        .filter(|t| t.starts_with("input") || t.starts_with("select"))
+    {
+        if tag.contains(r#"type="hidden""#) {
+            continue;
+        }
+        let id = tag
+            .split("id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default();
+        if id.is_empty() || !html.contains(&format!(r#"<label for="{id}">"#)) {
+            missing.push(tag.to_owned());
+        }
+    }
+    missing
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_labelled_and_has_one_main_heading() {
+    let console = start(dev_config("http://127.0.0.1:8080")).await;
+    let page = client()
+        .get(format!("{}/sign-in", console.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        unlabelled_fields(&page).is_empty(),
+        "{:?}",
+        unlabelled_fields(&page)
+    );
+    assert_eq!(page.matches("<h1>").count(), 1, "{page}");
+    assert!(page.contains(r#"<html lang="en">"#));
+    assert!(page.contains(r##"href="#main""##), "a skip link: {page}");
+    // The check itself finds an unlabelled field.
+    assert_eq!(unlabelled_fields(r#"<input id="x" name="x">"#).len(), 1);
+}
