@@ -38,6 +38,11 @@ pub struct UpArgs {
         default_value = "127.0.0.1:50055"
     )]
     run_history_listen: SocketAddr,
+    /// Where the web console listens (browsers reach it at --public-url).
+    #[arg(long, env = "TANDEM_CONSOLE_LISTEN", default_value = "127.0.0.1:8080")]
+    console_listen: SocketAddr,
+    #[command(flatten)]
+    console: tandem_console::Options,
     #[command(flatten)]
     infra: InfraArgs,
     #[command(flatten)]
@@ -56,6 +61,7 @@ pub struct UpArgs {
 
 pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut infra = args.infra.resolve().map_err(anyhow::Error::msg)?;
+    let console_auth = infra.auth.clone();
     // The five in one process: each signs its calls with a key of its own made here.
     infra.auth = infra.auth.with_own_service_keys();
     let mut mapping_options = args.mapping_config.clone();
@@ -67,6 +73,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         );
         mapping_options.encryption_keys = Some(mapping_config::KeyRing::ephemeral());
     }
+    let services_tls = infra.tls.clone();
     let services = tandem_stack::bind_services(
         Listens {
             connector_salesforce: args.connector_salesforce_listen,
@@ -87,7 +94,44 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         },
     )
     .await?;
-    tandem_stack::serve_all(services.servers, shutdown).await
+    // The console calls the services as its signed-in users, at the addresses they bound.
+    let console = tandem_console::bind(tandem_console::Config {
+        listen: args.console_listen,
+        auth: console_auth,
+        tls: services_tls,
+        https: console_https(&args.infra)?,
+        oidc_issuer: args.infra.auth.oidc_issuer.clone(),
+        oidc_audience: args.infra.auth.oidc_audience.clone(),
+        sessions: match args.console.sessions.as_str() {
+            "memory" => tandem_console::SessionBackend::Memory,
+            _ => tandem_console::SessionBackend::Redis {
+                url: args.infra.redis_url.clone(),
+                prefix: args.infra.redis_prefix.clone(),
+            },
+        },
+        peers: tandem_console::Peers {
+            mapping_config_url: services.peers.mapping_config_url.clone(),
+            sync_orchestrator_url: services.peers.sync_orchestrator_url.clone(),
+            run_history_url: services.peers.run_history_url.clone(),
+        },
+        options: args.console,
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("console: {e}"))?;
+    let console = {
+        let shutdown = shutdown.clone();
+        async move {
+            let served = console.serve(shutdown.clone()).await;
+            // One part down means the stack is down.
+            shutdown.cancel();
+            served.map_err(|e| anyhow::anyhow!("console: {e}"))
+        }
+    };
+    let (services, console) = tokio::join!(
+        tandem_stack::serve_all(services.servers, shutdown.clone()),
+        console
+    );
+    services.and(console)
 }
 
 /// `tandem orchestrator`: one more sync-orchestrator replica beside services that run
@@ -121,4 +165,19 @@ pub async fn orchestrator(
     };
     sync_orchestrator::serve(config, shutdown).await?;
     Ok(())
+}
+
+/// The console serves HTTPS with the stack's certificate when it has one.
+fn console_https(
+    infra: &InfraArgs,
+) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+    let (Some(cert), Some(key)) = (&infra.tls.tls_cert, &infra.tls.tls_key) else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))
+    };
+    tandem_console::https_config(&read(cert)?, &read(key)?)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
 }

@@ -66,9 +66,13 @@ fn strings<'a>(v: impl Iterator<Item = &'a Value>) -> Vec<String> {
 fn each_pod_mounts_only_its_own_secrets_and_serves_tls() {
     let docs = k8s_documents();
     let deployments = kind(&docs, "Deployment");
-    assert_eq!(deployments.len(), 5);
+    assert_eq!(deployments.len(), 6);
     for d in deployments {
         let app = d["metadata"]["name"].as_str().unwrap();
+        if app == "console" {
+            // Checked on its own below: it has no identity and serves no gRPC.
+            continue;
+        }
         let pod = &d["spec"]["template"]["spec"];
         let labels = &d["spec"]["template"]["metadata"]["labels"];
         assert_eq!(labels["app.kubernetes.io/part-of"], "tandem", "{app}");
@@ -122,6 +126,57 @@ fn each_pod_mounts_only_its_own_secrets_and_serves_tls() {
 }
 
 #[test]
+fn the_console_holds_no_service_key_and_checks_the_services_certificates() {
+    let docs = k8s_documents();
+    let console = kind(&docs, "Deployment")
+        .into_iter()
+        .find(|d| d["metadata"]["name"] == "console")
+        .expect("a console Deployment");
+    let pod = &console["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let secrets = strings(
+        container["envFrom"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|e| &e["secretRef"]["name"]),
+    );
+    assert_eq!(secrets, ["tandem-secrets-console"]);
+    // Its own certificate (it serves HTTPS) and the CA; no service key.
+    let volume_secrets = strings(
+        pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|v| &v["secret"]["secretName"]),
+    );
+    assert_eq!(volume_secrets, ["tandem-tls-console"]);
+    let env = |name: &str| {
+        container["env"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["value"].as_str())
+            .map(str::to_owned)
+    };
+    for var in ["TANDEM_TLS_CERT", "TANDEM_TLS_KEY", "TANDEM_TLS_CA"] {
+        assert!(env(var).is_some(), "the console lacks {var}");
+    }
+    assert!(env("TANDEM_SERVICE_KEY_FILE").is_none());
+    assert!(
+        env("TANDEM_CONSOLE_PUBLIC_URL").is_some_and(|u| u.starts_with("https://")),
+        "browsers reach it over TLS"
+    );
+    assert!(
+        kind(&docs, "Service")
+            .iter()
+            .any(|s| s["metadata"]["name"] == "console"),
+        "a console Service"
+    );
+}
+
+#[test]
 fn only_tandems_pods_reach_the_internal_services() {
     let docs = k8s_documents();
     let policies = kind(&docs, "NetworkPolicy");
@@ -172,7 +227,12 @@ fn only_tandems_pods_reach_the_internal_services() {
             }
         }
     }
-    for app in ["mapping-config", "sync-orchestrator", "run-history"] {
+    for app in [
+        "mapping-config",
+        "sync-orchestrator",
+        "run-history",
+        "console",
+    ] {
         assert!(
             policies.iter().any(|p| selects(p, app)),
             "{app} is reachable by nobody"

@@ -1,7 +1,9 @@
 //! Cross-service tests: every service started for real on port 0 against Postgres and Redis.
 
 mod boot;
+mod browser;
 mod cdc;
+mod console;
 mod converge;
 mod crash;
 mod deploy;

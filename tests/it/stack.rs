@@ -269,6 +269,11 @@ impl Stack {
             .into_inner()
     }
 
+    /// Where the stack's services listen.
+    pub fn peers(&self) -> &tandem_service::args::PeerArgs {
+        &self.peers
+    }
+
     /// The prefix of every Redis key the stack's services write.
     pub fn redis_prefix(&self) -> &str {
         &self.infra.redis_prefix

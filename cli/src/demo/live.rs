@@ -22,6 +22,8 @@ pub struct Live<'a> {
     pub sides: &'a Sides,
     pub integration: &'a pb::Integration,
     pub pool: &'a PgPool,
+    /// The web console's URL.
+    pub console_url: &'a str,
 }
 
 impl Live<'_> {
@@ -114,6 +116,11 @@ impl Live<'_> {
         let token = self.api.bearer().trim_start_matches("Bearer ");
         print!("{}", cli_env(&embedded.peers, token));
         println!("  tandem history runs {}", self.integration.id);
+        println!();
+        report::note(&format!(
+            "Or watch it in the web console: {} (runs, events, Sync now, pause/resume).",
+            self.console_url
+        ));
         println!();
         report::note(&format!(
             "A cycle runs every {every} s; cycles that move nothing are not shown."

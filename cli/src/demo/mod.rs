@@ -7,6 +7,7 @@
 
 mod api;
 mod check;
+mod console;
 mod infra;
 mod live;
 mod report;
@@ -46,6 +47,9 @@ pub struct DemoArgs {
     /// Seconds between the cycles of the live demo (after the scenario, without --once).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=600))]
     every: u64,
+    /// Where the web console listens (a free port when this one is taken).
+    #[arg(long, env = "TANDEM_CONSOLE_LISTEN", default_value = "127.0.0.1:8080")]
+    console_listen: std::net::SocketAddr,
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
@@ -70,6 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .context("starting the simulators and services")?;
     // The first Ctrl-C (or SIGTERM) ends the demo cleanly, a second one at once.
     let stop = tandem_service::shutdown::on_signal();
+    let console = console::start(&embedded, &infra.infra, args.console_listen, &stop).await?;
     let outcome = async {
         let pool = sqlx::PgPool::connect(&infra.database_url)
             .await
@@ -92,6 +97,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             "monday sim",
             &format!("{}\n{}", embedded.monday_api_url, sides.describe_monday()),
         );
+        report::kv("console", &console.describe());
         let scripted = async {
             let integration = setup::connect_and_map(&api, &sides).await?;
             scenario::Scenario::new(&api, &sides, &integration, &pool)
@@ -119,6 +125,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 sides: &sides,
                 integration: &integration,
                 pool: &pool,
+                console_url: &console.url,
             };
             live.run(args.every, &stop).await
         };
@@ -127,6 +134,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     .await;
     // The database stays for a look afterwards; the next run recreates it.
+    console.stop().await;
     embedded.stop().await.context("stopping the stack")?;
     outcome
 }

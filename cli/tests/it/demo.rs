@@ -43,6 +43,9 @@ async fn demo_once_runs_the_scenario_and_both_sides_converge() {
         "is not an active value of the restricted picklist StageName",
         "linked pairs   55 (monday items 55, opportunities 55)",
         "verdict        yes",
+        // The web console, with the demo's user to sign in as.
+        "console        http://127.0.0.1:",
+        "sign in as account demo, email admin@demo.example.com",
     ] {
         assert!(stdout.contains(expected), "`{expected}` missing:\n{stdout}");
     }

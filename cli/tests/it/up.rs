@@ -1,4 +1,5 @@
-//! `tandem up`: five services in one process, announced on stdout, stopped by SIGTERM.
+//! `tandem up`: the five services and the console in one process, announced on stdout,
+//! stopped by SIGTERM.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -17,6 +18,7 @@ async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
         .args(["--sync-orchestrator-listen", "127.0.0.1:0"])
         .args(["--run-history-listen", "127.0.0.1:0"])
         .args(["--monday-webhook-listen", "127.0.0.1:0"])
+        .args(["--console-listen", "127.0.0.1:0"])
         .env("DATABASE_URL", db.url())
         .env("REDIS_URL", tandem_testkit::redis_url())
         .env("TANDEM_DEV_AUTH", "1")
@@ -28,11 +30,11 @@ async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
         .expect("start tandem up");
     let stdout = child.stdout.take().unwrap();
     let lines = tokio::task::spawn_blocking(move || {
-        // connector-monday also announces its webhook listener; the five gRPC ones count.
+        // connector-monday also announces its webhook listener, and the console its own.
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
-            .take(6)
+            .take(7)
             .collect::<Vec<_>>()
     })
     .await
@@ -57,6 +59,7 @@ async fn up_announces_every_listener_and_stops_cleanly_on_sigterm() {
             "connector-monday",
             "connector-monday webhooks",
             "connector-salesforce",
+            "console",
             "mapping-config",
             "run-history",
             "sync-orchestrator"

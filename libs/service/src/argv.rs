@@ -15,6 +15,7 @@ pub const SECRET_ARGS: &[(&str, &str)] = &[
     ("signing_secret", "TANDEM_MONDAY_SIGNING_SECRET"),
     ("client_secret", "TANDEM_SALESFORCE_CLIENT_SECRET"),
     ("encryption_keys", "TANDEM_ENCRYPTION_KEYS"),
+    ("oidc_client_secret", "TANDEM_CONSOLE_OIDC_CLIENT_SECRET"),
 ];
 
 /// URL arguments refused on the command line when they carry a password.

@@ -1,7 +1,10 @@
 //! A test identity provider: OpenID Connect discovery and a JSON Web Key Set served over HTTP
 //! on a free port, signing keys it can rotate (ES256, generated; RS256, a fixed test key), and
-//! the tokens it signs.
+//! the tokens it signs. It also signs users in through the authorization code flow with PKCE
+//! (`/authorize` approves at once as the user named by [`TestIssuer::sign_in_as`], `/token`
+//! checks the code, redirect URI and S256 verifier and returns an ID token with the nonce).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,6 +33,20 @@ struct Shared {
     /// The key tokens are signed with now, first; the JWKS publishes all of them.
     keys: Mutex<Vec<SigningKey>>,
     jwks_fetches: AtomicUsize,
+    /// Who `/authorize` signs in (account, email); nobody when unset.
+    login: Mutex<Option<(String, String)>>,
+    /// Codes handed out and not yet exchanged.
+    codes: Mutex<HashMap<String, Grant>>,
+}
+
+/// What a code was issued for.
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    nonce: String,
+    account: String,
+    email: String,
 }
 
 /// The provider; stops serving when dropped.
@@ -55,6 +72,8 @@ impl TestIssuer {
             issuer,
             keys: Mutex::new(vec![ec_key("key-1")]),
             jwks_fetches: AtomicUsize::new(0),
+            login: Mutex::new(None),
+            codes: Mutex::default(),
         });
         let app = axum::Router::new()
             .route(
@@ -65,6 +84,8 @@ impl TestIssuer {
                         axum::Json(json!({
                             "issuer": shared.issuer,
                             "jwks_uri": format!("{}/jwks", shared.issuer),
+                            "authorization_endpoint": format!("{}/authorize", shared.issuer),
+                            "token_endpoint": format!("{}/token", shared.issuer),
                             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
                         }))
                     }
@@ -81,6 +102,20 @@ impl TestIssuer {
                             "keys": keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>()
                         }))
                     }
+                }),
+            )
+            .route(
+                "/authorize",
+                axum::routing::get({
+                    let shared = shared.clone();
+                    move |query| authorize(shared, query)
+                }),
+            )
+            .route(
+                "/token",
+                axum::routing::post({
+                    let shared = shared.clone();
+                    move |form| token(shared, form)
                 }),
             );
         let shutdown = CancellationToken::new();
@@ -112,12 +147,29 @@ impl TestIssuer {
         kid
     }
 
+    /// The user `/authorize` signs in from now on.
+    pub fn sign_in_as(&self, account: &str, email: &str) {
+        *self.shared.login.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((account.to_owned(), email.to_owned()));
+    }
+
     /// Standard claims of a user of `account`: this issuer, [`AUDIENCE`], issued now, valid
     /// for ten minutes. Change any before signing.
     pub fn claims(&self, account: &str, email: &str) -> Value {
+        self.shared.claims(account, email)
+    }
+
+    /// `claims` signed with the current key.
+    pub fn sign(&self, claims: &Value) -> String {
+        self.shared.sign(claims)
+    }
+}
+
+impl Shared {
+    fn claims(&self, account: &str, email: &str) -> Value {
         let now = unix_now();
         json!({
-            "iss": self.shared.issuer,
+            "iss": self.issuer,
             "aud": AUDIENCE,
             "sub": format!("user-{email}"),
             "email": email,
@@ -128,14 +180,120 @@ impl TestIssuer {
         })
     }
 
-    /// `claims` signed with the current key.
-    pub fn sign(&self, claims: &Value) -> String {
-        let keys = self.shared.keys.lock().unwrap_or_else(|p| p.into_inner());
+    fn sign(&self, claims: &Value) -> String {
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         let key = &keys[0];
         let mut header = Header::new(key.alg);
         header.kid = Some(key.kid.clone());
         jsonwebtoken::encode(&header, claims, &key.encoding).expect("sign a test token")
     }
+}
+
+type Params = axum::extract::Query<HashMap<String, String>>;
+
+/// The authorization endpoint: approves at once, redirecting with a code and the state.
+async fn authorize(
+    shared: Arc<Shared>,
+    axum::extract::Query(q): Params,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let get = |name: &str| q.get(name).cloned().unwrap_or_default();
+    let login = shared
+        .login
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some((account, email)) = login else {
+        return (axum::http::StatusCode::FORBIDDEN, "nobody is signed in").into_response();
+    };
+    if get("response_type") != "code"
+        || get("code_challenge_method") != "S256"
+        || get("code_challenge").is_empty()
+    {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "code flow with S256 PKCE only",
+        )
+            .into_response();
+    }
+    let code = uuid::Uuid::new_v4().simple().to_string();
+    shared
+        .codes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            code.clone(),
+            Grant {
+                client_id: get("client_id"),
+                redirect_uri: get("redirect_uri"),
+                challenge: get("code_challenge"),
+                nonce: get("nonce"),
+                account,
+                email,
+            },
+        );
+    let state: String = url_encode(&get("state"));
+    axum::response::Redirect::to(&format!(
+        "{}?code={code}&state={state}",
+        get("redirect_uri")
+    ))
+    .into_response()
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The token endpoint: a code once, for the same client and redirect URI, with the verifier
+/// whose S256 is the challenge.
+async fn token(
+    shared: Arc<Shared>,
+    axum::extract::Form(form): axum::extract::Form<HashMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let get = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let refuse = |error: &str| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": error})),
+        )
+            .into_response()
+    };
+    if get("grant_type") != "authorization_code" {
+        return refuse("unsupported_grant_type");
+    }
+    let Some(grant) = shared
+        .codes
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&get("code"))
+    else {
+        return refuse("invalid_grant");
+    };
+    let verifier = get("code_verifier");
+    let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ));
+    if grant.client_id != get("client_id")
+        || grant.redirect_uri != get("redirect_uri")
+        || challenge != grant.challenge
+    {
+        return refuse("invalid_grant");
+    }
+    let mut claims = shared.claims(&grant.account, &grant.email);
+    claims["aud"] = json!(grant.client_id);
+    claims["nonce"] = json!(grant.nonce);
+    let id_token = shared.sign(&claims);
+    axum::Json(json!({"id_token": id_token, "access_token": "opaque", "token_type": "Bearer"}))
+        .into_response()
 }
 
 pub fn unix_now() -> u64 {

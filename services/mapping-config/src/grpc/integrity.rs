@@ -224,7 +224,7 @@ async fn other_polls_per_day(state: &State, spec: &pb::IntegrationSpec) -> Resul
 }
 
 /// The board of the spec, if its connection is usable and it exists, and the problems found.
-async fn monday_side(
+pub(super) async fn monday_side(
     state: &State,
     who: &Identity,
     spec: &pb::IntegrationSpec,
@@ -253,7 +253,7 @@ async fn monday_side(
 }
 
 /// The object of the spec, if its connection is usable and it exists, and the problems found.
-async fn salesforce_side(
+pub(super) async fn salesforce_side(
     state: &State,
     who: &Identity,
     spec: &pb::IntegrationSpec,

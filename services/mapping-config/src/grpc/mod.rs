@@ -4,6 +4,7 @@
 mod connections;
 mod convert;
 mod credentials;
+mod describe;
 mod integration_list;
 mod integrations;
 mod integrity;
@@ -269,6 +270,17 @@ impl MappingConfig for MappingConfigService {
     ) -> Result<Response<pb::SuggestMappingResponse>, Status> {
         let who = identity(&request)?;
         integrity::suggest(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn describe_mappings(
+        &self,
+        request: Request<pb::DescribeMappingsRequest>,
+    ) -> Result<Response<pb::DescribeMappingsResponse>, Status> {
+        let user = user_only(&request, "DescribeMappings")?;
+        let id = request.into_inner().integration_id;
+        describe::describe(&self.inner, user, &id)
             .await
             .map(Response::new)
     }

@@ -1,0 +1,132 @@
+//! The integrations list, and what to do when there is none.
+
+use maud::{Markup, html};
+
+use super::layout;
+use crate::format;
+use crate::pages::integrations::{Filters, Row};
+use crate::server::SignedIn;
+
+pub fn page(
+    signed: &SignedIn,
+    filters: &Filters,
+    rows: &[Row],
+    total: usize,
+    next: &str,
+) -> Markup {
+    layout(
+        "Integrations",
+        Some(signed),
+        html! {
+            h1 { "Integrations" }
+            @if total == 0 && filters.page.is_empty() {
+                (empty(&signed.user.account))
+            } @else {
+                form method="get" action="/" class="filters" aria-label="Filter integrations" {
+                    fieldset {
+                        legend { "Show only" }
+                        (checkbox("failing", "failing", filters.failing.is_some()))
+                        (checkbox("paused", "paused", filters.paused.is_some()))
+                        (checkbox("mine", "mine", filters.mine.is_some()))
+                        button type="submit" { "Apply filters" }
+                        @if filters.any() { " " a href="/" { "Show all" } }
+                    }
+                }
+                @if rows.is_empty() {
+                    p id="no-match" { "No integration on this page matches the filters." }
+                } @else {
+                    (table(rows))
+                }
+                @if !next.is_empty() {
+                    p { a href={ "/?page=" (urlencode(next)) } { "Next page" } }
+                }
+            }
+        },
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn checkbox(name: &str, label: &str, checked: bool) -> Markup {
+    html! {
+        label class="check" {
+            input type="checkbox" name=(name) checked[checked];
+            " " (label)
+        }
+    }
+}
+
+fn table(rows: &[Row]) -> Markup {
+    html! {
+        table id="integrations" {
+            caption class="visually-hidden" { "Integrations of this account" }
+            thead {
+                tr {
+                    th scope="col" { "Integration" }
+                    th scope="col" { "State" }
+                    th scope="col" { "Owner" }
+                    th scope="col" { "Last run" }
+                    th scope="col" { "Next run" }
+                    th scope="col" { "Failing records" }
+                    th scope="col" { "Lag" }
+                    th scope="col" { "Salesforce API" }
+                    th scope="col" { "monday API" }
+                }
+            }
+            tbody {
+                @for row in rows {
+                    @let i = &row.integration;
+                    @let name = i.spec.as_ref().map(|s| s.name.as_str()).filter(|n| !n.is_empty()).unwrap_or(i.id.as_str());
+                    tr {
+                        th scope="row" { a href={ "/integrations/" (i.id) } { (name) } }
+                        td { span class={ "state " (format::state(i.state)) } { (format::state(i.state)) } }
+                        td { (i.owner) }
+                        @match &row.status {
+                            Ok(s) => {
+                                td {
+                                    @if s.last_run_id.is_empty() { "never" } @else {
+                                        a href={ "/runs/" (s.last_run_id) } { (format::when(s.last_run_at.as_ref())) }
+                                    }
+                                }
+                                td { (format::when(s.next_run_at.as_ref())) }
+                                td class=[(s.failing_records > 0).then_some("bad")] { (s.failing_records) }
+                                td { (format::lag(s)) }
+                                td { (format::usage(s.salesforce_usage.as_ref(), "calls")) }
+                                td { (format::usage(s.monday_usage.as_ref(), "points")) }
+                            }
+                            Err(e) => {
+                                td colspan="6" class="problem" { "status unavailable: " (e) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// No integration yet: what one is, and the next step.
+fn empty(account: &str) -> Markup {
+    html! {
+        section id="empty" aria-labelledby="empty-title" {
+            h2 id="empty-title" { "No integrations in account " (account) " yet" }
+            p {
+                "An integration keeps a monday.com board and a Salesforce object in step. "
+                "Next step: create one — connect both sides, map the board's columns to the object's fields, "
+                "and create it paused so you can preview an import first:"
+            }
+            ol {
+                li { code { "tandem connect monday --token-env MONDAY_TOKEN" } }
+                li { code { "tandem connect salesforce --subdomain YOUR-DOMAIN --environment production" } }
+                li { code { "tandem mapping suggest --board BOARD_ID --object Opportunity" } }
+                li { code { "tandem integration create --file deals.yaml --paused" } }
+            }
+            p {
+                "It then appears here with its runs, failing records and actions. "
+                "(Setting an integration up from these pages comes in a later version of the console.)"
+            }
+        }
+    }
+}
