@@ -6,7 +6,9 @@
 //!   the number of elements it may return: `limit` when given (`items_page`, `next_items_page`,
 //!   `boards`, `items`, `users`), else the length of `ids`, else a default
 //!   (`boards`/`items` 25 as in the schema, `users` 200, `column_values`/`columns` 20,
-//!   `groups` 10, anything else 10);
+//!   `groups` 10, anything else 10). A page's `items` (`ItemsResponse.items`) are the page's
+//!   `limit` elements, already counted by `items_page`/`next_items_page`: not multiplied again
+//!   (a 500-item page of 4 columns costs about 12,000, not 25 times that);
 //! - each root mutation field adds 10,000 (monday's long-published figure for `create_item`);
 //!   aliased mutations are each charged.
 //!
@@ -31,8 +33,11 @@ use time::OffsetDateTime;
 
 pub const MUTATION_COST: u64 = 10_000;
 
-/// How many times a list field's selection is charged.
-pub fn multiplier(field: &str, args: &Map<String, Value>, list: bool) -> u64 {
+/// How many times a list field's selection is charged; `parent` is the type it belongs to.
+pub fn multiplier(parent: &str, field: &str, args: &Map<String, Value>, list: bool) -> u64 {
+    if parent == "ItemsResponse" && field == "items" {
+        return 1;
+    }
     let limit = args.get("limit").and_then(Value::as_u64);
     let ids = args
         .get("ids")
@@ -161,20 +166,31 @@ mod tests {
     fn multipliers_follow_limits_ids_and_defaults() {
         let args = |v: Value| v.as_object().cloned().unwrap_or_default();
         assert_eq!(
-            multiplier("items_page", &args(json!({"limit": 500})), false),
+            multiplier("Board", "items_page", &args(json!({"limit": 500})), false),
             500
         );
         assert_eq!(
             multiplier(
+                "Query",
                 "items",
                 &args(json!({"ids": ["1", "2"], "limit": 25})),
                 true
             ),
             2
         );
-        assert_eq!(multiplier("boards", &args(json!({"limit": 25})), true), 25);
-        assert_eq!(multiplier("column_values", &args(json!({})), true), 20);
-        assert_eq!(multiplier("board", &args(json!({})), false), 1);
+        assert_eq!(
+            multiplier("Query", "boards", &args(json!({"limit": 25})), true),
+            25
+        );
+        assert_eq!(
+            multiplier("ItemsResponse", "items", &args(json!({})), true),
+            1
+        );
+        assert_eq!(
+            multiplier("Item", "column_values", &args(json!({})), true),
+            20
+        );
+        assert_eq!(multiplier("Item", "board", &args(json!({})), false), 1);
     }
 
     #[test]

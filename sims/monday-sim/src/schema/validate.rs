@@ -334,7 +334,7 @@ impl<'q> Walker<'_, 'q> {
                 return 0;
             }
             let children = self.walk(target, &f.selection_set, depth + 1, false);
-            let times = complexity::multiplier(f.name, &args, is_list(&info.ty));
+            let times = complexity::multiplier(parent, f.name, &args, is_list(&info.ty));
             cost = cost.saturating_add(children.saturating_mul(times));
         } else if !f.selection_set.items.is_empty() {
             self.errors.push(err(
