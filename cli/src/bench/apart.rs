@@ -126,6 +126,7 @@ impl Services {
             .args(["--sync-orchestrator-listen", any])
             .args(["--run-history-listen", any])
             .args(["--monday-webhook-listen", any])
+            .args(["--console-listen", any])
             .args([
                 "--scheduler-tick-ms",
                 &self.options.scheduler_tick_ms.to_string(),
@@ -162,37 +163,71 @@ impl Services {
             .stderr(super::fleet::log_file()?)
             .spawn()
             .context("starting `tandem up` for the services")?;
-        let stdout = child.stdout.take().context("the child's stdout")?;
-        let lines = tokio::task::spawn_blocking(move || {
-            use std::io::BufRead as _;
-            std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .take(6)
-                .collect::<Vec<_>>()
-        })
-        .await?;
-        let url_of = |name: &str| -> anyhow::Result<String> {
-            let prefix = format!("{name} listening on ");
-            lines
-                .iter()
-                .find_map(|l| l.strip_prefix(&prefix))
-                .map(str::to_owned)
-                .with_context(|| format!("`tandem up` never announced {name}: {lines:?}"))
-        };
-        let peers = tandem_service::args::PeerArgs {
-            connector_salesforce_url: url_of("connector-salesforce")?,
-            connector_monday_url: url_of("connector-monday")?,
-            mapping_config_url: url_of("mapping-config")?,
-            sync_orchestrator_url: url_of("sync-orchestrator")?,
-            run_history_url: url_of("run-history")?,
-        };
-        let webhook_url = format!("{}/webhooks/monday", url_of("connector-monday webhooks")?);
-        Ok(Started {
-            child,
-            peers,
-            webhook_url,
-            services: self,
-        })
+        match announced(&mut child).await {
+            Ok((peers, webhook_url)) => Ok(Started {
+                child,
+                peers,
+                webhook_url,
+                services: self,
+            }),
+            Err(e) => {
+                // Started here: ended here, not left running behind a failed scenario.
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
+            }
+        }
     }
+}
+
+/// The services' addresses, from the `… listening on` lines `tandem up` prints (every one of
+/// its listeners, the console's included, announces itself once).
+async fn announced(
+    child: &mut std::process::Child,
+) -> anyhow::Result<(tandem_service::args::PeerArgs, String)> {
+    const NAMES: [&str; 6] = [
+        "connector-salesforce",
+        "connector-monday",
+        "mapping-config",
+        "sync-orchestrator",
+        "run-history",
+        "connector-monday webhooks",
+    ];
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            lines.push(line);
+            let all = NAMES.iter().all(|name| {
+                let prefix = format!("{name} listening on ");
+                lines.iter().any(|l| l.starts_with(&prefix))
+            });
+            if all {
+                break;
+            }
+        }
+        lines
+    })
+    .await?;
+    let url_of = |name: &str| -> anyhow::Result<String> {
+        let prefix = format!("{name} listening on ");
+        lines
+            .iter()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map(str::to_owned)
+            .with_context(|| format!("`tandem up` never announced {name}: {lines:?}"))
+    };
+    let peers = tandem_service::args::PeerArgs {
+        connector_salesforce_url: url_of("connector-salesforce")?,
+        connector_monday_url: url_of("connector-monday")?,
+        mapping_config_url: url_of("mapping-config")?,
+        sync_orchestrator_url: url_of("sync-orchestrator")?,
+        run_history_url: url_of("run-history")?,
+    };
+    let webhook_url = format!("{}/webhooks/monday", url_of("connector-monday webhooks")?);
+    Ok((peers, webhook_url))
 }
