@@ -37,8 +37,11 @@ enum Command {
     Demo(Box<demo::DemoArgs>),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    tandem_service::process::main(start)
+}
+
+async fn start() -> ExitCode {
     let cli: Cli = tandem_service::argv::parse();
     match cli.command {
         Command::Up(args) => {

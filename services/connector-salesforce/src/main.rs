@@ -21,8 +21,11 @@ struct Args {
     options: connector_salesforce::Options,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    tandem_service::process::main(start)
+}
+
+async fn start() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(connector_salesforce::NAME, |shutdown| async move {
         let config = connector_salesforce::Config {

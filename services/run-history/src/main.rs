@@ -17,8 +17,11 @@ struct Args {
     options: run_history::Options,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    tandem_service::process::main(start)
+}
+
+async fn start() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(run_history::NAME, |shutdown| async move {
         let config = run_history::Config {

@@ -19,8 +19,11 @@ struct Args {
     options: sync_orchestrator::Options,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    tandem_service::process::main(start)
+}
+
+async fn start() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(sync_orchestrator::NAME, |shutdown| async move {
         let config = sync_orchestrator::Config {
