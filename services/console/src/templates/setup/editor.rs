@@ -91,10 +91,12 @@ pub fn page(signed: &SignedIn, view: &View) -> Markup {
                         }
                     }
                     (at(p, "scope"))
-                    label for="conflict" { "When both sides changed a field" }
-                    select id="conflict" name="conflict_policy" aria-describedby=[described_by(p, "conflict_policy")] {
-                        @for (value, text) in [("newest", "the newer change wins"), ("salesforce", "Salesforce wins"), ("monday", "monday wins")] {
-                            option value=(value) selected[d.conflict == value] { (text) }
+                    div class="field" {
+                        label for="conflict" { "When both sides changed a field " }
+                        select id="conflict" name="conflict_policy" aria-describedby=[described_by(p, "conflict_policy")] {
+                            @for (value, text) in [("newest", "the newer change wins"), ("salesforce", "Salesforce wins"), ("monday", "monday wins")] {
+                                option value=(value) selected[d.conflict == value] { (text) }
+                            }
                         }
                     }
                     (at(p, "conflict_policy"))
@@ -117,7 +119,7 @@ pub fn page(signed: &SignedIn, view: &View) -> Markup {
                     }
                 }
                 @if !editing {
-                    p class="note" { "Create paused makes the integration without syncing anything; on its page you then preview an import (a dry run), import, and resume it." }
+                    p class="note" { "Create paused makes the integration without syncing anything; on its page you then preview an import (a dry run), resume it, and import." }
                 }
             }
         },
