@@ -177,7 +177,7 @@ async fn a_new_user_sets_an_integration_up_from_the_pages_and_it_is_created_paus
     assert_eq!(status, 400, "{body}");
     assert!(body.contains(r#"id="problem-monday-token""#), "{body}");
     assert!(
-        body.contains("monday_token was refused by monday"),
+        body.contains("monday_token was refused by monday: it is wrong, expired or revoked"),
         "{body}"
     );
     assert!(
