@@ -122,7 +122,7 @@ async fn journey(client: Client, stack: Stack) {
     shot(&client, "14-editor").await;
     let required = text(&client, "#required-fields").await;
     assert!(required.contains("Close Date"), "{required}");
-    // The suggestion maps the stage; the date is added by hand if it was not suggested.
+    // The suggestion maps the stage and the close date.
     let status_row = row_of(&client, "status")
         .await
         .expect("the stage is suggested");
@@ -137,17 +137,37 @@ async fn journey(client: Client, stack: Stack) {
             .as_deref(),
         Some("StageName")
     );
-    if row_of(&client, "date4").await.is_none() {
-        click(&client, "#add-mapping").await;
-        let last = wait_for_rows(&client).await - 1;
-        choose(&client, &format!("#m-{last}-column"), "date4").await;
-        click(&client, "#refresh").await;
-        wait_until(&client, "the field choices", |_, html| {
-            html.contains("value=\"CloseDate\"")
-        })
-        .await;
-        choose(&client, &format!("#m-{last}-field"), "CloseDate").await;
-    }
+    let date_row = row_of(&client, "date4")
+        .await
+        .expect("the close date is suggested");
+    assert_eq!(
+        client
+            .find(Locator::Css(&format!("#m-{date_row}-field")))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("CloseDate")
+    );
+    // A row added and removed again, with the buttons.
+    let before = rows(&client).await;
+    click(&client, "#add-mapping").await;
+    wait_until(&client, "a new empty row", |_, html| {
+        html.contains(&format!("id=\"mapping-{before}\""))
+    })
+    .await;
+    click(
+        &client,
+        &format!("button[value=\"remove_mapping:{before}\"]"),
+    )
+    .await;
+    wait_until(&client, "the row removed", |_, html| {
+        !html.contains(&format!("id=\"mapping-{before}\""))
+    })
+    .await;
+    assert_eq!(rows(&client).await, before);
     click(&client, "#validate").await;
     wait_until(&client, "the settings valid", |_, html| {
         html.contains("id=\"valid\"")
@@ -323,7 +343,7 @@ async fn row_of(client: &Client, column: &str) -> Option<usize> {
 }
 
 /// How many mapping rows the editor shows.
-async fn wait_for_rows(client: &Client) -> usize {
+async fn rows(client: &Client) -> usize {
     client
         .find_all(Locator::Css("#mapping-editor tbody tr"))
         .await
