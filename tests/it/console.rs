@@ -123,6 +123,25 @@ impl Visitor {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// A GET's status, redirect (if any) and body.
+    pub async fn get_raw(&self, path: &str) -> (u16, String, String) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, location, response.text().await.unwrap())
+    }
+
     /// A form's POST with `csrf`: the status, the redirect (if any) and the body.
     pub async fn post(&self, path: &str, csrf: &str) -> (u16, String, String) {
         self.post_form(path, &[("csrf", csrf.to_owned())]).await

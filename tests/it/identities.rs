@@ -141,6 +141,11 @@ const POLICY: &[(&str, &str, &[&str])] = &[
     ),
     (
         "connector-monday",
+        "MondayConnector/ListBoards",
+        &[MAPPING_CONFIG],
+    ),
+    (
+        "connector-monday",
         "MondayConnector/PollChanges",
         &[SYNC_ORCHESTRATOR],
     ),
@@ -225,6 +230,8 @@ const SHARED_POLICY: &[(&str, &str, &[&str])] = &[
     ("mapping-config", "MappingConfig/TransferOwnership", &[]),
     ("mapping-config", "MappingConfig/ValidateIntegration", &[]),
     ("mapping-config", "MappingConfig/SuggestMapping", &[]),
+    ("mapping-config", "MappingConfig/ListBoards", &[]),
+    ("mapping-config", "MappingConfig/ListObjects", &[]),
     ("mapping-config", "MappingConfig/ListAuditLog", &[]),
     ("sync-orchestrator", "SyncOrchestrator/SyncNow", &[]),
     ("sync-orchestrator", "SyncOrchestrator/Import", &[]),

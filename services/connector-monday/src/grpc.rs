@@ -4,9 +4,10 @@
 use tandem_proto::v1::monday_connector_server::MondayConnector;
 use tandem_proto::v1::{
     CreateWebhookRequest, DeleteWebhookRequest, DeleteWebhookResponse, FindItemsRequest,
-    GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse, ListUsersRequest,
-    ListUsersResponse, ListWebhooksRequest, ListWebhooksResponse, MondayPollRequest,
-    MondayPollResponse, MondayWebhook, WriteItemsRequest, WriteItemsResponse,
+    GetBoardRequest, GetBoardResponse, GetItemsRequest, GetItemsResponse, ListBoardsRequest,
+    ListBoardsResponse, ListUsersRequest, ListUsersResponse, ListWebhooksRequest,
+    ListWebhooksResponse, MondayPollRequest, MondayPollResponse, MondayWebhook, WriteItemsRequest,
+    WriteItemsResponse,
 };
 use tandem_service::names::{MAPPING_CONFIG, SYNC_ORCHESTRATOR};
 use tandem_service::server::ServiceOnly;
@@ -28,6 +29,7 @@ pub struct MondayConnectorService {
 pub const SERVICE_ONLY: ServiceOnly = ServiceOnly(&[
     ("GetBoard", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
     ("ListUsers", &[MAPPING_CONFIG, SYNC_ORCHESTRATOR]),
+    ("ListBoards", &[MAPPING_CONFIG]),
     ("PollChanges", &[SYNC_ORCHESTRATOR]),
     ("GetItems", &[SYNC_ORCHESTRATOR]),
     ("FindItems", &[SYNC_ORCHESTRATOR]),
@@ -116,6 +118,18 @@ impl MondayConnector for MondayConnectorService {
         let session = self.monday.session(&req.connection_id, &mut calls).await?;
         let board = schema::get_board(&self.monday, &session, &req.board_id, &mut calls).await?;
         Ok(Response::new(board))
+    }
+
+    async fn list_boards(
+        &self,
+        request: Request<ListBoardsRequest>,
+    ) -> Result<Response<ListBoardsResponse>, Status> {
+        SERVICE_ONLY.require(&request, "ListBoards")?;
+        let req = request.into_inner();
+        let mut calls = Calls::default();
+        let session = self.monday.session(&req.connection_id, &mut calls).await?;
+        let boards = schema::list_boards(&self.monday, &session, &mut calls).await?;
+        Ok(Response::new(ListBoardsResponse { boards }))
     }
 
     async fn list_users(

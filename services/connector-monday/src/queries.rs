@@ -18,6 +18,9 @@ pub const ME: &str =
 pub const BOARD: &str = "query Board($ids: [ID!]) { boards(ids: $ids) { id name columns { id title type settings_str } groups { id title } } account { tier } complexity { before after reset_in_x_seconds } }";
 
 /// One page of the account's users.
+/// The account's active boards, a page at a time (ListBoards).
+pub const BOARDS: &str = "query Boards($limit: Int, $page: Int) { boards(limit: $limit, page: $page) { id name } complexity { before after reset_in_x_seconds } }";
+
 pub const USERS: &str = "query Users($limit: Int, $page: Int) { users(limit: $limit, page: $page) { id name email enabled } complexity { before after reset_in_x_seconds } }";
 
 /// Registers a webhook (monday challenges the URL before it answers).
@@ -146,6 +149,7 @@ pub fn documents() -> Vec<(&'static str, String)> {
         ("Me", ME.to_owned()),
         ("Board", BOARD.to_owned()),
         ("Users", USERS.to_owned()),
+        ("Boards", BOARDS.to_owned()),
         ("PollFirst", poll_first()),
         ("PollNext", poll_next()),
         ("PageFirst", page_first()),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use tandem_core::MondayColumn as CoreColumn;
-use tandem_proto::v1::{GetBoardResponse, MondayColumn, MondayGroup, MondayUser};
+use tandem_proto::v1::{BoardSummary, GetBoardResponse, MondayColumn, MondayGroup, MondayUser};
 
 use crate::api::{Calls, Monday, Retry, Session};
 use crate::error::Error;
@@ -10,6 +10,9 @@ use crate::queries;
 
 /// Users read per page.
 const USERS_PAGE: u64 = 200;
+/// Boards read per page, and the most listed (a person picks from the list).
+const BOARDS_PAGE: u64 = 100;
+const MAX_BOARDS: usize = 1_000;
 
 /// Text of a GraphQL `ID` (a string on output; tolerate numbers).
 pub fn id_text(v: Option<&Value>) -> String {
@@ -99,6 +102,44 @@ pub async fn get_board(
         groups,
         account_tier,
     })
+}
+
+/// The active boards the token can read, in monday's order (at most `MAX_BOARDS`).
+pub async fn list_boards(
+    monday: &Monday,
+    session: &Session,
+    calls: &mut Calls,
+) -> Result<Vec<BoardSummary>, Error> {
+    let mut boards = Vec::new();
+    for page in 1.. {
+        let reply = monday
+            .execute(
+                session,
+                queries::BOARDS,
+                json!({"limit": BOARDS_PAGE, "page": page}),
+                BOARDS_PAGE * 2,
+                Retry::Safe,
+                calls,
+            )
+            .await?
+            .check()?;
+        let batch = reply
+            .data
+            .get("boards")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let n = batch.len() as u64;
+        boards.extend(batch.iter().filter(|b| !b.is_null()).map(|b| BoardSummary {
+            id: id_text(b.get("id")),
+            name: str_of(b, "name"),
+        }));
+        if n < BOARDS_PAGE || boards.len() >= MAX_BOARDS {
+            break;
+        }
+    }
+    boards.truncate(MAX_BOARDS);
+    Ok(boards)
 }
 
 pub async fn list_users(

@@ -63,11 +63,11 @@ impl Backend {
 /// Calls made as one user.
 pub struct Calls<'a> {
     backend: &'a Backend,
-    user: &'a User,
+    pub(crate) user: &'a User,
 }
 
 impl Calls<'_> {
-    fn req<T>(&self, message: T) -> Result<tonic::Request<T>, Error> {
+    pub(crate) fn req<T>(&self, message: T) -> Result<tonic::Request<T>, Error> {
         let mut request = tonic::Request::new(message);
         let value = self
             .user
@@ -79,7 +79,7 @@ impl Calls<'_> {
         Ok(request)
     }
 
-    fn config(&self) -> MappingConfigClient<Channel> {
+    pub(crate) fn config(&self) -> MappingConfigClient<Channel> {
         MappingConfigClient::new(self.backend.mapping_config.clone())
     }
 

@@ -12,6 +12,7 @@ mod https;
 mod pages;
 mod server;
 mod session;
+mod setup;
 mod signin;
 mod templates;
 

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::session::{Session, SessionStore, User, cookie_id};
 use crate::signin::SignIn;
-use crate::{pages, signin, templates};
+use crate::{pages, setup, signin, templates};
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -43,7 +43,23 @@ pub fn router(state: AppState) -> Router {
             "/integrations/{id}/transfer",
             post(pages::actions::transfer),
         )
+        .route("/integrations/{id}/edit", get(setup::editor::edit))
         .route("/runs/{id}", get(pages::run::show))
+        .route("/setup", get(setup::connections::page))
+        .route("/setup/monday", post(setup::connections::connect_monday))
+        .route(
+            "/setup/salesforce",
+            post(setup::connections::connect_salesforce),
+        )
+        .route(
+            setup::connections::CALLBACK,
+            get(setup::connections::callback),
+        )
+        .route("/setup/choose", get(setup::choose::page))
+        .route(
+            "/setup/mapping",
+            get(setup::editor::start).post(setup::editor::submit),
+        )
         .route("/sign-in", get(signin::page).post(signin::dev::submit))
         .route("/auth/login", get(signin::oidc::start))
         .route("/auth/callback", get(signin::oidc::callback))

@@ -69,6 +69,10 @@ pub struct SessionData {
     pub csrf: String,
     pub user: Option<User>,
     pub pending: Option<PendingLogin>,
+    /// The OAuth `state` of a Salesforce connection started from the setup pages, until its
+    /// callback lands back on the console (the state is bound to this browser's session).
+    #[serde(default)]
+    pub pending_salesforce: Option<String>,
     /// Seconds since the Unix epoch after which the session is gone.
     pub expires_at: u64,
 }
@@ -80,6 +84,7 @@ impl SessionData {
             csrf: random_token(),
             user: None,
             pending: None,
+            pending_salesforce: None,
             expires_at: unix_now() + ANONYMOUS_TTL.as_secs(),
         }
     }

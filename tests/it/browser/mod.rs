@@ -5,6 +5,7 @@
 //! `TANDEM_BROWSER_SCREENSHOTS=1` saves every page the journey visits.
 
 mod driver;
+mod setup;
 
 use fantoccini::{Client, Locator};
 

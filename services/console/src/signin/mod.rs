@@ -86,6 +86,7 @@ pub async fn complete(
         csrf: session::random_token(),
         user: Some(user),
         pending: None,
+        pending_salesforce: None,
         expires_at: expires_at.min(longest),
     };
     state.sessions.delete(&old.id).await?;

@@ -71,7 +71,7 @@ fn actions(signed: &SignedIn, view: &View) -> Markup {
                         }
                     }
                 }
-                p class="note" { "Sync now runs a cycle at once and shows its run when it ends." }
+                p class="note" { "Sync now runs a cycle at once and shows its run when it ends. " a href={ "/integrations/" (i.id) "/edit" } id="edit-mapping" { "Edit mapping and conditions" } }
             } @else {
                 p id="read-only" class="note" {
                     "Read-only: this integration belongs to " strong { (i.owner) }
@@ -104,6 +104,9 @@ fn import(signed: &SignedIn, view: &View) -> Markup {
             }
         }
         p class="note" { "A preview writes nothing: its run lists what the import would create, link and update." }
+        @if view.owner && i.state == pb::IntegrationState::Paused as i32 {
+            p class="note" id="import-paused" { "It is paused: preview now; resume it to import." }
+        }
     }
 }
 

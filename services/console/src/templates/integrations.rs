@@ -19,6 +19,9 @@ pub fn page(
         Some(signed),
         html! {
             h1 { "Integrations" }
+            @if total > 0 || !filters.page.is_empty() {
+                p { a href="/setup" id="setup-link" { "Set up another integration" } }
+            }
             @if total == 0 && filters.page.is_empty() {
                 (empty(&signed.user.account))
             } @else {
@@ -114,18 +117,13 @@ fn empty(account: &str) -> Markup {
             h2 id="empty-title" { "No integrations in account " (account) " yet" }
             p {
                 "An integration keeps a monday.com board and a Salesforce object in step. "
-                "Next step: create one — connect both sides, map the board's columns to the object's fields, "
-                "and create it paused so you can preview an import first:"
+                "Next step: set one up — connect both sides, choose the board and the object, "
+                "start from the suggested mapping, and create it paused so you can preview an import first."
             }
-            ol {
-                li { code { "tandem connect monday --token-env MONDAY_TOKEN" } }
-                li { code { "tandem connect salesforce --subdomain YOUR-DOMAIN --environment production" } }
-                li { code { "tandem mapping suggest --board BOARD_ID --object Opportunity" } }
-                li { code { "tandem integration create --file deals.yaml --paused" } }
-            }
-            p {
-                "It then appears here with its runs, failing records and actions. "
-                "(Setting an integration up from these pages comes in a later version of the console.)"
+            p { a class="button" href="/setup" id="start-setup" { "Set up an integration" } }
+            p class="note" {
+                "The same from the command line: " code { "tandem connect" } ", " code { "tandem mapping suggest" }
+                " and " code { "tandem integration create --paused" } "."
             }
         }
     }

@@ -6,6 +6,7 @@ pub mod integration;
 pub mod integrations;
 pub mod mapping;
 pub mod run;
+pub mod setup;
 pub mod sign_in;
 
 use maud::{DOCTYPE, Markup, html};
@@ -31,6 +32,7 @@ pub fn layout(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
                         a class="brand" href="/" { "Tandem" }
                         @if who.is_some() {
                             a href="/" { "Integrations" }
+                            a href="/setup" { "Set up an integration" }
                         }
                     }
                     @if let Some(who) = who {

@@ -81,10 +81,12 @@ async fn create_monday(
     if let Err(status) = checked {
         rows::delete(&state.pool, id).await.map_err(internal)?;
         return Err(match status.code() {
-            Code::Unauthenticated
-            | Code::PermissionDenied
-            | Code::InvalidArgument
-            | Code::FailedPrecondition => Status::invalid_argument(format!(
+            // The connector speaks of the (pending, now deleted) connection; the person
+            // needs to hear about the token they typed.
+            Code::Unauthenticated | Code::FailedPrecondition => Status::invalid_argument(
+                "monday_token was refused by monday: it is wrong, expired or revoked (copy it again from your avatar → Developers → My access tokens)",
+            ),
+            Code::PermissionDenied | Code::InvalidArgument => Status::invalid_argument(format!(
                 "monday_token was refused by monday: {}",
                 status.message()
             )),

@@ -17,7 +17,7 @@ use crate::validate::{self, MAX_MAPPINGS, MAX_SPEC_BYTES, Problem};
 use tandem_catalog::{Board, Object};
 
 /// Checks that `field` names a usable connection of `kind` for `who`.
-async fn check_connection(
+pub(super) async fn check_connection(
     state: &State,
     who: &Identity,
     field: &str,
@@ -93,7 +93,7 @@ fn side<T>(
     }
 }
 
-async fn board(
+pub(super) async fn board(
     state: &State,
     connection: Uuid,
     board_id: &str,
@@ -116,7 +116,7 @@ async fn board(
     .map(|b| Board::from_proto(&b)))
 }
 
-async fn object(
+pub(super) async fn object(
     state: &State,
     connection: Uuid,
     name: &str,
@@ -330,6 +330,7 @@ pub async fn suggest(
     let object = object(state, salesforce, request.salesforce_object.trim())
         .await?
         .map_err(first)?;
+    let (setup_columns, setup_fields) = super::setup::choices(&board, &object);
     let columns: Vec<_> = board.columns.into_values().collect();
     let fields: Vec<_> = object.fields.into_values().collect();
     let (suggestions, unmatched) = suggest::suggest(&columns, &fields, Direction::Both);
@@ -352,5 +353,7 @@ pub async fn suggest(
             })
             .collect(),
         unmatched_required_fields: unmatched,
+        columns: setup_columns,
+        fields: setup_fields,
     })
 }

@@ -9,6 +9,7 @@ mod integration_list;
 mod integrations;
 mod integrity;
 mod oauth;
+mod setup;
 
 use std::sync::Arc;
 
@@ -270,6 +271,34 @@ impl MappingConfig for MappingConfigService {
     ) -> Result<Response<pb::SuggestMappingResponse>, Status> {
         let who = identity(&request)?;
         integrity::suggest(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_boards(
+        &self,
+        request: Request<pb::ListConnectionBoardsRequest>,
+    ) -> Result<Response<pb::ListBoardsResponse>, Status> {
+        let user = user_only(&request, "ListBoards")?;
+        let who = Identity::User {
+            account: user.account,
+            email: user.email,
+        };
+        setup::list_boards(&self.inner, &who, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_objects(
+        &self,
+        request: Request<pb::ListConnectionObjectsRequest>,
+    ) -> Result<Response<pb::DescribeGlobalResponse>, Status> {
+        let user = user_only(&request, "ListObjects")?;
+        let who = Identity::User {
+            account: user.account,
+            email: user.email,
+        };
+        setup::list_objects(&self.inner, &who, request.into_inner())
             .await
             .map(Response::new)
     }
