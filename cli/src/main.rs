@@ -37,11 +37,8 @@ enum Command {
     Demo(Box<demo::DemoArgs>),
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli: Cli = tandem_service::argv::parse();
     match cli.command {
         Command::Up(args) => {

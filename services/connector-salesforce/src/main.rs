@@ -21,11 +21,8 @@ struct Args {
     options: connector_salesforce::Options,
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(connector_salesforce::NAME, |shutdown| async move {
         let config = connector_salesforce::Config {

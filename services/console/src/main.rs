@@ -14,11 +14,8 @@ struct Cli {
     args: tandem_console::Args,
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli: Cli = tandem_service::argv::parse();
     tandem_service::process::run(tandem_console::NAME, |shutdown| async move {
         let config = cli.args.resolve(cli.listen)?;

@@ -19,11 +19,8 @@ struct Args {
     options: mapping_config::Options,
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(mapping_config::NAME, |shutdown| async move {
         let config = mapping_config::Config {

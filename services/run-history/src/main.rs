@@ -17,11 +17,8 @@ struct Args {
     options: run_history::Options,
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(run_history::NAME, |shutdown| async move {
         let config = run_history::Config {

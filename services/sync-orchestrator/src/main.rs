@@ -19,11 +19,8 @@ struct Args {
     options: sync_orchestrator::Options,
 }
 
-fn main() -> ExitCode {
-    tandem_service::process::main(start)
-}
-
-async fn start() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Args = tandem_service::argv::parse();
     tandem_service::process::run(sync_orchestrator::NAME, |shutdown| async move {
         let config = sync_orchestrator::Config {
