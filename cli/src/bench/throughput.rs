@@ -45,9 +45,9 @@ const SALESFORCE_COLLECTION: f64 = 200.0;
 /// WriteRecords calls the orchestrator keeps in flight (its default).
 const SALESFORCE_CONCURRENCY: f64 = 4.0;
 /// From this many records an import into Salesforce goes through Bulk API 2.0 (the
-/// connector's default), one ingest job of 10,000 per page.
+/// connector's default), one ingest job of 5,000 per page.
 const BULK_THRESHOLD: usize = 10_000;
-const BULK_JOB: f64 = 10_000.0;
+const BULK_JOB: f64 = 5_000.0;
 /// The fewest calls one ingest job takes: create, upload, close, one status poll, the
 /// successful and the failed results.
 const BULK_CALLS_PER_JOB: f64 = 6.0;
