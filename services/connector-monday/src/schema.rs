@@ -110,36 +110,21 @@ pub async fn list_boards(
     session: &Session,
     calls: &mut Calls,
 ) -> Result<Vec<BoardSummary>, Error> {
-    let mut boards = Vec::new();
-    for page in 1.. {
-        let reply = monday
-            .execute(
-                session,
-                queries::BOARDS,
-                json!({"limit": BOARDS_PAGE, "page": page}),
-                BOARDS_PAGE * 2,
-                Retry::Safe,
-                calls,
-            )
-            .await?
-            .check()?;
-        let batch = reply
-            .data
-            .get("boards")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let n = batch.len() as u64;
-        boards.extend(batch.iter().filter(|b| !b.is_null()).map(|b| BoardSummary {
+    let paged = Paged {
+        query: queries::BOARDS,
+        root: "boards",
+        page_size: BOARDS_PAGE,
+        cost_per_row: 2,
+        most: MAX_BOARDS,
+    };
+    let boards = paged.read(monday, session, calls).await?;
+    Ok(boards
+        .iter()
+        .map(|b| BoardSummary {
             id: id_text(b.get("id")),
             name: str_of(b, "name"),
-        }));
-        if n < BOARDS_PAGE || boards.len() >= MAX_BOARDS {
-            break;
-        }
-    }
-    boards.truncate(MAX_BOARDS);
-    Ok(boards)
+        })
+        .collect())
 }
 
 pub async fn list_users(
@@ -147,35 +132,69 @@ pub async fn list_users(
     session: &Session,
     calls: &mut Calls,
 ) -> Result<Vec<MondayUser>, Error> {
-    let mut users = Vec::new();
-    for page in 1.. {
-        let reply = monday
-            .execute(
-                session,
-                queries::USERS,
-                json!({"limit": USERS_PAGE, "page": page}),
-                USERS_PAGE * 6,
-                Retry::Safe,
-                calls,
-            )
-            .await?
-            .check()?;
-        let batch = reply
-            .data
-            .get("users")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let n = batch.len() as u64;
-        users.extend(batch.iter().filter(|u| !u.is_null()).map(|u| MondayUser {
+    let paged = Paged {
+        query: queries::USERS,
+        root: "users",
+        page_size: USERS_PAGE,
+        cost_per_row: 6,
+        most: usize::MAX,
+    };
+    let users = paged.read(monday, session, calls).await?;
+    Ok(users
+        .iter()
+        .map(|u| MondayUser {
             id: id_text(u.get("id")),
             name: str_of(u, "name"),
             email: str_of(u, "email"),
             enabled: u.get("enabled").and_then(Value::as_bool).unwrap_or(true),
-        }));
-        if n < USERS_PAGE {
-            break;
+        })
+        .collect())
+}
+
+/// A root list monday pages by number (`limit`, `page`), read until a short page or `most`
+/// rows.
+struct Paged {
+    query: &'static str,
+    root: &'static str,
+    page_size: u64,
+    /// Our complexity estimate per row of the selection.
+    cost_per_row: u64,
+    most: usize,
+}
+
+impl Paged {
+    async fn read(
+        &self,
+        monday: &Monday,
+        session: &Session,
+        calls: &mut Calls,
+    ) -> Result<Vec<Value>, Error> {
+        let mut rows = Vec::new();
+        for page in 1.. {
+            let reply = monday
+                .execute(
+                    session,
+                    self.query,
+                    json!({"limit": self.page_size, "page": page}),
+                    self.page_size * self.cost_per_row,
+                    Retry::Safe,
+                    calls,
+                )
+                .await?
+                .check()?;
+            let batch = reply
+                .data
+                .get(self.root)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let n = batch.len() as u64;
+            rows.extend(batch.into_iter().filter(|r| !r.is_null()));
+            if n < self.page_size || rows.len() >= self.most {
+                break;
+            }
         }
+        rows.truncate(self.most);
+        Ok(rows)
     }
-    Ok(users)
 }
