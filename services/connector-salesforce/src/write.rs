@@ -203,10 +203,7 @@ impl Api {
         if key_field.is_none() && prepared.iter().any(|p| p.op == Op::Create) {
             tracing::debug!(object = %object, "no external-id field: creates are not idempotent");
         }
-        let mut groups: BTreeMap<Op, Vec<usize>> = BTreeMap::new();
-        for (i, p) in prepared.iter().enumerate() {
-            groups.entry(p.op).or_default().push(i);
-        }
+        let groups = by_op(&prepared);
         let mut results: Vec<Option<WriteResult>> = vec![None; prepared.len()];
         for (op, indexes) in groups {
             for chunk in indexes.chunks(COLLECTION_CHUNK) {
@@ -374,6 +371,15 @@ impl Api {
             session,
         }))
     }
+}
+
+/// The indexes of `prepared` by operation, in order.
+pub(crate) fn by_op(prepared: &[Prepared]) -> BTreeMap<Op, Vec<usize>> {
+    let mut groups: BTreeMap<Op, Vec<usize>> = BTreeMap::new();
+    for (i, p) in prepared.iter().enumerate() {
+        groups.entry(p.op).or_default().push(i);
+    }
+    groups
 }
 
 #[cfg(test)]

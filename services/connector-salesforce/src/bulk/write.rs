@@ -5,7 +5,7 @@
 //! `UNABLE_TO_LOCK_ROW` after Salesforce's own retries go again in a new job (up to the
 //! retry attempts).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use tandem_proto::v1::{
     BulkOperation, BulkWriteRequest, BulkWriteResponse, RecordWrite, WriteResult,
@@ -16,7 +16,7 @@ use super::job::{self, Spec};
 use super::results::map_results;
 use crate::api::{Api, Session};
 use crate::error::Error;
-use crate::write::{Op, Prepared, WriteTarget, prepare};
+use crate::write::{Op, Prepared, WriteTarget, by_op, prepare};
 
 /// The most writes one BulkWrite may carry.
 pub const MAX_BULK_WRITES: usize = 1_000_000;
@@ -150,10 +150,7 @@ impl Api {
             .enumerate()
             .map(|(i, w)| prepare_for(i, w, key_field, operation, &object))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut groups: BTreeMap<Op, Vec<usize>> = BTreeMap::new();
-        for (i, p) in prepared.iter().enumerate() {
-            groups.entry(p.op).or_default().push(i);
-        }
+        let groups = by_op(&prepared);
         let mut results: Vec<Option<WriteResult>> = vec![None; prepared.len()];
         let mut jobs = Vec::new();
         for (op, indexes) in groups {
