@@ -199,7 +199,6 @@ pub async fn send_via(
         note_created(deps, settings, &done).await?;
         return Err(failure);
     }
-    read_back_left_out(deps, settings, &mut done, outcome).await?;
     // Only mappings that opted in let labels through that the board lacks.
     let create_labels = settings
         .rules
@@ -243,6 +242,8 @@ pub async fn send_via(
         deps.catalogs.forget(settings.id());
     }
     note_created(deps, settings, &done).await?;
+    // After the creates are noted: should the read fail, the next run still links them.
+    read_back_left_out(deps, settings, &mut done, outcome).await?;
     Ok(done)
 }
 
