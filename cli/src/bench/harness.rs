@@ -197,9 +197,6 @@ impl Stack {
                 .map_err(|e| anyhow::anyhow!("monday board column {id}: {e}"))?;
         }
         parts.salesforce.ensure_org(ORG);
-        let channel = |url: &str| -> anyhow::Result<Channel> {
-            Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.connect_lazy())
-        };
         Ok(Stack {
             salesforce: parts.salesforce,
             monday,
@@ -208,9 +205,11 @@ impl Stack {
             monday_user: account.user_id,
             webhook_url: parts.webhook_url,
             board,
-            config: MappingConfigClient::new(channel(&parts.peers.mapping_config_url)?),
-            orchestrator: SyncOrchestratorClient::new(channel(&parts.peers.sync_orchestrator_url)?),
-            history: RunHistoryClient::new(channel(&parts.peers.run_history_url)?),
+            config: MappingConfigClient::new(lazy_channel(&parts.peers.mapping_config_url)?),
+            orchestrator: SyncOrchestratorClient::new(lazy_channel(
+                &parts.peers.sync_orchestrator_url,
+            )?),
+            history: RunHistoryClient::new(lazy_channel(&parts.peers.run_history_url)?),
             bearer,
             infra: kept_infra,
             secret: kept_secret,
@@ -241,12 +240,10 @@ impl Stack {
             .as_mut()
             .context("only services running apart can be restarted")?;
         let peers = apart.restart().await?;
-        let channel = |url: &str| -> anyhow::Result<Channel> {
-            Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.connect_lazy())
-        };
-        self.config = MappingConfigClient::new(channel(&peers.mapping_config_url)?);
-        self.orchestrator = SyncOrchestratorClient::new(channel(&peers.sync_orchestrator_url)?);
-        self.history = RunHistoryClient::new(channel(&peers.run_history_url)?);
+        self.config = MappingConfigClient::new(lazy_channel(&peers.mapping_config_url)?);
+        self.orchestrator =
+            SyncOrchestratorClient::new(lazy_channel(&peers.sync_orchestrator_url)?);
+        self.history = RunHistoryClient::new(lazy_channel(&peers.run_history_url)?);
         self.peers = peers;
         Ok(())
     }
@@ -549,4 +546,9 @@ pub async fn linked_pairs(
         bail!("{n} pairs seeded but {linked} linked by the import");
     }
     Ok((opportunities, items))
+}
+
+/// A channel to `url` that connects on first use.
+fn lazy_channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(tonic::transport::Endpoint::from_shared(url.to_owned())?.connect_lazy())
 }

@@ -47,7 +47,7 @@ const SALESFORCE_CONCURRENCY: f64 = 4.0;
 /// From this many records an import into Salesforce goes through Bulk API 2.0 (the
 /// connector's default), one ingest job of 5,000 per page.
 const BULK_THRESHOLD: usize = 10_000;
-const BULK_JOB: f64 = 5_000.0;
+const BULK_JOB: f64 = sync_orchestrator::BULK_PAGE as f64;
 /// The fewest calls one ingest job takes: create, upload, close, one status poll, the
 /// successful and the failed results.
 const BULK_CALLS_PER_JOB: f64 = 6.0;
@@ -153,8 +153,8 @@ async fn one_way(
                 harness::seed_opportunities(&stack, n)?;
             }
         }
-        let of = Of::Pid(stack.services_pid().context("the services' process")?);
-        let pid = stack.services_pid().unwrap_or_default();
+        let pid = stack.services_pid().context("the services' process")?;
+        let of = Of::Pid(pid);
         procstat::reset_peak_of(of);
         let cpu_before = procstat::cpu_time_of(pid).unwrap_or_default();
         stack.clear_calls();

@@ -155,7 +155,7 @@ fn add_reads(outcome: &mut Outcome, other: &Outcome) {
 /// 310–368 MiB to ~210 MiB, and the import went faster (89% of the read ceiling, from 80–87%),
 /// since a smaller job's results come back while the next page is still being read
 /// (`tandem bench --scenario throughput`, docs/performance.md).
-const BULK_PAGE: u32 = 5_000;
+pub const BULK_PAGE: u32 = 5_000;
 
 /// From how many records an import into Salesforce goes through Bulk API 2.0
 /// (connector-salesforce's setting).

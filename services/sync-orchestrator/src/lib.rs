@@ -41,6 +41,7 @@ mod write;
 
 pub use config::{Config, Options};
 pub use error::Error;
+pub use import::BULK_PAGE;
 
 use tandem_proto::v1::mapping_config_client::MappingConfigClient;
 use tandem_proto::v1::monday_connector_client::MondayConnectorClient;
