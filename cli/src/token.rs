@@ -3,6 +3,7 @@
 //! production deployment takes its users' tokens from the identity provider.
 
 use std::time::Duration;
+use tandem_service::argv::secret;
 
 use anyhow::Context as _;
 use secrecy::SecretString;
@@ -51,10 +52,6 @@ pub fn run(args: TokenArgs) -> anyhow::Result<()> {
     };
     println!("{}", signer.mint(&identity, args.ttl));
     Ok(())
-}
-
-fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(text.to_owned()))
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {

@@ -83,6 +83,12 @@ pub fn secret_from_env(var: &str) -> Result<Option<String>, String> {
     }
 }
 
+/// clap's value parser for a secret flag or variable: held as a [`secrecy::SecretString`],
+/// never printed.
+pub fn secret(text: &str) -> Result<secrecy::SecretString, std::convert::Infallible> {
+    Ok(secrecy::SecretString::from(text.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, Parser};

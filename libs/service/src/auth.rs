@@ -8,6 +8,7 @@
 //!   against `TANDEM_SERVICE_PUBLIC_KEYS`. A stack of all five in one process generates its
 //!   own when none are configured.
 
+use crate::argv::secret;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,10 +72,6 @@ pub struct AuthArgs {
     /// Every service's public key: `name=key,name=key,…` (`tandem service-keys`).
     #[arg(long, env = "TANDEM_SERVICE_PUBLIC_KEYS")]
     pub service_public_keys: Option<String>,
-}
-
-fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(text.to_owned()))
 }
 
 /// How user tokens are checked.

@@ -2,6 +2,7 @@
 //! sessions live and where the services it calls are.
 
 use std::net::SocketAddr;
+use tandem_service::argv::secret;
 
 use secrecy::SecretString;
 use tandem_service::auth::{Auth, AuthArgs};
@@ -62,10 +63,6 @@ impl Default for Options {
             dev_email: None,
         }
     }
-}
-
-fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(text.to_owned()))
 }
 
 /// The services the console calls, as the signed-in user.
