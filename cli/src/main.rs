@@ -3,6 +3,10 @@
 mod bench;
 mod configure;
 mod demo;
+mod dev_certs;
+mod dev_issuer;
+mod files;
+mod login;
 mod service_keys;
 mod token;
 mod up;
@@ -31,6 +35,12 @@ enum Command {
     Token(token::TokenArgs),
     /// Make a key for each service: how services prove who they are to each other.
     ServiceKeys(service_keys::ServiceKeysArgs),
+    /// Sign in at the identity provider; later commands use the token it gives.
+    Login(login::LoginArgs),
+    /// Run a development identity provider (OpenID Connect) for a local trial.
+    DevIssuer(Box<dev_issuer::DevIssuerArgs>),
+    /// Make a private CA and a certificate for each service (a local stack with TLS).
+    DevCerts(dev_certs::DevCertsArgs),
     #[command(flatten)]
     Configure(Box<configure::Command>),
     /// The whole product on simulated monday and Salesforce accounts, step by step.
@@ -55,34 +65,31 @@ async fn main() -> ExitCode {
             })
             .await
         }
-        Command::Demo(args) => match demo::run(*args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tandem demo: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Bench(args) => match bench::run(*args).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tandem bench: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Token(args) => match token::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tandem token: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::ServiceKeys(args) => match service_keys::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tandem service-keys: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Demo(args) => report("demo", demo::run(*args).await),
+        Command::Bench(args) => report("bench", bench::run(*args).await),
+        Command::Token(args) => report("token", token::run(args)),
+        Command::ServiceKeys(args) => report("service-keys", service_keys::run(args)),
+        Command::Login(args) => report("login", login::run(args).await),
+        Command::DevIssuer(args) => {
+            tandem_service::process::run("tandem", |shutdown| async move {
+                dev_issuer::run(*args, shutdown)
+                    .await
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .await
+        }
+        Command::DevCerts(args) => report("dev-certs", dev_certs::run(args)),
         Command::Configure(command) => configure::run(*command).await,
+    }
+}
+
+/// A command's outcome as its exit code, its error on stderr.
+fn report(command: &str, outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem {command}: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

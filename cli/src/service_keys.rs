@@ -2,7 +2,7 @@
 //! their public keys every service checks callers against (docs/security.md).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use secrecy::ExposeSecret as _;
@@ -43,7 +43,7 @@ pub fn run(args: ServiceKeysArgs) -> anyhow::Result<()> {
         Some(dir) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             for name in names::ALL {
-                write_private(&dir.join(format!("{name}.key")), &private(name)?)?;
+                crate::files::write_private(&dir.join(format!("{name}.key")), &private(name)?)?;
             }
             let path = dir.join("public-keys.env");
             std::fs::write(&path, public).with_context(|| format!("writing {}", path.display()))?;
@@ -63,17 +63,6 @@ fn env_name(service: &str) -> String {
         "TANDEM_SERVICE_KEY_{}",
         service.replace('-', "_").to_uppercase()
     )
-}
-
-fn write_private(path: &Path, key: &str) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    writeln!(file, "{key}").with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

@@ -68,6 +68,24 @@ pub struct ClientArgs {
     pub json: bool,
 }
 
+/// The token `tandem login` kept, unless a development secret is set (which then decides).
+fn signed_in_token() -> anyhow::Result<Option<String>> {
+    let secret_set = ["TANDEM_AUTH_SECRET", "TANDEM_AUTH_SECRET_FILE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    let Some(path) = crate::login::default_token_file().filter(|_| !secret_set) else {
+        return Ok(None);
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(token) => Ok(Some(token.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow!(
+            "reading the signed-in token {}: {e}",
+            path.display()
+        )),
+    }
+}
+
 /// Adds `authorization: Bearer <token>` to every call.
 #[derive(Clone)]
 pub struct Bearer(AsciiMetadataValue);
@@ -99,7 +117,10 @@ impl Session {
             Some(v) if !v.is_empty() => Ok(Some(v.clone())),
             _ => tandem_service::argv::secret_from_env(var).map_err(anyhow::Error::msg),
         };
-        let token = from_file(&args.token, "TANDEM_TOKEN")?;
+        let token = match from_file(&args.token, "TANDEM_TOKEN")? {
+            Some(token) => Some(token),
+            None => signed_in_token()?,
+        };
         let auth_secret = from_file(&args.auth_secret, "TANDEM_AUTH_SECRET")?;
         let token = match (&token, &auth_secret) {
             (Some(token), _) if !token.trim().is_empty() => token.trim().to_owned(),
@@ -120,7 +141,7 @@ impl Session {
                 )
             }
             _ => bail!(
-                "no credentials: set TANDEM_TOKEN (or TANDEM_TOKEN_FILE) to your token, or in development mode TANDEM_AUTH_SECRET with --account and --email"
+                "no credentials: run `tandem login`, or set TANDEM_TOKEN (or TANDEM_TOKEN_FILE) to your token, or in development mode TANDEM_AUTH_SECRET with --account and --email"
             ),
         };
         let value: AsciiMetadataValue = MetadataValue::try_from(format!("Bearer {token}"))

@@ -4,6 +4,7 @@ mod bench;
 mod configure;
 mod demo;
 mod history;
+mod login;
 mod tls;
 mod token;
 mod up;

@@ -42,6 +42,10 @@ pub struct AuthArgs {
     /// The audience user tokens must carry (Tandem's client id at the provider).
     #[arg(long, env = "TANDEM_OIDC_AUDIENCE")]
     pub oidc_audience: Option<String>,
+    /// CA certificates (PEM file) to trust for the identity provider besides the system's,
+    /// when a private CA signed its certificate.
+    #[arg(long, env = "TANDEM_OIDC_CA")]
+    pub oidc_ca: Option<PathBuf>,
     /// The longest lifetime (exp - iat) accepted for a user token, in seconds: the identity
     /// provider's, and development mode's too.
     #[arg(
@@ -224,7 +228,18 @@ impl AuthArgs {
         config.clock_skew = Duration::from_secs(self.oidc_clock_skew_seconds);
         config.account_claim = self.oidc_account_claim.clone();
         config.email_claim = self.oidc_email_claim.clone();
+        config.ca_pem = self.oidc_ca_pem()?;
         Ok(UserTokens::Oidc(Arc::new(OidcVerifier::new(config)?)))
+    }
+
+    /// The identity provider's extra CA certificates, read from `TANDEM_OIDC_CA`.
+    pub fn oidc_ca_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        self.oidc_ca
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|e| format!("TANDEM_OIDC_CA `{}`: {e}", path.display()))
+            })
+            .transpose()
     }
 
     /// The development signer (development mode's secret, checked), or how to set it.

@@ -7,6 +7,7 @@ pub mod argv;
 pub mod auth;
 pub mod caller;
 pub mod client;
+pub mod https;
 pub mod identity;
 pub mod oidc;
 pub mod process;

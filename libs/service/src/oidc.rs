@@ -33,6 +33,9 @@ pub struct OidcConfig {
     pub refetch_interval: Duration,
     /// Keys older than this are refetched before use (kept if the provider cannot be reached).
     pub keys_max_age: Duration,
+    /// CA certificates (PEM) trusted for the provider besides the system's (a provider whose
+    /// certificate a private CA signed).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl OidcConfig {
@@ -47,6 +50,7 @@ impl OidcConfig {
             email_claim: "email".to_owned(),
             refetch_interval: Duration::from_secs(30),
             keys_max_age: Duration::from_secs(3600),
+            ca_pem: None,
         }
     }
 }
@@ -76,6 +80,40 @@ impl std::fmt::Debug for OidcVerifier {
     }
 }
 
+/// An HTTP client for an identity provider: no redirects, a timeout, and the extra CA
+/// certificates (PEM, `TANDEM_OIDC_CA`) trusted besides the system's.
+pub fn provider_client(
+    timeout: Duration,
+    ca_pem: Option<&[u8]>,
+) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = ca_pem {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("TANDEM_OIDC_CA holds no PEM certificate: {e}"))?;
+        if certificates.is_empty() {
+            return Err("TANDEM_OIDC_CA holds no PEM certificate".to_owned());
+        }
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder
+        .build()
+        .map_err(|e| format!("identity provider client: {e}"))
+}
+
+/// PKCE's S256 challenge of a code verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        verifier.as_bytes(),
+    ))
+}
+
 /// The largest discovery document or key set read from the provider.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
@@ -87,12 +125,7 @@ impl OidcVerifier {
         if config.audience.trim().is_empty() {
             return Err("TANDEM_OIDC_AUDIENCE must not be empty".to_owned());
         }
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("identity provider client: {e}"))?;
+        let http = provider_client(Duration::from_secs(5), config.ca_pem.as_deref())?;
         Ok(Self {
             config,
             http,

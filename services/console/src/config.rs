@@ -145,7 +145,7 @@ impl Args {
                 let read = |path: &std::path::Path, what: &str| {
                     std::fs::read(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))
                 };
-                Some(crate::https::server_config(
+                Some(tandem_service::https::server_config(
                     &read(cert, "TANDEM_TLS_CERT")?,
                     &read(key, "TANDEM_TLS_KEY")?,
                 )?)

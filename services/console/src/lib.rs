@@ -8,7 +8,6 @@ mod config;
 mod csrf;
 mod error;
 mod format;
-mod https;
 mod pages;
 mod server;
 mod session;
@@ -21,9 +20,9 @@ use std::sync::Arc;
 
 pub use config::{Args, Config, Options, Peers, SessionBackend};
 pub use error::Error;
-pub use https::server_config as https_config;
 pub use server::CSP;
 pub use session::COOKIE;
+pub use tandem_service::https::server_config as https_config;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -59,7 +58,7 @@ impl Console {
         tracing::info!(%addr, scheme, "console listening");
         match self.https {
             Some(config) => {
-                https::serve(self.listener, self.router, config, shutdown).await;
+                tandem_service::https::serve(self.listener, self.router, config, shutdown).await;
                 Ok(())
             }
             None => axum::serve(self.listener, self.router)

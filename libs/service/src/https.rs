@@ -1,6 +1,7 @@
-//! The console's own TLS: with a certificate and key (`TANDEM_TLS_CERT`, `TANDEM_TLS_KEY`, the
-//! settings every Tandem listener uses) it serves HTTPS only, so the session cookie does not
-//! cross the network between an ingress and the pod in clear either.
+//! HTTPS for the HTTP listeners (the console, the development identity provider): with a
+//! certificate and key (`TANDEM_TLS_CERT`, `TANDEM_TLS_KEY`, the settings every Tandem listener
+//! uses) an axum router is served over TLS only, so cookies and codes do not cross the network
+//! between an ingress and the pod in clear either.
 
 use std::sync::Arc;
 
