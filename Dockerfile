@@ -9,7 +9,8 @@ RUN cargo build --release --locked \
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 tandem
+    && rm -rf /var/lib/apt/lists/* && useradd --system --uid 10001 tandem \
+    && mkdir /certs /state && chown tandem /certs /state
 COPY --from=build /src/target/release/tandem /src/target/release/connector-salesforce \
      /src/target/release/connector-monday /src/target/release/mapping-config \
      /src/target/release/sync-orchestrator /src/target/release/run-history \

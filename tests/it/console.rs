@@ -30,6 +30,7 @@ pub async fn start_console(stack: &Stack) -> ConsoleUnderTest {
         https: None,
         oidc_issuer: None,
         oidc_audience: None,
+        oidc_ca: None,
         sessions: tandem_console::SessionBackend::Memory,
         peers: tandem_console::Peers {
             mapping_config_url: peers.mapping_config_url.clone(),

@@ -13,7 +13,7 @@ fn repo_file(path: &str) -> String {
 
 #[test]
 fn docker_compose_publishes_every_port_on_loopback_only() {
-    let compose: Value = serde_norway::from_str(&repo_file("docker-compose.yml")).unwrap();
+    let compose = compose();
     let services = compose["services"].as_mapping().unwrap();
     let mut published = 0;
     for (name, service) in services {
@@ -31,6 +31,83 @@ fn docker_compose_publishes_every_port_on_loopback_only() {
     }
     // The five services, the webhook listener, both simulators, the collector, Prometheus.
     assert!(published >= 10, "{published}");
+}
+
+/// The compose file with its `<<:` merges applied.
+fn compose() -> Value {
+    let mut compose: Value = serde_norway::from_str(&repo_file("docker-compose.yml")).unwrap();
+    compose.apply_merge().unwrap();
+    compose
+}
+
+fn env_of<'a>(service: &'a Value, name: &str) -> Option<&'a str> {
+    service["environment"].get(name).and_then(Value::as_str)
+}
+
+#[test]
+fn docker_compose_runs_on_the_production_identity_path_with_tls_everywhere() {
+    let compose = compose();
+    let services = &compose["services"];
+    let issuer = &services["issuer"];
+    let issuer_url = env_of(issuer, "TANDEM_ISSUER_URL").unwrap();
+    assert!(issuer_url.starts_with("https://issuer:"), "{issuer_url}");
+    assert_eq!(env_of(issuer, "TANDEM_TLS_CERT"), Some("/certs/issuer.pem"));
+    let console = &services["console"];
+    let console_url = env_of(console, "TANDEM_CONSOLE_PUBLIC_URL").unwrap();
+    assert!(console_url.starts_with("https://localhost:"), "{console_url}");
+    assert!(
+        env_of(issuer, "TANDEM_ISSUER_REDIRECT_URIS")
+            .unwrap()
+            .split(',')
+            .any(|uri| uri == format!("{console_url}/auth/callback")),
+        "the provider sends the browser back to the console"
+    );
+    let peers = [
+        "TANDEM_CONNECTOR_SALESFORCE_URL",
+        "TANDEM_CONNECTOR_MONDAY_URL",
+        "TANDEM_MAPPING_CONFIG_URL",
+        "TANDEM_SYNC_ORCHESTRATOR_URL",
+        "TANDEM_RUN_HISTORY_URL",
+    ];
+    for name in [
+        "connector-salesforce",
+        "connector-monday",
+        "mapping-config",
+        "sync-orchestrator",
+        "run-history",
+        "console",
+    ] {
+        let service = &services[name];
+        for development in ["TANDEM_DEV_AUTH", "TANDEM_AUTH_SECRET"] {
+            assert!(env_of(service, development).is_none(), "{name} sets {development}");
+        }
+        assert_eq!(env_of(service, "TANDEM_OIDC_ISSUER"), Some(issuer_url), "{name}");
+        assert_eq!(env_of(service, "TANDEM_OIDC_AUDIENCE"), env_of(issuer, "TANDEM_OIDC_AUDIENCE"));
+        assert_eq!(env_of(service, "TANDEM_OIDC_CA"), Some("/certs/ca.pem"), "{name}");
+        assert_eq!(env_of(service, "TANDEM_TLS_CA"), Some("/certs/ca.pem"), "{name}");
+        assert_eq!(
+            env_of(service, "TANDEM_TLS_CERT"),
+            Some(format!("/certs/{name}.pem").as_str()),
+            "{name} serves TLS with its own certificate"
+        );
+        assert_eq!(
+            env_of(service, "TANDEM_TLS_KEY"),
+            Some(format!("/certs/{name}-key.pem").as_str())
+        );
+        for peer in peers {
+            let url = env_of(service, peer).unwrap();
+            assert!(url.starts_with("https://"), "{name}: {peer}={url}");
+        }
+        assert_eq!(
+            service["depends_on"]["certs"]["condition"],
+            "service_completed_successfully",
+            "{name}"
+        );
+    }
+    assert_eq!(
+        strings(services["certs"]["command"].as_sequence().unwrap().iter()),
+        ["tandem", "dev-certs", "--dir", "/certs"]
+    );
 }
 
 /// Every document of every manifest in deploy/k8s.

@@ -41,6 +41,7 @@ pub async fn start(
         https: None,
         oidc_issuer: None,
         oidc_audience: None,
+        oidc_ca: None,
         sessions: tandem_console::SessionBackend::Memory,
         peers: tandem_console::Peers {
             mapping_config_url: embedded.peers.mapping_config_url.clone(),

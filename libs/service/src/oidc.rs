@@ -356,6 +356,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pkce_challenge_is_rfc_7636s_s256() {
+        // RFC 7636, appendix B.
+        assert_eq!(
+            super::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
     fn the_provider_must_be_https_unless_local() {
         assert!(check_url("https://id.example.com", "x").is_ok());
         assert!(check_url("http://127.0.0.1:8080/realms/t", "x").is_ok());

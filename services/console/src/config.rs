@@ -113,6 +113,8 @@ pub struct Config {
     pub oidc_issuer: Option<String>,
     /// The audience the services expect (the default client id).
     pub oidc_audience: Option<String>,
+    /// CA certificates (PEM) trusted for the identity provider besides the system's.
+    pub oidc_ca: Option<Vec<u8>>,
     pub sessions: SessionBackend,
     pub peers: Peers,
     pub options: Options,
@@ -166,6 +168,7 @@ impl Args {
             https,
             oidc_issuer: self.auth.oidc_issuer.clone(),
             oidc_audience: self.auth.oidc_audience.clone(),
+            oidc_ca: self.auth.oidc_ca_pem()?,
             sessions,
             peers: self.peers.clone(),
             options: self.options.clone(),

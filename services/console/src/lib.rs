@@ -111,6 +111,7 @@ pub async fn bind_on(listener: TcpListener, config: Config) -> Result<Console, E
                     config.options.oidc_client_secret.clone(),
                     &config.options.oidc_scopes,
                     config.public_base(),
+                    config.oidc_ca.as_deref(),
                 )
                 .map_err(Error::Internal)?,
             ))

@@ -16,7 +16,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use tandem_service::Identity;
 use tokio::sync::OnceCell;
 
@@ -51,13 +50,9 @@ impl Client {
         client_secret: Option<SecretString>,
         scopes: &str,
         public_base: &str,
+        ca_pem: Option<&[u8]>,
     ) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("identity provider client: {e}"))?;
+        let http = tandem_service::oidc::provider_client(Duration::from_secs(10), ca_pem)?;
         Ok(Client {
             issuer: issuer.trim_end_matches('/').to_owned(),
             client_id: client_id.to_owned(),
@@ -106,7 +101,7 @@ impl Client {
             .append_pair("scope", &self.scopes)
             .append_pair("state", &pending.state)
             .append_pair("nonce", &pending.nonce)
-            .append_pair("code_challenge", &challenge(pending.verifier.secret()))
+            .append_pair("code_challenge", &tandem_service::oidc::pkce_challenge(pending.verifier.secret()))
             .append_pair("code_challenge_method", "S256");
         Ok(url.into())
     }
@@ -149,11 +144,6 @@ impl Client {
             .map(str::to_owned)
             .ok_or_else(|| Error::SignIn("the identity provider sent no id_token (is `openid` among TANDEM_CONSOLE_OIDC_SCOPES?)".to_owned()))
     }
-}
-
-/// The PKCE S256 challenge of `verifier`.
-pub fn challenge(verifier: &str) -> String {
-    B64.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 fn client(state: &AppState) -> Result<&Client, Error> {
@@ -263,18 +253,4 @@ pub async fn callback(
 fn payload(token: &str) -> Option<serde_json::Value> {
     let part = token.split('.').nth(1)?;
     serde_json::from_slice(&B64.decode(part).ok()?).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::challenge;
-
-    #[test]
-    fn the_pkce_challenge_is_rfc_7636s_s256() {
-        // RFC 7636, appendix B.
-        assert_eq!(
-            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
-    }
 }

@@ -30,6 +30,7 @@ pub fn dev_config(public_url: &str) -> tandem_console::Config {
         https: None,
         oidc_issuer: None,
         oidc_audience: None,
+        oidc_ca: None,
         sessions: tandem_console::SessionBackend::Memory,
         peers: tandem_console::Peers {
             mapping_config_url: "http://127.0.0.1:1".into(),

@@ -11,6 +11,7 @@ async fn oidc_console(issuer: &TestIssuer) -> crate::Running {
     let args = tandem_service::auth::AuthArgs {
         oidc_issuer: Some(issuer.issuer().to_owned()),
         oidc_audience: Some(AUDIENCE.to_owned()),
+        oidc_ca: None,
         oidc_max_token_lifetime_seconds: 86_400,
         oidc_clock_skew_seconds: 60,
         oidc_account_claim: "tandem_account".into(),
@@ -154,6 +155,7 @@ async fn outside_development_mode_the_console_must_be_reached_over_https() {
     let args = tandem_service::auth::AuthArgs {
         oidc_issuer: Some(issuer.issuer().to_owned()),
         oidc_audience: Some(AUDIENCE.to_owned()),
+        oidc_ca: None,
         ..Default::default()
     };
     let mut config = dev_config("http://console.example.com");
