@@ -102,7 +102,11 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         https: console_https(&args.infra)?,
         oidc_issuer: args.infra.auth.oidc_issuer.clone(),
         oidc_audience: args.infra.auth.oidc_audience.clone(),
-        oidc_ca: args.infra.auth.oidc_ca_pem().map_err(|e| anyhow::anyhow!(e))?,
+        oidc_ca: args
+            .infra
+            .auth
+            .oidc_ca_pem()
+            .map_err(|e| anyhow::anyhow!(e))?,
         sessions: match args.console.sessions.as_str() {
             "memory" => tandem_console::SessionBackend::Memory,
             _ => tandem_console::SessionBackend::Redis {

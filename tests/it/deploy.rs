@@ -54,7 +54,10 @@ fn docker_compose_runs_on_the_production_identity_path_with_tls_everywhere() {
     assert_eq!(env_of(issuer, "TANDEM_TLS_CERT"), Some("/certs/issuer.pem"));
     let console = &services["console"];
     let console_url = env_of(console, "TANDEM_CONSOLE_PUBLIC_URL").unwrap();
-    assert!(console_url.starts_with("https://localhost:"), "{console_url}");
+    assert!(
+        console_url.starts_with("https://localhost:"),
+        "{console_url}"
+    );
     assert!(
         env_of(issuer, "TANDEM_ISSUER_REDIRECT_URIS")
             .unwrap()
@@ -79,12 +82,30 @@ fn docker_compose_runs_on_the_production_identity_path_with_tls_everywhere() {
     ] {
         let service = &services[name];
         for development in ["TANDEM_DEV_AUTH", "TANDEM_AUTH_SECRET"] {
-            assert!(env_of(service, development).is_none(), "{name} sets {development}");
+            assert!(
+                env_of(service, development).is_none(),
+                "{name} sets {development}"
+            );
         }
-        assert_eq!(env_of(service, "TANDEM_OIDC_ISSUER"), Some(issuer_url), "{name}");
-        assert_eq!(env_of(service, "TANDEM_OIDC_AUDIENCE"), env_of(issuer, "TANDEM_OIDC_AUDIENCE"));
-        assert_eq!(env_of(service, "TANDEM_OIDC_CA"), Some("/certs/ca.pem"), "{name}");
-        assert_eq!(env_of(service, "TANDEM_TLS_CA"), Some("/certs/ca.pem"), "{name}");
+        assert_eq!(
+            env_of(service, "TANDEM_OIDC_ISSUER"),
+            Some(issuer_url),
+            "{name}"
+        );
+        assert_eq!(
+            env_of(service, "TANDEM_OIDC_AUDIENCE"),
+            env_of(issuer, "TANDEM_OIDC_AUDIENCE")
+        );
+        assert_eq!(
+            env_of(service, "TANDEM_OIDC_CA"),
+            Some("/certs/ca.pem"),
+            "{name}"
+        );
+        assert_eq!(
+            env_of(service, "TANDEM_TLS_CA"),
+            Some("/certs/ca.pem"),
+            "{name}"
+        );
         assert_eq!(
             env_of(service, "TANDEM_TLS_CERT"),
             Some(format!("/certs/{name}.pem").as_str()),
@@ -99,8 +120,7 @@ fn docker_compose_runs_on_the_production_identity_path_with_tls_everywhere() {
             assert!(url.starts_with("https://"), "{name}: {peer}={url}");
         }
         assert_eq!(
-            service["depends_on"]["certs"]["condition"],
-            "service_completed_successfully",
+            service["depends_on"]["certs"]["condition"], "service_completed_successfully",
             "{name}"
         );
     }

@@ -101,7 +101,10 @@ impl Client {
             .append_pair("scope", &self.scopes)
             .append_pair("state", &pending.state)
             .append_pair("nonce", &pending.nonce)
-            .append_pair("code_challenge", &tandem_service::oidc::pkce_challenge(pending.verifier.secret()))
+            .append_pair(
+                "code_challenge",
+                &tandem_service::oidc::pkce_challenge(pending.verifier.secret()),
+            )
             .append_pair("code_challenge_method", "S256");
         Ok(url.into())
     }
