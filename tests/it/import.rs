@@ -337,3 +337,83 @@ async fn a_large_import_into_salesforce_goes_through_bulk_jobs_and_duplicates_no
     let c = again.counters.unwrap();
     assert_eq!((c.created, c.skipped), (0, N as u64), "all already linked");
 }
+
+/// An import lasts as long as it needs: a caller that gives up does not cut it short, and a
+/// detached one is answered as soon as the run is open.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_goes_on_when_its_caller_leaves_and_a_detached_one_is_answered_at_once() {
+    use std::time::{Duration, Instant};
+    let stack = start_stack().await;
+    stack.salesforce.ensure_org(ORG);
+    let opportunities = |from: usize, to: usize| {
+        for i in from..to {
+            stack
+                .salesforce
+                .insert(
+                    ORG,
+                    "Opportunity",
+                    serde_json::json!({"Name": format!("Deal {i}"), "StageName": "Prospecting", "CloseDate": "2026-12-31"}),
+                )
+                .unwrap();
+        }
+    };
+    opportunities(0, 40);
+    let integration = stack.integration().await;
+    // Every Salesforce call takes 100 ms: an import lasts longer than its callers wait.
+    stack.salesforce.set_latency(Duration::from_millis(100));
+    let request = |detach: bool| {
+        authorized(
+            pb::ImportRequest {
+                integration_id: integration.id.clone(),
+                source: pb::Side::Salesforce as i32,
+                detach,
+                ..Default::default()
+            },
+            &stack.bearer,
+        )
+    };
+
+    let mut impatient = request(false);
+    impatient.set_timeout(Duration::from_millis(50));
+    let gone = stack.orchestrator.clone().import(impatient).await;
+    assert!(gone.is_err(), "{gone:?}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let first = loop {
+        let runs = stack.runs(&integration).await;
+        if let Some(run) = runs.iter().find(|r| {
+            r.trigger == pb::Trigger::Import as i32 && r.status != pb::RunStatus::Running as i32
+        }) {
+            break run.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the import never finished: {runs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(first.status, pb::RunStatus::Succeeded as i32, "{first:?}");
+    assert_eq!(first.counters.unwrap_or_default().created, 40, "{first:?}");
+    assert_eq!(stack.monday.items(stack.board).len(), 40);
+
+    opportunities(40, 45);
+    let answered = Instant::now();
+    let run_id = stack
+        .orchestrator
+        .clone()
+        .import(request(true))
+        .await
+        .unwrap()
+        .into_inner()
+        .run_id;
+    let open = stack.run(&run_id).await;
+    assert_eq!(
+        open.status,
+        pb::RunStatus::Running as i32,
+        "answered after {:?}",
+        answered.elapsed()
+    );
+    let second = stack.finished_run(&run_id).await;
+    assert_eq!(second.status, pb::RunStatus::Succeeded as i32, "{second:?}");
+    assert_eq!(second.counters.unwrap_or_default().created, 5, "{second:?}");
+    assert_eq!(stack.monday.items(stack.board).len(), 45);
+}

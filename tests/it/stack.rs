@@ -339,6 +339,7 @@ impl Stack {
                     dry_run,
                     match_monday_column_id: column.to_owned(),
                     match_salesforce_field: field.to_owned(),
+                    ..Default::default()
                 },
                 &self.bearer,
             ))
@@ -347,6 +348,22 @@ impl Stack {
             .into_inner()
             .run_id;
         self.run(&run_id).await
+    }
+
+    /// A run by its id once it is over (read until it is no longer running).
+    pub async fn finished_run(&self, run_id: &str) -> pb::Run {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let run = self.run(run_id).await;
+            if run.status != pb::RunStatus::Running as i32 {
+                return run;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running: {run:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// A run by its id.

@@ -349,6 +349,8 @@ impl Stack {
             .import(self.authorized(pb::ImportRequest {
                 integration_id: integration.id.clone(),
                 source: source as i32,
+                // Answered once the run is open: a long import outlives any one call.
+                detach: true,
                 ..Default::default()
             }))
             .await
@@ -358,14 +360,25 @@ impl Stack {
         self.run(run_id).await
     }
 
+    /// The run once it is over: read from run history until it is no longer running.
     async fn run(&self, run_id: String) -> anyhow::Result<pb::Run> {
-        let run = self
-            .history
-            .clone()
-            .get_run(self.authorized(pb::GetRunRequest { run_id }))
-            .await
-            .context("GetRun")?
-            .into_inner();
+        let mut wait = Duration::from_millis(20);
+        let run = loop {
+            let run = self
+                .history
+                .clone()
+                .get_run(self.authorized(pb::GetRunRequest {
+                    run_id: run_id.clone(),
+                }))
+                .await
+                .context("GetRun")?
+                .into_inner();
+            if run.status != pb::RunStatus::Running as i32 {
+                break run;
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        };
         if run.status == pb::RunStatus::Failed as i32 {
             bail!("the run failed: {}", run.error);
         }

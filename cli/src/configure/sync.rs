@@ -3,7 +3,9 @@
 use anyhow::bail;
 use tandem_proto::v1 as pb;
 
-use super::client::{Answer as _, ClientArgs, Session};
+use tandem_proto::v1::run_history_client::RunHistoryClient;
+
+use super::client::{Answer as _, Authed, ClientArgs, Session};
 use super::output;
 use super::progress;
 
@@ -129,8 +131,10 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
     };
     let watcher = orchestrator.clone();
     let id = args.id.clone();
-    let started = progress::import(what, watcher, id, args.follow, async {
-        orchestrator
+    let run = progress::import(what, watcher, id, args.follow, async {
+        // Detached: the orchestrator answers once the run is open, and the import goes on
+        // there however long it takes; the run's status says when it is over.
+        let started = orchestrator
             .import(pb::ImportRequest {
                 integration_id: args.id,
                 source: match args.from {
@@ -140,17 +144,13 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
                 dry_run: args.dry_run,
                 match_monday_column_id: args.match_column.unwrap_or_default(),
                 match_salesforce_field: args.match_field.unwrap_or_default(),
+                detach: true,
             })
             .await
-            .answer()
+            .answer()?;
+        finished_run(&mut history, started.run_id).await
     })
     .await?;
-    let run = history
-        .get_run(pb::GetRunRequest {
-            run_id: started.run_id,
-        })
-        .await
-        .answer()?;
     report_run(&session, &run)?;
     if args.dry_run && !session.json() {
         out!(
@@ -159,6 +159,27 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The run once it is over (polled in run history).
+async fn finished_run(
+    history: &mut RunHistoryClient<Authed>,
+    run_id: String,
+) -> anyhow::Result<pb::Run> {
+    let mut wait = std::time::Duration::from_millis(100);
+    loop {
+        let run = history
+            .get_run(pb::GetRunRequest {
+                run_id: run_id.clone(),
+            })
+            .await
+            .answer()?;
+        if run.status != pb::RunStatus::Running as i32 {
+            return Ok(run);
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(2));
+    }
 }
 
 fn show_status(session: &Session, status: &pb::IntegrationStatus) {

@@ -47,6 +47,9 @@ pub struct Deps {
     /// WriteRecords calls a run keeps in flight to Salesforce.
     pub salesforce_concurrency: usize,
     pub metrics: crate::metrics::Metrics,
+    /// Cancelled when the service shuts down: imports, which outlive the call that started
+    /// them, stop with it (and resume at their next page when started again).
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl Deps {

@@ -13,6 +13,7 @@ use tandem_service::client::PeerChannel;
 use tandem_service::names::CONNECTOR_MONDAY;
 use tandem_service::server::ServiceOnly;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::coalesce::{Buffer, DELETED, RecordKey};
 use crate::run::{CycleError, Deps};
@@ -265,8 +266,28 @@ impl SyncOrchestrator for SyncOrchestratorService {
                 "import into it (a dry run is open to the account)",
             )?;
         }
-        let run =
-            crate::run::import(&self.deps, &r.integration_id, source, r.dry_run, link_key).await?;
+        // The import runs in a task of its own: neither the caller going away nor the server's
+        // request limit cuts it short (a 100,000-item import into monday takes over an hour).
+        let (opened, open) = tokio::sync::oneshot::channel();
+        let deps = self.deps.clone();
+        let id = r.integration_id.clone();
+        let dry_run = r.dry_run;
+        let task =
+            tokio::spawn(
+                async move {
+                    crate::run::import(&deps, &id, source, dry_run, link_key, Some(opened)).await
+                }
+                .instrument(tracing::Span::current()),
+            );
+        if r.detach
+            && let Ok(run_id) = open.await
+        {
+            return Ok(Response::new(ImportResponse { run_id }));
+        }
+        // Not detached, or refused before its run opened: the task's outcome is the answer.
+        let run = task
+            .await
+            .map_err(|e| Status::internal(format!("the import stopped: {e}")))??;
         Ok(Response::new(ImportResponse { run_id: run.id }))
     }
 

@@ -136,8 +136,18 @@ pub async fn bind_on(
         import_page: config.options.import_page_size,
         salesforce_concurrency: usize::from(config.options.salesforce_write_concurrency),
         metrics: metrics::Metrics::new(),
+        stopping: CancellationToken::new(),
     };
     let mut background: Vec<tandem_service::server::Background> = Vec::new();
+    {
+        let stopping = deps.stopping.clone();
+        background.push(Box::new(move |shutdown| {
+            Box::pin(async move {
+                shutdown.cancelled().await;
+                stopping.cancel();
+            })
+        }));
+    }
     if config.options.scheduler_tick_ms > 0 {
         let tick = std::time::Duration::from_millis(config.options.scheduler_tick_ms);
         let concurrency = usize::from(config.options.scheduler_concurrency.max(1));

@@ -48,7 +48,7 @@ pub async fn sync(
     trigger: pb::Trigger,
 ) -> Result<pb::Run, CycleError> {
     let never = CancellationToken::new();
-    run_locked(deps, integration_id, trigger, Work::Cycle, &never).await
+    run_locked(deps, integration_id, trigger, Work::Cycle, &never, None).await
 }
 
 /// The scheduler's cycle of a claimed integration; stopped (its run closed, its lease given
@@ -64,19 +64,23 @@ pub async fn scheduled(
         pb::Trigger::Schedule,
         Work::Cycle,
         stop,
+        None,
     )
     .await
 }
 
 /// An import (backfill) of every record of `source` that matches the conditions, re-linking
 /// pairs that share the link key instead of duplicating them; with `dry_run` nothing is
-/// written and the run's events say what would have happened.
+/// written and the run's events say what would have happened. `opened` is told the run's id
+/// once the run is open. It stops only when the service does (`Deps::stopping`): callers run
+/// it in a task of its own, so that a caller going away does not cut it short.
 pub async fn import(
     deps: &Deps,
     integration_id: &str,
     source: CoreSide,
     dry_run: bool,
     link_key: Option<LinkKey>,
+    opened: Opened,
 ) -> Result<pb::Run, CycleError> {
     let trigger = if dry_run {
         pb::Trigger::DryRun
@@ -88,9 +92,11 @@ pub async fn import(
         dry_run,
         link_key,
     });
-    let never = CancellationToken::new();
-    run_locked(deps, integration_id, trigger, work, &never).await
+    run_locked(deps, integration_id, trigger, work, &deps.stopping, opened).await
 }
+
+/// Told the run's id as soon as it is open (a detached import answers with it).
+pub type Opened = Option<tokio::sync::oneshot::Sender<String>>;
 
 async fn run_locked(
     deps: &Deps,
@@ -98,6 +104,7 @@ async fn run_locked(
     trigger: pb::Trigger,
     work: Work,
     stop: &CancellationToken,
+    opened: Opened,
 ) -> Result<pb::Run, CycleError> {
     use tracing::Instrument as _;
     let started = std::time::Instant::now();
@@ -105,7 +112,7 @@ async fn run_locked(
     // One span per run (a child of the caller's for SyncNow and Import, a root for the
     // scheduler's): its log lines, the "run finished" one included, carry its trace id.
     let span = tracing::info_span!("run", integration_id, trigger = trigger.as_str_name());
-    let result = run_leased(deps, integration_id, trigger, work, stop)
+    let result = run_leased(deps, integration_id, trigger, work, stop, opened)
         .instrument(span.clone())
         .await;
     let status = crate::metrics::status_name(&result);
@@ -146,6 +153,7 @@ async fn run_leased(
     trigger: pb::Trigger,
     work: Work,
     stop: &CancellationToken,
+    opened: Opened,
 ) -> Result<pb::Run, CycleError> {
     let lease = deps
         .leases
@@ -172,7 +180,7 @@ async fn run_leased(
     // (the process killed, a SyncNow caller gone), the renewals stop with it and the lease
     // runs out instead of being held forever by a detached task.
     let (integration, result) = tokio::select! {
-        done = run(deps, &lease, trigger, work, stop) => done,
+        done = run(deps, &lease, trigger, work, stop, opened) => done,
         never = keep(deps, &lease) => match never {},
     };
     if !matches!(&result, Ok(run) if run.status == pb::RunStatus::Succeeded as i32) {
@@ -220,6 +228,7 @@ async fn run(
     trigger: pb::Trigger,
     work: Work,
     stop: &CancellationToken,
+    opened: Opened,
 ) -> (Option<pb::Integration>, Result<pb::Run, CycleError>) {
     let needs = match &work {
         Work::Import(Import { dry_run: true, .. }) => Needs::AnyState,
@@ -232,6 +241,9 @@ async fn run(
     let result = async {
         let run = history::start(deps, &integration, trigger).await?;
         deps.leases.attach_run(lease, &run.id).await?;
+        if let Some(opened) = opened {
+            let _ = opened.send(run.id.clone());
+        }
         let mut outcome = Outcome::default();
         let result = {
             let work = async {

@@ -556,6 +556,7 @@ impl Journey {
                     } else {
                         String::new()
                     },
+                    ..Default::default()
                 },
                 &self.stack.bearer,
             ))
