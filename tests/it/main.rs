@@ -4,6 +4,7 @@ mod boot;
 mod browser;
 mod cdc;
 mod console;
+mod console_list;
 mod console_setup;
 mod converge;
 mod crash;
