@@ -5,6 +5,7 @@ mod browser;
 mod cdc;
 mod console;
 mod console_list;
+mod console_oidc;
 mod console_setup;
 mod converge;
 mod crash;
