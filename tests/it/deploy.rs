@@ -53,6 +53,10 @@ fn docker_compose_runs_on_the_production_identity_path_with_tls_everywhere() {
     assert!(issuer_url.starts_with("https://issuer:"), "{issuer_url}");
     assert_eq!(env_of(issuer, "TANDEM_TLS_CERT"), Some("/certs/issuer.pem"));
     let console = &services["console"];
+    assert!(
+        env_of(console, "TANDEM_CONSOLE_SESSION_KEYS").is_some_and(|k| k.contains(":?")),
+        "the console's Redis sessions are sealed with a key the operator must set"
+    );
     let console_url = env_of(console, "TANDEM_CONSOLE_PUBLIC_URL").unwrap();
     assert!(
         console_url.starts_with("https://localhost:"),

@@ -2,10 +2,11 @@
 //! on a free port, signing keys it can rotate (ES256, generated; RS256, a fixed test key), and
 //! the tokens it signs. It also signs users in through the authorization code flow with PKCE
 //! (`/authorize` approves at once as the user named by [`TestIssuer::sign_in_as`], `/token`
-//! checks the code, redirect URI and S256 verifier and returns an ID token with the nonce).
+//! checks the code, redirect URI and S256 verifier and returns an ID token with the nonce, and
+//! a refresh token; the refresh token grant rotates it: each is good once, for its client).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -37,6 +38,12 @@ struct Shared {
     login: Mutex<Option<(String, String)>>,
     /// Codes handed out and not yet exchanged.
     codes: Mutex<HashMap<String, Grant>>,
+    /// Refresh tokens handed out and not yet used or revoked: (client id, account, email).
+    refresh_tokens: Mutex<HashMap<String, (String, String, String)>>,
+    /// Refresh token grants answered with new tokens.
+    refreshes: AtomicUsize,
+    /// How long the ID tokens `/token` issues are valid, in seconds (negative: expired).
+    lifetime: AtomicI64,
 }
 
 /// What a code was issued for.
@@ -74,6 +81,9 @@ impl TestIssuer {
             jwks_fetches: AtomicUsize::new(0),
             login: Mutex::new(None),
             codes: Mutex::default(),
+            refresh_tokens: Mutex::default(),
+            refreshes: AtomicUsize::new(0),
+            lifetime: AtomicI64::new(600),
         });
         let app = axum::Router::new()
             .route(
@@ -151,6 +161,27 @@ impl TestIssuer {
     pub fn sign_in_as(&self, account: &str, email: &str) {
         *self.shared.login.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((account.to_owned(), email.to_owned()));
+    }
+
+    /// How long the ID tokens `/token` issues from now on are valid, in seconds; negative
+    /// issues tokens that expired that long ago.
+    pub fn set_token_lifetime(&self, seconds: i64) {
+        self.shared.lifetime.store(seconds, Ordering::SeqCst);
+    }
+
+    /// How many refresh token grants were answered with new tokens.
+    pub fn refreshes(&self) -> usize {
+        self.shared.refreshes.load(Ordering::SeqCst)
+    }
+
+    /// Revokes every refresh token handed out (the user signed out at the provider, or an
+    /// administrator ended their sessions).
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared
+            .refresh_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Standard claims of a user of `account`: this issuer, [`AUDIENCE`], issued now, valid
@@ -266,6 +297,19 @@ async fn token(
         )
             .into_response()
     };
+    if get("grant_type") == "refresh_token" {
+        let used = shared
+            .refresh_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&get("refresh_token"));
+        let Some((client_id, account, email)) = used.filter(|(c, ..)| *c == get("client_id"))
+        else {
+            return refuse("invalid_grant");
+        };
+        shared.refreshes.fetch_add(1, Ordering::SeqCst);
+        return issue(&shared, &client_id, &account, &email, None);
+    }
     if get("grant_type") != "authorization_code" {
         return refuse("unsupported_grant_type");
     }
@@ -288,12 +332,50 @@ async fn token(
     {
         return refuse("invalid_grant");
     }
-    let mut claims = shared.claims(&grant.account, &grant.email);
-    claims["aud"] = json!(grant.client_id);
-    claims["nonce"] = json!(grant.nonce);
+    issue(
+        &shared,
+        &grant.client_id,
+        &grant.account,
+        &grant.email,
+        Some(&grant.nonce),
+    )
+}
+
+/// A token response for the user: an ID token for `client_id` (with `nonce` at sign-in), valid
+/// for the configured lifetime, and a new refresh token.
+fn issue(
+    shared: &Shared,
+    client_id: &str,
+    account: &str,
+    email: &str,
+    nonce: Option<&str>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let mut claims = shared.claims(account, email);
+    claims["aud"] = json!(client_id);
+    if let Some(nonce) = nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    let lifetime = shared.lifetime.load(Ordering::SeqCst);
+    claims["exp"] = json!(unix_now().saturating_add_signed(lifetime));
+    claims["iat"] = json!(unix_now().saturating_add_signed(lifetime.min(0) - 1));
     let id_token = shared.sign(&claims);
-    axum::Json(json!({"id_token": id_token, "access_token": "opaque", "token_type": "Bearer"}))
-        .into_response()
+    let refresh_token = format!("refresh-{}", uuid::Uuid::new_v4().simple());
+    shared
+        .refresh_tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(
+            refresh_token.clone(),
+            (client_id.to_owned(), account.to_owned(), email.to_owned()),
+        );
+    axum::Json(json!({
+        "id_token": id_token,
+        "access_token": "opaque",
+        "token_type": "Bearer",
+        "refresh_token": refresh_token,
+    }))
+    .into_response()
 }
 
 pub fn unix_now() -> u64 {

@@ -91,16 +91,22 @@ impl Calls<'_> {
         RunHistoryClient::new(self.backend.history.clone())
     }
 
-    /// One page of the account's integrations.
+    /// One page of the account's integrations: `page_size` of them after `page_token`, only
+    /// those in `state` (unspecified: any) and owned by `owner` (empty: anyone's).
     pub async fn integrations(
         &self,
+        state: pb::IntegrationState,
+        owner: &str,
+        page_size: u32,
         page_token: String,
     ) -> Result<pb::ListIntegrationsResponse, Error> {
         let request = self.req(pb::ListIntegrationsRequest {
             page: Some(pb::PageRequest {
-                page_size: Some(50),
+                page_size: Some(page_size),
                 page_token,
             }),
+            state: state as i32,
+            owner: owner.to_owned(),
             ..Default::default()
         })?;
         Ok(self.config().list_integrations(request).await?.into_inner())

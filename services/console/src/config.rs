@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use tandem_service::argv::secret;
 
 use secrecy::SecretString;
+
+use crate::seal::SessionKeys;
 use tandem_service::auth::{Auth, AuthArgs};
 use tandem_service::tls::{Tls, TlsArgs};
 
@@ -39,6 +41,12 @@ pub struct Options {
     /// replica; sessions end when it restarts).
     #[arg(long, env = "TANDEM_CONSOLE_SESSIONS", default_value = "redis", value_parser = ["redis", "memory"])]
     pub sessions: String,
+    /// The keys sessions are sealed with in Redis (AES-256-GCM): `1:<base64 of 32 bytes>`, e.g.
+    /// `1:$(openssl rand -base64 32)`; add `,2:<…>` to rotate (the highest seals, every one
+    /// opens). Required with Redis sessions outside development mode, the same on every
+    /// replica; development mode without it makes one per start.
+    #[arg(long, env = "TANDEM_CONSOLE_SESSION_KEYS", hide = true, value_parser = secret)]
+    pub session_keys: Option<SecretString>,
     /// The longest a signed-in session lasts, in hours (a provider's token may end it sooner).
     #[arg(long, env = "TANDEM_CONSOLE_SESSION_HOURS", default_value_t = 12,
           value_parser = clap::value_parser!(u64).range(1..=168))]
@@ -58,6 +66,7 @@ impl Default for Options {
             oidc_client_secret: None,
             oidc_scopes: "openid email profile".to_owned(),
             sessions: "redis".to_owned(),
+            session_keys: None,
             session_hours: 12,
             dev_account: None,
             dev_email: None,
@@ -203,7 +212,21 @@ impl Config {
                     .to_owned(),
             );
         }
+        self.session_keys()?;
         Ok(())
+    }
+
+    /// The keys Redis sessions are sealed with (`None` for memory sessions): the configured
+    /// ones, or in development mode a random one.
+    pub fn session_keys(&self) -> Result<Option<SessionKeys>, String> {
+        if matches!(self.sessions, SessionBackend::Memory) {
+            return Ok(None);
+        }
+        match &self.options.session_keys {
+            Some(text) => SessionKeys::parse(text).map(Some),
+            None if self.auth.verifier.is_development() => Ok(Some(SessionKeys::ephemeral())),
+            None => Err("TANDEM_CONSOLE_SESSION_KEYS is required with Redis sessions outside development mode: set it to `1:<base64 of 32 random bytes>` (e.g. `1:$(openssl rand -base64 32)`), the same on every replica".to_owned()),
+        }
     }
 
     /// Whether browsers reach the console over TLS (the cookie is then `Secure`).

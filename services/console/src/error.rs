@@ -26,6 +26,9 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// An action the integration's state does not allow now, with what to do instead.
+    #[error("{0}")]
+    Refused(String),
     /// A sign-in that could not complete.
     #[error("sign-in failed: {0}")]
     SignIn(String),
@@ -62,6 +65,7 @@ impl Error {
             Error::NotSignedIn => StatusCode::UNAUTHORIZED,
             Error::Csrf => StatusCode::FORBIDDEN,
             Error::BadInput { .. } => StatusCode::BAD_REQUEST,
+            Error::Refused(_) => StatusCode::CONFLICT,
             Error::SignIn(_) => StatusCode::BAD_REQUEST,
             Error::Sessions(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -9,6 +9,7 @@ mod csrf;
 mod error;
 mod format;
 mod pages;
+mod seal;
 mod server;
 mod session;
 mod setup;
@@ -88,6 +89,10 @@ pub async fn bind_on(listener: TcpListener, config: Config) -> Result<Console, E
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?,
             prefix: prefix.clone(),
+            keys: config
+                .session_keys()
+                .map_err(Error::Internal)?
+                .ok_or_else(|| Error::Internal("Redis sessions without keys".to_owned()))?,
         },
     };
     let backend = backend::Backend::new(&config.peers, &config.tls).map_err(Error::Internal)?;

@@ -133,6 +133,7 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
         let session = session.ok_or(Error::NotSignedIn)?;
+        let session = signin::refresh::fresh(state, session).await?;
         let user = session.data.user.clone().ok_or(Error::NotSignedIn)?;
         Ok(SignedIn { session, user })
     }

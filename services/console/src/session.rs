@@ -1,7 +1,8 @@
 //! Sessions: the browser holds only an opaque random id in an HttpOnly, SameSite=Lax cookie
 //! (Secure when the console is reached over TLS); what it stands for — the user, the token
 //! forwarded to the services, the CSRF token, a sign-in in progress — stays on the server, in
-//! Redis (keyed by a hash of the id, so a Redis dump holds no usable cookie) or in memory.
+//! Redis (keyed by a hash of the id, so a Redis dump holds no usable cookie, and sealed with
+//! AES-256-GCM, so it holds no token either: `seal.rs`) or in memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::Error;
+use crate::seal::SessionKeys;
 
 /// The cookie's name.
 pub const COOKIE: &str = "tandem_console";
@@ -51,7 +53,16 @@ impl std::fmt::Debug for Bearer {
 pub struct User {
     pub account: String,
     pub email: String,
+    /// What the services are called with.
     pub token: Bearer,
+    /// Seconds since the Unix epoch at which `token` expires (0: unknown, sessions stored
+    /// before it was kept).
+    #[serde(default)]
+    pub token_expires_at: u64,
+    /// The identity provider's refresh token, when it issued one: a new `token` is fetched
+    /// with it shortly before this one expires.
+    #[serde(default)]
+    pub refresh_token: Option<Bearer>,
 }
 
 /// An OpenID Connect sign-in between the redirect to the provider and its callback.
@@ -116,6 +127,7 @@ pub enum SessionStore {
     Redis {
         redis: tandem_service::Redis,
         prefix: String,
+        keys: SessionKeys,
     },
 }
 
@@ -145,13 +157,21 @@ impl SessionStore {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(id)
                 .cloned(),
-            SessionStore::Redis { redis, prefix } => {
-                let text: Option<String> = redis
+            SessionStore::Redis {
+                redis,
+                prefix,
+                keys,
+            } => {
+                let key = Self::key(prefix, id);
+                let sealed: Option<Vec<u8>> = redis
                     .clone()
-                    .get(Self::key(prefix, id))
+                    .get(&key)
                     .await
                     .map_err(|e| Error::Sessions(e.to_string()))?;
-                text.and_then(|t| serde_json::from_str(&t).ok())
+                // One that does not open (a retired key, altered) is no session: sign in again.
+                sealed
+                    .and_then(|s| keys.open(&key, &s))
+                    .and_then(|plain| serde_json::from_slice(&plain).ok())
             }
         };
         Ok(data
@@ -172,12 +192,16 @@ impl SessionStore {
                 map.retain(|_, d| d.expires_at > now);
                 map.insert(id.to_owned(), data.clone());
             }
-            SessionStore::Redis { redis, prefix } => {
-                let text =
-                    serde_json::to_string(data).map_err(|e| Error::Sessions(e.to_string()))?;
+            SessionStore::Redis {
+                redis,
+                prefix,
+                keys,
+            } => {
+                let key = Self::key(prefix, id);
+                let plain = serde_json::to_vec(data).map_err(|e| Error::Sessions(e.to_string()))?;
                 let _: () = redis
                     .clone()
-                    .set_ex(Self::key(prefix, id), text, ttl)
+                    .set_ex(&key, keys.seal(&key, &plain), ttl)
                     .await
                     .map_err(|e| Error::Sessions(e.to_string()))?;
             }
@@ -197,7 +221,7 @@ impl SessionStore {
             SessionStore::Memory(map) => {
                 map.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
             }
-            SessionStore::Redis { redis, prefix } => {
+            SessionStore::Redis { redis, prefix, .. } => {
                 let _: () = redis
                     .clone()
                     .del(Self::key(prefix, id))
@@ -285,7 +309,9 @@ mod tests {
             account: "acme".into(),
             email: "ada@acme.test".into(),
             token: Bearer::new("secret-token".into()),
+            token_expires_at: 0,
+            refresh_token: Some(Bearer::new("secret-refresh".into())),
         };
-        assert!(!format!("{user:?}").contains("secret-token"));
+        assert!(!format!("{user:?}").contains("secret-"));
     }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tandem_proto::v1 as pb;
 
+use crate::backend::Calls;
 use crate::csrf;
 use crate::error::Error;
 use crate::server::{AppState, SignedIn};
@@ -23,7 +24,9 @@ pub async fn sync_now(
     Form(form): Form<csrf::TokenOnly>,
 ) -> Result<Response, Error> {
     csrf::check(&signed.session, &form.csrf)?;
-    let run_id = state.backend.as_user(&signed.user).sync_now(&id).await?;
+    let calls = state.backend.as_user(&signed.user);
+    refuse_if_paused(&calls, &id, "a paused integration does not sync").await?;
+    let run_id = calls.sync_now(&id).await?;
     Ok(Redirect::to(&format!("/runs/{run_id}")).into_response())
 }
 
@@ -47,6 +50,24 @@ pub async fn resume(
     csrf::check(&signed.session, &form.csrf)?;
     state.backend.as_user(&signed.user).resume(&id).await?;
     Ok(Redirect::to(&format!("/integrations/{id}")).into_response())
+}
+
+/// The orchestrator runs a cycle or a writing import only on an active integration, and a
+/// preview (dry run) on a paused one too (its `settings::Needs`). The console refuses the
+/// same first, saying what to do instead rather than the orchestrator's bare refusal; the
+/// orchestrator still refuses one that was paused in between.
+async fn refuse_if_paused(calls: &Calls<'_>, id: &str, what: &str) -> Result<(), Error> {
+    let integration = calls.integration(id).await?;
+    if integration.state != pb::IntegrationState::Paused as i32 {
+        return Ok(());
+    }
+    let why = match integration.state_reason.as_str() {
+        "" => String::new(),
+        reason => format!(" ({reason})"),
+    };
+    Err(Error::Refused(format!(
+        "it is paused{why}: {what}. Resume it first (its owner), or preview an import (a dry run), which writes nothing and works while it is paused."
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,11 +112,11 @@ pub async fn import(
             ));
         }
     };
-    let run_id = state
-        .backend
-        .as_user(&signed.user)
-        .import(&id, source, dry_run)
-        .await?;
+    let calls = state.backend.as_user(&signed.user);
+    if !dry_run {
+        refuse_if_paused(&calls, &id, "a paused integration imports nothing").await?;
+    }
+    let run_id = calls.import(&id, source, dry_run).await?;
     Ok(Redirect::to(&format!("/runs/{run_id}")).into_response())
 }
 

@@ -14,6 +14,18 @@ const RECENT_RUNS: u32 = 10;
 /// How many of the recent runs with failures (or conflicts) are read for their records.
 const RUNS_READ_FOR_PROBLEMS: usize = 3;
 
+/// How many of the latest run's conflicts the page shows (the run's page has them all).
+pub const CONFLICTS_SHOWN: u32 = 20;
+
+/// The run whose conflicts the page shows: the latest one that wrote or would have written
+/// (a preview's are what an import would meet, shown on its own run page), if it had any. An
+/// older run's conflicts were settled then; they are on that run's page.
+pub fn latest_conflicts(runs: &[pb::Run]) -> Option<&pb::Run> {
+    runs.iter()
+        .find(|r| r.trigger != pb::Trigger::DryRun as i32)
+        .filter(|r| r.counters.unwrap_or_default().conflicts > 0)
+}
+
 /// What the page shows.
 pub struct View {
     pub integration: pb::Integration,
@@ -21,8 +33,8 @@ pub struct View {
     pub runs: Vec<pb::Run>,
     /// Failed events of recent runs, newest first, one per record.
     pub failures: Vec<pb::RecordEvent>,
-    /// Conflicts of recent runs, newest first.
-    pub conflicts: Vec<pb::RecordEvent>,
+    /// The latest run's conflicts (at most [`CONFLICTS_SHOWN`]), and the run, when it had any.
+    pub conflicts: Option<(pb::Run, Vec<pb::RecordEvent>)>,
     /// Whether the signed-in user owns it (and so may act on it).
     pub owner: bool,
     /// The mappings as the board and object describe them (the owner's), or why not.
@@ -39,7 +51,6 @@ pub async fn show(
     let (status, runs) = tokio::join!(calls.status(&id), calls.runs(&id, RECENT_RUNS));
     let runs = runs?;
     let mut failures = Vec::new();
-    let mut conflicts = Vec::new();
     let counters = |run: &pb::Run| run.counters.unwrap_or_default();
     for run in runs
         .iter()
@@ -58,12 +69,21 @@ pub async fn show(
             }
         }
     }
-    if let Some(run) = runs.iter().find(|r| counters(r).conflicts > 0) {
-        conflicts = calls
-            .events(&run.id, pb::EventAction::Conflict, 20, String::new())
-            .await?
-            .events;
-    }
+    let conflicts = match latest_conflicts(&runs) {
+        Some(run) => {
+            let events = calls
+                .events(
+                    &run.id,
+                    pb::EventAction::Conflict,
+                    CONFLICTS_SHOWN,
+                    String::new(),
+                )
+                .await?
+                .events;
+            Some((run.clone(), events))
+        }
+        None => None,
+    };
     let owner = tandem_service::same_email(&integration.owner, &signed.user.email);
     let described = if owner {
         Some(
@@ -85,4 +105,45 @@ pub async fn show(
         described,
     };
     Ok(templates::integration::page(&signed, &view))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, trigger: pb::Trigger, conflicts: u64) -> pb::Run {
+        pb::Run {
+            id: id.into(),
+            trigger: trigger as i32,
+            counters: Some(pb::RunCounters {
+                conflicts,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_the_latest_runs_conflicts_are_shown() {
+        use pb::Trigger::{DryRun, Manual, Schedule};
+        let cases: &[(&[pb::Run], Option<&str>)] = &[
+            (&[], None),
+            (
+                &[run("new", Schedule, 2), run("old", Schedule, 5)],
+                Some("new"),
+            ),
+            // The latest had none: an older run's are not shown as if current.
+            (&[run("new", Schedule, 0), run("old", Manual, 5)], None),
+            // A preview is skipped: the latest run that writes decides.
+            (
+                &[run("preview", DryRun, 3), run("cycle", Manual, 1)],
+                Some("cycle"),
+            ),
+            (&[run("preview", DryRun, 3), run("cycle", Manual, 0)], None),
+        ];
+        for (runs, want) in cases {
+            let got = latest_conflicts(runs).map(|r| r.id.as_str());
+            assert_eq!(got, *want, "{runs:?}");
+        }
+    }
 }

@@ -1,5 +1,12 @@
 //! GET /: the account's integrations with their state, owner, runs, failing records, lag and
-//! each side's API budget; filters failing, paused and mine.
+//! each side's API budget, a page at a time; filters failing, paused and mine.
+//!
+//! mapping-config filters by state and owner and pages with its own tokens. Failing counts
+//! live in the orchestrator (its `failing_records` table, read one integration at a time by
+//! GetIntegrationStatus, which every row needs anyway), so "failing" keeps the rows of
+//! mapping-config's pages that the orchestrator reports failing, reading pages until one page
+//! of them is found or [`FAILING_SCAN`] integrations were looked at; the next-page link
+//! continues where that stopped.
 
 use axum::extract::{Query, State};
 use futures_util::future::join_all;
@@ -7,16 +14,24 @@ use maud::Markup;
 use serde::Deserialize;
 use tandem_proto::v1 as pb;
 
+use crate::backend::Calls;
 use crate::error::Error;
 use crate::server::{AppState, SignedIn};
 use crate::templates;
+
+/// Integrations shown on one page.
+pub const PAGE: usize = 50;
+
+/// With "failing", the most integrations one request looks at (a status call each) before it
+/// shows what it found and links to the rest.
+pub const FAILING_SCAN: usize = 500;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Filters {
     pub failing: Option<String>,
     pub paused: Option<String>,
     pub mine: Option<String>,
-    /// The page token of the page to show.
+    /// mapping-config's token of the page to show.
     #[serde(default)]
     pub page: String,
 }
@@ -24,6 +39,21 @@ pub struct Filters {
 impl Filters {
     pub fn any(&self) -> bool {
         self.failing.is_some() || self.paused.is_some() || self.mine.is_some()
+    }
+
+    /// The query of the page after this one: the same filters from `token` on.
+    pub fn next_query(&self, token: &str) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, on) in [
+            ("failing", self.failing.is_some()),
+            ("paused", self.paused.is_some()),
+            ("mine", self.mine.is_some()),
+        ] {
+            if on {
+                query.append_pair(name, "on");
+            }
+        }
+        query.append_pair("page", token).finish()
     }
 }
 
@@ -39,12 +69,13 @@ impl Row {
     }
 }
 
-/// Whether `row` passes `filters` for the user `email`.
-pub fn keep(row: &Row, filters: &Filters, email: &str) -> bool {
-    (filters.failing.is_none() || row.failing())
-        && (filters.paused.is_none()
-            || row.integration.state == pb::IntegrationState::Paused as i32)
-        && (filters.mine.is_none() || tandem_service::same_email(&row.integration.owner, email))
+/// One page of the list.
+pub struct Listing {
+    pub rows: Vec<Row>,
+    /// Integrations looked at (more than `rows` when "failing" left some out).
+    pub scanned: usize,
+    /// mapping-config's token of the next page; empty on the last.
+    pub next: String,
 }
 
 pub async fn list(
@@ -53,90 +84,69 @@ pub async fn list(
     Query(filters): Query<Filters>,
 ) -> Result<Markup, Error> {
     let calls = state.backend.as_user(&signed.user);
-    let page = calls.integrations(filters.page.clone()).await?;
-    let statuses = join_all(
-        page.integrations
-            .iter()
-            .map(|integration| calls.status(&integration.id)),
-    )
-    .await;
-    let total = page.integrations.len();
-    let rows: Vec<Row> = page
-        .integrations
-        .into_iter()
-        .zip(statuses)
-        .map(|(integration, status)| Row {
-            integration,
-            status: status.map_err(|e| e.to_string()),
-        })
-        .filter(|row| keep(row, &filters, &signed.user.email))
-        .collect();
-    let next = page.page.map(|p| p.next_page_token).unwrap_or_default();
-    Ok(templates::integrations::page(
-        &signed, &filters, &rows, total, &next,
-    ))
+    let listing = fetch(&calls, &filters, &signed.user.email).await?;
+    Ok(templates::integrations::page(&signed, &filters, &listing))
+}
+
+/// The page `filters` asks for, as `email`.
+pub async fn fetch(calls: &Calls<'_>, filters: &Filters, email: &str) -> Result<Listing, Error> {
+    let state = match filters.paused {
+        Some(_) => pb::IntegrationState::Paused,
+        None => pb::IntegrationState::Unspecified,
+    };
+    let owner = if filters.mine.is_some() { email } else { "" };
+    let mut listing = Listing {
+        rows: Vec::new(),
+        scanned: 0,
+        next: filters.page.clone(),
+    };
+    loop {
+        // Never more than a page in all: ask only for the rows still missing.
+        let want = PAGE - listing.rows.len();
+        let page = calls
+            .integrations(state, owner, want as u32, std::mem::take(&mut listing.next))
+            .await?;
+        listing.next = page.page.map(|p| p.next_page_token).unwrap_or_default();
+        listing.scanned += page.integrations.len();
+        let statuses = join_all(page.integrations.iter().map(|i| calls.status(&i.id))).await;
+        let rows = page
+            .integrations
+            .into_iter()
+            .zip(statuses)
+            .map(|(integration, status)| Row {
+                integration,
+                status: status.map_err(|e| e.to_string()),
+            });
+        listing
+            .rows
+            .extend(rows.filter(|row| filters.failing.is_none() || row.failing()));
+        if filters.failing.is_none()
+            || listing.rows.len() >= PAGE
+            || listing.next.is_empty()
+            || listing.scanned >= FAILING_SCAN
+        {
+            return Ok(listing);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn row(owner: &str, state: pb::IntegrationState, failing: u64) -> Row {
-        Row {
-            integration: pb::Integration {
-                owner: owner.into(),
-                state: state as i32,
-                ..Default::default()
-            },
-            status: Ok(pb::IntegrationStatus {
-                failing_records: failing,
-                ..Default::default()
-            }),
-        }
-    }
-
     #[test]
-    fn filters_keep_failing_paused_and_mine() {
-        let rows = [
-            row("ada@acme.test", pb::IntegrationState::Active, 0),
-            row("ada@acme.test", pb::IntegrationState::Paused, 2),
-            row("bob@acme.test", pb::IntegrationState::Active, 1),
-        ];
+    fn the_next_page_keeps_the_filters() {
         let on = || Some("on".to_owned());
-        let count = |filters: Filters| {
-            rows.iter()
-                .filter(|r| keep(r, &filters, "Ada@acme.test"))
-                .count()
+        let filters = Filters {
+            failing: on(),
+            mine: on(),
+            page: "old".into(),
+            ..Default::default()
         };
-        assert_eq!(count(Filters::default()), 3);
         assert_eq!(
-            count(Filters {
-                failing: on(),
-                ..Default::default()
-            }),
-            2
+            filters.next_query("a+b/c="),
+            "failing=on&mine=on&page=a%2Bb%2Fc%3D"
         );
-        assert_eq!(
-            count(Filters {
-                paused: on(),
-                ..Default::default()
-            }),
-            1
-        );
-        assert_eq!(
-            count(Filters {
-                mine: on(),
-                ..Default::default()
-            }),
-            2
-        );
-        assert_eq!(
-            count(Filters {
-                mine: on(),
-                failing: on(),
-                ..Default::default()
-            }),
-            1
-        );
+        assert_eq!(Filters::default().next_query("t"), "page=t");
     }
 }

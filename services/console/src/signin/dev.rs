@@ -128,8 +128,10 @@ pub async fn submit(
         account,
         email,
         token: Bearer::new(token),
+        token_expires_at: unix_now() + ttl.as_secs(),
+        refresh_token: None,
     };
-    super::complete(&state, &session, user, unix_now() + ttl.as_secs()).await
+    super::complete(&state, &session, user).await
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod dev;
 pub mod oidc;
+pub mod refresh;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,15 +74,15 @@ pub fn with_cookie(mut response: Response, cookie: Option<String>) -> Response {
     response
 }
 
-/// Replaces the anonymous session `old` by a signed-in one for `user` (until `expires_at`,
-/// at most the configured session length) and sends the browser to the integrations.
-pub async fn complete(
-    state: &AppState,
-    old: &Session,
-    user: User,
-    expires_at: u64,
-) -> Result<Response, Error> {
+/// Replaces the anonymous session `old` by a signed-in one for `user` and sends the browser to
+/// the integrations. The session lasts the configured session length, or only as long as the
+/// user's token when nothing can renew it (no refresh token).
+pub async fn complete(state: &AppState, old: &Session, user: User) -> Result<Response, Error> {
     let longest = unix_now() + state.config.options.session_hours * 3600;
+    let expires_at = match user.refresh_token {
+        Some(_) => longest,
+        None => user.token_expires_at,
+    };
     let data = SessionData {
         csrf: session::random_token(),
         user: Some(user),

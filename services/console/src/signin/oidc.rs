@@ -109,16 +109,40 @@ impl Client {
         Ok(url.into())
     }
 
-    /// The ID token the provider exchanges `code` for.
-    async fn exchange(&self, code: &str, verifier: &str) -> Result<String, Error> {
-        let endpoints = self.endpoints().await?;
-        let mut form = vec![
+    /// The tokens the provider exchanges `code` for.
+    async fn exchange(&self, code: &str, verifier: &str) -> Result<Tokens, Error> {
+        let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", self.redirect_uri.as_str()),
-            ("client_id", self.client_id.as_str()),
             ("code_verifier", verifier),
         ];
+        self.token_request(&form).await.map_err(|e| match e {
+            TokenError::Refused(error) => {
+                Error::SignIn(format!("the identity provider refused the code: {error}"))
+            }
+            TokenError::Failed(reason) => Error::SignIn(reason),
+        })
+    }
+
+    /// New tokens for `refresh_token` (the refresh token grant, RFC 6749 section 6).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, TokenError> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("scope", self.scopes.as_str()),
+        ];
+        self.token_request(&form).await
+    }
+
+    /// A request to the token endpoint with `form`, as this client.
+    async fn token_request(&self, form: &[(&str, &str)]) -> Result<Tokens, TokenError> {
+        let endpoints = self
+            .endpoints()
+            .await
+            .map_err(|e| TokenError::Failed(e.to_string()))?;
+        let mut form = form.to_vec();
+        form.push(("client_id", self.client_id.as_str()));
         if let Some(secret) = &self.client_secret {
             form.push(("client_secret", secret.expose_secret()));
         }
@@ -128,25 +152,51 @@ impl Client {
             .form(&form)
             .send()
             .await
-            .map_err(|e| Error::SignIn(format!("the token request: {}", e.without_url())))?;
+            .map_err(|e| TokenError::Failed(format!("the token request: {}", e.without_url())))?;
         let status = response.status();
         let body: serde_json::Value = response.json().await.map_err(|_| {
-            Error::SignIn(format!("the token endpoint answered {status} without JSON"))
+            TokenError::Failed(format!("the token endpoint answered {status} without JSON"))
         })?;
+        let text = |name: &str| body.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        if status.is_client_error() {
+            return Err(TokenError::Refused(
+                text("error").unwrap_or_else(|| "unknown".to_owned()),
+            ));
+        }
         if !status.is_success() {
-            let error = body
-                .get("error")
-                .and_then(|e| e.as_str())
-                .unwrap_or("unknown");
-            return Err(Error::SignIn(format!(
-                "the identity provider refused the code: {error}"
+            return Err(TokenError::Failed(format!(
+                "the token endpoint answered {status}"
             )));
         }
-        body.get("id_token")
-            .and_then(|t| t.as_str())
-            .map(str::to_owned)
-            .ok_or_else(|| Error::SignIn("the identity provider sent no id_token (is `openid` among TANDEM_CONSOLE_OIDC_SCOPES?)".to_owned()))
+        let id_token = text("id_token").ok_or_else(|| {
+            TokenError::Failed("the identity provider sent no id_token (is `openid` among TANDEM_CONSOLE_OIDC_SCOPES?)".to_owned())
+        })?;
+        Ok(Tokens {
+            id_token,
+            refresh_token: text("refresh_token")
+                .filter(|t| !t.is_empty())
+                .map(Bearer::new),
+        })
     }
+}
+
+/// What the token endpoint issues.
+pub struct Tokens {
+    /// Forwarded to the services.
+    pub id_token: String,
+    pub refresh_token: Option<Bearer>,
+}
+
+/// Why the token endpoint gave no tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// It answered with an OAuth error (`invalid_grant`: the refresh token is revoked or
+    /// expired): asking again will not help.
+    #[error("the identity provider refused: {0}")]
+    Refused(String),
+    /// It could not be reached, or answered something else.
+    #[error("{0}")]
+    Failed(String),
 }
 
 fn client(state: &AppState) -> Result<&Client, Error> {
@@ -218,7 +268,8 @@ pub async fn callback(
         .code
         .filter(|c| !c.is_empty())
         .ok_or_else(|| Error::SignIn("the callback carries no `code`".to_owned()))?;
-    let id_token = client.exchange(&code, pending.verifier.secret()).await?;
+    let tokens = client.exchange(&code, pending.verifier.secret()).await?;
+    let id_token = tokens.id_token;
     let identity = state
         .config
         .auth
@@ -240,20 +291,26 @@ pub async fn callback(
             "the ID token's nonce is not this sign-in's; {again}"
         )));
     }
-    let expires_at = claims
-        .get("exp")
-        .and_then(|e| e.as_u64())
-        .unwrap_or_else(unix_now);
     let user = User {
         account,
         email,
+        token_expires_at: expires_at(&claims),
         token: Bearer::new(id_token),
+        refresh_token: tokens.refresh_token,
     };
-    super::complete(&state, &session, user, expires_at).await
+    super::complete(&state, &session, user).await
+}
+
+/// When a token with `claims` expires (now when it does not say).
+pub fn expires_at(claims: &serde_json::Value) -> u64 {
+    claims
+        .get("exp")
+        .and_then(|e| e.as_u64())
+        .unwrap_or_else(unix_now)
 }
 
 /// The claims of a JWT whose signature was checked already.
-fn payload(token: &str) -> Option<serde_json::Value> {
+pub fn payload(token: &str) -> Option<serde_json::Value> {
     let part = token.split('.').nth(1)?;
     serde_json::from_slice(&B64.decode(part).ok()?).ok()
 }

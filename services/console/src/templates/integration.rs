@@ -41,7 +41,7 @@ pub fn page(signed: &SignedIn, view: &View) -> Markup {
             (status(view))
             (mapping::section(view.owner, &spec, view.described.as_ref()))
             (failures(&view.failures))
-            (conflicts(&view.conflicts))
+            (conflicts(view.conflicts.as_ref()))
             (runs(&view.runs))
         },
     )
@@ -57,7 +57,7 @@ fn actions(signed: &SignedIn, view: &View) -> Markup {
                 div class="actions" {
                     form method="post" action={ "/integrations/" (i.id) "/sync" } {
                         (csrf::input(&signed.session))
-                        button type="submit" id="sync-now" { "Sync now" }
+                        button type="submit" id="sync-now" disabled[paused] aria-describedby=[paused.then_some("sync-paused")] { "Sync now" }
                     }
                     @if paused {
                         form method="post" action={ "/integrations/" (i.id) "/resume" } {
@@ -71,7 +71,14 @@ fn actions(signed: &SignedIn, view: &View) -> Markup {
                         }
                     }
                 }
-                p class="note" { "Sync now runs a cycle at once and shows its run when it ends. " a href={ "/integrations/" (i.id) "/edit" } id="edit-mapping" { "Edit mapping and conditions" } }
+                p class="note" {
+                    @if paused {
+                        span id="sync-paused" { "It is paused: resume it to sync. " }
+                    } @else {
+                        "Sync now runs a cycle at once and shows its run when it ends. "
+                    }
+                    a href={ "/integrations/" (i.id) "/edit" } id="edit-mapping" { "Edit mapping and conditions" }
+                }
             } @else {
                 p id="read-only" class="note" {
                     "Read-only: this integration belongs to " strong { (i.owner) }
@@ -89,6 +96,9 @@ fn actions(signed: &SignedIn, view: &View) -> Markup {
 /// the import itself (the owner).
 fn import(signed: &SignedIn, view: &View) -> Markup {
     let i = &view.integration;
+    // The orchestrator imports only into an active integration (a preview runs on a paused
+    // one too); the console refuses it as well (`pages/actions.rs`).
+    let paused = i.state == pb::IntegrationState::Paused as i32;
     html! {
         h3 { "Bring existing records across" }
         form method="post" action={ "/integrations/" (i.id) "/import" } class="inline" {
@@ -100,11 +110,11 @@ fn import(signed: &SignedIn, view: &View) -> Markup {
             }
             button type="submit" name="mode" value="preview" id="import-preview" { "Preview (dry run)" }
             @if view.owner {
-                button type="submit" name="mode" value="import" id="import-run" { "Import" }
+                button type="submit" name="mode" value="import" id="import-run" disabled[paused] aria-describedby=[paused.then_some("import-paused")] { "Import" }
             }
         }
         p class="note" { "A preview writes nothing: its run lists what the import would create, link and update." }
-        @if view.owner && i.state == pb::IntegrationState::Paused as i32 {
+        @if view.owner && paused {
             p class="note" id="import-paused" { "It is paused: preview now; resume it to import." }
         }
     }
@@ -188,11 +198,19 @@ fn failures(events: &[pb::RecordEvent]) -> Markup {
     }
 }
 
-fn conflicts(events: &[pb::RecordEvent]) -> Markup {
+fn conflicts(latest: Option<&(pb::Run, Vec<pb::RecordEvent>)>) -> Markup {
     html! {
-        @if !events.is_empty() {
+        @if let Some((run, events)) = latest {
+            @let total = run.counters.unwrap_or_default().conflicts;
             section aria-labelledby="conflicts-title" {
-                h2 id="conflicts-title" { "Recent conflicts" }
+                h2 id="conflicts-title" { "Conflicts in the latest run" }
+                p class="note" {
+                    "Both sides changed these fields since the run before; the winner's value was kept. "
+                    a href={ "/runs/" (run.id) } { "The run" } " (" (format::when(run.started_at.as_ref())) ")"
+                    @if total > events.len() as u64 {
+                        " has all " (total) "; the first " (events.len()) " are here."
+                    } @else { "." }
+                }
                 table id="conflicts" {
                     thead { tr {
                         th scope="col" { "Record" }

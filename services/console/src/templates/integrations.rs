@@ -4,27 +4,22 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::format;
-use crate::pages::integrations::{Filters, Row};
+use crate::pages::integrations::{Filters, Listing, Row};
 use crate::server::SignedIn;
 
-pub fn page(
-    signed: &SignedIn,
-    filters: &Filters,
-    rows: &[Row],
-    total: usize,
-    next: &str,
-) -> Markup {
+pub fn page(signed: &SignedIn, filters: &Filters, listing: &Listing) -> Markup {
+    let rows = &listing.rows;
+    // Only an unfiltered first page with nothing on it means the account has none.
+    let none_yet = filters.page.is_empty() && !filters.any() && listing.scanned == 0;
     layout(
         "Integrations",
         Some(signed),
         html! {
             h1 { "Integrations" }
-            @if total > 0 || !filters.page.is_empty() {
-                p { a href="/setup" id="setup-link" { "Set up another integration" } }
-            }
-            @if total == 0 && filters.page.is_empty() {
+            @if none_yet {
                 (empty(&signed.user.account))
             } @else {
+                p { a href="/setup" id="setup-link" { "Set up another integration" } }
                 form method="get" action="/" class="filters" aria-label="Filter integrations" {
                     fieldset {
                         legend { "Show only" }
@@ -36,20 +31,22 @@ pub fn page(
                     }
                 }
                 @if rows.is_empty() {
-                    p id="no-match" { "No integration on this page matches the filters." }
+                    p id="no-match" {
+                        @if listing.next.is_empty() {
+                            "No integration matches the filters."
+                        } @else {
+                            "None of the " (listing.scanned) " integrations looked at matches the filters; the next page looks further."
+                        }
+                    }
                 } @else {
                     (table(rows))
                 }
-                @if !next.is_empty() {
-                    p { a href={ "/?page=" (urlencode(next)) } { "Next page" } }
+                @if !listing.next.is_empty() {
+                    p { a href={ "/?" (filters.next_query(&listing.next)) } id="next-page" rel="next" { "Next page" } }
                 }
             }
         },
     )
-}
-
-fn urlencode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 fn checkbox(name: &str, label: &str, checked: bool) -> Markup {

@@ -164,3 +164,124 @@ async fn outside_development_mode_the_console_must_be_reached_over_https() {
     let error = config.check().unwrap_err();
     assert!(error.contains("TANDEM_CONSOLE_PUBLIC_URL"), "{error}");
 }
+
+/// Signs in through `issuer`; the signed-in session's cookie.
+async fn sign_in(console: &crate::Running) -> String {
+    let http = client();
+    let login = http
+        .get(format!("{}/auth/login", console.base))
+        .send()
+        .await
+        .unwrap();
+    let (cookie, _) = session_cookie(&login).unwrap();
+    let approved = http.get(location(&login)).send().await.unwrap();
+    let callback = url::Url::parse(&location(&approved)).unwrap();
+    let done = http
+        .get(format!(
+            "{}{}?{}",
+            console.base,
+            callback.path(),
+            callback.query().unwrap()
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303, "{:?}", done.text().await);
+    session_cookie(&done).unwrap().0
+}
+
+#[tokio::test]
+async fn an_expired_token_that_cannot_be_refreshed_sends_the_user_to_sign_in() {
+    let issuer = TestIssuer::start().await;
+    issuer.sign_in_as("acme", "ada@acme.test");
+    let console = oidc_console(&issuer).await;
+    let http = client();
+    // Expired ten seconds ago: within the verifier's clock skew, so sign-in takes it, but the
+    // console renews it before calling a service.
+    issuer.set_token_lifetime(-10);
+    let cookie = sign_in(&console).await;
+    issuer.revoke_refresh_tokens();
+    for _ in 0..2 {
+        let page = http
+            .get(format!("{}/", console.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 303, "never an error page");
+        assert_eq!(location(&page), "/sign-in");
+    }
+    assert_eq!(issuer.refreshes(), 0);
+    // The session is gone: the sign-in page offers the provider again.
+    let again = http
+        .get(format!("{}/sign-in", console.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 200);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"href="/auth/login""#)
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_cannot_be_reached_is_a_sign_in_again_not_an_error() {
+    let issuer = TestIssuer::start().await;
+    issuer.sign_in_as("acme", "ada@acme.test");
+    let console = oidc_console(&issuer).await;
+    issuer.set_token_lifetime(-10);
+    let cookie = sign_in(&console).await;
+    drop(issuer);
+    let page = client()
+        .get(format!("{}/", console.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/sign-in");
+}
+
+#[tokio::test]
+async fn redis_sessions_outside_development_mode_need_sealing_keys() {
+    let issuer = TestIssuer::start().await;
+    let args = tandem_service::auth::AuthArgs {
+        oidc_issuer: Some(issuer.issuer().to_owned()),
+        oidc_audience: Some(AUDIENCE.to_owned()),
+        ..Default::default()
+    };
+    let mut config = dev_config(PUBLIC);
+    config.auth = args.resolve().unwrap();
+    config.oidc_issuer = args.oidc_issuer;
+    config.sessions = tandem_console::SessionBackend::Redis {
+        url: tandem_testkit::redis_url(),
+        prefix: "unused".into(),
+    };
+    let error = config.check().unwrap_err();
+    assert!(
+        error.contains("TANDEM_CONSOLE_SESSION_KEYS is required"),
+        "{error}"
+    );
+    config.options.session_keys = Some("1:AAAA".to_owned().into());
+    let error = config.check().unwrap_err();
+    assert!(
+        error.contains("entry 1: the key is not 32 bytes"),
+        "{error}"
+    );
+    config.options.session_keys = Some(
+        "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+            .to_owned()
+            .into(),
+    );
+    config.check().unwrap();
+    // Development mode makes its own.
+    let mut dev = dev_config("http://127.0.0.1:8080");
+    dev.sessions = config.sessions.clone();
+    dev.check().unwrap();
+}

@@ -89,11 +89,22 @@ pub enum Scope<'a> {
     All,
 }
 
+/// What a plain list keeps, besides its scope.
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    /// Only this state (1 active, 2 paused).
+    pub state: Option<i16>,
+    /// Only those syncing this monday board.
+    pub board_id: Option<&'a str>,
+    /// Only those owned by this email (compared without case).
+    pub owner: Option<&'a str>,
+}
+
+/// The integrations of `scope` that pass `filter`, newest first, after the keyset `after`.
 pub async fn list(
     db: &PgPool,
     scope: Scope<'_>,
-    active_only: bool,
-    board_id: Option<&str>,
+    filter: &Filter<'_>,
     after: Option<(OffsetDateTime, Uuid)>,
     limit: i64,
 ) -> Result<Vec<IntegrationRow>, sqlx::Error> {
@@ -104,17 +115,19 @@ pub async fn list(
     let (at, id) = after.unzip();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM integrations \
-         WHERE ($1::text IS NULL OR account = $1) AND (NOT $2 OR state = 1) \
+         WHERE ($1::text IS NULL OR account = $1) AND ($2::smallint IS NULL OR state = $2) \
          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
          AND ($6::text IS NULL OR board_id = $6) \
+         AND ($7::text IS NULL OR lower(owner) = lower($7)) \
          ORDER BY created_at DESC, id DESC LIMIT $5"
     )))
     .bind(account)
-    .bind(active_only)
+    .bind(filter.state)
     .bind(at)
     .bind(id)
     .bind(limit)
-    .bind(board_id)
+    .bind(filter.board_id)
+    .bind(filter.owner.map(str::trim))
     .fetch_all(db)
     .await
 }

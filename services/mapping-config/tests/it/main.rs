@@ -5,6 +5,7 @@ mod connections;
 mod credentials;
 mod fakes;
 mod harness;
+mod integration_filters;
 mod integrations;
 mod lifecycle;
 mod live;
