@@ -150,12 +150,13 @@ impl Calls<'_> {
     }
 
     /// Imports `source`'s records into the other side, or (`dry_run`) only records what it
-    /// would do; its run id.
+    /// would do; its run id, as soon as the run is open (the run's page follows it).
     pub async fn import(&self, id: &str, source: pb::Side, dry_run: bool) -> Result<String, Error> {
         let request = self.req(pb::ImportRequest {
             integration_id: id.to_owned(),
             source: source as i32,
             dry_run,
+            detach: true,
             ..Default::default()
         })?;
         Ok(self

@@ -16,12 +16,26 @@ use crate::server::SignedIn;
 
 /// The frame of every page: a skip link, the header with who is signed in, the main content.
 pub fn layout(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
+    layout_refreshing(title, who, body, None)
+}
+
+/// [`layout`] for a page that reloads itself every `refresh` seconds (a run still in
+/// progress): plain HTML, no script.
+pub fn layout_refreshing(
+    title: &str,
+    who: Option<&SignedIn>,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = refresh {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · Tandem console" }
                 link rel="stylesheet" href="/static/console.css";
             }

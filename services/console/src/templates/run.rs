@@ -3,9 +3,12 @@
 use maud::{Markup, html};
 use tandem_proto::v1 as pb;
 
-use super::{layout, pair};
+use super::{layout_refreshing, pair};
 use crate::format;
 use crate::server::SignedIn;
+
+/// How often a run in progress reloads its page.
+const REFRESH_SECONDS: u32 = 2;
 
 pub fn page(
     signed: &SignedIn,
@@ -21,7 +24,8 @@ pub fn page(
         .unwrap_or_else(|| run.integration_id.clone());
     let c = run.counters.unwrap_or_default();
     let title = format!("Run of {}", format::when(run.started_at.as_ref()));
-    layout(
+    let running = run.status == pb::RunStatus::Running as i32;
+    layout_refreshing(
         &title,
         Some(signed),
         html! {
@@ -30,6 +34,11 @@ pub fn page(
                 a href={ "/integrations/" (run.integration_id) } { (name) } " / run"
             }
             h1 { (title) }
+            @if running {
+                p id="in-progress" role="status" {
+                    "In progress: this page reloads every " (REFRESH_SECONDS) " seconds until the run is over."
+                }
+            }
             dl class="facts" id="run" {
                 (pair("Outcome", format::run_status(run.status)))
                 (pair("Trigger", format::trigger(run.trigger)))
@@ -51,6 +60,7 @@ pub fn page(
                 p { a href={ "/runs/" (run.id) "?page=" (url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()) } { "Older events" } }
             }
         },
+        running.then_some(REFRESH_SECONDS),
     )
 }
 
