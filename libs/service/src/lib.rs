@@ -2,6 +2,13 @@
 //! that checks them), storage start-up (Postgres schema + migrations, Redis), the gRPC server
 //! with health and reflection, peer clients, shutdown, and the common command-line flags.
 
+/// Every Tandem binary allocates with mimalloc rather than glibc's malloc, whose per-thread
+/// arenas each keep their high water mark: a long import's peak memory crept up with its
+/// length (+21–29% from 20,000 to 100,000 records) where with mimalloc it stays flat
+/// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod args;
 pub mod argv;
 pub mod auth;
