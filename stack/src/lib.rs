@@ -225,6 +225,8 @@ pub struct EmbeddedConfig {
     pub monday_webhooks: bool,
     /// Writes in one import from which connector-salesforce's BulkWrite is chosen.
     pub salesforce_bulk_write_threshold: u32,
+    /// Records from which an import reads Salesforce through Bulk API 2.0 queries.
+    pub salesforce_bulk_query_threshold: u32,
     /// The Salesforce simulator; its `default_org` is the org a bare 127.0.0.1 host reaches,
     /// which is how the connector addresses it.
     pub salesforce_sim: salesforce_sim::Config,
@@ -244,6 +246,7 @@ impl EmbeddedConfig {
             salesforce_change_events: false,
             monday_webhooks: false,
             salesforce_bulk_write_threshold: 10_000,
+            salesforce_bulk_query_threshold: 10_000,
             salesforce_sim: salesforce_sim::Config {
                 default_org: org.to_owned(),
                 ..Default::default()
@@ -314,6 +317,7 @@ impl Embedded {
                     pubsub_url,
                     bulk: connector_salesforce::BulkOptions {
                         write_threshold: config.salesforce_bulk_write_threshold,
+                        query_threshold: config.salesforce_bulk_query_threshold,
                         ..Default::default()
                     },
                     ..Default::default()

@@ -417,3 +417,51 @@ async fn an_import_goes_on_when_its_caller_leaves_and_a_detached_one_is_answered
     assert_eq!(second.counters.unwrap_or_default().created, 5, "{second:?}");
     assert_eq!(stack.monday.items(stack.board).len(), 45);
 }
+
+/// An import of more Salesforce records than the Bulk query threshold reads them through
+/// Bulk API 2.0 query jobs, a page of results at a time: every record crosses once, and
+/// importing again finds them linked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_import_from_salesforce_reads_through_bulk_queries_and_duplicates_nothing() {
+    const N: usize = 60;
+    let stack = crate::stack::start_stack_with(|config| {
+        config.salesforce_bulk_query_threshold = 50;
+    })
+    .await;
+    stack.salesforce.ensure_org(ORG);
+    for i in 0..N {
+        stack
+            .salesforce
+            .insert(
+                ORG,
+                "Opportunity",
+                serde_json::json!({"Name": format!("Bulk {i:02}"), "StageName": "Prospecting", "CloseDate": "2026-12-31"}),
+            )
+            .unwrap();
+    }
+    let integration = stack.integration().await;
+    stack.salesforce.clear_calls();
+    let run = stack
+        .import(&integration, pb::Side::Salesforce, false, None)
+        .await;
+    assert_eq!(run.status, pb::RunStatus::Succeeded as i32, "{run:?}");
+    assert_eq!(run.counters.unwrap().created, N as u64, "{run:?}");
+    assert_eq!(
+        stack.salesforce.count_calls("POST", "/jobs/query"),
+        1,
+        "one query job"
+    );
+    let names: std::collections::BTreeSet<String> = stack
+        .monday
+        .items(stack.board)
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert_eq!(names.len(), N, "each record once on monday");
+    assert_eq!(stack.monday.items(stack.board).len(), N);
+    let again = stack
+        .import(&integration, pb::Side::Salesforce, false, None)
+        .await;
+    let c = again.counters.unwrap();
+    assert_eq!((c.created, c.skipped), (0, N as u64), "all already linked");
+}

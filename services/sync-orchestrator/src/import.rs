@@ -80,15 +80,27 @@ pub async fn import(
     // Page k is written while page k + 1 is read: at most two pages in memory.
     let spec = settings.spec.clone();
     let mut size = deps.import_page;
+    let resuming_bulk_query = token.as_deref().is_some_and(is_bulk_query);
+    if resuming_bulk_query {
+        size = size.max(BULK_PAGE);
+    }
     let mut current = read_from(deps, &spec, source, token, size, read, outcome).await?;
-    // Many records into Salesforce go as Bulk API 2.0 jobs, a larger page each.
     let total = current.total.max(resumed_total);
-    let via = if source == CoreSide::Monday && !dry_run && total >= bulk_threshold(deps).await? {
+    // Many records into Salesforce go as Bulk API 2.0 jobs, a larger page each; many records
+    // of Salesforce are read as one Bulk API 2.0 query, in pages as large (the REST page that
+    // told the total is read again as the query's first).
+    let (write_threshold, query_threshold) = bulk_thresholds(deps).await?;
+    let via = if source == CoreSide::Monday && !dry_run && total >= write_threshold {
         size = size.max(BULK_PAGE);
         Via::Bulk
     } else {
         Via::Collections
     };
+    if source == CoreSide::Salesforce && total >= query_threshold && !resuming_bulk_query {
+        size = size.max(BULK_PAGE);
+        let start = Some(BULK_QUERY.to_owned());
+        current = read_from(deps, &spec, source, start, size, read, outcome).await?;
+    }
     let page = Page {
         source,
         dry_run,
@@ -135,9 +147,16 @@ async fn read_from(
     outcome: &mut Outcome,
 ) -> Result<SourcePage, CycleError> {
     match read_page(deps, spec, source, token.as_deref(), size, read, outcome).await {
-        Err(CycleError::Remote(status)) if token.is_some() && expired(&status) => {
+        Err(CycleError::Remote(status))
+            if token.as_deref().is_some_and(|t| expired(&status, t)) =>
+        {
             tracing::info!("the import's page token expired; starting again from the first page");
-            read_page(deps, spec, source, None, size, read, outcome).await
+            // A Bulk query's results are gone: a new query reads everything again.
+            let again = token
+                .as_deref()
+                .filter(|t| is_bulk_query(t))
+                .map(|_| BULK_QUERY);
+            read_page(deps, spec, source, again, size, read, outcome).await
         }
         other => other,
     }
@@ -159,7 +178,7 @@ pub const BULK_PAGE: u32 = 5_000;
 
 /// From how many records an import into Salesforce goes through Bulk API 2.0
 /// (connector-salesforce's setting).
-async fn bulk_threshold(deps: &Deps) -> Result<u64, CycleError> {
+async fn bulk_thresholds(deps: &Deps) -> Result<(u64, u64), CycleError> {
     let settings = deps
         .peers
         .salesforce
@@ -167,12 +186,31 @@ async fn bulk_threshold(deps: &Deps) -> Result<u64, CycleError> {
         .get_bulk_settings(pb::GetBulkSettingsRequest {})
         .await?
         .into_inner();
-    Ok(u64::from(settings.write_threshold.max(1)))
+    Ok((
+        u64::from(settings.write_threshold.max(1)),
+        u64::from(settings.query_threshold.max(1)),
+    ))
 }
 
-/// A page token the remote no longer knows (a monday cursor lives 60 minutes).
-fn expired(status: &tonic::Status) -> bool {
-    status.code() == tonic::Code::FailedPrecondition && status.message().contains("page_token")
+/// The page token of a Bulk API 2.0 query of Salesforce: `bulk:` starts one,
+/// `bulk:<job id>:<locator>` reads its next page (resumable while Salesforce keeps the job's
+/// results).
+const BULK_QUERY: &str = "bulk:";
+
+fn is_bulk_query(token: &str) -> bool {
+    token.starts_with(BULK_QUERY)
+}
+
+/// A page token the remote no longer knows (a monday cursor lives 60 minutes; a Bulk query
+/// job's results are deleted after some days).
+fn expired(status: &tonic::Status, token: &str) -> bool {
+    let code = status.code();
+    (code == tonic::Code::FailedPrecondition && status.message().contains("page_token"))
+        || (is_bulk_query(token)
+            && matches!(
+                code,
+                tonic::Code::NotFound | tonic::Code::FailedPrecondition
+            ))
 }
 
 /// One page of the source: its records, and where the next page starts (none after the last).
@@ -186,6 +224,32 @@ async fn read_page(
     outcome: &mut Outcome,
 ) -> Result<SourcePage, CycleError> {
     let (records, next, total) = match source {
+        CoreSide::Salesforce if token.is_some_and(is_bulk_query) => {
+            let rest = &token.unwrap_or_default()[BULK_QUERY.len()..];
+            let (job_id, locator) = rest.split_once(':').unwrap_or_default();
+            let page = deps
+                .peers
+                .salesforce
+                .clone()
+                .bulk_query(pb::BulkQueryRequest {
+                    connection_id: spec.salesforce_connection_id.clone(),
+                    object: spec.salesforce_object.clone(),
+                    fields: fields.to_vec(),
+                    page_size: size,
+                    job_id: job_id.to_owned(),
+                    locator: locator.to_owned(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner();
+            outcome.counters.salesforce_api_calls += u64::from(page.api_calls);
+            let next = if page.locator.is_empty() {
+                String::new()
+            } else {
+                format!("{BULK_QUERY}{}:{}", page.job_id, page.locator)
+            };
+            (page.records, next, 0)
+        }
         CoreSide::Salesforce => {
             let page = deps
                 .peers
