@@ -16,6 +16,7 @@ pub mod caller;
 pub mod client;
 pub mod https;
 pub mod identity;
+pub mod keyring;
 pub mod oidc;
 pub mod process;
 pub mod redis_conn;

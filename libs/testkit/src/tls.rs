@@ -1,7 +1,7 @@
 //! Certificates for TLS tests: a CA of the test's own and a certificate it signed for
 //! `localhost`, in PEM.
 
-use base64::Engine as _;
+use tandem_dev_issuer::pem;
 use tandem_service::tls::Tls;
 
 /// A CA and a `localhost` certificate with its key, PEM.
@@ -52,17 +52,4 @@ impl Default for TestPki {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }

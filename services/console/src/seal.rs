@@ -9,112 +9,50 @@
 //! listed version opens, so rotation is adding a version (sessions sealed with a removed one
 //! are signed out). Development mode without keys gets a random one per start.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use secrecy::{ExposeSecret as _, SecretString};
+use tandem_service::keyring::{KeyRing, KeyRingError};
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use secrecy::{ExposeSecret as _, SecretBox, SecretString};
-
-const NONCE_LEN: usize = 12;
-const KEY_LEN: usize = 32;
 const VERSION_LEN: usize = 4;
 
 /// The session keys. Cheap to clone; never printed.
 #[derive(Clone)]
-pub struct SessionKeys {
-    keys: Arc<BTreeMap<u32, SecretBox<[u8; KEY_LEN]>>>,
-}
+pub struct SessionKeys(KeyRing);
 
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "SessionKeys(versions: {:?})",
-            self.keys.keys().collect::<Vec<_>>()
-        )
+        write!(f, "SessionKeys(versions: {:?})", self.0.versions())
     }
 }
 
 impl SessionKeys {
     /// Parses `1:<base64>,2:<base64>`; an error names the entry and what is wrong with it.
     pub fn parse(text: &SecretString) -> Result<Self, String> {
-        let text = text.expose_secret().trim();
-        if text.is_empty() {
-            return Err("TANDEM_CONSOLE_SESSION_KEYS is empty".to_owned());
-        }
-        let mut keys = BTreeMap::new();
-        for (i, entry) in text.split(',').enumerate() {
-            let bad = |reason: &str| {
-                format!(
-                    "TANDEM_CONSOLE_SESSION_KEYS entry {}: {reason} (expected `<version>:<base64 of 32 bytes>`)",
-                    i + 1
-                )
-            };
-            let (version, key) = entry
-                .trim()
-                .split_once(':')
-                .ok_or_else(|| bad("no `:` between version and key"))?;
-            let version: u32 = version
-                .trim()
-                .parse()
-                .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| bad("the version is not a positive number"))?;
-            let key: [u8; KEY_LEN] = B64
-                .decode(key.trim())
-                .map_err(|_| bad("the key is not base64"))?
-                .try_into()
-                .map_err(|_| bad("the key is not 32 bytes long"))?;
-            if keys
-                .insert(version, SecretBox::new(Box::new(key)))
-                .is_some()
-            {
-                return Err(bad("the version is listed twice"));
-            }
-        }
-        Ok(SessionKeys {
-            keys: Arc::new(keys),
-        })
+        KeyRing::parse(text.expose_secret())
+            .map(SessionKeys)
+            .map_err(|e| match e {
+                KeyRingError::Empty => "TANDEM_CONSOLE_SESSION_KEYS is empty".to_owned(),
+                KeyRingError::Malformed { position, reason } => format!(
+                    "TANDEM_CONSOLE_SESSION_KEYS entry {position}: {reason} (expected `<version>:<base64 of 32 bytes>`)"
+                ),
+            })
     }
 
     /// One random key: development mode's sessions, unreadable after a restart.
     pub fn ephemeral() -> Self {
-        let key: [u8; KEY_LEN] = rand::random();
-        SessionKeys {
-            keys: Arc::new(BTreeMap::from([(1, SecretBox::new(Box::new(key)))])),
-        }
-    }
-
-    fn cipher(&self, version: u32) -> Option<Aes256Gcm> {
-        Aes256Gcm::new_from_slice(self.keys.get(&version)?.expose_secret()).ok()
+        SessionKeys(KeyRing::ephemeral())
     }
 
     /// `version || nonce || ciphertext` of `plain`, bound to `context` (the Redis key).
     pub fn seal(&self, context: &str, plain: &[u8]) -> Vec<u8> {
-        let (&version, _) = self
-            .keys
-            .last_key_value()
-            .unwrap_or_else(|| unreachable!("parse and ephemeral give at least one key"));
-        let Some(cipher) = self.cipher(version) else {
-            unreachable!("the key is 32 bytes long");
+        let version = self.0.current_version();
+        let Some(sealed) = self
+            .0
+            .seal(version, &associated_data(context, version), plain)
+        else {
+            unreachable!("parse and ephemeral give at least one key");
         };
-        let nonce: [u8; NONCE_LEN] = rand::random();
-        let aad = associated_data(context, version);
-        let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: &aad,
-                },
-            )
-            .unwrap_or_else(|_| unreachable!("aes-gcm seals any message under 64 GiB"));
-        let mut out = Vec::with_capacity(VERSION_LEN + NONCE_LEN + sealed.len());
+        let mut out = Vec::with_capacity(VERSION_LEN + sealed.len());
         out.extend_from_slice(&version.to_be_bytes());
-        out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         out
     }
@@ -122,22 +60,13 @@ impl SessionKeys {
     /// What [`SessionKeys::seal`] sealed for `context`; `None` when it does not open (another
     /// key, another session's value, altered).
     pub fn open(&self, context: &str, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() < VERSION_LEN + NONCE_LEN {
+        if sealed.len() < VERSION_LEN {
             return None;
         }
-        let (version, rest) = sealed.split_at(VERSION_LEN);
+        let (version, body) = sealed.split_at(VERSION_LEN);
         let version = u32::from_be_bytes(version.try_into().ok()?);
-        let (nonce, body) = rest.split_at(NONCE_LEN);
-        let aad = associated_data(context, version);
-        self.cipher(version)?
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: &aad,
-                },
-            )
-            .ok()
+        self.0
+            .open(version, &associated_data(context, version), body)
     }
 }
 
@@ -185,7 +114,7 @@ mod tests {
         for (text, expected) in [
             ("", "empty"),
             ("abc", "entry 1: no `:`"),
-            ("0:AAAA", "entry 1: the version"),
+            ("0:AAAA", "entry 1: versions start at 1"),
             ("1:***", "entry 1: the key is not base64"),
             ("1:AAAA", "entry 1: the key is not 32 bytes"),
             (

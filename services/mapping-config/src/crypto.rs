@@ -7,20 +7,11 @@
 //! is adding a version (old rows decrypt with their own, and are re-encrypted with the newest
 //! on their next refresh).
 
-use std::collections::BTreeMap;
 use std::str::FromStr;
-use std::sync::Arc;
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
-use rand::RngCore as _;
-use secrecy::{ExposeSecret, SecretBox, SecretString};
+use secrecy::{ExposeSecret, SecretString};
+use tandem_service::keyring::{self, KeyRingError};
 use uuid::Uuid;
-
-const NONCE_LEN: usize = 12;
-const KEY_LEN: usize = 32;
 
 /// Which token a ciphertext holds; part of the associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,17 +46,11 @@ pub enum KeyError {
 
 /// The set of token keys. Cheap to clone; its keys never appear in Debug output.
 #[derive(Clone)]
-pub struct KeyRing {
-    keys: Arc<BTreeMap<u32, SecretBox<[u8; KEY_LEN]>>>,
-}
+pub struct KeyRing(keyring::KeyRing);
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "KeyRing(versions: {:?})",
-            self.keys.keys().collect::<Vec<_>>()
-        )
+        self.0.fmt(f)
     }
 }
 
@@ -87,88 +72,35 @@ pub struct DecryptError {
 impl KeyRing {
     /// Parses `1:<base64>,2:<base64>`.
     pub fn parse(text: &SecretString) -> Result<Self, KeyError> {
-        let text = text.expose_secret().trim();
-        if text.is_empty() {
-            return Err(KeyError::Missing);
-        }
-        let mut keys = BTreeMap::new();
-        for (i, entry) in text.split(',').enumerate() {
-            let position = i + 1;
-            let bad = |reason: &str| KeyError::Malformed {
-                position,
-                reason: reason.to_owned(),
-            };
-            let (version, key) = entry
-                .trim()
-                .split_once(':')
-                .ok_or_else(|| bad("no `:` between version and key"))?;
-            let version: u32 = version
-                .trim()
-                .parse()
-                .map_err(|_| bad("the version is not a positive number"))?;
-            if version == 0 {
-                return Err(bad("versions start at 1"));
-            }
-            let bytes = B64
-                .decode(key.trim())
-                .map_err(|_| bad("the key is not base64"))?;
-            let key: [u8; KEY_LEN] = bytes
-                .try_into()
-                .map_err(|_| bad("the key is not 32 bytes long"))?;
-            if keys
-                .insert(version, SecretBox::new(Box::new(key)))
-                .is_some()
-            {
-                return Err(bad("the version is listed twice"));
-            }
-        }
-        Ok(Self {
-            keys: Arc::new(keys),
-        })
+        keyring::KeyRing::parse(text.expose_secret())
+            .map(Self)
+            .map_err(|e| match e {
+                KeyRingError::Empty => KeyError::Missing,
+                KeyRingError::Malformed { position, reason } => {
+                    KeyError::Malformed { position, reason }
+                }
+            })
     }
 
     /// A ring with one random key, for `tandem up` without configured keys (tokens stored
     /// with it are unreadable after a restart).
     pub fn ephemeral() -> Self {
-        let mut key = [0u8; KEY_LEN];
-        rand::rng().fill_bytes(&mut key);
-        Self {
-            keys: Arc::new(BTreeMap::from([(1, SecretBox::new(Box::new(key)))])),
-        }
+        Self(keyring::KeyRing::ephemeral())
     }
 
     /// The version new ciphertexts use.
     pub fn current_version(&self) -> u32 {
-        self.keys.keys().next_back().copied().unwrap_or(0)
-    }
-
-    fn cipher(&self, version: u32) -> Option<Aes256Gcm> {
-        let key = self.keys.get(&version)?;
-        Aes256Gcm::new_from_slice(key.expose_secret()).ok()
+        self.0.current_version()
     }
 
     /// `nonce || ciphertext` of `plaintext` under the current key.
     pub fn encrypt(&self, connection: Uuid, purpose: Purpose, plaintext: &str) -> (u32, Vec<u8>) {
         let version = self.current_version();
-        let Some(cipher) = self.cipher(version) else {
-            unreachable!("a key ring always holds at least one key");
-        };
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
         let aad = associated_data(connection, version, purpose);
-        let sealed = cipher
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext.as_bytes(),
-                    aad: &aad,
-                },
-            )
-            .unwrap_or_else(|_| unreachable!("aes-gcm encrypts any message under 64 GiB"));
-        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        (version, out)
+        let Some(sealed) = self.0.seal(version, &aad, plaintext.as_bytes()) else {
+            unreachable!("a key ring always holds its current version");
+        };
+        (version, sealed)
     }
 
     /// The token stored as `stored` for `connection` with key `version`.
@@ -180,21 +112,14 @@ impl KeyRing {
         stored: &[u8],
     ) -> Result<SecretString, DecryptError> {
         let fail = DecryptError { version };
-        let cipher = self.cipher(version).ok_or(fail.clone())?;
-        if stored.len() < NONCE_LEN {
-            return Err(fail);
-        }
-        let (nonce, sealed) = stored.split_at(NONCE_LEN);
-        let aad = associated_data(connection, version, purpose);
-        let plain = cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: &aad,
-                },
+        let plain = self
+            .0
+            .open(
+                version,
+                &associated_data(connection, version, purpose),
+                stored,
             )
-            .map_err(|_| fail.clone())?;
+            .ok_or(fail.clone())?;
         String::from_utf8(plain)
             .map(SecretString::from)
             .map_err(|_| fail)
@@ -211,7 +136,13 @@ fn associated_data(connection: Uuid, version: u32, purpose: Purpose) -> Vec<u8> 
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+
     use super::*;
+
+    const KEY_LEN: usize = 32;
+    const NONCE_LEN: usize = 12;
 
     fn key(byte: u8) -> String {
         B64.encode([byte; KEY_LEN])
