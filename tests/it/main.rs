@@ -4,6 +4,7 @@ mod boot;
 mod browser;
 mod cdc;
 mod console;
+mod console_dev_issuer;
 mod console_integration;
 mod console_list;
 mod console_oidc;
