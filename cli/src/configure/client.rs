@@ -68,21 +68,15 @@ pub struct ClientArgs {
     pub json: bool,
 }
 
-/// The token `tandem login` kept, unless a development secret is set (which then decides).
-fn signed_in_token() -> anyhow::Result<Option<String>> {
+/// The token `tandem login` kept (renewed if it expired), unless a development secret is set
+/// (which then decides).
+async fn signed_in_token() -> anyhow::Result<Option<String>> {
     let secret_set = ["TANDEM_AUTH_SECRET", "TANDEM_AUTH_SECRET_FILE"]
         .iter()
         .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    let Some(path) = crate::login::default_token_file().filter(|_| !secret_set) else {
-        return Ok(None);
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(token) => Ok(Some(token.trim().to_owned())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(anyhow!(
-            "reading the signed-in token {}: {e}",
-            path.display()
-        )),
+    match crate::login::default_token_file().filter(|_| !secret_set) {
+        Some(path) => crate::login::renew::current(&path).await,
+        None => Ok(None),
     }
 }
 
@@ -111,15 +105,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// Resolves the credentials (no network yet).
-    pub fn new(args: &ClientArgs) -> anyhow::Result<Session> {
+    /// Resolves the credentials (no network unless a kept token needs renewing).
+    pub async fn new(args: &ClientArgs) -> anyhow::Result<Session> {
         let from_file = |given: &Option<String>, var: &str| match given {
             Some(v) if !v.is_empty() => Ok(Some(v.clone())),
             _ => tandem_service::argv::secret_from_env(var).map_err(anyhow::Error::msg),
         };
         let token = match from_file(&args.token, "TANDEM_TOKEN")? {
             Some(token) => Some(token),
-            None => signed_in_token()?,
+            None => signed_in_token().await?,
         };
         let auth_secret = from_file(&args.auth_secret, "TANDEM_AUTH_SECRET")?;
         let token = match (&token, &auth_secret) {

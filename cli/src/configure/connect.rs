@@ -76,7 +76,7 @@ struct MondayArgs {
 }
 
 pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     match args.command {
         ConnectCommand::Salesforce(sf) => salesforce(&session, sf).await,
         ConnectCommand::Monday(m) => monday(&session, m).await,

@@ -41,7 +41,7 @@ enum HistoryCommand {
 }
 
 pub async fn run(args: HistoryArgs) -> anyhow::Result<()> {
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     let mut history = session.run_history().await?;
     match args.command {
         HistoryCommand::Runs { id, failed, limit } => {

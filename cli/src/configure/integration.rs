@@ -126,7 +126,7 @@ pub async fn run(args: IntegrationArgs) -> anyhow::Result<()> {
         ),
         _ => None,
     };
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     let mut config = session.mapping_config().await?;
     let show = |integration: &pb::Integration| {
         if session.json() {

@@ -35,7 +35,7 @@ enum MappingCommand {
 }
 
 pub async fn run(args: MappingArgs) -> anyhow::Result<()> {
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     let MappingCommand::Suggest {
         board,
         object,

@@ -75,7 +75,7 @@ pub struct ImportArgs {
 }
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     let mut orchestrator = session.orchestrator().await?;
     // Pause, resume and status all answer the integration's status, shown alike.
     let status = match args.command {
@@ -121,7 +121,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<()> {
 }
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
-    let session = Session::new(&args.client)?;
+    let session = Session::new(&args.client).await?;
     let mut history = session.run_history().await?;
     let mut orchestrator = session.orchestrator().await?;
     let what = if args.dry_run {

@@ -165,6 +165,30 @@ async fn a_user_logs_in_at_the_identity_provider_and_the_cli_uses_the_token() {
     let listed = tandem(&env, &["connect", "list", "--json"]).await;
     assert!(listed.status.success(), "{}", text(&listed.stderr));
 
+    // A kept token that has expired is renewed with the kept refresh token before the next
+    // command (an hour later, here made by writing an expired token in its place).
+    let claims = |token: &str| -> serde_json::Value {
+        use base64::Engine as _;
+        let payload = token.trim().split('.').nth(1).unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let expired = format!("eyJhbGciOiJFUzI1NiJ9.{}.c2ln", {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"exp":1}"#)
+    });
+    std::fs::write(&token_file, &expired).unwrap();
+    let renewed = tandem(&env, &["connect", "list", "--json"]).await;
+    assert!(renewed.status.success(), "{}", text(&renewed.stderr));
+    let kept = std::fs::read_to_string(&token_file).unwrap();
+    assert_ne!(kept.trim(), expired);
+    assert!(claims(&kept)["exp"].as_u64().unwrap() > tandem_testkit::oidc::unix_now() + 600);
+    assert_eq!(claims(&kept)["email"], "ada@acme.test");
+
     // A token changed by a byte, or one minted with a development secret, is refused.
     let token = std::fs::read_to_string(&token_file).unwrap();
     let mut forged = token.trim().to_owned();

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+pub mod renew;
+
 /// How long to wait for the browser to come back.
 const WAIT: Duration = Duration::from_secs(300);
 
@@ -49,6 +51,7 @@ struct Discovery {
 #[derive(Deserialize)]
 struct Tokens {
     id_token: Option<String>,
+    refresh_token: Option<String>,
 }
 
 /// What the browser brought back to the listener.
@@ -156,6 +159,16 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<()> {
         None => default_token_file().context("no home directory: pass --token-file")?,
     };
     crate::files::replace_private(&path, &id_token)?;
+    let renewal = tokens.refresh_token.map(|refresh_token| renew::Renewal {
+        refresh_token,
+        token_endpoint: discovery.token_endpoint.clone(),
+        client_id: args.client_id.clone(),
+        oidc_ca: args
+            .oidc_ca
+            .as_ref()
+            .and_then(|p| std::path::absolute(p).ok()),
+    });
+    renew::keep(&path, renewal.as_ref())?;
     let text = |name: &str| {
         claims
             .get(name)
@@ -164,10 +177,15 @@ pub async fn run(args: LoginArgs) -> anyhow::Result<()> {
             .to_owned()
     };
     println!(
-        "Signed in as {} (account {}). Token kept in {}: tandem commands use it until it expires.",
+        "Signed in as {} (account {}). Token kept in {}: tandem commands use it{}.",
         text("email"),
         text("tandem_account"),
-        path.display()
+        path.display(),
+        if renewal.is_some() {
+            ", renewing it as it expires"
+        } else {
+            " until it expires"
+        }
     );
     Ok(())
 }
