@@ -14,25 +14,10 @@ use tandem_testkit::tls::TestPki;
 use tandem_testkit::{TestDb, start};
 use tokio_util::sync::CancellationToken;
 
+use crate::console_oidc::{cookie_of, location};
 use crate::services::{bind_service, no_peers};
 
 const PUBLIC: &str = "https://console.example.com";
-
-fn cookie_of(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(tandem_console::COOKIE))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_signs_in_through_the_development_provider_over_tls() {

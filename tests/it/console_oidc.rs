@@ -34,11 +34,11 @@ fn oidc_auth(issuer: &TestIssuer) -> Auth {
     }
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response.headers()["location"].to_str().unwrap().to_owned()
 }
 
-fn cookie_of(response: &reqwest::Response) -> String {
+pub(crate) fn cookie_of(response: &reqwest::Response) -> String {
     response
         .headers()
         .get_all("set-cookie")
