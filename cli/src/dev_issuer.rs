@@ -43,18 +43,7 @@ pub struct DevIssuerArgs {
 }
 
 pub async fn run(args: DevIssuerArgs, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let https = match (&args.tls.tls_cert, &args.tls.tls_key) {
-        (Some(cert), Some(key)) => Some(
-            tandem_service::https::server_config(
-                &std::fs::read(cert)
-                    .with_context(|| format!("TANDEM_TLS_CERT {}", cert.display()))?,
-                &std::fs::read(key).with_context(|| format!("TANDEM_TLS_KEY {}", key.display()))?,
-            )
-            .map_err(|e| anyhow!(e))?,
-        ),
-        (None, None) => None,
-        _ => anyhow::bail!("set both TANDEM_TLS_CERT and TANDEM_TLS_KEY, or neither"),
-    };
+    let https = args.tls.https_server().map_err(|e| anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

@@ -99,7 +99,7 @@ pub async fn run(args: UpArgs, shutdown: CancellationToken) -> anyhow::Result<()
         listen: args.console_listen,
         auth: console_auth,
         tls: services_tls,
-        https: console_https(&args.infra)?,
+        https: args.infra.tls.https_server().map_err(anyhow::Error::msg)?,
         oidc_issuer: args.infra.auth.oidc_issuer.clone(),
         oidc_audience: args.infra.auth.oidc_audience.clone(),
         oidc_ca: args
@@ -170,19 +170,4 @@ pub async fn orchestrator(
     };
     sync_orchestrator::serve(config, shutdown).await?;
     Ok(())
-}
-
-/// The console serves HTTPS with the stack's certificate when it has one.
-fn console_https(
-    infra: &InfraArgs,
-) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
-    let (Some(cert), Some(key)) = (&infra.tls.tls_cert, &infra.tls.tls_key) else {
-        return Ok(None);
-    };
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| anyhow::anyhow!("`{}`: {e}", path.display()))
-    };
-    tandem_console::https_config(&read(cert)?, &read(key)?)
-        .map(Some)
-        .map_err(anyhow::Error::msg)
 }

@@ -63,19 +63,37 @@ impl Tls {
     }
 }
 
+/// A certificate chain and its private key, PEM.
+type Pem = (Vec<u8>, Vec<u8>);
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))
+}
+
 impl TlsArgs {
+    /// The certificate and key as PEM, if both are set; an error names the setting and file.
+    fn identity(&self) -> Result<Option<Pem>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some((
+                read(cert, "TANDEM_TLS_CERT")?,
+                read(key, "TANDEM_TLS_KEY")?,
+            ))),
+            (None, None) => Ok(None),
+            _ => Err("set both TANDEM_TLS_CERT and TANDEM_TLS_KEY, or neither".to_owned()),
+        }
+    }
+
+    /// What an HTTP listener (the console, the development provider) serves HTTPS with;
+    /// `None` without a certificate.
+    pub fn https_server(&self) -> Result<Option<std::sync::Arc<rustls::ServerConfig>>, String> {
+        self.identity()?
+            .map(|(cert, key)| crate::https::server_config(&cert, &key))
+            .transpose()
+    }
+
     /// Reads the files; an error names the setting and the file.
     pub fn resolve(&self) -> Result<Tls, String> {
-        let read = |path: &Path, what: &str| {
-            std::fs::read(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))
-        };
-        let identity = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => {
-                Some((read(cert, "TANDEM_TLS_CERT")?, read(key, "TANDEM_TLS_KEY")?))
-            }
-            (None, None) => None,
-            _ => return Err("set both TANDEM_TLS_CERT and TANDEM_TLS_KEY, or neither".to_owned()),
-        };
+        let identity = self.identity()?;
         let ca = match &self.tls_ca {
             Some(path) => Some(read(path, "TANDEM_TLS_CA")?),
             None => None,

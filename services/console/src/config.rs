@@ -151,18 +151,7 @@ impl Args {
     pub fn resolve(&self, listen: SocketAddr) -> Result<Config, String> {
         let auth = self.auth.resolve()?;
         let tls = self.tls.resolve()?;
-        let https = match (&self.tls.tls_cert, &self.tls.tls_key) {
-            (Some(cert), Some(key)) => {
-                let read = |path: &std::path::Path, what: &str| {
-                    std::fs::read(path).map_err(|e| format!("{what} `{}`: {e}", path.display()))
-                };
-                Some(tandem_service::https::server_config(
-                    &read(cert, "TANDEM_TLS_CERT")?,
-                    &read(key, "TANDEM_TLS_KEY")?,
-                )?)
-            }
-            _ => None,
-        };
+        let https = self.tls.https_server()?;
         let sessions = match self.options.sessions.as_str() {
             "memory" => SessionBackend::Memory,
             _ => SessionBackend::Redis {
