@@ -109,20 +109,13 @@ async fn the_console_signs_in_through_the_development_provider_over_tls() {
     let pending = cookie_of(&login);
     let authorize = reqwest::Url::parse(&location(&login)).unwrap();
     assert!(authorize.as_str().starts_with(&issuer_url), "{authorize}");
-    let page = browser.get(authorize.clone()).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("Sign in to Tandem"));
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    form.push(("account".into(), "acme".into()));
-    form.push(("email".into(), "ada@acme.test".into()));
-    let back = browser
-        .post(format!("{issuer_url}/authorize"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(back.status(), 303);
-    let callback = reqwest::Url::parse(&location(&back)).unwrap();
+    let callback = tandem_testkit::browser::sign_in_at_dev_issuer(
+        &browser,
+        authorize.as_str(),
+        "acme",
+        "ada@acme.test",
+    )
+    .await;
     assert!(callback.as_str().starts_with(PUBLIC), "{callback}");
     let signed = browser
         .get(format!(

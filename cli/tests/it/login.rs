@@ -119,20 +119,10 @@ async fn a_user_logs_in_at_the_identity_provider_and_the_cli_uses_the_token() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = browser.get(&address).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let asked = url::Url::parse(&address).unwrap();
-    let mut form: Vec<(String, String)> = asked.query_pairs().into_owned().collect();
-    form.push(("account".into(), "acme".into()));
-    form.push(("email".into(), "ada@acme.test".into()));
-    let back = browser
-        .post(format!("{issuer_url}/authorize"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(back.status(), 303);
-    let callback = back.headers()["location"].to_str().unwrap().to_owned();
+    let callback =
+        tandem_testkit::browser::sign_in_at_dev_issuer(&browser, &address, "acme", "ada@acme.test")
+            .await
+            .to_string();
     assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
     let done = browser.get(&callback).send().await.unwrap();
     assert!(done.text().await.unwrap().contains("Signed in to Tandem"));

@@ -2,6 +2,7 @@
 //! afterwards), unique Redis prefixes, development-mode identities (the development secret for
 //! users, a key per service), and services started on port 0 in the test's own runtime.
 
+pub mod browser;
 pub mod oidc;
 pub mod tls;
 
